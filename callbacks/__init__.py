@@ -1,0 +1,13 @@
+"""Dash callbacks, one `register_callbacks(app)` per page, registered on the app object
+(never with the global @dash.callback, which a second app in the same process would miss)."""
+from __future__ import annotations
+
+from dash import Dash
+
+from callbacks import overview, shell
+
+
+def register_all(app: Dash) -> None:
+    """Register every page's callbacks on `app`."""
+    shell.register_callbacks(app)
+    overview.register_callbacks(app)

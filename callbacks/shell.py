@@ -1,0 +1,227 @@
+"""Callbacks of the frame: routing, the URL <-> filter controls sync, product search, nav links.
+
+The URL and the controls are synchronised by ONE callback that has both as inputs and outputs:
+two separate callbacks race on first load and the control defaults overwrite a deep link.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import Any, Sequence
+
+import dash_bootstrap_components as dbc
+from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
+from dash.exceptions import PreventUpdate
+
+from dashapp.context import fetch
+from dashapp.filters import CUSTOM, DEFAULT_COMPARE, DEFAULT_GRAIN, DEFAULT_RANGE, Filters, \
+    View, parse_query, to_query
+from dashapp.views import checked_view, store_payload, view_from_store
+from layouts import shell
+from layouts.pages import Page, page_for
+from services.dimensions import product_options
+
+
+
+@dataclass(frozen=True)
+class Controls:
+    """The values of the global filter controls as the browser sent them."""
+
+    range: str | None
+    start: str | None
+    end: str | None
+    platforms: Sequence[str] | None
+    categories: Sequence[str] | None
+    products: Sequence[str] | None
+    grain: str | None
+    compare: str | None
+
+
+def _date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text[:10]) if text else None
+    except ValueError:
+        return None
+
+
+def with_control_change(filters: Filters, controls: Controls, trigger: Any) -> Filters:
+    """`filters` (from the URL) with only the control that changed applied.
+
+    Starting from the URL rather than from every control value keeps a deep link intact when
+    controls fire while a page is still mounting.
+    """
+    if trigger == shell.DATES:
+        start, end = _date(controls.start), _date(controls.end)
+        if start and end and start <= end:
+            return replace(filters, range=CUSTOM, start=start, end=end)
+        return filters
+    if trigger == shell.RANGE:
+        if controls.range == CUSTOM:
+            start, end = _date(controls.start), _date(controls.end)
+            return replace(filters, range=CUSTOM, start=start, end=end) if start and end \
+                else filters
+        return replace(filters, range=controls.range or DEFAULT_RANGE, start=None, end=None)
+    changes = {
+        shell.PLATFORM: ("platforms", tuple(controls.platforms or ())),
+        shell.CATEGORY: ("categories", tuple(controls.categories or ())),
+        shell.PRODUCT: ("products", tuple(controls.products or ())),
+        shell.GRAIN: ("grain", controls.grain or DEFAULT_GRAIN),
+        shell.COMPARE: ("compare", controls.compare or DEFAULT_COMPARE),
+    }
+    if isinstance(trigger, str) and trigger in changes:
+        field, value = changes[trigger]
+        return replace(filters, **{field: value})
+    return filters
+
+
+def apply_cross_filter(filters: Filters, dimension: str, key: str) -> Filters:
+    """Clicking a bar filters by it; clicking the only selected bar again clears the filter."""
+    field = {"platform": "platforms", "category": "categories", "product": "products"}[dimension]
+    current = getattr(filters, field)
+    chosen: tuple[str, ...] = () if current == (key,) else (key,)
+    return replace(filters, **{field: chosen})
+
+
+def _clicked(click_data: Sequence[Any], ids: Sequence[dict[str, str]],
+             trigger: Any) -> tuple[str, str] | None:
+    for data, component_id in zip(click_data, ids):
+        if component_id == trigger and data and data.get("points"):
+            key = data["points"][0].get("customdata")
+            if isinstance(key, list):
+                key = key[0] if key else None
+            if isinstance(key, str) and component_id.get("dim") in ("platform", "category",
+                                                                     "product"):
+                return component_id["dim"], key
+    return None
+
+
+def sync_view(pathname: str | None, search: str | None, controls: Controls,
+              page_values: dict[str, Any], click: tuple[str, str] | None,
+              trigger: Any) -> tuple[Page | None, View, Any]:
+    """The view the user asked for, whichever side (URL, a control, a chart) changed."""
+    page = page_for(pathname)
+    params = page.params if page else ()
+    if trigger is None or trigger == shell.URL:
+        return page, *checked_view(search or "", params)
+    current = parse_query(search or "", params)
+    filters = with_control_change(current.filters, controls, trigger)
+    if click is not None:
+        filters = apply_cross_filter(filters, *click)
+    page_choices = dict(current.page)
+    if isinstance(trigger, dict) and trigger.get("type") == shell.PAGE_PARAM:
+        name = trigger.get("name")
+        if name in page_choices and page_values.get(name) is not None:
+            page_choices[name] = str(page_values[name])
+    return page, *checked_view(to_query(filters, page_choices, params), params)
+
+
+def _notice_alert(notices: Sequence[str]) -> Any:
+    if not notices:
+        return None
+    return dbc.Alert([html.Strong("Some link parameters were ignored: "),
+                      html.Ul([html.Li(text) for text in notices], className="mb-0")],
+                     color="warning", dismissable=True, className="py-2 small",
+                     id="notice-alert")
+
+
+def register_callbacks(app: Dash) -> None:
+    """Register the frame callbacks on `app`."""
+
+    @app.callback(
+        Output(shell.CONTENT, "children"),
+        Input(shell.URL, "pathname"),
+        State(shell.URL, "search"),
+    )
+    def render_page(pathname: str | None, search: str | None) -> Any:
+        page = page_for(pathname)
+        if page is None:
+            return shell.not_found(pathname or "")
+        return page.layout(parse_query(search or "", page.params))
+
+    page_param = {"type": shell.PAGE_PARAM, "name": ALL}
+    xfilter = {"type": shell.XFILTER, "dim": ALL, "chart": ALL}
+
+    @app.callback(
+        Output(shell.URL, "search"),
+        Output(shell.RANGE, "value"),
+        Output(shell.DATES, "start_date"),
+        Output(shell.DATES, "end_date"),
+        Output(shell.PLATFORM, "value"),
+        Output(shell.CATEGORY, "value"),
+        Output(shell.PRODUCT, "value"),
+        Output(shell.PRODUCT, "options"),
+        Output(shell.GRAIN, "value"),
+        Output(shell.COMPARE, "value"),
+        Output(page_param, "value"),
+        Output(shell.STORE, "data"),
+        Output(shell.NOTICES, "children"),
+        Output(shell.PERIOD_LABEL, "children"),
+        Input(shell.URL, "pathname"),
+        Input(shell.URL, "search"),
+        Input(shell.RANGE, "value"),
+        Input(shell.DATES, "start_date"),
+        Input(shell.DATES, "end_date"),
+        Input(shell.PLATFORM, "value"),
+        Input(shell.CATEGORY, "value"),
+        Input(shell.PRODUCT, "value"),
+        Input(shell.GRAIN, "value"),
+        Input(shell.COMPARE, "value"),
+        Input(page_param, "value"),
+        Input(xfilter, "clickData"),
+        State(page_param, "id"),
+        State(xfilter, "id"),
+    )
+    def sync(pathname, search, range_value, start, end, platforms, categories, products,  # type: ignore[no-untyped-def]
+             grain, compare, page_values, click_data, page_ids, xfilter_ids):
+        trigger = ctx.triggered_id
+        if isinstance(trigger, dict) and trigger.get("type") == shell.XFILTER and \
+                not _clicked(click_data, xfilter_ids, trigger):
+            raise PreventUpdate  # a chart re-rendered and reset its clickData
+        controls = Controls(range_value, start, end, platforms, categories, products, grain,
+                            compare)
+        values = {component["name"]: value for component, value in zip(page_ids, page_values)}
+        click = _clicked(click_data, xfilter_ids, trigger) if isinstance(trigger, dict) else None
+        page, view, period = sync_view(pathname, search, controls, values, click, trigger)
+        params = page.params if page else ()
+        query = "?" + to_query(view.filters, view.page, params)
+        filters = view.filters
+        options = fetch(product_options, "", filters.products)
+        return (
+            query if query != (search or "") else no_update,
+            filters.range,
+            period.start.isoformat(),
+            period.end.isoformat(),
+            list(filters.platforms),
+            list(filters.categories),
+            list(filters.products),
+            [{"label": f"{o['sku']} · {o['name']}", "value": o["sku"]} for o in options],
+            filters.grain,
+            filters.compare,
+            [view.page.get(component["name"], no_update) for component in page_ids],
+            store_payload(pathname or "/", view, period, params),
+            _notice_alert(view.notices),
+            period.label,
+        )
+
+    @app.callback(
+        Output(shell.PRODUCT, "options", allow_duplicate=True),
+        Input(shell.PRODUCT, "search_value"),
+        State(shell.PRODUCT, "value"),
+        prevent_initial_call=True,
+    )
+    def search_products(search: str | None, selected: list[str] | None) -> list[dict[str, str]]:
+        options = fetch(product_options, search or "", selected or [])
+        return [{"label": f"{o['sku']} · {o['name']}", "value": o["sku"]} for o in options]
+
+    @app.callback(
+        Output({"type": "nav-link", "path": ALL}, "href"),
+        Input(shell.STORE, "data"),
+        State({"type": "nav-link", "path": ALL}, "id"),
+    )
+    def keep_filters_in_nav(data: dict[str, Any] | None,
+                            ids: list[dict[str, str]]) -> list[str]:
+        parsed = view_from_store(data)
+        if parsed is None:
+            raise PreventUpdate
+        query = to_query(parsed[0].filters)
+        return [f"{component['path']}?{query}" for component in ids]

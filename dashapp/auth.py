@@ -1,0 +1,143 @@
+"""Login, logout and the rule that every route except a few public ones needs a login.
+
+Dash callback endpoints (/_dash-*) and the API (/api/*) answer 401 JSON with no data when
+unauthenticated; pages redirect to the login form. The API also accepts
+`Authorization: Bearer <token>`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, Flask, Response, flash, jsonify, redirect, render_template,
+                   request, session, url_for)
+from flask_login import current_user, login_required, login_user, logout_user
+
+from dashapp.extensions import db, login_manager
+from models import User
+from services.scope import Scope
+from services.users import authenticate, scope_for, user_for_token
+
+bp = Blueprint("auth", __name__)
+
+# Deliberately public: the login form, the health check and static files (CSS, fonts).
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "health.healthz", "static", "_dash_assets.static",
+                              "/_favicon.ico"})
+JSON_PREFIXES = ("/_dash-", "/_reload-hash", "/api/")
+
+
+@dataclass(frozen=True)
+class SessionUser:
+    """What a request knows about its user; a plain snapshot, not a live ORM object."""
+
+    id: int
+    email: str
+    name: str | None
+    role: str
+    platform_ids: frozenset[int] | None
+    is_authenticated: bool = True
+    is_active: bool = True
+    is_anonymous: bool = False
+
+    def get_id(self) -> str:
+        """Identifier flask-login keeps in the session cookie."""
+        return str(self.id)
+
+    @property
+    def scope(self) -> Scope:
+        """The data scope every service call of this user runs in."""
+        return Scope(user_id=self.id, platform_ids=self.platform_ids)
+
+    @classmethod
+    def of(cls, user: User) -> "SessionUser":
+        """Snapshot of a user row."""
+        return cls(user.id, user.email, user.name, user.role, scope_for(user).platform_ids)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> SessionUser | None:
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return SessionUser.of(user) if user is not None and user.active else None
+
+
+@login_manager.request_loader
+def _load_user_from_token(req) -> SessionUser | None:  # type: ignore[no-untyped-def]
+    header = req.headers.get("Authorization", "")
+    if not req.path.startswith("/api/") or not header.startswith("Bearer "):
+        return None
+    user = user_for_token(db.session, header.removeprefix("Bearer ").strip())
+    if user is None:
+        return None
+    db.session.commit()  # records last_used_at
+    return SessionUser.of(user)
+
+
+@login_manager.unauthorized_handler
+def _unauthorized() -> Response:
+    if request.path.startswith(JSON_PREFIXES):
+        return _json_401()
+    return redirect(url_for("auth.login", next=_current_relative_url()))
+
+
+def _json_401() -> Response:
+    response = jsonify(error="Authentication required: log in or send a valid API token.")
+    response.status_code = 401
+    return response
+
+
+def _current_relative_url() -> str:
+    query = request.query_string.decode()
+    return request.path + (f"?{query}" if query else "")
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site relative paths are followed after login (no open redirect)."""
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target:
+        return "/"
+    return target
+
+
+def require_login() -> Response | None:
+    """before_request hook: refuse anything not deliberately public when logged out."""
+    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+        return None
+    return login_manager.unauthorized()
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | str:
+    """The login form; on success a fresh session and a redirect to `next`."""
+    if request.method == "POST":
+        user = authenticate(db.session, request.form.get("email", ""),
+                            request.form.get("password", ""))
+        if user is not None:
+            db.session.commit()
+            session.clear()  # a new session at login: nothing carried over from before
+            login_user(SessionUser.of(user))
+            session.permanent = True
+            return redirect(safe_next(request.args.get("next")))
+        db.session.rollback()
+        flash("Unknown e-mail or wrong password.", "danger")
+    return render_template("login.html", next=request.args.get("next", ""))
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout() -> Response:
+    """End the session."""
+    logout_user()
+    session.clear()
+    flash("You have been logged out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def init_auth(app: Flask) -> None:
+    """Wire flask-login, the login routes and the login-required rule into `app`."""
+    login_manager.init_app(app)
+    login_manager.session_protection = "strong"
+    app.register_blueprint(bp)
+    app.before_request(require_login)

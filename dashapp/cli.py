@@ -1,0 +1,141 @@
+"""The `pulseboard` command: a Flask CLI group around create_app().
+
+`pulseboard db upgrade` (migrations, from Flask-Migrate), `pulseboard demo-data`,
+`pulseboard users create`, `pulseboard tokens create`, `pulseboard run`.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from dashapp.extensions import db
+from services.errors import ServiceError
+from services.users import create_token, create_user
+
+DEMO_EMAIL = "demo@pulseboard.local"
+DEMO_PASSWORD = "pulseboard-demo"
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+def _read_password(prompt: bool) -> str:
+    """From an interactive prompt, or the first line of standard input when piped."""
+    if prompt and sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    line = sys.stdin.readline()
+    if not line:
+        _fail("No password given on standard input.")
+    return line.rstrip("\r\n")
+
+
+@click.command("demo-data")
+@click.option("--lines", type=click.IntRange(1_000, 20_000_000), default=None,
+              help="Approximate number of order lines (default 80,000).")
+@click.option("--seed", type=int, default=42, show_default=True, help="Random seed.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when sales already exist.")
+@with_appcontext
+def demo_data_command(lines: int | None, seed: int, if_empty: bool) -> None:
+    """Load deterministic demo data (two years, every entity) into an empty database."""
+    from services.demo_data import DEFAULT_LINES, generate_demo_data, has_sales
+
+    if has_sales(db.session):
+        if if_empty:
+            click.echo("Sales data already present: demo data not loaded.")
+            return
+        _fail("The database already has sales; demo data loads into an empty database only.")
+    started = time.perf_counter()
+    try:
+        summary = generate_demo_data(db.session, lines=lines or DEFAULT_LINES, seed=seed,
+                                     timezone=current_app.config["TIMEZONE"])
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        _fail(str(error))
+    click.echo(f"Demo data loaded in {time.perf_counter() - started:.1f} s: {summary}")
+
+
+@click.group("users")
+def users_group() -> None:
+    """Manage users."""
+
+
+@users_group.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "analyst", "viewer"]), required=True)
+@click.option("--platform", "platforms", multiple=True,
+              help="Limit the user to this platform (repeatable); default: all platforms.")
+@click.option("--name", default=None, help="Display name.")
+@with_appcontext
+def create_user_command(email: str, role: str, platforms: tuple[str, ...],
+                        name: str | None) -> None:
+    """Create a user; the password is prompted for, or read from standard input."""
+    password = _read_password(prompt=True)
+    try:
+        user = create_user(db.session, email, password, role, platforms, name)
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        _fail(str(error))
+    limited = ", ".join(p.name for p in user.platforms) or "all platforms"
+    click.echo(f"Created {user.role} {user.email} ({limited}).")
+
+
+@users_group.command("ensure-demo")
+@with_appcontext
+def ensure_demo_user_command() -> None:
+    """Create the demo login if missing and print it (development only)."""
+    if current_app.config["ENV"] == "production":
+        _fail("The demo login is for development; create real users with `users create`.")
+    from services.users import authenticate
+
+    if authenticate(db.session, DEMO_EMAIL, DEMO_PASSWORD) is None:
+        try:
+            create_user(db.session, DEMO_EMAIL, DEMO_PASSWORD, "admin", name="Demo admin")
+        except ServiceError as error:
+            db.session.rollback()
+            _fail(f"{error} (its password was changed: log in with that one).")
+    db.session.commit()
+    click.echo(f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
+
+
+@click.group("tokens")
+def tokens_group() -> None:
+    """Manage API tokens."""
+
+
+@tokens_group.command("create")
+@click.argument("email")
+@click.option("--name", default=None, help="What the token is for.")
+@with_appcontext
+def create_token_command(email: str, name: str | None) -> None:
+    """Create an API token for a user and print it once (only its hash is stored)."""
+    try:
+        token = create_token(db.session, email, name)
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        _fail(str(error))
+    click.echo(token)
+
+
+def register_commands(app: Flask) -> None:
+    """Attach the Pulseboard commands to the app's CLI."""
+    for command in (demo_data_command, users_group, tokens_group):
+        app.cli.add_command(command)
+
+
+def _create_app() -> Flask:
+    from dashapp import create_app
+
+    return create_app()
+
+
+def main() -> None:
+    """Entry point of the `pulseboard` console script."""
+    FlaskGroup(create_app=_create_app, help="Pulseboard administration.")()

@@ -1,0 +1,40 @@
+"""Bridges a Dash callback or API request to the service layer.
+
+`fetch(service, ...)` calls `service(session, scope, ...)` with the request's database session
+and the logged-in user's scope, so no callback ever handles a session or forgets the scope.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, TypeVar
+
+from flask import current_app
+from flask_login import current_user
+
+from dashapp.extensions import db
+from services.scope import Scope
+
+T = TypeVar("T")
+
+
+class NotLoggedIn(RuntimeError):
+    """A service was called outside an authenticated request."""
+
+
+def current_scope() -> Scope:
+    """The scope of the logged-in user; refuses to run for anonymous requests."""
+    if not current_user.is_authenticated:
+        raise NotLoggedIn("login required")
+    return current_user.scope
+
+
+def fetch(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a read-only service in the current user's scope."""
+    try:
+        return service(db.session, current_scope(), *args, **kwargs)
+    finally:
+        db.session.rollback()  # read-only: release the transaction and any row locks
+
+
+def setting(name: str) -> Any:
+    """A configuration value of the running app (currency, time zone, …)."""
+    return current_app.config[name]

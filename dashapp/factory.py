@@ -1,0 +1,98 @@
+"""The application factory: a list of register_* steps, nothing at import time."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Mapping
+
+from dash import Dash, html
+from flask import Flask, Response, has_request_context, jsonify, request
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from dashapp import api, auth, health
+from dashapp.cli import register_commands
+from dashapp.config import load_config
+from dashapp.context import fetch
+from dashapp.extensions import db, migrate
+from layouts.pages import nav_links
+from layouts.shell import app_shell
+from services.dimensions import category_options, platform_options
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSETS = ROOT / "assets"
+MIGRATIONS = ROOT / "migrations"
+log = logging.getLogger(__name__)
+
+
+def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Flask app with config, extensions, auth, API, health check and Dash mounted."""
+    app = Flask("dashapp", instance_path=str(ROOT / "instance"))
+    app.config.update(load_config(app.instance_path, overrides))
+    register_extensions(app)
+    auth.init_auth(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
+    register_error_handlers(app)
+    register_commands(app)
+    app.extensions["dash"] = mount_dash(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Database, migrations."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """JSON errors for the API and callbacks, a plain page elsewhere; never a traceback."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        if request.path.startswith(auth.JSON_PREFIXES):
+            return jsonify(error=error.description), error.code
+        return error
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception) -> Any:
+        log.exception("Unhandled error on %s", request.path)
+        db.session.rollback()
+        message = "Something went wrong on our side; the error has been logged."
+        if request.path.startswith(auth.JSON_PREFIXES):
+            return jsonify(error=message), 500
+        return Response(message, status=500, mimetype="text/plain")
+
+
+def serve_layout() -> html.Div:
+    """The page frame for the logged-in user (filter options are limited to their scope)."""
+    if not has_request_context() or not current_user.is_authenticated:
+        return html.Div()  # never served: every Dash route requires a login
+    return app_shell(current_user.email, nav_links(), fetch(platform_options),
+                     fetch(category_options))
+
+
+def mount_dash(app: Flask) -> Dash:
+    """Create the Dash app on the Flask server and register its callbacks."""
+    from callbacks import register_all  # imported here: callbacks import layouts and dash
+
+    dash_app = Dash(
+        __name__,
+        server=app,
+        url_base_pathname="/",
+        assets_folder=str(ASSETS),
+        title="Pulseboard",
+        update_title=None,
+        suppress_callback_exceptions=True,
+        serve_locally=True,
+        external_stylesheets=[],
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    dash_app.layout = serve_layout
+    register_all(dash_app)
+    return dash_app
+
+
+

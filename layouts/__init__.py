@@ -1,0 +1,1 @@
+"""Functions that build pages from components. No queries here: data arrives via callbacks."""

@@ -1,0 +1,45 @@
+"""Reusable building blocks: chart cards with loading and notes, KPI cards."""
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
+                "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
+
+
+def graph(component_id: Any, height: int = 340, toolbar: bool = True) -> dcc.Graph:
+    """A graph with the house config; its height is reserved so the page does not jump.
+
+    Small ranked charts go without the toolbar: it would cover their legend and bars.
+    """
+    config = GRAPH_CONFIG if toolbar else {**GRAPH_CONFIG, "displayModeBar": False}
+    return dcc.Graph(id=component_id, config=config, style={"height": f"{height}px"})
+
+
+def chart_card(title: str, body: Any, note_id: str | None = None, tools: Any = None,
+               subtitle: str | None = None) -> dbc.Card:
+    """A titled card with a loading indicator and an optional note line under the chart."""
+    header = [html.Div([html.H2(title, className="card-title h6 mb-0"),
+                        html.Small(subtitle, className="text-muted") if subtitle else None]),
+              html.Div(tools, className="card-tools") if tools is not None else None]
+    children = [dcc.Loading(body, type="dot", delay_show=250, color="#2563eb")]
+    if note_id:
+        children.append(html.Div(id=note_id, className="chart-note small text-muted mt-1"))
+    return dbc.Card([dbc.CardHeader(header, className="chart-card-header"),
+                     dbc.CardBody(children)], className="chart-card h-100")
+
+
+def kpi_card(metric: str, title: str) -> dbc.Card:
+    """An empty KPI card; a callback fills its value, change and sparkline."""
+    return dbc.Card(dbc.CardBody([
+        html.Div(title, className="kpi-title"),
+        html.Div(id={"type": "kpi-value", "metric": metric}, className="kpi-value",
+                 children="…"),
+        html.Div(id={"type": "kpi-change", "metric": metric}, className="kpi-change"),
+        dcc.Graph(id={"type": "kpi-spark", "metric": metric}, className="kpi-spark",
+                  config={"displayModeBar": False, "staticPlot": True},
+                  style={"height": "42px"}),
+    ]), className="kpi-card h-100", id=f"kpi-card-{metric}")

@@ -1,0 +1,107 @@
+"""The frame around every page: navigation, the global filter bar and the page container."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from dashapp.filters import COMPARES, CUSTOM, DEFAULT_COMPARE, DEFAULT_GRAIN, DEFAULT_RANGE, \
+    GRAINS, PRESETS
+
+URL = "url"
+STORE = "view-state"
+RANGE = "filter-range"
+DATES = "filter-dates"
+PLATFORM = "filter-platform"
+CATEGORY = "filter-category"
+PRODUCT = "filter-product"
+GRAIN = "filter-grain"
+COMPARE = "filter-compare"
+PERIOD_LABEL = "period-label"
+NOTICES = "notices"
+CONTENT = "page-content"
+NAV = "nav-links"
+PAGE_PARAM = "page-param"  # pattern-matching type of page-level controls: {"type", "name"}
+XFILTER = "xfilter"  # pattern-matching type of cross-filter charts: {"type", "dim", "chart"}
+
+
+def _control(label: str, control: object, width: dict[str, int]) -> dbc.Col:
+    return dbc.Col([dbc.Label(label, className="filter-label"), control], **width)
+
+
+def filter_bar(platforms: Sequence[dict[str, str]], categories: Sequence[str]) -> dbc.Card:
+    """The global filters; values are set from the URL by the view-sync callback."""
+    range_options = [{"label": label, "value": key} for key, label in PRESETS.items()]
+    range_options.append({"label": "Custom dates", "value": CUSTOM})
+    controls = dbc.Row([
+        _control("Date range", dcc.Dropdown(id=RANGE, options=range_options, value=DEFAULT_RANGE,
+                                            clearable=False, searchable=False),
+                 {"xs": 6, "lg": 2}),
+        _control("Dates", dcc.DatePickerRange(id=DATES, display_format="D MMM YYYY",
+                                              first_day_of_week=1, minimum_nights=0,
+                                              clearable=False),
+                 {"xs": 6, "lg": 3}),
+        _control("Platform", dcc.Dropdown(
+            id=PLATFORM, multi=True, placeholder="All platforms",
+            options=[{"label": p["name"], "value": p["slug"]} for p in platforms]),
+            {"xs": 12, "md": 6, "lg": 2}),
+        _control("Category", dcc.Dropdown(
+            id=CATEGORY, multi=True, placeholder="All categories",
+            options=[{"label": c, "value": c} for c in categories]),
+            {"xs": 12, "md": 6, "lg": 2}),
+        _control("Product", dcc.Dropdown(id=PRODUCT, multi=True, options=[],
+                                         placeholder="All products (type SKU or name)"),
+                 {"xs": 12, "md": 6, "lg": 3}),
+    ], className="g-2 align-items-end")
+    second = dbc.Row([
+        _control("Granularity", dbc.RadioItems(
+            id=GRAIN, value=DEFAULT_GRAIN, inline=True, className="btn-group",
+            inputClassName="btn-check", labelClassName="btn btn-outline-primary btn-sm",
+            labelCheckedClassName="active",
+            options=[{"label": label, "value": key} for key, label in GRAINS.items()]),
+            {"xs": "auto"}),
+        _control("Compare with", dcc.Dropdown(
+            id=COMPARE, value=DEFAULT_COMPARE, clearable=False, searchable=False,
+            options=[{"label": label, "value": key} for key, label in COMPARES.items()]),
+            {"xs": 6, "md": 4, "lg": 3, "xl": 2}),
+        dbc.Col(html.Div(id=PERIOD_LABEL, className="period-label"), className="ms-auto",
+                xs=12, md=True),
+    ], className="g-2 align-items-end mt-1")
+    return dbc.Card(dbc.CardBody([controls, second]), className="filter-bar mb-3")
+
+
+def navbar(email: str, links: Sequence[tuple[str, str]]) -> dbc.Navbar:
+    """Top bar: brand, page links (their hrefs keep the filters) and the logout button."""
+    return dbc.Navbar(dbc.Container([
+        html.A("Pulseboard", href="/", className="navbar-brand brand"),
+        dbc.Nav([dbc.NavItem(dcc.Link(title, href=path, className="nav-link",
+                                      id={"type": "nav-link", "path": path}))
+                 for path, title in links], id=NAV, className="me-auto"),
+        html.Span(email, className="navbar-text small me-3", id="user-email"),
+        html.Form(html.Button("Log out", className="btn btn-sm btn-outline-light",
+                              id="logout-button", type="submit"),
+                  action="/logout", method="POST"),
+    ], fluid=True), color="dark", dark=True, className="mb-3")
+
+
+def app_shell(email: str, links: Sequence[tuple[str, str]],
+              platforms: Sequence[dict[str, str]], categories: Sequence[str]) -> html.Div:
+    """The whole page frame for a logged-in user."""
+    return html.Div([
+        dcc.Location(id=URL, refresh=False),
+        dcc.Store(id=STORE),
+        navbar(email, links),
+        dbc.Container([
+            filter_bar(platforms, categories),
+            html.Div(id=NOTICES),
+            html.Main(id=CONTENT),
+        ], fluid=True, className="pb-5"),
+    ])
+
+
+def not_found(path: str) -> html.Div:
+    """Content for an unknown page path."""
+    return html.Div([html.H1("Page not found", className="h4"),
+                     html.P(f"There is no page at {path}."),
+                     dcc.Link("Go to the Overview", href="/")], className="py-5 text-center")

@@ -1,0 +1,25 @@
+"""SQLAlchemy models of Pulseboard (SPEC section 3). Plain SQLAlchemy 2.0: no Flask here."""
+from models.accounts import ROLES, ApiToken, AuditEvent, ImportJob, User, user_platforms, utcnow
+from models.base import Base
+from models.catalog import PLATFORM_KINDS, Customer, Platform, Product
+from models.marketing import (
+    PAYOUT_BASES,
+    PAYOUT_STATUSES,
+    POST_TYPES,
+    Campaign,
+    FunnelDay,
+    Influencer,
+    MediaPost,
+    Payout,
+    Tracking,
+)
+from models.pipeline import OUTCOMES, STAGES, Account, Opportunity, SalesRep, StageChange
+from models.sales import Order, OrderLine
+
+__all__ = [
+    "Base", "Platform", "Product", "Customer", "Order", "OrderLine", "MediaPost", "Influencer",
+    "Campaign", "Tracking", "Payout", "FunnelDay", "Account", "SalesRep", "Opportunity",
+    "StageChange", "User", "ApiToken", "AuditEvent", "ImportJob", "user_platforms", "utcnow",
+    "ROLES", "PLATFORM_KINDS", "POST_TYPES", "PAYOUT_BASES", "PAYOUT_STATUSES", "STAGES",
+    "OUTCOMES",
+]

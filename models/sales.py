@@ -1,0 +1,58 @@
+"""Facts: orders and their lines (a line with negative quantity is a return or cancellation)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, SmallInteger, String
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, Money
+
+
+class Order(Base):
+    """An order header; `sale_date`/`sale_hour` are local to the business time zone."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("platform_id", "order_number", name="uq_orders_platform_number"),
+        Index("ix_orders_sale_date", "sale_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_number: Mapped[str] = mapped_column(String(64))
+    ordered_at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC, naive
+    sale_date: Mapped[dt.date] = mapped_column(Date)
+    sale_hour: Mapped[int] = mapped_column(SmallInteger)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id"))
+    customer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("customers.id"))
+    country: Mapped[Optional[str]] = mapped_column(String(80))
+
+
+class OrderLine(Base):
+    """One product on an order.
+
+    Date, hour, platform and customer are copied from the order so that every filter and
+    aggregate is a single-table scan over indexed columns (no join on the hot path).
+    """
+
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        Index("ix_order_lines_sale_date", "sale_date"),
+        Index("ix_order_lines_platform_date", "platform_id", "sale_date"),
+        Index("ix_order_lines_product_date", "product_id", "sale_date"),
+        Index("ix_order_lines_customer", "customer_id"),
+        Index("ix_order_lines_order", "order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[float] = mapped_column(Money())
+    unit_cost: Mapped[Optional[float]] = mapped_column(Money())  # snapshot; None = unknown
+    sale_date: Mapped[dt.date] = mapped_column(Date)
+    sale_hour: Mapped[int] = mapped_column(SmallInteger)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id"))
+    customer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("customers.id"))

@@ -1,0 +1,1 @@
+"""Service layer: queries and analytics over SQLAlchemy. No Flask or Dash imports here."""

@@ -1,0 +1,58 @@
+"""Values the filter controls offer: platforms, categories and products, within a scope."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from dashapp.filters import Filters
+from models import Product
+from services.platforms import visible_platforms
+from services.scope import Scope
+
+PRODUCT_OPTION_LIMIT = 50
+
+
+def platform_options(session: Session, scope: Scope) -> list[dict[str, str]]:
+    """Platforms the scope may filter by: slug, name and kind, by name."""
+    return [{"slug": p.slug, "name": p.name, "kind": p.kind}
+            for p in visible_platforms(session, scope)]
+
+
+def category_options(session: Session, scope: Scope) -> list[str]:
+    """Every product category, alphabetically."""
+    stmt = select(Product.category).where(Product.category.is_not(None)).distinct()
+    return sorted(session.scalars(stmt))
+
+
+def product_options(session: Session, scope: Scope, search: str = "",
+                    selected: Sequence[str] = (),
+                    limit: int = PRODUCT_OPTION_LIMIT) -> list[dict[str, str]]:
+    """Products whose SKU or name contains `search`, plus the selected ones (sku, name)."""
+    needle = search.strip()
+    stmt = select(Product.sku, Product.name)
+    if needle:
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(Product.sku.ilike(pattern, escape="\\"),
+                              Product.name.ilike(pattern, escape="\\")))
+    found = session.execute(stmt.order_by(Product.name, Product.sku).limit(limit)).all()
+    chosen = session.execute(select(Product.sku, Product.name)
+                             .where(Product.sku.in_(list(selected)))).all() if selected else []
+    rows = {sku: name for sku, name in [*chosen, *found]}
+    return [{"sku": sku, "name": name} for sku, name in rows.items()]
+
+
+def known_values(session: Session, scope: Scope,
+                 filters: Filters) -> tuple[set[str], set[str], set[str]]:
+    """Which of the filter's platforms (visible to the scope), SKUs and categories exist."""
+    platforms = {option["slug"] for option in platform_options(session, scope)}
+    skus: set[str] = set()
+    if filters.products:
+        skus = set(session.scalars(select(Product.sku)
+                                   .where(Product.sku.in_(filters.products))))
+    categories: set[str] = set()
+    if filters.categories:
+        categories = set(session.scalars(select(Product.category).distinct()
+                                         .where(Product.category.in_(filters.categories))))
+    return platforms, skus, categories

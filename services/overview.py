@@ -1,0 +1,133 @@
+"""The Overview page: KPIs with comparison, revenue trend, revenue by platform and category,
+top products. The API returns exactly what these functions compute."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func
+from sqlalchemy.orm import Session
+
+from dashapp.filters import Filters, Period
+from models import OrderLine, Platform, Product
+from services.metrics import KPI_KEYS, change
+from services.query import line_conditions
+from services.sales import grouped_metrics, metrics_by_period, totals
+from services.scope import Scope
+
+ROLLING_WINDOWS = (3, 7, 30)
+UNCATEGORISED = "Uncategorised"
+
+
+def kpis(session: Session, scope: Scope, filters: Filters,
+         period: Period) -> dict[str, dict[str, float | int | None]]:
+    """Each KPI with its current value, comparison value and change."""
+    current = totals(session, scope, filters, period.start, period.end)
+    previous: dict[str, Any] = {}
+    if period.compare_start and period.compare_end:
+        previous = totals(session, scope, filters, period.compare_start, period.compare_end)
+    result = {
+        key: {
+            "current": current[key],
+            "comparison": previous.get(key),
+            "change": change(key, current[key], previous.get(key)),
+        }
+        for key in KPI_KEYS
+    }
+    result["cost_coverage"] = {"current": current["cost_coverage"],
+                               "comparison": previous.get("cost_coverage"), "change": None}
+    return result
+
+
+def kpi_series(session: Session, scope: Scope, filters: Filters, period: Period) -> pd.DataFrame:
+    """Every KPI per bucket of the current range at the chosen grain (for sparklines)."""
+    return metrics_by_period(session, scope, filters, period.start, period.end, filters.grain)
+
+
+def revenue_trend(session: Session, scope: Scope, filters: Filters,
+                  period: Period) -> pd.DataFrame:
+    """Net revenue per bucket with the comparison period aligned bucket by bucket.
+
+    Columns: bucket, net_revenue, compare_bucket, compare_net_revenue and, at day grain,
+    rolling_3/7/30 (trailing means of daily net revenue that include days before the range,
+    so the first point of a 30-day average is not an average of one day).
+    """
+    current = metrics_by_period(session, scope, filters, period.start, period.end, filters.grain)
+    trend = current[["bucket", "net_revenue"]].copy()
+    trend["compare_bucket"] = pd.NaT
+    trend["compare_net_revenue"] = np.nan
+    if period.compare_start and period.compare_end:
+        previous = metrics_by_period(session, scope, filters, period.compare_start,
+                                     period.compare_end, filters.grain)
+        count = min(len(previous), len(trend))
+        trend.loc[: count - 1, "compare_bucket"] = previous["bucket"].iloc[:count].to_numpy()
+        trend.loc[: count - 1, "compare_net_revenue"] = \
+            previous["net_revenue"].iloc[:count].to_numpy()
+    for window in ROLLING_WINDOWS:
+        trend[f"rolling_{window}"] = np.nan
+    if filters.grain == "day":
+        trend = _add_rolling(session, scope, filters, period, trend)
+    return trend
+
+
+def _add_rolling(session: Session, scope: Scope, filters: Filters, period: Period,
+                 trend: pd.DataFrame) -> pd.DataFrame:
+    lead_in = period.start - dt.timedelta(days=max(ROLLING_WINDOWS) - 1)
+    if period.first_data:
+        lead_in = max(lead_in, min(period.first_data, period.start))
+    daily = metrics_by_period(session, scope, filters, lead_in, period.end, "day")
+    revenue = daily.set_index("bucket")["net_revenue"]
+    for window in ROLLING_WINDOWS:
+        rolled = revenue.rolling(window, min_periods=1).mean()
+        trend[f"rolling_{window}"] = trend["bucket"].map(rolled).to_numpy()
+    return trend
+
+
+def _with_share(frame: pd.DataFrame) -> pd.DataFrame:
+    total = frame["net_revenue"].sum()
+    frame["share"] = frame["net_revenue"] / total if total else np.nan
+    return frame
+
+
+def revenue_by_platform(session: Session, scope: Scope, filters: Filters,
+                        period: Period) -> pd.DataFrame:
+    """Metrics per platform in range (with comparison revenue), largest first."""
+    dims = [Platform.slug.label("slug"), Platform.name.label("platform"),
+            Platform.kind.label("kind")]
+    joins = [(Platform, Platform.id == OrderLine.platform_id)]
+    frame = grouped_metrics(session, line_conditions(filters, scope, period.start, period.end),
+                            dims, joins, order_by_revenue=True)
+    frame["compare_net_revenue"] = np.nan
+    if period.compare_start and period.compare_end and len(frame):
+        previous = grouped_metrics(
+            session, line_conditions(filters, scope, period.compare_start, period.compare_end),
+            dims[:1], joins)
+        frame["compare_net_revenue"] = frame["slug"].map(
+            previous.set_index("slug")["net_revenue"]).fillna(0.0)
+    return _with_share(frame)
+
+
+def revenue_by_category(session: Session, scope: Scope, filters: Filters,
+                        period: Period) -> pd.DataFrame:
+    """Metrics per product category in range, largest first."""
+    category = func.coalesce(Product.category, UNCATEGORISED).label("category")
+    frame = grouped_metrics(session, line_conditions(filters, scope, period.start, period.end),
+                            [category], [(Product, Product.id == OrderLine.product_id)],
+                            order_by_revenue=True)
+    return _with_share(frame)
+
+
+def top_products(session: Session, scope: Scope, filters: Filters, period: Period,
+                 limit: int = 10) -> pd.DataFrame:
+    """The `limit` products with the highest net revenue in range."""
+    dims = [Product.sku.label("sku"), Product.name.label("name"),
+            func.coalesce(Product.category, UNCATEGORISED).label("category")]
+    conditions = line_conditions(filters, scope, period.start, period.end)
+    frame = grouped_metrics(session, conditions, dims,
+                            [(Product, Product.id == OrderLine.product_id)],
+                            order_by_revenue=True, limit=limit)
+    total = totals(session, scope, filters, period.start, period.end)["net_revenue"]
+    frame["share"] = frame["net_revenue"] / total if total else np.nan
+    return frame

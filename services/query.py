@@ -1,0 +1,108 @@
+"""Shared query building: the filter and scope conditions and the time buckets.
+
+Every service that reads sales builds its WHERE clause here, so the user's platform scope
+cannot be forgotten on one data path.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ColumnElement, Date, false, or_, select, true
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from dashapp.filters import Filters
+from models import OrderLine, Platform, Product
+from services.scope import Scope
+
+
+def scope_condition(scope: Scope, platform_column: ColumnElement[int]) -> ColumnElement[bool]:
+    """Restrict `platform_column` to the scope's platforms (always true for full scope)."""
+    if scope.platform_ids is None:
+        return true()
+    if not scope.platform_ids:
+        return false()
+    return platform_column.in_(sorted(scope.platform_ids))
+
+
+def line_conditions(filters: Filters, scope: Scope, start: dt.date,
+                    end: dt.date) -> list[ColumnElement[bool]]:
+    """WHERE conditions on `order_lines` for a date range, the filters and the scope."""
+    conditions: list[ColumnElement[bool]] = [OrderLine.sale_date.between(start, end)]
+    if scope.platform_ids is not None:
+        conditions.append(scope_condition(scope, OrderLine.platform_id))
+    if filters.platforms:
+        conditions.append(OrderLine.platform_id.in_(
+            select(Platform.id).where(Platform.slug.in_(filters.platforms))))
+    product_condition = product_filter(filters)
+    if product_condition is not None:
+        conditions.append(OrderLine.product_id.in_(select(Product.id).where(product_condition)))
+    return conditions
+
+
+def product_filter(filters: Filters) -> ColumnElement[bool] | None:
+    """Condition on `products` for the chosen SKUs and categories (a category adds its products)."""
+    parts = []
+    if filters.products:
+        parts.append(Product.sku.in_(filters.products))
+    if filters.categories:
+        parts.append(Product.category.in_(filters.categories))
+    return or_(*parts) if parts else None
+
+
+class week_start(FunctionElement):  # noqa: N801 - SQL function naming
+    """The Monday on or before a date column."""
+
+    type = Date()
+    name = "week_start"
+    inherit_cache = True
+
+
+class month_start(FunctionElement):  # noqa: N801 - SQL function naming
+    """The first day of the month of a date column."""
+
+    type = Date()
+    name = "month_start"
+    inherit_cache = True
+
+
+@compiles(week_start, "sqlite")
+def _week_start_sqlite(element, compiler, **kw):  # type: ignore[no-untyped-def]
+    # 'weekday 1' moves forward to the next Monday (or stays), so step back six days first.
+    return "date(%s, '-6 days', 'weekday 1')" % compiler.process(element.clauses, **kw)
+
+
+@compiles(week_start, "postgresql")
+def _week_start_pg(element, compiler, **kw):  # type: ignore[no-untyped-def]
+    return "CAST(date_trunc('week', %s) AS DATE)" % compiler.process(element.clauses, **kw)
+
+
+@compiles(month_start, "sqlite")
+def _month_start_sqlite(element, compiler, **kw):  # type: ignore[no-untyped-def]
+    return "date(%s, 'start of month')" % compiler.process(element.clauses, **kw)
+
+
+@compiles(month_start, "postgresql")
+def _month_start_pg(element, compiler, **kw):  # type: ignore[no-untyped-def]
+    return "CAST(date_trunc('month', %s) AS DATE)" % compiler.process(element.clauses, **kw)
+
+
+def bucket(column: ColumnElement[dt.date], grain: str) -> ColumnElement[dt.date]:
+    """The start date of the day, week (Monday) or month that `column` falls in."""
+    if grain == "week":
+        return week_start(column)
+    if grain == "month":
+        return month_start(column)
+    return column
+
+
+def bucket_starts(start: dt.date, end: dt.date, grain: str) -> list[dt.date]:
+    """Every bucket start from the bucket containing `start` to the one containing `end`."""
+    if grain == "week":
+        first = start - dt.timedelta(days=start.weekday())
+        return [first + dt.timedelta(weeks=i) for i in range((end - first).days // 7 + 1)]
+    if grain == "month":
+        months = (end.year - start.year) * 12 + end.month - start.month
+        return [dt.date(start.year + (start.month - 1 + i) // 12, (start.month - 1 + i) % 12 + 1, 1)
+                for i in range(months + 1)]
+    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]

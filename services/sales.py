@@ -1,0 +1,86 @@
+"""Sales aggregates shared by every page: data bounds, metrics by any dimension or period."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Sequence
+
+import pandas as pd
+from sqlalchemy import ColumnElement, desc, func, select
+from sqlalchemy.orm import Session
+
+from dashapp.filters import Filters, Period, resolve_period
+from models import OrderLine
+from services.metrics import aggregate_columns, derive
+from services.query import bucket, bucket_starts, line_conditions, scope_condition
+from services.scope import Scope
+
+METRIC_COLUMNS = ("net_revenue", "gross_sales", "returns", "orders", "units", "aov",
+                  "customers", "gross_profit", "margin", "cost_coverage")
+
+
+def data_bounds(session: Session, scope: Scope) -> tuple[dt.date | None, dt.date | None]:
+    """First and last sale date visible in the scope (None, None when there is no data)."""
+    stmt = select(func.min(OrderLine.sale_date), func.max(OrderLine.sale_date))
+    if scope.is_limited:
+        stmt = stmt.where(scope_condition(scope, OrderLine.platform_id))
+    first, last = session.execute(stmt).one()
+    return _as_date(first), _as_date(last)
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def resolve(session: Session, scope: Scope, filters: Filters) -> Period:
+    """The concrete dates of `filters` against the data the scope can see."""
+    first, last = data_bounds(session, scope)
+    return resolve_period(filters, first, last)
+
+
+def grouped_metrics(
+    session: Session,
+    conditions: Sequence[ColumnElement[bool]],
+    dimensions: Sequence[ColumnElement[Any]] = (),
+    joins: Sequence[tuple[Any, ColumnElement[bool]]] = (),
+    order_by_revenue: bool = False,
+    limit: int | None = None,
+) -> pd.DataFrame:
+    """Every metric, grouped by labelled `dimensions`, over lines matching `conditions`."""
+    stmt = select(*dimensions, *aggregate_columns()).select_from(OrderLine)
+    for target, on in joins:
+        stmt = stmt.join(target, on)
+    stmt = stmt.where(*conditions)
+    if dimensions:
+        stmt = stmt.group_by(*dimensions)
+    if order_by_revenue:
+        stmt = stmt.order_by(desc("net_revenue"), *dimensions)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    names = [column.name for column in dimensions]
+    rows = [{**{name: row[name] for name in names}, **derive(row)}
+            for row in session.execute(stmt).mappings()]
+    return pd.DataFrame(rows, columns=[*names, *METRIC_COLUMNS])
+
+
+def totals(session: Session, scope: Scope, filters: Filters, start: dt.date,
+           end: dt.date) -> dict[str, float | int | None]:
+    """All metrics for one date range."""
+    frame = grouped_metrics(session, line_conditions(filters, scope, start, end))
+    # An aggregate without GROUP BY always returns exactly one row.
+    return frame.iloc[0].to_dict()
+
+
+def metrics_by_period(session: Session, scope: Scope, filters: Filters, start: dt.date,
+                      end: dt.date, grain: str) -> pd.DataFrame:
+    """Every metric per day/week/month bucket from `start` to `end`, empty buckets as zero."""
+    period = bucket(OrderLine.sale_date, grain).label("bucket")
+    frame = grouped_metrics(session, line_conditions(filters, scope, start, end), [period])
+    frame["bucket"] = frame["bucket"].map(_as_date)
+    full = pd.DataFrame({"bucket": bucket_starts(start, end, grain)})
+    merged = full.merge(frame, on="bucket", how="left")
+    zero_filled = ["net_revenue", "gross_sales", "returns", "orders", "units", "customers"]
+    merged[zero_filled] = merged[zero_filled].fillna(0)
+    merged[["orders", "units", "customers"]] = merged[["orders", "units", "customers"]].astype(int)
+    return merged

@@ -1,0 +1,155 @@
+"""What only a browser shows: login, URL state, deep links, back/forward, cross-filtering."""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask import Flask
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+
+from tests.conftest import ADMIN, PASSWORD, make_app
+
+PLATFORM_CHART = json.dumps({"chart": "overview-platforms", "dim": "platform", "type": "xfilter"},
+                            separators=(",", ":"))
+NET_REVENUE = json.dumps({"metric": "net_revenue", "type": "kpi-value"}, separators=(",", ":"))
+
+
+@pytest.fixture(scope="module")
+def browser_app(sqlite_db) -> Flask:  # type: ignore[no-untyped-def]
+    """A separate app object: dash_duo runs it in its own server thread."""
+    return make_app(sqlite_db.url)
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 15, what: str = "") -> Any:
+    """Poll `condition` until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+            if value:
+                return value
+        except Exception as error:  # the DOM is being re-rendered under us
+            last_error = error
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what or condition}: {last_error}")
+
+
+def query_of(driver) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    """The current URL's query string, parsed."""
+    return parse_qs(urlsplit(driver.current_url).query)
+
+
+def log_in(dash_duo, next_path: str = "/") -> None:  # type: ignore[no-untyped-def]
+    """Log in through the form and wait for the Overview figures."""
+    dash_duo.driver.get(dash_duo.server_url + "/login?next=" + next_path.replace("&", "%26"))
+    dash_duo.wait_for_element("#email").send_keys(ADMIN)
+    dash_duo.find_element("#password").send_keys(PASSWORD)
+    dash_duo.find_element("#login-submit").click()
+    wait_for_figures(dash_duo)
+
+
+def kpi_text(dash_duo) -> str:  # type: ignore[no-untyped-def]
+    """The net revenue card's value."""
+    return dash_duo.driver.find_element(By.ID, NET_REVENUE).text
+
+
+def wait_for_figures(dash_duo) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the KPI cards and the platform chart have been drawn."""
+    wait_until(lambda: kpi_text(dash_duo) not in ("", "…"), what="KPI values")
+    wait_until(lambda: dash_duo.driver.find_elements(
+        By.CSS_SELECTOR, f"[id='{PLATFORM_CHART}'] .bars .point"), what="platform bars")
+
+
+def platform_labels(dash_duo) -> list[str]:  # type: ignore[no-untyped-def]
+    """The y-axis labels of the platform chart, top to bottom."""
+    chart = dash_duo.driver.find_element(By.ID, PLATFORM_CHART)
+    return [tick.text for tick in chart.find_elements(By.CSS_SELECTOR, ".ytick text")][::-1]
+
+
+def choose_platform(dash_duo, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Open the platform dropdown and pick `name`."""
+    dash_duo.find_element("#filter-platform").click()
+    option = wait_until(lambda: [o for o in dash_duo.driver.find_elements(
+        By.CSS_SELECTOR, ".dash-dropdown-option") if o.text.strip() == name], what=name)[0]
+    option.click()
+    dash_duo.driver.find_element(By.TAG_NAME, "body").click()  # close the menu
+
+
+def test_login_renders_the_overview_without_console_errors(dash_duo, browser_app) -> None:  # type: ignore[no-untyped-def]
+    dash_duo.start_server(browser_app.extensions["dash"], navigate=False)
+    dash_duo.driver.get(dash_duo.server_url + "/")
+    assert "/login" in dash_duo.driver.current_url  # logged out: the form, not the app
+    log_in(dash_duo)
+    assert query_of(dash_duo.driver)["range"] == ["30d"]
+    assert "Last 30 days of data" in dash_duo.find_element("#period-label").text
+    assert len(platform_labels(dash_duo)) >= 3
+    assert dash_duo.get_logs() == []
+
+
+def test_platform_filter_updates_url_and_figures_and_back_restores(dash_duo, browser_app) -> None:  # type: ignore[no-untyped-def]
+    dash_duo.start_server(browser_app.extensions["dash"], navigate=False)
+    log_in(dash_duo, "/?range=90d&compare=prev")
+    before_revenue = kpi_text(dash_duo)
+    choose_platform(dash_duo, "Instagram")
+    wait_until(lambda: query_of(dash_duo.driver).get("platform") == ["instagram"], what="URL")
+    wait_until(lambda: kpi_text(dash_duo) != before_revenue, what="new KPI value")
+    wait_until(lambda: platform_labels(dash_duo) == ["Instagram"], what="one platform bar")
+
+    dash_duo.driver.back()
+    wait_until(lambda: "platform" not in query_of(dash_duo.driver), what="URL after back")
+    wait_until(lambda: kpi_text(dash_duo) == before_revenue, what="KPI after back")
+    wait_until(lambda: len(platform_labels(dash_duo)) > 1, what="all platforms after back")
+    assert "Instagram" not in dash_duo.find_element("#filter-platform").text
+    assert dash_duo.get_logs() == []
+
+
+def test_deep_link_in_a_fresh_session_restores_controls_and_figures(dash_duo, browser_app) -> None:  # type: ignore[no-untyped-def]
+    link = ("/?from=2026-01-01&to=2026-03-31&platform=amazon&platform=online-store"
+            "&grain=week&compare=yoy&roll=30")
+    dash_duo.start_server(browser_app.extensions["dash"], navigate=False)
+    dash_duo.driver.delete_all_cookies()
+    log_in(dash_duo, link)
+    query = query_of(dash_duo.driver)
+    assert query["platform"] == ["amazon", "online-store"]
+    assert (query["from"], query["to"], query["grain"], query["roll"]) == \
+        (["2026-01-01"], ["2026-03-31"], ["week"], ["30"])
+    label = dash_duo.find_element("#period-label").text
+    assert label == "1 Jan – 31 Mar 2026 vs 1 Jan – 31 Mar 2025"
+    platform_control = dash_duo.find_element("#filter-platform").text
+    assert "Amazon" in platform_control and "Online Store" in platform_control
+    assert sorted(platform_labels(dash_duo)) == ["Amazon", "Online Store"]
+    checked = dash_duo.driver.find_element(By.CSS_SELECTOR, "#filter-grain input:checked")
+    assert checked.get_attribute("value") == "week"
+    assert dash_duo.driver.find_element(By.ID, "filter-dates").get_attribute("value") \
+        == "1 Jan 2026"
+    assert dash_duo.get_logs() == []
+
+
+def test_invalid_link_parameters_show_a_notice(dash_duo, browser_app) -> None:  # type: ignore[no-untyped-def]
+    dash_duo.start_server(browser_app.extensions["dash"], navigate=False)
+    log_in(dash_duo, "/?range=fortnight&platform=atlantis&grain=week")
+    notice = wait_until(lambda: dash_duo.find_element("#notice-alert").text, what="notice")
+    assert "fortnight" in notice and "atlantis" in notice
+    query = query_of(dash_duo.driver)
+    assert query["range"] == ["30d"] and query["grain"] == ["week"]
+    assert "platform" not in query
+
+
+def test_clicking_a_platform_bar_filters_by_it(dash_duo, browser_app) -> None:  # type: ignore[no-untyped-def]
+    dash_duo.start_server(browser_app.extensions["dash"], navigate=False)
+    log_in(dash_duo, "/?range=12m&compare=none")
+    top = platform_labels(dash_duo)[0]
+    chart = dash_duo.driver.find_element(By.ID, PLATFORM_CHART)
+    bars = chart.find_elements(By.CSS_SELECTOR, ".bars .point path")
+    top_bar = min(bars, key=lambda bar: bar.location["y"])  # the largest bar is drawn on top
+    ActionChains(dash_duo.driver).move_to_element(top_bar).pause(0.3).click().perform()
+    wait_until(lambda: query_of(dash_duo.driver).get("platform"), what="platform in URL")
+    slug = query_of(dash_duo.driver)["platform"]
+    wait_until(lambda: platform_labels(dash_duo) == [top], what="chart filtered to the bar")
+    assert top.lower().replace(" ", "-") == slug[0]
+    assert top in dash_duo.find_element("#filter-platform").text

@@ -1,0 +1,173 @@
+"""Shared fixtures: migrated SQLite and PostgreSQL databases with demo data, apps, clients.
+
+PostgreSQL and browser tests skip with a printed reason on a machine that lacks them; with
+CI=true a skip is a failure (see `pytest_sessionfinish`).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from dashapp import create_app
+from dashapp.extensions import db
+from services.demo_data import generate_demo_data
+from services.users import create_token, create_user
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+DEMO_LINES = 30_000
+DEMO_SEED = 7
+PASSWORD = "correct-horse-battery"
+ADMIN = "admin@example.com"
+ANALYST = "analyst@example.com"
+LIMITED = "instagram-only@example.com"
+LIMITED_PLATFORM = "instagram"
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip on a developer machine; fail in CI, where every test must really run."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: this test must run)", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With CI=true, any skipped test turns the run red."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if IN_CI and skipped and exitstatus == 0:
+        reporter.write_line(f"CI=true: {skipped} test(s) skipped; skips count as failures.",
+                            red=True)
+        session.exitstatus = 1
+
+
+def postgres_url() -> str:
+    """The PostgreSQL test database URL, or a skip/fail with the reason."""
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if not url:
+        skip_or_fail("PostgreSQL tests need TEST_DATABASE_URL")
+    try:
+        with sa.create_engine(url, connect_args={"connect_timeout": 3}).connect():
+            pass
+    except sa.exc.OperationalError as error:
+        skip_or_fail(f"PostgreSQL at TEST_DATABASE_URL is not reachable: {error.orig}")
+    return url
+
+
+def reset_postgres(url: str) -> None:
+    """Drop everything in the public schema of the test database."""
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+        connection.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def migrate(app: Flask) -> None:
+    """Bring the app's database to the newest migration, as `pulseboard db upgrade` does."""
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+
+
+def make_app(url: str, **overrides: object) -> Flask:
+    """An app in test mode on the given database."""
+    config = {"SQLALCHEMY_DATABASE_URI": url, "ENV": "test", "TESTING": True,
+              "SECRET_KEY": "test-secret-" + "x" * 32, "CURRENCY": "GBP"}
+    config.update(overrides)
+    return create_app(config)
+
+
+@dataclass
+class TestDatabase:
+    """A migrated database holding demo data and the test users."""
+
+    __test__ = False  # not a test class
+    name: str
+    url: str
+    engine: sa.Engine
+    admin_token: str
+    limited_token: str
+
+    def session(self) -> Session:
+        """A new ORM session on this database."""
+        return Session(self.engine)
+
+
+def _seed(url: str, name: str) -> TestDatabase:
+    app = make_app(url)
+    migrate(app)
+    with app.app_context():
+        generate_demo_data(db.session, lines=DEMO_LINES, seed=DEMO_SEED)
+        create_user(db.session, ADMIN, PASSWORD, "admin")
+        create_user(db.session, ANALYST, PASSWORD, "analyst")
+        create_user(db.session, LIMITED, PASSWORD, "analyst", [LIMITED_PLATFORM])
+        admin_token = create_token(db.session, ADMIN, "tests")
+        limited_token = create_token(db.session, LIMITED, "tests")
+        db.session.commit()
+        db.engine.dispose()
+    return TestDatabase(name, url, sa.create_engine(url), admin_token, limited_token)
+
+
+_seeded: dict[str, TestDatabase] = {}
+
+
+@pytest.fixture(scope="session")
+def sqlite_db(tmp_path_factory: pytest.TempPathFactory) -> TestDatabase:
+    """The SQLite test database (a file, so the app and the tests share it)."""
+    if "sqlite" not in _seeded:
+        path = Path(tmp_path_factory.mktemp("sqlite")) / "pulseboard.db"
+        _seeded["sqlite"] = _seed(f"sqlite:///{path}", "sqlite")
+    return _seeded["sqlite"]
+
+
+@pytest.fixture(scope="session")
+def postgres_db() -> TestDatabase:
+    """The PostgreSQL test database (reset, migrated and seeded once per session)."""
+    if "postgresql" not in _seeded:
+        url = postgres_url()
+        reset_postgres(url)
+        _seeded["postgresql"] = _seed(url, "postgresql")
+    return _seeded["postgresql"]
+
+
+@pytest.fixture(scope="session",
+                params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest) -> TestDatabase:
+    """Each test using this runs on SQLite and on PostgreSQL."""
+    return request.getfixturevalue(f"{request.param}_db")
+
+
+@pytest.fixture
+def session(database: TestDatabase) -> Iterator[Session]:
+    """An ORM session on the parametrised database, rolled back after the test."""
+    with database.session() as orm_session:
+        yield orm_session
+        orm_session.rollback()
+
+
+@pytest.fixture(scope="session")
+def app(sqlite_db: TestDatabase) -> Flask:
+    """The app on the SQLite test database."""
+    return make_app(sqlite_db.url)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A fresh (logged-out) test client."""
+    return app.test_client()
+
+
+def login(client: FlaskClient, email: str = ADMIN, password: str = PASSWORD) -> FlaskClient:
+    """Log `client` in through the real login form."""
+    response = client.post("/login", data={"email": email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    return client

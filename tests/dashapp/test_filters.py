@@ -1,0 +1,167 @@
+"""The filter model and its URL form: round trips, invalid input, date resolution."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dashapp.filters import (COMPARES, GRAINS, PRESETS, Filters, ParamSpec, describe_period,
+                             drop_unknown, format_range, parse_query, resolve_period, to_query)
+
+ROLL = ParamSpec("roll", default="7", choices=("none", "3", "7", "30", "all"))
+slugs = st.from_regex(r"[a-z0-9][a-z0-9-]{0,12}", fullmatch=True)
+texts = st.text(st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")),
+                min_size=1, max_size=20).map(str.strip).filter(bool)
+days = st.dates(dt.date(2000, 1, 1), dt.date(2100, 12, 31))
+
+
+@st.composite
+def any_filters(draw: st.DrawFn) -> Filters:
+    custom = draw(st.booleans())
+    start, end = sorted([draw(days), draw(days)])
+    return Filters(
+        range="custom" if custom else draw(st.sampled_from(list(PRESETS))),
+        start=start if custom else None,
+        end=end if custom else None,
+        asof=draw(st.none() | days),
+        platforms=tuple(dict.fromkeys(draw(st.lists(slugs, max_size=4)))),
+        products=tuple(dict.fromkeys(draw(st.lists(texts, max_size=4)))),
+        categories=tuple(dict.fromkeys(draw(st.lists(texts, max_size=3)))),
+        grain=draw(st.sampled_from(list(GRAINS))),
+        compare=draw(st.sampled_from(list(COMPARES))),
+    )
+
+
+@given(any_filters(), st.sampled_from(ROLL.choices))
+def test_every_parameter_survives_a_url_round_trip(filters: Filters, roll: str) -> None:
+    query = to_query(filters, {"roll": roll}, [ROLL])
+    view = parse_query(query, [ROLL])
+    assert view.notices == ()
+    assert view.filters == filters
+    assert view.page == {"roll": roll}
+
+
+def test_url_is_readable_and_canonical() -> None:
+    filters = Filters(range="30d", platforms=("instagram", "online-store"), products=("85123A",),
+                      grain="week", compare="prev")
+    assert to_query(filters) == ("range=30d&platform=instagram&platform=online-store"
+                                 "&product=85123A&grain=week&compare=prev")
+    custom = Filters(range="custom", start=dt.date(2011, 4, 1), end=dt.date(2011, 4, 30))
+    assert to_query(custom) == "from=2011-04-01&to=2011-04-30&grain=day&compare=prev"
+
+
+def test_default_page_choice_is_left_out_of_the_url() -> None:
+    assert "roll" not in to_query(Filters(), {"roll": "7"}, [ROLL])
+    assert "roll=30" in to_query(Filters(), {"roll": "30"}, [ROLL])
+
+
+@pytest.mark.parametrize("query, expected_notice", [
+    ("range=45d", "range"),
+    ("grain=hour", "grain"),
+    ("compare=lastweek", "compare"),
+    ("platform=Not%20A%20Slug!", "platform"),
+    ("from=2011-04-31&to=2011-05-01", "custom dates"),
+    ("from=2011-05-01&to=2011-04-01", "after"),
+    ("from=2011-05-01", "both from and to"),
+    ("asof=yesterday", "asof"),
+    ("utm_source=mail", "unknown parameter"),
+    ("roll=14", "roll"),
+    ("range=custom", "custom"),
+])
+def test_invalid_parameters_are_dropped_with_a_notice(query: str, expected_notice: str) -> None:
+    view = parse_query(query, [ROLL])
+    assert any(expected_notice in notice for notice in view.notices), view.notices
+    default = parse_query("", [ROLL])
+    # What was invalid falls back to the default; nothing else changes.
+    assert view.filters.grain == default.filters.grain
+    assert view.filters.compare == default.filters.compare
+    assert view.filters.range in ("30d",)
+    assert view.filters.platforms == ()
+    assert view.page == {"roll": "7"}
+
+
+def test_valid_parts_survive_next_to_invalid_ones() -> None:
+    view = parse_query("range=90d&platform=instagram&platform=BAD!&grain=fortnight", [ROLL])
+    assert view.filters.range == "90d"
+    assert view.filters.platforms == ("instagram",)
+    assert view.filters.grain == "day"
+    assert len(view.notices) == 2
+
+
+def test_custom_dates_win_over_a_preset_and_say_so() -> None:
+    view = parse_query("range=7d&from=2011-01-01&to=2011-01-31")
+    assert (view.filters.range, view.filters.start, view.filters.end) == \
+        ("custom", dt.date(2011, 1, 1), dt.date(2011, 1, 31))
+    assert any("range=7d" in notice for notice in view.notices)
+
+
+def test_drop_unknown_removes_values_that_do_not_exist() -> None:
+    filters = Filters(platforms=("instagram", "amazon"), products=("A1", "ZZ"),
+                      categories=("Toys",))
+    cleaned, notices = drop_unknown(filters, ["instagram"], ["A1"], [])
+    assert (cleaned.platforms, cleaned.products, cleaned.categories) == \
+        (("instagram",), ("A1",), ())
+    assert len(notices) == 3 and "amazon" in notices[0]
+
+
+LAST = dt.date(2011, 12, 9)
+FIRST = dt.date(2010, 12, 1)
+
+
+@pytest.mark.parametrize("preset, start", [
+    ("7d", dt.date(2011, 12, 3)),
+    ("30d", dt.date(2011, 11, 10)),
+    ("90d", dt.date(2011, 9, 11)),
+    ("mtd", dt.date(2011, 12, 1)),
+    ("qtd", dt.date(2011, 10, 1)),
+    ("ytd", dt.date(2011, 1, 1)),
+    ("12m", dt.date(2010, 12, 10)),
+    ("all", FIRST),
+])
+def test_relative_presets_count_back_from_the_last_day_with_data(preset: str,
+                                                                 start: dt.date) -> None:
+    period = resolve_period(Filters(range=preset), FIRST, LAST, today=dt.date(2026, 1, 1))
+    assert (period.start, period.end) == (start, LAST)
+
+
+def test_asof_pins_a_relative_range_and_absolute_ranges_ignore_new_data() -> None:
+    pinned = Filters(range="30d", asof=dt.date(2011, 6, 30))
+    custom = Filters(range="custom", start=dt.date(2011, 4, 1), end=dt.date(2011, 4, 30))
+    for last in (LAST, LAST + dt.timedelta(days=400)):
+        assert resolve_period(pinned, FIRST, last).start == dt.date(2011, 6, 1)
+        assert (resolve_period(custom, FIRST, last).start,
+                resolve_period(custom, FIRST, last).end) == (dt.date(2011, 4, 1),
+                                                             dt.date(2011, 4, 30))
+    # A relative range moves on with the data.
+    assert resolve_period(Filters(range="7d"), FIRST, LAST + dt.timedelta(days=1)).end == \
+        LAST + dt.timedelta(days=1)
+
+
+def test_comparison_periods() -> None:
+    april = Filters(range="custom", start=dt.date(2011, 4, 1), end=dt.date(2011, 4, 30))
+    prev = resolve_period(april, FIRST, LAST)
+    assert (prev.compare_start, prev.compare_end) == (dt.date(2011, 3, 2), dt.date(2011, 3, 31))
+    yoy = resolve_period(Filters(range="custom", start=dt.date(2012, 2, 1),
+                                 end=dt.date(2012, 2, 29), compare="yoy"), FIRST, LAST)
+    assert (yoy.compare_start, yoy.compare_end) == (dt.date(2011, 2, 1), dt.date(2011, 2, 28))
+    none = resolve_period(Filters(compare="none"), FIRST, LAST)
+    assert none.compare_start is None and "vs" not in none.label
+
+
+def test_resolved_dates_are_described_in_words() -> None:
+    april = Filters(range="custom", start=dt.date(2011, 4, 1), end=dt.date(2011, 4, 30))
+    assert resolve_period(april, FIRST, LAST).label == "1–30 Apr 2011 vs 2–31 Mar 2011"
+    last30 = resolve_period(Filters(range="30d", compare="none"), FIRST, LAST).label
+    assert last30 == "Last 30 days of data, up to 9 Dec 2011 (10 Nov – 9 Dec 2011)"
+    assert format_range(dt.date(2010, 12, 10), dt.date(2011, 12, 9)) == \
+        "10 Dec 2010 – 9 Dec 2011"
+    pinned = Filters(range="7d", asof=dt.date(2011, 6, 30), compare="none")
+    assert describe_period(pinned, resolve_period(pinned, FIRST, LAST),
+                           asof_is_latest=False).startswith("Last 7 days, up to 30 Jun 2011")
+
+
+def test_empty_database_resolves_to_today() -> None:
+    period = resolve_period(Filters(range="7d"), None, None, today=dt.date(2026, 5, 10))
+    assert (period.start, period.end) == (dt.date(2026, 5, 4), dt.date(2026, 5, 10))

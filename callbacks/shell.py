@@ -112,7 +112,9 @@ def sync_view(pathname: str | None, search: str | None, controls: Controls,
         name = trigger.get("name")
         if name in page_choices and page_values.get(name) is not None:
             page_choices[name] = str(page_values[name])
-    return page, *checked_view(to_query(filters, page_choices, params), params)
+    view, period = checked_view(to_query(filters, page_choices, params), params)
+    # Keep reporting what the URL itself had wrong (it may not be canonical yet).
+    return page, replace(view, notices=current.notices + view.notices), period
 
 
 def _notice_alert(notices: Sequence[str]) -> Any:

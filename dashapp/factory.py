@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from dash import Dash, html
-from flask import Flask, Response, has_request_context, jsonify, request
+from flask import Flask, Response, abort, has_request_context, jsonify, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
@@ -15,13 +15,14 @@ from dashapp.cli import register_commands
 from dashapp.config import load_config
 from dashapp.context import fetch
 from dashapp.extensions import db, migrate
-from layouts.pages import nav_links
+from layouts.pages import nav_links, page_for
 from layouts.shell import app_shell
 from services.dimensions import category_options, platform_options
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
 MIGRATIONS = ROOT / "migrations"
+DASH_CATCH_ALL = "/<path:path>"  # the endpoint name Dash gives its index route
 log = logging.getLogger(__name__)
 
 
@@ -36,7 +37,14 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_commands(app)
     app.extensions["dash"] = mount_dash(app)
+    app.before_request(refuse_unknown_paths)
     return app
+
+
+def refuse_unknown_paths() -> None:
+    """Dash answers every path with its index page; only real pages should get one."""
+    if request.endpoint == DASH_CATCH_ALL and page_for(request.path) is None:
+        abort(404)
 
 
 def register_extensions(app: Flask) -> None:

@@ -61,7 +61,7 @@ def format_percent(value: float | None, decimals: int = 1, signed: bool = False)
     return f"{value * 100:{'+' if signed else ''}.{decimals}f}%"
 
 
-def _style(figure: go.Figure, height: int | None = None) -> go.Figure:
+def _style(figure: go.Figure) -> go.Figure:
     figure.update_layout(
         template="plotly_white",
         font={"family": FONT, "size": 12, "color": "#1e293b"},
@@ -70,19 +70,17 @@ def _style(figure: go.Figure, height: int | None = None) -> go.Figure:
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
         separators=".,",
     )
-    if height:
-        figure.update_layout(height=height)
     return figure
 
 
-def empty_figure(message: str, height: int | None = None) -> go.Figure:
+def empty_figure(message: str) -> go.Figure:
     """A blank chart that says why it is empty."""
     figure = go.Figure()
     figure.add_annotation(text=message, showarrow=False, xref="paper", yref="paper",
                           x=0.5, y=0.5, font={"size": 14, "color": MUTED})
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False)
-    return _style(figure, height)
+    return _style(figure)
 
 
 def sparkline(dates: Sequence, values: Sequence[float], colour: str = PRIMARY) -> go.Figure:

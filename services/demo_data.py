@@ -81,7 +81,7 @@ PLANTED: dict[str, Any] = {
     },
     "lines_per_order": {1: 0.55, 2: 0.25, 3: 0.12, 4: 0.05, 5: 0.03},
     "quantity": {1: 0.72, 2: 0.18, 3: 0.06, 4: 0.03, 5: 0.01},
-    "wholesale": {"quantity_min": 5, "quantity_max": 30, "price_factor": 0.65},
+    "wholesale": {"quantity_min": 4, "quantity_max": 12, "price_factor": 0.60},
     "discount": {"probability": 0.15, "rates": (0.10, 0.15, 0.20, 0.25, 0.30)},
     "guest_share": 0.12,  # of non-wholesale orders; wholesale orders always have a customer
     # Share of orders with a customer that are that customer's first order: 100% on the first
@@ -108,7 +108,7 @@ PLANTED: dict[str, Any] = {
     },
     "catalog": {
         "products_per_category": 30,
-        "popularity_exponent": 0.9,  # line share ∝ rank^-0.9 (random rank per product)
+        "popularity_exponent": 0.7,  # line share ∝ rank^-0.7 (random rank per product)
         "hero_products": 40,  # the most popular sellable products: promoted by posts/campaigns
         "unknown_cost": 10,  # products with unit_cost NULL
         "inactive": 10,  # discontinued: sold only before a day in [90, 450) of the history
@@ -123,7 +123,8 @@ PLANTED: dict[str, Any] = {
     "cancellation_rate": 0.02,  # orders reversed in full on the same order
     "posts": {
         "organic": 820,
-        "with_product": 0.85,  # other organic posts are brand posts without a product
+        # Uniform over the hero products, so one product's post windows rarely overlap.
+        "with_product": 0.85,  # the others are brand posts without a product
         "posting_hours": (7, 22),  # local, inclusive, uniform
         "platform_shares": {"Instagram": 0.40, "TikTok": 0.30, "Facebook": 0.15, "YouTube": 0.15},
         "types": {
@@ -137,8 +138,8 @@ PLANTED: dict[str, Any] = {
         # Extra orders of the promoted product over days +1..+3 after the post's local date, in
         # days' worth of that product's expected baseline sales (seasonality × trend level).
         "type_factors": {
-            "reel": 1.8, "short": 1.5, "video": 1.2, "live": 1.0,
-            "carousel": 0.8, "image": 0.6, "story": 0.35, "text": 0.2,
+            "reel": 3.0, "short": 2.5, "video": 2.0, "live": 1.6,
+            "carousel": 1.3, "image": 1.0, "story": 0.5, "text": 0.3,
         },
         "window_weights": (0.5, 0.3, 0.2),  # share of the extra orders on day +1, +2, +3
         "hour_bands": ((18, 21, 1.35), (11, 14, 1.0)),  # local posting hour; else "other_hours"
@@ -153,20 +154,26 @@ PLANTED: dict[str, Any] = {
         # Extra orders per day of the promoted product on the campaign platform, in days' worth
         # of its expected baseline sales: factor during the campaign, factor × after_share for
         # after_days days after it. Influencer tiers by followers.
-        "tier_factors": {"nano": 0.4, "micro": 0.8, "macro": 1.2, "mega": 1.6},
+        "tier_factors": {"nano": 0.6, "micro": 1.2, "macro": 2.0, "mega": 3.0},
         "tier_thresholds": {"micro": 10_000, "macro": 100_000, "mega": 1_000_000},
-        "no_influencer": 0.5,
+        "no_influencer": 0.8,
         "influencer_share": 0.85,
         "after_days": 7,
         "after_share": 0.3,
         "duration_days": (7, 28),
+        "start_jitter_days": 10,  # starts evenly spaced over the history, plus 0..9 days
         "posts_per_campaign": (2, 6),
         "clicks_per_order": 25,
     },
+    "campaign_budget": {
+        # budget = expected attributed revenue / target ROAS, so big names lift the most but
+        # pay back the least; influencer_fee_share of it is the influencer's fee (the payout
+        # plan), the rest is ad spend.
+        "target_roas": {"nano": 6.0, "micro": 5.0, "macro": 3.5, "mega": 2.0, "none": 3.0},
+        "influencer_fee_share": 0.7,
+    },
     "payouts": {
         "per_post_min_followers": 100_000,  # at or above: paid per post, else per order
-        "rate_per_post_per_follower": 0.004,
-        "rate_per_order": (3.0, 8.0),
         "approved_after_days": 14,  # campaign ended more than 14 days before `end`
         "paid_after_days": 60,
         "due_days": 30,
@@ -182,25 +189,26 @@ PLANTED: dict[str, Any] = {
         "opportunities": 320,
         "account_segments": {"SMB": 0.5, "mid-market": 0.3, "enterprise": 0.2},
         "amount_median": {"SMB": 8_000, "mid-market": 30_000, "enterprise": 90_000},
-        "stage_days_mean": {"lead": 6, "qualified": 10, "proposal": 14, "negotiation": 18},
+        "stage_days_mean": {"lead": 14, "qualified": 21, "proposal": 28, "negotiation": 35},
         "advance_probability": {
             "lead": 0.75, "qualified": 0.80, "proposal": 0.75, "negotiation": 0.65,
         },
         "open_probability": {
             "lead": 0.10, "qualified": 0.25, "proposal": 0.50, "negotiation": 0.75,
         },
-        # name, team, region, quarterly quota, skill (× every advance probability, max 0.97)
+        # name, team, region, quarterly quota, skill (× the negotiation → won probability).
+        # Accounts are owned round-robin by the reps of the team matching their segment.
         "reps": (
-            ("Avery Johnson", "Enterprise", "North America", 60_000, 1.25),
-            ("Blake Chen", "Enterprise", "Europe", 55_000, 1.00),
-            ("Carmen Diaz", "Enterprise", "APAC", 50_000, 0.85),
-            ("Dev Patel", "Mid-market", "North America", 30_000, 1.10),
-            ("Elena Rossi", "Mid-market", "Europe", 28_000, 0.95),
-            ("Farah Khan", "Mid-market", "APAC", 25_000, 0.90),
-            ("Gabriel Stone", "SMB", "North America", 8_000, 1.00),
-            ("Hana Sato", "SMB", "APAC", 7_000, 1.15),
-            ("Ivan Petrov", "SMB", "Europe", 7_500, 0.80),
-            ("Julia Novak", "SMB", "North America", 8_000, 0.70),
+            ("Avery Johnson", "Enterprise", "North America", 65_000, 1.25),
+            ("Blake Chen", "Enterprise", "Europe", 65_000, 1.00),
+            ("Carmen Diaz", "Enterprise", "APAC", 65_000, 0.85),
+            ("Dev Patel", "Mid-market", "North America", 35_000, 1.10),
+            ("Elena Rossi", "Mid-market", "Europe", 35_000, 0.95),
+            ("Farah Khan", "Mid-market", "APAC", 35_000, 0.90),
+            ("Gabriel Stone", "SMB", "North America", 10_000, 1.00),
+            ("Hana Sato", "SMB", "APAC", 10_000, 1.15),
+            ("Ivan Petrov", "SMB", "Europe", 10_000, 0.80),
+            ("Julia Novak", "SMB", "North America", 10_000, 0.70),
         ),
     },
 }
@@ -385,8 +393,8 @@ class _Calendar:
     end: dt.date
     days: np.ndarray  # datetime64[D], one per day of the history
     weekday: np.ndarray  # 0 = Monday
-    smooth: np.ndarray  # month factor × trend: the weekday-neutral level a lift refers to
-    rate: np.ndarray  # smooth × weekday × special days × noise: relative expected orders
+    level: np.ndarray  # month factor × trend × weekday: the expected level lifts refer to
+    rate: np.ndarray  # level × special days × noise: relative expected orders
     outage_day: int
 
     @classmethod
@@ -399,12 +407,12 @@ class _Calendar:
         month = days.astype("datetime64[M]").astype(np.int64) % 12
         month_factor = np.array([PLANTED["month_factors"][m] for m in MONTHS])[month]
         trend = (1 + PLANTED["annual_growth"]) ** (np.arange(n_days) / 365.25)
-        smooth = month_factor * trend
         weekday_factor = np.array([PLANTED["weekday_weights"][d] for d in WEEKDAYS])[weekday]
+        level = month_factor * trend * weekday_factor
         sigma = PLANTED["daily_noise_sigma"]
         noise = np.exp(rng.normal(-sigma**2 / 2, sigma, n_days))
-        rate = smooth * weekday_factor * _special_day_factors(start, days) * noise
-        return cls(start, end, days, weekday, smooth, rate,
+        rate = level * _special_day_factors(start, days) * noise
+        return cls(start, end, days, weekday, level, rate,
                    n_days - 1 - PLANTED["outage"]["days_before_end"])
 
     @property
@@ -567,7 +575,9 @@ def _campaigns(rng: np.random.Generator, calendar: _Calendar, catalog: _Catalog,
                influencers: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     settings = PLANTED["campaign_lift"]
     count = PLANTED["campaigns"]
-    start = np.sort(rng.integers(0, calendar.size - 10, count))
+    spacing = (calendar.size - settings["duration_days"][0]) / count
+    start = (np.arange(count) * spacing).astype(np.int64) + rng.integers(
+        0, settings["start_jitter_days"], count)
     duration = rng.integers(settings["duration_days"][0], settings["duration_days"][1] + 1, count)
     end = np.minimum(start + duration - 1, calendar.size - 1)
     has_influencer = rng.random(count) < settings["influencer_share"]
@@ -588,7 +598,7 @@ def _campaigns(rng: np.random.Generator, calendar: _Calendar, catalog: _Catalog,
 
 
 def _hero_for_niche(rng: np.random.Generator, catalog: _Catalog, niche: str | None) -> int:
-    """A hero product from the influencer's niche (any hero when none matches)."""
+    """A hero product of the influencer's niche (any hero when none matches)."""
     heroes = catalog.heroes
     if niche is not None:
         matching = heroes[np.isin(catalog.category[heroes], NICHES[niche])]
@@ -661,23 +671,23 @@ def _post_lift_factor(posts: dict[str, np.ndarray], calendar: _Calendar) -> np.n
 
 def _baseline_lines(catalog: _Catalog, calendar: _Calendar, product: np.ndarray,
                     day: np.ndarray) -> np.ndarray:
-    """Expected baseline lines of `product` on `day` per unit of scale, weekday-neutral."""
-    return _mean_lines_per_order() * catalog.weight[product] * calendar.smooth[day]
+    """Expected baseline lines of `product` on `day` per unit of scale (without noise)."""
+    return _mean_lines_per_order() * catalog.weight[product] * calendar.level[day]
 
 
 def _post_lift_plan(posts: dict[str, np.ndarray], calendar: _Calendar,
                     catalog: _Catalog) -> dict[str, np.ndarray]:
+    """Day k after a post gets lift × window share k × the product's expected lines that day."""
     lifted = np.flatnonzero(posts["lift"] > 0)
     product = posts["product"][lifted]
-    total = posts["lift"][lifted] * _baseline_lines(catalog, calendar, product,
-                                                    posts["day"][lifted])
     rows = []
     for offset, share in enumerate(PLANTED["post_lift"]["window_weights"], start=1):
         day = posts["day"][lifted] + offset
         inside = day < calendar.size
+        expected = (posts["lift"][lifted][inside] * share
+                    * _baseline_lines(catalog, calendar, product[inside], day[inside]))
         rows.append({"post": lifted[inside], "day": day[inside], "product": product[inside],
-                     "platform": posts["platform"][lifted][inside],
-                     "expected": total[inside] * share})
+                     "platform": posts["platform"][lifted][inside], "expected": expected})
     return {key: np.concatenate([row[key] for row in rows]) for key in rows[0]}
 
 
@@ -1040,18 +1050,17 @@ def _all_tables(rngs: dict[str, np.random.Generator], calendar: _Calendar, catal
                 zone: zoneinfo.ZoneInfo) -> dict[str, Columns]:
     platform_id = np.array([platform_ids[name] for name in PLATFORMS])
     tracking = _tracking_rows(rngs["marketing"], calendar, plan, sales, platform_ids, scale)
-    payouts = _payout_amounts(rngs["marketing"], plan, tracking)
+    money = _campaign_money(calendar, catalog, plan, tracking, scale)
     tables = {
         "products": _product_rows(catalog),
         "customers": _customer_rows(rngs["customers"], sales.customers, platform_id),
         "influencers": _influencer_rows(plan.influencers, platform_ids),
-        "campaigns": _campaign_rows(rngs["marketing"], calendar, catalog, plan, payouts,
-                                    platform_ids),
+        "campaigns": _campaign_rows(calendar, catalog, plan, money, platform_ids),
         "media_posts": _post_rows(rngs["marketing"], calendar, catalog, plan, platform_ids, zone),
         "orders": _order_rows(sales.orders, platform_id),
         "order_lines": _line_rows(sales.lines, platform_id),
         "tracking": tracking,
-        "payouts": _payout_rows(rngs["marketing"], calendar, plan, payouts),
+        "payouts": _payout_rows(rngs["marketing"], calendar, plan, money),
         "funnel_days": _funnel_rows(rngs["funnel"], calendar, sales, platform_ids),
     }
     tables.update(_pipeline_rows(rngs["pipeline"], calendar, platform_ids["Wholesale"]))
@@ -1133,12 +1142,10 @@ def _influencer_rows(influencers: dict[str, np.ndarray], platform_ids: dict[str,
             "followers": influencers["followers"].tolist(), "niche": influencers["niche"].tolist()}
 
 
-def _campaign_rows(rng: np.random.Generator, calendar: _Calendar, catalog: _Catalog,
-                   plan: _MarketingPlan, payout: dict[str, np.ndarray],
-                   platform_ids: dict[str, int]) -> Columns:
+def _campaign_rows(calendar: _Calendar, catalog: _Catalog, plan: _MarketingPlan,
+                   money: dict[str, np.ndarray], platform_ids: dict[str, int]) -> Columns:
     campaigns = plan.campaigns
     n = len(campaigns["start"])
-    ad_spend = rng.integers(3, 16, n) * 100.0  # paid promotion on top of the influencer's fee
     start_dates = calendar.days[campaigns["start"]]
     names = [f"C{i + 1:02d} {catalog.brand[p]} · {pd.Timestamp(d).strftime('%b %Y')}"
              for i, (p, d) in enumerate(zip(campaigns["product"], start_dates))]
@@ -1148,7 +1155,7 @@ def _campaign_rows(rng: np.random.Generator, calendar: _Calendar, catalog: _Cata
             "product_id": (campaigns["product"] + 1).tolist(),
             "start_date": start_dates.tolist(),
             "end_date": calendar.days[campaigns["end"]].tolist(),
-            "budget": np.round(payout["amount"] + ad_spend, 2).tolist()}
+            "budget": money["budget"].tolist()}
 
 
 def _post_rows(rng: np.random.Generator, calendar: _Calendar, catalog: _Catalog,
@@ -1281,29 +1288,40 @@ def _latest_campaign_post(posts: dict[str, np.ndarray], campaign: np.ndarray,
     return result
 
 
-def _payout_amounts(rng: np.random.Generator, plan: _MarketingPlan,
-                    tracking: Columns) -> dict[str, np.ndarray]:
-    """Per campaign: basis, rate, units and amount (0 for campaigns without an influencer)."""
-    settings = PLANTED["payouts"]
+def _campaign_money(calendar: _Calendar, catalog: _Catalog, plan: _MarketingPlan,
+                    tracking: Columns, scale: float) -> dict[str, np.ndarray]:
+    """Per campaign: budget and the influencer payout (basis, rate, units, amount)."""
     campaigns = plan.campaigns
     n = len(campaigns["start"])
-    influencer = np.maximum(campaigns["influencer"], 0)
-    followers = plan.influencers["followers"][influencer]
-    per_post = followers >= settings["per_post_min_followers"]
-    tracked = np.array(tracking["campaign_id"], dtype=object)
-    orders = np.array(tracking["orders"])
-    orders_by_campaign = np.array([orders[tracked == c + 1].sum() for c in range(n)])
-    posts_by_campaign = np.bincount(plan.posts["campaign"][plan.posts["campaign"] >= 0],
-                                    minlength=n)
-    low, high = settings["rate_per_order"]
-    order_rate = rng.uniform(low, high, n)
-    rate = np.where(per_post,
-                    np.round(followers * settings["rate_per_post_per_follower"], -1),
-                    np.round(order_rate * 2) / 2)
-    units = np.where(per_post, posts_by_campaign, orders_by_campaign)
-    amount = np.round(rate * units, 2) * (campaigns["influencer"] >= 0)
-    return {"basis": np.where(per_post, "post", "order"), "rate": rate, "units": units,
-            "amount": amount}
+    lift = plan.campaign_lift
+    expected_orders = np.bincount(lift["campaign"], weights=lift["expected"] * scale, minlength=n)
+    expected_revenue = expected_orders * _expected_line_revenue(catalog.list_price[
+        campaigns["product"]])
+    has_influencer = campaigns["influencer"] >= 0
+    followers = plan.influencers["followers"][np.maximum(campaigns["influencer"], 0)]
+    tier = np.where(has_influencer, _tier(followers), "none")
+    settings = PLANTED["campaign_budget"]
+    target_roas = np.array([settings["target_roas"][t] for t in tier])
+    budget = np.maximum(np.round(expected_revenue / target_roas, -1), 10.0)
+    fee = budget * settings["influencer_fee_share"] * has_influencer
+    per_post = followers >= PLANTED["payouts"]["per_post_min_followers"]
+    posts = np.bincount(plan.posts["campaign"][plan.posts["campaign"] >= 0], minlength=n)
+    tracked = np.zeros(n)
+    campaign_ids = np.array([-1 if c is None else c - 1 for c in tracking["campaign_id"]])
+    np.add.at(tracked, campaign_ids[campaign_ids >= 0],
+              np.array(tracking["orders"])[campaign_ids >= 0])
+    rate = np.round(fee / np.where(per_post, posts, np.maximum(expected_orders, 1.0)), 2)
+    units = np.where(per_post, posts, tracked).astype(np.int64)
+    return {"budget": budget, "basis": np.where(per_post, "post", "order"), "rate": rate,
+            "units": units, "amount": np.round(rate * units, 2)}
+
+
+def _expected_line_revenue(list_price: np.ndarray) -> np.ndarray:
+    """Expected revenue of one non-wholesale line of a product at this list price."""
+    quantity = sum(q * share for q, share in PLANTED["quantity"].items())
+    discount = PLANTED["discount"]
+    mean_discount = discount["probability"] * float(np.mean(discount["rates"]))
+    return list_price * quantity * (1 - mean_discount)
 
 
 def _payout_rows(rng: np.random.Generator, calendar: _Calendar, plan: _MarketingPlan,
@@ -1379,27 +1397,29 @@ def _pipeline_rows(rng: np.random.Generator, calendar: _Calendar,
 
 
 def _accounts(rng: np.random.Generator, settings: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Accounts with exact segment counts, each owned by a rep of the matching team."""
     count = settings["accounts"]
     combos = rng.choice(len(COMPANY_WORDS) * len(COMPANY_SUFFIXES), count, replace=False)
     names = [f"{COMPANY_WORDS[c // len(COMPANY_SUFFIXES)]} "
              f"{COMPANY_SUFFIXES[c % len(COMPANY_SUFFIXES)]}" for c in combos.tolist()]
-    segments = settings["account_segments"]
-    return {"name": np.array(names),
-            "segment": rng.choice(np.array(list(segments)), count,
-                                  p=np.array(list(segments.values()))),
-            "country": rng.choice(np.array(list(BUSINESS_COUNTRIES)), count)}
+    shares = settings["account_segments"]
+    sizes = [round(share * count) for share in shares.values()]
+    sizes[0] += count - sum(sizes)
+    segment = rng.permutation(np.repeat(np.array(list(shares)), sizes))
+    return {"name": np.array(names), "segment": segment,
+            "country": rng.choice(np.array(list(BUSINESS_COUNTRIES)), count),
+            "owner": _account_owners(segment, settings["reps"])}
 
 
-def _rep_for(rng: np.random.Generator, segment: np.ndarray, country: np.ndarray,
-             reps: tuple[tuple[Any, ...], ...]) -> np.ndarray:
-    """A rep of the account's team (by segment), in the account's region when possible."""
+def _account_owners(segment: np.ndarray, reps: tuple[tuple[Any, ...], ...]) -> np.ndarray:
+    """Round-robin over the reps of the team serving each segment, so every rep has accounts."""
     team_of_segment = {"SMB": "SMB", "mid-market": "Mid-market", "enterprise": "Enterprise"}
-    result = np.empty(len(segment), dtype=np.int64)
-    for i, (s, c) in enumerate(zip(segment.tolist(), country.tolist())):
-        team = [k for k, r in enumerate(reps) if r[1] == team_of_segment[s]]
-        local = [k for k in team if reps[k][2] == BUSINESS_COUNTRIES[c]] or team
-        result[i] = local[int(rng.integers(0, len(local)))]
-    return result
+    owner = np.empty(len(segment), dtype=np.int64)
+    for name, team in team_of_segment.items():
+        members = [k for k, rep in enumerate(reps) if rep[1] == team]
+        accounts = np.flatnonzero(segment == name)
+        owner[accounts] = np.array(members)[np.arange(len(accounts)) % len(members)]
+    return owner
 
 
 def _opportunities(rng: np.random.Generator, calendar: _Calendar, accounts: dict[str, np.ndarray],
@@ -1410,7 +1430,7 @@ def _opportunities(rng: np.random.Generator, calendar: _Calendar, accounts: dict
     created = np.sort(rng.choice(calendar.size, count, p=growth / growth.sum()))
     account = rng.integers(0, len(accounts["name"]), count)
     segment = accounts["segment"][account]
-    rep = _rep_for(rng, segment, accounts["country"][account], settings["reps"])
+    rep = accounts["owner"][account]
     skill = np.array([r[4] for r in settings["reps"]])[rep]
     median = np.array([settings["amount_median"][s] for s in segment])
     amount = np.round(median * np.exp(rng.normal(0, 0.5, count)), -2)
@@ -1424,8 +1444,10 @@ def _opportunities(rng: np.random.Generator, calendar: _Calendar, accounts: dict
         stage[moving] = name
         changes += [(i, name, entered[i]) for i in np.flatnonzero(moving).tolist()]
         leaves = entered + 1 + np.floor(rng.exponential(settings["stage_days_mean"][name], count))
+        # The rep's skill shows where it matters most: closing the negotiation.
+        closing_skill = skill if name == STAGE_ORDER[-1] else 1.0
         advance = rng.random(count) < np.minimum(
-            settings["advance_probability"][name] * skill, 0.97)
+            settings["advance_probability"][name] * closing_skill, 0.97)
         decided = moving & (leaves < calendar.size)  # the rest is still open at this stage
         final = decided & (~advance | (name == STAGE_ORDER[-1]))
         outcome[final] = np.where(advance[final], "won", "lost")
@@ -1526,136 +1548,172 @@ def _percent(value: float) -> str:
 
 
 def _markdown_sections() -> list[str]:
-    p = PLANTED
+    sections: list[str] = []
+    for part in (_md_calendar, _md_orders, _md_customers, _md_catalog, _md_posts,
+                 _md_campaigns, _md_funnel, _md_pipeline):
+        sections += part(PLANTED)
+    return sections[:-1]
+
+
+def _md_calendar(p: dict[str, Any]) -> list[str]:
     online, offline = p["hour_profile_online"], p["hour_profile_offline"]
-    lift, campaign, pipeline = p["post_lift"], p["campaign_lift"], p["pipeline"]
-    hour_bands = ", ".join(f"{a}:00–{b}:59 ×{f}" for a, b, f in lift["hour_bands"])
-    sections = ["### Weekday weights (local date; mean 1)", ""]
-    sections += _table(tuple(p["weekday_weights"]), [tuple(p["weekday_weights"].values())])
-    sections += ["### Hour-of-day profile (% of a day's orders, local hour)", ""]
-    sections += _table(("hour", "online platforms", "offline platforms"),
-                       [(f"{h:02d}", online[h], offline[h]) for h in range(24)])
-    sections += ["### Yearly seasonality (× order rate by month)", ""]
-    sections += _table(tuple(p["month_factors"]), [tuple(p["month_factors"].values())])
-    sections += ["### Trend, noise, special days", ""]
-    sections += _table(("effect", "value"), [
+    outage = p["outage"]
+    lines = ["### Weekday weights (local date; mean 1)", ""]
+    lines += _table(tuple(p["weekday_weights"]), [tuple(p["weekday_weights"].values())])
+    lines += ["### Hour-of-day profile (% of a day's orders, local hour)", ""]
+    lines += _table(("hour", "online platforms", "offline platforms"),
+                    [(f"{h:02d}", online[h], offline[h]) for h in range(24)])
+    lines += ["### Yearly seasonality (× order rate by month)", ""]
+    lines += _table(tuple(p["month_factors"]), [tuple(p["month_factors"].values())])
+    lines += ["### Trend, noise, special days", ""]
+    return lines + _table(("effect", "value"), [
+        ("history", f"{p['history_days']} days ending at `end` (inclusive)"),
         ("trend", f"× (1 + {p['annual_growth']})^(days since start / 365.25)"),
         ("daily noise", f"× exp(N(−σ²/2, σ)), σ = {p['daily_noise_sigma']}"),
         *[(name, f"× {factor}") for name, factor in p["special_days"].items()],
-        ("outage", f"{p['outage']['platform']}, `end` − {p['outage']['days_before_end']} days: "
-                   f"only {_percent(p['outage']['kept_share'])} of its orders kept"),
+        ("outage", f"{outage['platform']} on `end` − {outage['days_before_end']} days: only "
+                   f"{_percent(outage['kept_share'])} of its baseline orders kept"),
     ])
-    sections += ["### Platforms (share of baseline orders)", ""]
-    sections += _table(("platform", "kind", "share"),
-                       [(name, PLATFORMS[name][0], _percent(share))
-                        for name, share in p["platform_shares"].items()])
-    sections += ["### Orders and lines", ""]
-    sections += _table(("setting", "value"), [
+
+
+def _md_orders(p: dict[str, Any]) -> list[str]:
+    wholesale, discount, lag = p["wholesale"], p["discount"], p["return_lag_days"]
+    lines = ["### Platforms (share of baseline orders)", ""]
+    lines += _table(("platform", "kind", "share"),
+                    [(name, PLATFORMS[name][0], _percent(share))
+                     for name, share in p["platform_shares"].items()])
+    lines += ["### Orders and lines", ""]
+    lines += _table(("setting", "value"), [
         ("lines per baseline order", _distribution(p["lines_per_order"])),
         ("quantity per line (not wholesale)", _distribution(p["quantity"])),
-        ("wholesale quantity", f"uniform {p['wholesale']['quantity_min']}–"
-                               f"{p['wholesale']['quantity_max']}"),
-        ("wholesale price", f"{_percent(p['wholesale']['price_factor'])} of list price"),
-        ("discount (not wholesale)", f"{_percent(p['discount']['probability'])} of lines, "
-                                     f"one of {', '.join(map(_percent, p['discount']['rates']))}"),
-        ("cancellations", f"{_percent(p['cancellation_rate'])} of orders, reversed on the "
-                          "same order"),
-        ("return lag", f"{p['return_lag_days']['min']} + floor(Exponential(mean "
-                       f"{p['return_lag_days']['mean_extra']})) days, at most "
-                       f"{p['return_lag_days']['max']}"),
+        ("wholesale quantity", f"uniform {wholesale['quantity_min']}–"
+                               f"{wholesale['quantity_max']}"),
+        ("wholesale price", f"{_percent(wholesale['price_factor'])} of list price"),
+        ("discount (not wholesale)", f"{_percent(discount['probability'])} of lines, "
+                                     f"one of {', '.join(map(_percent, discount['rates']))}"),
+        ("cancellations", f"{_percent(p['cancellation_rate'])} of orders, every line reversed "
+                          "on the same order"),
+        ("return lag", f"{lag['min']} + floor(Exponential(mean {lag['mean_extra']})) days, at "
+                       f"most {lag['max']}"),
     ])
-    sections += ["### Return rates (share of sold lines returned, by category)", ""]
-    sections += _table(("category", "return rate"),
-                       [(c, _percent(r)) for c, r in p["return_rates"].items()])
-    sections += ["### Customers", ""]
+    lines += ["### Return rates (share of sold lines returned, by category)", ""]
+    return lines + _table(("category", "return rate"),
+                          [(c, _percent(r)) for c, r in p["return_rates"].items()])
+
+
+def _md_customers(p: dict[str, Any]) -> list[str]:
     lifetime = p["customer_lifetime_days"]
-    sections += _table(("setting", "value"), [
+    lines = ["### Customers", ""]
+    lines += _table(("setting", "value"), [
         ("guest orders", f"{_percent(p['guest_share'])} of non-wholesale orders"),
         ("first orders of new customers",
-         f"share of orders with a customer: {_percent(p['new_customer_share'])} + "
-         f"{_percent(1 - p['new_customer_share'])} × exp(−day / "
-         f"{p['new_customer_warmup_days']})"),
+         f"{_percent(p['new_customer_share'])} + {_percent(1 - p['new_customer_share'])} × "
+         f"exp(−day / {p['new_customer_warmup_days']}) of orders with a customer"),
         ("repeat-buyer propensity", f"log-normal, σ = {p['customer_activity_sigma']}"),
+        ("draws to find an active repeat buyer", p["repeat_tries"]),
         ("retail segments", _distribution(p["segments"]["retail"])),
         ("wholesale segments", _distribution(p["segments"]["wholesale"])),
         *[(f"lifetime, {segment}", f"{lifetime['min']} + Exponential(mean {mean}) days")
           for segment, mean in lifetime["mean_extra"].items()],
     ])
-    sections += _table(("country", "region", "share"),
-                       [(c, r, _percent(s)) for c, (r, s) in p["countries"].items()])
+    return lines + _table(("country", "region", "share"),
+                          [(c, r, _percent(s)) for c, (r, s) in p["countries"].items()])
+
+
+def _md_catalog(p: dict[str, Any]) -> list[str]:
     catalog = p["catalog"]
-    sections += ["### Catalogue", ""]
-    sections += _table(("setting", "value"), [
+    first, last = catalog["inactive_retired_days"]
+    lines = ["### Catalogue", ""]
+    return lines + _table(("setting", "value"), [
         ("products", f"{catalog['products_per_category'] * len(CATEGORIES)} "
                      f"({catalog['products_per_category']} in each of {len(CATEGORIES)} "
                      "categories)"),
         ("popularity", f"line share ∝ rank^−{catalog['popularity_exponent']}"),
-        ("hero products (promoted)", catalog["hero_products"]),
-        ("unknown unit cost", catalog["unknown_cost"]),
-        ("inactive (retired)", f"{catalog['inactive']}, no sales from a day in "
-                               f"[{catalog['inactive_retired_days'][0]}, "
-                               f"{catalog['inactive_retired_days'][1]}) of the history"),
-        ("active, never sold", catalog["never_sold"]),
+        ("hero products (promoted)", f"the {catalog['hero_products']} most popular"),
+        ("unknown unit cost", f"{catalog['unknown_cost']} products"),
+        ("inactive (retired)", f"{catalog['inactive']} products, no sales from a day in "
+                               f"[{first}, {last}) of the history on"),
+        ("active, never sold", f"{catalog['never_sold']} products"),
     ])
-    sections += ["### Post lift (extra orders of the promoted product)", ""]
-    sections += _table(("post type", "lift factor"), list(lift["type_factors"].items()))
-    sections += _table(("setting", "value"), [
+
+
+def _md_posts(p: dict[str, Any]) -> list[str]:
+    lift, posts = p["post_lift"], p["posts"]
+    hour_bands = ", ".join(f"{a}:00–{b}:59 ×{f}" for a, b, f in lift["hour_bands"])
+    lines = ["### Post lift (extra orders of the promoted product)", ""]
+    lines += _table(("post type", "lift factor"), list(lift["type_factors"].items()))
+    lines += _table(("setting", "value"), [
         ("window", "days +1, +2, +3 after the local post date, shares "
                    + " / ".join(map(_percent, lift["window_weights"]))),
         ("posting hour", f"{hour_bands}, other hours ×{lift['other_hours']}"),
         ("posting weekday", ", ".join(f"{d} ×{f}" for d, f in lift["weekday_factors"].items())),
-        ("organic posts", f"{p['posts']['organic']}, {_percent(p['posts']['with_product'])} "
-                          "promote a hero product"),
+        ("organic posts", f"{posts['organic']}, {_percent(posts['with_product'])} promote a "
+                          "hero product (uniformly chosen)"),
+        ("posting hours", f"{posts['posting_hours'][0]}:00–{posts['posting_hours'][1]}:59 "
+                          "local, uniform"),
+        ("platforms", _distribution(posts["platform_shares"])),
     ])
-    sections += _table(("platform", "post types (share)"),
-                       [(name, _distribution(types))
-                        for name, types in p["posts"]["types"].items()])
-    sections += ["### Campaign lift", ""]
-    sections += _table(("influencer tier", "followers from", "daily lift factor"), [
-        ("nano", 0, campaign["tier_factors"]["nano"]),
-        *[(tier, f"{campaign['tier_thresholds'][tier]:,}", campaign["tier_factors"][tier])
-          for tier in ("micro", "macro", "mega")],
-        ("no influencer", "–", campaign["no_influencer"]),
+    return lines + _table(("platform", "post types (share)"),
+                          [(name, _distribution(types))
+                           for name, types in posts["types"].items()])
+
+
+def _md_campaigns(p: dict[str, Any]) -> list[str]:
+    campaign, budget, payouts = p["campaign_lift"], p["campaign_budget"], p["payouts"]
+    lines = ["### Campaign lift and budgets", ""]
+    lines += _table(("influencer tier", "followers from", "daily lift factor", "target ROAS"), [
+        ("nano", 0, campaign["tier_factors"]["nano"], budget["target_roas"]["nano"]),
+        *[(tier, f"{campaign['tier_thresholds'][tier]:,}", campaign["tier_factors"][tier],
+           budget["target_roas"][tier]) for tier in ("micro", "macro", "mega")],
+        ("no influencer", "–", campaign["no_influencer"], budget["target_roas"]["none"]),
     ])
-    sections += _table(("setting", "value"), [
+    lines += _table(("setting", "value"), [
         ("campaigns / influencers", f"{p['campaigns']} / {p['influencers']}"),
         ("with an influencer", _percent(campaign["influencer_share"])),
+        ("starts", f"evenly spaced over the history + 0–{campaign['start_jitter_days'] - 1} "
+                   "days"),
         ("duration", f"{campaign['duration_days'][0]}–{campaign['duration_days'][1]} days"),
         ("after the campaign", f"{campaign['after_days']} days at "
                                f"{_percent(campaign['after_share'])} of the lift"),
         ("influencer posts per campaign", f"{campaign['posts_per_campaign'][0]}–"
                                           f"{campaign['posts_per_campaign'][1]}"),
         ("clicks", f"orders + Poisson(expected orders × {campaign['clicks_per_order'] - 1})"),
+        ("influencer fee", f"{_percent(budget['influencer_fee_share'])} of the budget"),
     ])
-    payouts = p["payouts"]
-    sections += ["### Payouts", ""]
-    sections += _table(("setting", "value"), [
-        ("per post", f"followers ≥ {payouts['per_post_min_followers']:,}: rate = followers × "
-                     f"{payouts['rate_per_post_per_follower']} (rounded to 10), units = posts"),
-        ("per order", f"otherwise: rate {payouts['rate_per_order'][0]}–"
-                      f"{payouts['rate_per_order'][1]} per tracked order"),
+    lines += ["### Payouts", ""]
+    return lines + _table(("setting", "value"), [
+        ("per post", f"followers ≥ {payouts['per_post_min_followers']:,}: rate = fee / posts, "
+                     "units = the campaign's posts"),
+        ("per order", "otherwise: rate = fee / expected orders, units = tracked orders"),
+        ("amount", "rate × units (rate rounded to cents first)"),
         ("status", f"paid when the campaign ended > {payouts['paid_after_days']} days before "
                    f"`end`, approved when > {payouts['approved_after_days']}, else pending"),
         ("due date", f"campaign end + {payouts['due_days']} days"),
     ])
-    sections += ["### Funnel ratios (each stage / the stage before)", ""]
-    sections += _table(("kind", "views/sessions", "cart/views", "checkout/cart",
-                        "purchase/checkout"),
-                       [(kind, *ratios) for kind, ratios in p["funnel_rates"].items()])
-    sections += ["### B2B pipeline", ""]
-    sections += _table(("stage", "mean days in stage", "advance probability",
-                        "open-deal probability"),
-                       [(s, pipeline["stage_days_mean"][s], pipeline["advance_probability"][s],
-                         pipeline["open_probability"][s]) for s in STAGE_ORDER])
-    sections += _table(("rep", "team", "region", "quarterly quota", "skill"),
-                       [(n, t, r, f"{q:,}", s) for n, t, r, q, s in pipeline["reps"]])
-    sections += _table(("setting", "value"), [
+
+
+def _md_funnel(p: dict[str, Any]) -> list[str]:
+    lines = ["### Funnel ratios (each stage / the stage before)", ""]
+    return lines + _table(("kind", "views/sessions", "cart/views", "checkout/cart",
+                           "purchase/checkout"),
+                          [(kind, *ratios) for kind, ratios in p["funnel_rates"].items()])
+
+
+def _md_pipeline(p: dict[str, Any]) -> list[str]:
+    pipeline = p["pipeline"]
+    lines = ["### B2B pipeline", ""]
+    lines += _table(("stage", "days in stage", "advance probability", "open-deal probability"),
+                    [(s, f"1 + floor(Exponential(mean {pipeline['stage_days_mean'][s]}))",
+                      pipeline["advance_probability"][s], pipeline["open_probability"][s])
+                     for s in STAGE_ORDER])
+    lines += _table(("rep", "team", "region", "quarterly quota", "skill (× close probability)"),
+                    [(n, t, r, f"{q:,}", s) for n, t, r, q, s in pipeline["reps"]])
+    return lines + _table(("setting", "value"), [
         ("accounts / opportunities", f"{pipeline['accounts']} / {pipeline['opportunities']}"),
-        ("account segments", _distribution(pipeline["account_segments"])),
+        ("account segments (exact counts)", _distribution(pipeline["account_segments"])),
         ("amount median (log-normal σ 0.5)",
          ", ".join(f"{s} {m:,}" for s, m in pipeline["amount_median"].items())),
     ])
-    return sections[:-1]
 
 
 def _distribution(distribution: dict[Any, float]) -> str:

@@ -56,15 +56,15 @@ def revenue_trend(session: Session, scope: Scope, filters: Filters,
     """
     current = metrics_by_period(session, scope, filters, period.start, period.end, filters.grain)
     trend = current[["bucket", "net_revenue"]].copy()
-    trend["compare_bucket"] = pd.NaT
+    trend["compare_bucket"] = None
     trend["compare_net_revenue"] = np.nan
     if period.compare_start and period.compare_end:
         previous = metrics_by_period(session, scope, filters, period.compare_start,
                                      period.compare_end, filters.grain)
-        count = min(len(previous), len(trend))
-        trend.loc[: count - 1, "compare_bucket"] = previous["bucket"].iloc[:count].to_numpy()
-        trend.loc[: count - 1, "compare_net_revenue"] = \
-            previous["net_revenue"].iloc[:count].to_numpy()
+        # Bucket i of the comparison sits under bucket i of the current range.
+        aligned = previous.iloc[: len(trend)].reset_index(drop=True).reindex(range(len(trend)))
+        trend["compare_bucket"] = aligned["bucket"].to_numpy()
+        trend["compare_net_revenue"] = aligned["net_revenue"].to_numpy(dtype=float)
     for window in ROLLING_WINDOWS:
         trend[f"rolling_{window}"] = np.nan
     if filters.grain == "day":

@@ -53,7 +53,7 @@ def test_every_non_public_route_refuses_anonymous_requests_with_no_data(app: Fla
             assert response.status_code == 302, (url, method, response.status_code)
             assert response.headers["Location"].startswith("/login")
             assert len(response.get_data()) < 400  # the redirect stub only
-    assert checked >= 10
+    assert checked >= 8  # the walk really ran over the Dash, API and page routes
 
 
 def test_public_routes_are_only_login_health_and_static_files(app: Flask) -> None:

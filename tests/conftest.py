@@ -130,7 +130,7 @@ def sqlite_db(tmp_path_factory: pytest.TempPathFactory) -> TestDatabase:
 
 
 @pytest.fixture(scope="session")
-def postgres_db() -> TestDatabase:
+def postgresql_db() -> TestDatabase:
     """The PostgreSQL test database (reset, migrated and seeded once per session)."""
     if "postgresql" not in _seeded:
         url = postgres_url()

@@ -1,0 +1,126 @@
+"""The `pulseboard` command: migrations, demo data, users and tokens on a fresh database."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskCliRunner
+
+from dashapp.extensions import db
+from models import OrderLine, User
+from services.users import user_for_token
+from tests.conftest import make_app
+
+
+@pytest.fixture
+def fresh_app(tmp_path: Path) -> Flask:
+    """An app on an empty SQLite file."""
+    return make_app(f"sqlite:///{tmp_path / 'fresh.db'}")
+
+
+@pytest.fixture
+def runner(fresh_app: Flask) -> FlaskCliRunner:
+    """A CLI runner for the fresh app, with the schema migrated."""
+    cli = fresh_app.test_cli_runner()
+    result = cli.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    return cli
+
+
+def count(app: Flask, model: type) -> int:
+    """Rows in a model's table."""
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_db_upgrade_creates_every_table(runner: FlaskCliRunner, fresh_app: Flask) -> None:
+    with fresh_app.app_context():
+        tables = set(sa.inspect(db.engine).get_table_names())
+    assert {"orders", "order_lines", "products", "platforms", "customers", "media_posts",
+            "influencers", "campaigns", "tracking", "payouts", "funnel_days", "opportunities",
+            "users", "api_tokens", "audit_events", "import_jobs", "alembic_version"} <= tables
+
+
+def test_demo_data_loads_once_and_refuses_a_second_time(runner: FlaskCliRunner,
+                                                        fresh_app: Flask) -> None:
+    first = runner.invoke(args=["demo-data", "--lines", "3000", "--seed", "3"])
+    assert first.exit_code == 0, first.output
+    assert "Demo data loaded" in first.output
+    lines = count(fresh_app, OrderLine)
+    assert 2700 <= lines <= 3300
+    again = runner.invoke(args=["demo-data", "--lines", "3000"])
+    assert again.exit_code != 0 and "already has sales" in again.output
+    skipped = runner.invoke(args=["demo-data", "--if-empty"])
+    assert skipped.exit_code == 0 and "not loaded" in skipped.output
+    assert count(fresh_app, OrderLine) == lines
+
+
+def test_users_create_reads_the_password_from_stdin_and_limits_platforms(
+        runner: FlaskCliRunner, fresh_app: Flask) -> None:
+    runner.invoke(args=["demo-data", "--lines", "2000"])
+    result = runner.invoke(args=["users", "create", "Ana@Example.com", "--role", "analyst",
+                                 "--platform", "instagram", "--platform", "TikTok"],
+                           input="a-long-password\n")
+    assert result.exit_code == 0, result.output
+    assert "Created analyst ana@example.com (Instagram, TikTok)" in result.output
+    with fresh_app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.email == "ana@example.com"))
+        assert sorted(p.slug for p in user.platforms) == ["instagram", "tiktok"]
+        assert "a-long-password" not in user.password_hash
+
+
+@pytest.mark.parametrize("args, stdin, message", [
+    (["users", "create", "x@example.com", "--role", "owner"], "a-long-password\n",
+     "Invalid value for '--role'"),
+    (["users", "create", "x@example.com", "--role", "viewer"], "short\n", "at least 8"),
+    (["users", "create", "not-an-email", "--role", "viewer"], "a-long-password\n",
+     "not a valid e-mail"),
+    (["users", "create", "x@example.com", "--role", "viewer", "--platform", "myspace"],
+     "a-long-password\n", "Unknown platform"),
+    (["users", "create", "x@example.com", "--role", "viewer"], "", "No password"),
+    (["tokens", "create", "nobody@example.com"], "", "No user"),
+])
+def test_bad_cli_input_gets_a_clear_message_and_changes_nothing(
+        runner: FlaskCliRunner, fresh_app: Flask, args: list[str], stdin: str,
+        message: str) -> None:
+    result = runner.invoke(args=args, input=stdin)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert count(fresh_app, User) == 0
+
+
+def test_duplicate_user_is_refused(runner: FlaskCliRunner, fresh_app: Flask) -> None:
+    args = ["users", "create", "dup@example.com", "--role", "viewer"]
+    assert runner.invoke(args=args, input="a-long-password\n").exit_code == 0
+    again = runner.invoke(args=[*args[:2], "DUP@example.com", *args[3:]],
+                          input="another-password\n")
+    assert again.exit_code != 0 and "already exists" in again.output
+    assert count(fresh_app, User) == 1
+
+
+def test_tokens_create_prints_a_token_that_authenticates_once_stored_hashed(
+        runner: FlaskCliRunner, fresh_app: Flask) -> None:
+    runner.invoke(args=["users", "create", "bot@example.com", "--role", "viewer"],
+                  input="a-long-password\n")
+    result = runner.invoke(args=["tokens", "create", "bot@example.com", "--name", "reports"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    assert token.startswith("pb_") and len(token) > 40
+    with fresh_app.app_context():
+        assert user_for_token(db.session, token).email == "bot@example.com"
+        stored = db.session.scalar(sa.text("SELECT token_hash FROM api_tokens"))
+        assert token not in stored
+    response = fresh_app.test_client().get("/api/v1/overview",
+                                           headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+
+
+def test_ensure_demo_creates_the_demo_login_once(runner: FlaskCliRunner,
+                                                 fresh_app: Flask) -> None:
+    for _ in range(2):
+        result = runner.invoke(args=["users", "ensure-demo"])
+        assert result.exit_code == 0 and "demo@pulseboard.local" in result.output
+    assert count(fresh_app, User) == 1

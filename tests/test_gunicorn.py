@@ -1,0 +1,76 @@
+"""`gunicorn -w 2 wsgi:app` in production mode against PostgreSQL, as docs/deploy.md says."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+
+from tests.conftest import ADMIN, PASSWORD, TestDatabase
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def gunicorn_url(postgresql_db: TestDatabase,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Two gunicorn workers serving the app on the PostgreSQL test database."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    log = log_path.open("wb")
+    env = {**os.environ, "DATABASE_URL": postgresql_db.url, "PULSEBOARD_ENV": "production",
+           "SECRET_KEY": "f" * 16 + "0123456789abcdef" * 3, "SESSION_COOKIE_SECURE": "0"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "2", "--no-control-socket",
+         "-b", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.3)
+        else:
+            server.kill()
+            pytest.fail("gunicorn did not start:\n" + log_path.read_text()[-3000:])
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
+
+
+def test_gunicorn_serves_logins_pages_and_api_across_workers(gunicorn_url: str) -> None:
+    assert requests.get(gunicorn_url + "/healthz", timeout=5).json() == \
+        {"status": "ok", "database": "ok"}
+    assert requests.get(gunicorn_url + "/api/v1/overview", timeout=5).status_code == 401
+    browser = requests.Session()
+    login = browser.post(gunicorn_url + "/login", data={"email": ADMIN, "password": PASSWORD},
+                         allow_redirects=False, timeout=10)
+    assert login.status_code == 302
+    revenues = set()
+    for _ in range(12):  # enough requests to land on both workers
+        response = browser.get(gunicorn_url + "/api/v1/overview?range=all&compare=none",
+                               timeout=30)
+        assert response.status_code == 200
+        revenues.add(round(response.json()["kpis"]["net_revenue"]["current"], 2))
+    assert len(revenues) == 1 and revenues.pop() > 0
+    assert browser.get(gunicorn_url + "/_dash-layout", timeout=10).status_code == 200
+    page = browser.get(gunicorn_url + "/", timeout=10)
+    assert page.status_code == 200 and "_dash-config" in page.text

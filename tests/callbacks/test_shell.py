@@ -1,0 +1,89 @@
+"""The URL <-> controls sync, called as plain functions inside a logged-in request."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterator
+
+import pytest
+from flask import Flask
+from flask_login import login_user
+from sqlalchemy import select
+
+from callbacks.shell import Controls, _clicked, apply_cross_filter, sync_view, \
+    with_control_change
+from dashapp.auth import SessionUser
+from dashapp.extensions import db
+from dashapp.filters import Filters
+from layouts import shell
+from models import User
+from tests.conftest import LIMITED
+
+NO_CONTROLS = Controls(None, None, None, None, None, None, None, None)
+
+
+@pytest.fixture
+def as_user(app: Flask) -> Iterator[None]:
+    """A request context with the platform-limited analyst logged in."""
+    with app.test_request_context("/_dash-update-component", method="POST"):
+        user = db.session.scalar(select(User).where(User.email == LIMITED))
+        login_user(SessionUser.of(user))
+        yield
+
+
+def test_a_control_change_applies_only_that_control() -> None:
+    url_filters = Filters(range="90d", platforms=("instagram",), grain="week", compare="yoy")
+    controls = Controls("7d", "2020-01-01", "2020-01-31", ["amazon"], [], [], "day", "none")
+    changed = with_control_change(url_filters, controls, shell.PLATFORM)
+    assert changed == Filters(range="90d", platforms=("amazon",), grain="week", compare="yoy")
+    assert with_control_change(url_filters, controls, shell.GRAIN).grain == "day"
+    assert with_control_change(url_filters, controls, shell.RANGE).range == "7d"
+
+
+def test_editing_the_dates_switches_to_a_custom_range_and_a_preset_clears_it() -> None:
+    controls = Controls("30d", "2011-04-01", "2011-04-30", None, None, None, None, None)
+    custom = with_control_change(Filters(), controls, shell.DATES)
+    assert (custom.range, custom.start, custom.end) == \
+        ("custom", dt.date(2011, 4, 1), dt.date(2011, 4, 30))
+    preset = with_control_change(custom, Controls("ytd", *[None] * 7), shell.RANGE)
+    assert (preset.range, preset.start, preset.end) == ("ytd", None, None)
+    backwards = Controls("30d", "2011-04-30", "2011-04-01", None, None, None, None, None)
+    assert with_control_change(Filters(), backwards, shell.DATES) == Filters()
+
+
+def test_cross_filter_selects_a_bar_and_a_second_click_clears_it() -> None:
+    chosen = apply_cross_filter(Filters(platforms=("amazon", "ebay")), "platform", "instagram")
+    assert chosen.platforms == ("instagram",)
+    assert apply_cross_filter(chosen, "platform", "instagram").platforms == ()
+    assert apply_cross_filter(Filters(), "category", "Toys").categories == ("Toys",)
+
+
+def test_clicked_reads_the_key_of_the_bar_that_fired() -> None:
+    ids = [{"type": "xfilter", "dim": "platform", "chart": "a"},
+           {"type": "xfilter", "dim": "product", "chart": "b"}]
+    clicks = [{"points": [{"customdata": "instagram"}]},
+              {"points": [{"customdata": ["85123A"]}]}]
+    assert _clicked(clicks, ids, ids[1]) == ("product", "85123A")
+    assert _clicked([None, None], ids, ids[0]) is None
+
+
+def test_a_deep_link_with_bad_parts_is_cleaned_and_reported(as_user: None) -> None:
+    page, view, period = sync_view("/", "?range=fortnight&platform=online-store&grain=week",
+                                   NO_CONTROLS, {}, None, None)
+    assert page is not None and page.path == "/"
+    assert view.filters.platforms == ()  # not visible to an Instagram-only user
+    assert view.filters.grain == "week" and view.filters.range == "30d"
+    assert len(view.notices) == 2
+    assert period.days == 30
+
+
+def test_url_notices_survive_a_page_control_firing_during_mount(as_user: None) -> None:
+    trigger = {"type": shell.PAGE_PARAM, "name": "roll"}
+    _, view, _ = sync_view("/", "?range=fortnight&roll=30", NO_CONTROLS, {"roll": "30"}, None,
+                           trigger)
+    assert any("fortnight" in notice for notice in view.notices)
+    assert view.page["roll"] == "30"
+
+
+def test_unknown_page_path_has_no_page(as_user: None) -> None:
+    page, view, _ = sync_view("/nowhere", "?range=7d", NO_CONTROLS, {}, None, None)
+    assert page is None and view.filters.range == "7d"

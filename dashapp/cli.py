@@ -14,6 +14,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from dashapp.extensions import db
 from services.errors import ServiceError
+from services.maintenance import refresh_statistics
 from services.users import create_token, create_user
 
 DEMO_EMAIL = "demo@pulseboard.local"
@@ -53,6 +54,8 @@ def demo_data_command(lines: int | None, seed: int, if_empty: bool) -> None:
     try:
         summary = generate_demo_data(db.session, lines=lines or DEFAULT_LINES, seed=seed,
                                      timezone=current_app.config["TIMEZONE"])
+        db.session.commit()
+        refresh_statistics(db.session)
         db.session.commit()
     except ServiceError as error:
         db.session.rollback()

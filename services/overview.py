@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from dashapp.filters import Filters, Period
 from models import OrderLine, Platform, Product
 from services.metrics import KPI_KEYS, change
-from services.query import line_conditions
-from services.sales import grouped_metrics, metrics_by_period, totals
+from services.query import bucket_starts, line_conditions
+from services.sales import (grouped_metrics, metrics_by_period, net_revenue_by,
+                            net_revenue_by_period, totals)
 from services.scope import Scope
 
 ROLLING_WINDOWS = (3, 7, 30)
@@ -54,35 +55,39 @@ def revenue_trend(session: Session, scope: Scope, filters: Filters,
     rolling_3/7/30 (trailing means of daily net revenue that include days before the range,
     so the first point of a 30-day average is not an average of one day).
     """
-    current = metrics_by_period(session, scope, filters, period.start, period.end, filters.grain)
-    trend = current[["bucket", "net_revenue"]].copy()
+    daily_lead_in = _rolling_start(period) if filters.grain == "day" else period.start
+    series = net_revenue_by_period(session, scope, filters, daily_lead_in, period.end,
+                                   filters.grain)
+    trend = series[series["bucket"] >= _bucket_of(period.start, filters.grain)]
+    trend = trend.reset_index(drop=True)
     trend["compare_bucket"] = None
     trend["compare_net_revenue"] = np.nan
     if period.compare_start and period.compare_end:
-        previous = metrics_by_period(session, scope, filters, period.compare_start,
-                                     period.compare_end, filters.grain)
+        previous = net_revenue_by_period(session, scope, filters, period.compare_start,
+                                         period.compare_end, filters.grain)
         # Bucket i of the comparison sits under bucket i of the current range.
         aligned = previous.iloc[: len(trend)].reset_index(drop=True).reindex(range(len(trend)))
         trend["compare_bucket"] = aligned["bucket"].to_numpy()
         trend["compare_net_revenue"] = aligned["net_revenue"].to_numpy(dtype=float)
+    revenue = series.set_index("bucket")["net_revenue"]
     for window in ROLLING_WINDOWS:
-        trend[f"rolling_{window}"] = np.nan
-    if filters.grain == "day":
-        trend = _add_rolling(session, scope, filters, period, trend)
+        rolled = revenue.rolling(window, min_periods=1).mean()
+        trend[f"rolling_{window}"] = (trend["bucket"].map(rolled).to_numpy()
+                                      if filters.grain == "day" else np.nan)
     return trend
 
 
-def _add_rolling(session: Session, scope: Scope, filters: Filters, period: Period,
-                 trend: pd.DataFrame) -> pd.DataFrame:
+def _rolling_start(period: Period) -> dt.date:
+    """Where the daily series starts so every rolling mean has its full window of history
+    (but never before the first day with data, which would average in empty days)."""
     lead_in = period.start - dt.timedelta(days=max(ROLLING_WINDOWS) - 1)
     if period.first_data:
         lead_in = max(lead_in, min(period.first_data, period.start))
-    daily = metrics_by_period(session, scope, filters, lead_in, period.end, "day")
-    revenue = daily.set_index("bucket")["net_revenue"]
-    for window in ROLLING_WINDOWS:
-        rolled = revenue.rolling(window, min_periods=1).mean()
-        trend[f"rolling_{window}"] = trend["bucket"].map(rolled).to_numpy()
-    return trend
+    return lead_in
+
+
+def _bucket_of(day: dt.date, grain: str) -> dt.date:
+    return bucket_starts(day, day, grain)[0]
 
 
 def _with_share(frame: pd.DataFrame) -> pd.DataFrame:
@@ -101,7 +106,7 @@ def revenue_by_platform(session: Session, scope: Scope, filters: Filters,
                             dims, joins, order_by_revenue=True)
     frame["compare_net_revenue"] = np.nan
     if period.compare_start and period.compare_end and len(frame):
-        previous = grouped_metrics(
+        previous = net_revenue_by(
             session, line_conditions(filters, scope, period.compare_start, period.compare_end),
             dims[:1], joins)
         frame["compare_net_revenue"] = frame["slug"].map(
@@ -127,7 +132,7 @@ def top_products(session: Session, scope: Scope, filters: Filters, period: Perio
     conditions = line_conditions(filters, scope, period.start, period.end)
     frame = grouped_metrics(session, conditions, dims,
                             [(Product, Product.id == OrderLine.product_id)],
-                            order_by_revenue=True, limit=limit)
-    total = totals(session, scope, filters, period.start, period.end)["net_revenue"]
-    frame["share"] = frame["net_revenue"] / total if total else np.nan
+                            order_by_revenue=True, limit=limit, with_total=True)
+    total = frame.pop("total_net_revenue").astype(float)
+    frame["share"] = (frame["net_revenue"] / total).where(total != 0)
     return frame

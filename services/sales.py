@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from dashapp.filters import Filters, Period, resolve_period
 from models import OrderLine
-from services.metrics import aggregate_columns, derive
+from services.metrics import aggregate_columns, derive, net_revenue
 from services.query import bucket, bucket_starts, line_conditions, scope_condition
 from services.scope import Scope
 
@@ -46,9 +46,15 @@ def grouped_metrics(
     joins: Sequence[tuple[Any, ColumnElement[bool]]] = (),
     order_by_revenue: bool = False,
     limit: int | None = None,
+    with_total: bool = False,
 ) -> pd.DataFrame:
-    """Every metric, grouped by labelled `dimensions`, over lines matching `conditions`."""
-    stmt = select(*dimensions, *aggregate_columns()).select_from(OrderLine)
+    """Every metric, grouped by labelled `dimensions`, over lines matching `conditions`.
+
+    `with_total` adds `total_net_revenue`, the net revenue of all groups (before `limit`),
+    computed by a window function in the same query.
+    """
+    extra = [func.sum(net_revenue()).over().label("total_net_revenue")] if with_total else []
+    stmt = select(*dimensions, *aggregate_columns(), *extra).select_from(OrderLine)
     for target, on in joins:
         stmt = stmt.join(target, on)
     stmt = stmt.where(*conditions)
@@ -58,7 +64,7 @@ def grouped_metrics(
         stmt = stmt.order_by(desc("net_revenue"), *dimensions)
     if limit is not None:
         stmt = stmt.limit(limit)
-    names = [column.name for column in dimensions]
+    names = [column.name for column in dimensions] + [column.name for column in extra]
     rows = [{**{name: row[name] for name in names}, **derive(row)}
             for row in session.execute(stmt).mappings()]
     return pd.DataFrame(rows, columns=[*names, *METRIC_COLUMNS])
@@ -84,3 +90,27 @@ def metrics_by_period(session: Session, scope: Scope, filters: Filters, start: d
     merged[zero_filled] = merged[zero_filled].fillna(0)
     merged[["orders", "units", "customers"]] = merged[["orders", "units", "customers"]].astype(int)
     return merged
+
+
+def net_revenue_by(session: Session, conditions: Sequence[ColumnElement[bool]],
+                   dimensions: Sequence[ColumnElement[Any]],
+                   joins: Sequence[tuple[Any, ColumnElement[bool]]] = ()) -> pd.DataFrame:
+    """Net revenue alone per group: far cheaper than every metric (no distinct counts)."""
+    stmt = select(*dimensions, net_revenue()).select_from(OrderLine)
+    for target, on in joins:
+        stmt = stmt.join(target, on)
+    stmt = stmt.where(*conditions).group_by(*dimensions)
+    names = [column.name for column in dimensions]
+    return pd.DataFrame([tuple(row) for row in session.execute(stmt)],
+                        columns=[*names, "net_revenue"])
+
+
+def net_revenue_by_period(session: Session, scope: Scope, filters: Filters, start: dt.date,
+                          end: dt.date, grain: str) -> pd.DataFrame:
+    """Net revenue per day/week/month bucket from `start` to `end`, empty buckets as zero."""
+    period = bucket(OrderLine.sale_date, grain).label("bucket")
+    frame = net_revenue_by(session, line_conditions(filters, scope, start, end), [period])
+    found = dict(zip(frame["bucket"].map(_as_date), frame["net_revenue"].astype(float)))
+    starts = bucket_starts(start, end, grain)
+    return pd.DataFrame({"bucket": starts,
+                         "net_revenue": [found.get(day, 0.0) for day in starts]})

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from dashapp import create_app
 from dashapp.extensions import db
 from services.demo_data import generate_demo_data
+from services.maintenance import refresh_statistics
 from services.users import create_token, create_user
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -112,6 +113,8 @@ def _seed(url: str, name: str) -> TestDatabase:
         create_user(db.session, LIMITED, PASSWORD, "analyst", [LIMITED_PLATFORM])
         admin_token = create_token(db.session, ADMIN, "tests")
         limited_token = create_token(db.session, LIMITED, "tests")
+        db.session.commit()
+        refresh_statistics(db.session)
         db.session.commit()
         db.engine.dispose()
     return TestDatabase(name, url, sa.create_engine(url), admin_token, limited_token)

@@ -1,0 +1,132 @@
+"""Overview refresh benchmark: demo data of a given size into SQLite (and PostgreSQL when
+BENCH_DATABASE_URL is set), then the server time of GET /api/v1/overview — which runs every
+Overview service a filter change runs — for several ranges and filters.
+
+    python -m benchmarks.run [--lines 200000] [--repeat 7] [--output docs/performance.md]
+
+Medians are reported: these machines are shared and noisy.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from dashapp import create_app
+from dashapp.extensions import db
+from services.demo_data import generate_demo_data
+from services.maintenance import refresh_statistics
+from services.users import create_user
+
+CASES = (
+    ("last 30 days", "range=30d"),
+    ("last 12 months", "range=12m"),
+    ("all time", "range=all"),
+    ("all time, one platform", "range=all&platform=online-store"),
+    ("last 12 months, category + product", "range=12m&category=Footwear&product=FTW-0001"),
+    ("all time, weekly, vs last year", "range=all&grain=week&compare=yoy"),
+)
+EMAIL, PASSWORD = "bench@example.com", "benchmark-password"
+
+
+def prepare(url: str, lines: int) -> float:
+    """Migrate, load demo data and a user; returns the load time in seconds."""
+    from flask_migrate import upgrade
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "ENV": "test"})
+    with app.app_context():
+        upgrade()
+        started = time.perf_counter()
+        generate_demo_data(db.session, lines=lines)
+        create_user(db.session, EMAIL, PASSWORD, "admin")
+        db.session.commit()
+        refresh_statistics(db.session)
+        db.session.commit()
+        elapsed = time.perf_counter() - started
+        db.engine.dispose()
+    return elapsed
+
+
+def reset_postgres(url: str) -> None:
+    """Empty the benchmark database."""
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+        connection.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def time_cases(url: str, repeat: int) -> list[tuple[str, float, float]]:
+    """(case, median ms, max ms) of the Overview API for each case."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "ENV": "test"})
+    client = app.test_client()
+    client.post("/login", data={"email": EMAIL, "password": PASSWORD})
+    results = []
+    for name, query in CASES:
+        client.get(f"/api/v1/overview?{query}")  # warm the connection pool and plans
+        samples = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            response = client.get(f"/api/v1/overview?{query}")
+            samples.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.get_data(as_text=True)[:200]
+        results.append((name, statistics.median(samples), max(samples)))
+    return results
+
+
+def machine() -> str:
+    """One line describing where this ran."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"{platform.platform()}, Python {platform.python_version()}, "
+            f"{os.cpu_count()} cores, {memory:.0f} GiB RAM")
+
+
+def report(lines: int, results: dict[str, tuple[float, list]], repeat: int) -> str:
+    """Markdown for docs/performance.md."""
+    out = ["# Performance", "",
+           "Measured by `make bench` (`python -m benchmarks.run`). Server time of "
+           "`GET /api/v1/overview`, which runs every Overview service a filter change runs "
+           "(KPIs with comparison, trend with rolling averages, by platform, by category, top "
+           f"products), median of {repeat} runs after one warm-up, no cache.", "",
+           f"- Machine: {machine()}",
+           f"- Data: demo data, {lines:,} order lines (two years)", ""]
+    for backend, (load_seconds, rows) in results.items():
+        out += [f"## {backend}", "", f"Demo data load: {load_seconds:.1f} s", "",
+                "| view | median ms | max ms |", "|---|---:|---:|"]
+        out += [f"| {name} | {median:.0f} | {worst:.0f} |" for name, median, worst in rows]
+        out.append("")
+    return "\n".join(out)
+
+
+def main() -> None:
+    """Run the benchmark and print (and optionally write) the report."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--lines", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--output", default=None, help="write the Markdown report here")
+    args = parser.parse_args()
+    results: dict[str, tuple[float, list]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        sqlite_url = f"sqlite:///{Path(folder) / 'bench.db'}"
+        results["SQLite"] = (prepare(sqlite_url, args.lines), time_cases(sqlite_url, args.repeat))
+    postgres_url = os.environ.get("BENCH_DATABASE_URL")
+    if postgres_url:
+        reset_postgres(postgres_url)
+        results["PostgreSQL"] = (prepare(postgres_url, args.lines),
+                                 time_cases(postgres_url, args.repeat))
+    else:
+        print("BENCH_DATABASE_URL not set: PostgreSQL skipped.")
+    text = report(args.lines, results, args.repeat)
+    print(text)
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -142,10 +142,11 @@ PLANTED: dict[str, Any] = {
             "carousel": 1.3, "image": 1.0, "story": 0.5, "text": 0.3,
         },
         "window_weights": (0.5, 0.3, 0.2),  # share of the extra orders on day +1, +2, +3
-        "hour_bands": ((18, 21, 1.35), (11, 14, 1.0)),  # local posting hour; else "other_hours"
-        "other_hours": 0.75,
+        "hour_bands": ((18, 21, 1.5), (11, 14, 1.0)),  # local posting hour; else "other_hours"
+        "other_hours": 0.6,
         "weekday_factors": {
-            "Mon": 0.90, "Tue": 0.95, "Wed": 1.00, "Thu": 1.30, "Fri": 1.10, "Sat": 1.00, "Sun": 0.95,
+            "Mon": 0.85, "Tue": 0.90, "Wed": 0.95, "Thu": 1.60, "Fri": 1.00, "Sat": 0.95,
+            "Sun": 0.90,
         },
     },
     "influencers": 24,
@@ -284,9 +285,16 @@ BUSINESS_COUNTRIES = {
     "Germany": "Europe", "France": "Europe", "Netherlands": "Europe", "Australia": "APAC",
     "Japan": "APAC",
 }
+# One independent random stream per part, so that what does not depend on `lines` (catalogue,
+# posts and their engagement, campaign dates, pipeline) stays the same when `lines` changes.
+RANDOM_STREAMS = ("calendar", "catalog", "marketing", "sales", "customers", "funnel", "pipeline",
+                  "engagement", "tracking")
 COPY_MIN_ROWS = 10_000  # on PostgreSQL, tables at least this large are loaded with COPY
-INSERT_BATCH = 50_000  # rows per executemany call (bounds memory for a million lines)
-Columns = dict[str, list]  # a table to insert: column name -> Python values (None = NULL)
+INSERT_BATCH = 50_000  # rows per executemany call
+COPY_BATCH = 200_000  # rows per COPY statement
+# A table to insert: column name -> values, as a list or a numpy array (masked where NULL).
+# Arrays become Python values one insert batch at a time, which bounds memory at 1M lines.
+Columns = dict[str, Any]
 
 # Tables the generator fills with explicit ids, parents before children (foreign keys).
 _TABLES: tuple[Table, ...] = tuple(
@@ -340,8 +348,7 @@ def generate_demo_data(session: Session, lines: int = DEFAULT_LINES, seed: int =
     if lines < MIN_LINES:
         raise InvalidInput(f"Demo data needs at least {MIN_LINES:,} order lines.")
     _require_empty(session)
-    rngs = dict(zip(("calendar", "catalog", "marketing", "sales", "customers", "funnel",
-                     "pipeline"), np.random.default_rng(seed).spawn(7)))
+    rngs = dict(zip(RANDOM_STREAMS, np.random.default_rng(seed).spawn(len(RANDOM_STREAMS))))
     calendar = _Calendar.build(end, rngs["calendar"])
     platform_ids = {name: ensure_platform(session, name, kind).id
                     for name, (kind, _prefix) in PLATFORMS.items()}
@@ -744,7 +751,7 @@ def _simulate_sales(rng: np.random.Generator, customer_rng: np.random.Generator,
                     calendar: _Calendar, catalog: _Catalog, plan: _MarketingPlan, scale: float,
                     zone: zoneinfo.ZoneInfo) -> _Sales:
     orders = _order_headers(rng, calendar, plan, scale, zone)
-    customers = _assign_customers(customer_rng, orders, calendar)
+    customers = _assign_customers(customer_rng, orders)
     lines = _sale_lines(rng, orders, catalog)
     lines = _with_cancellations(rng, orders, lines)
     returns, return_lines = _returns(rng, orders, lines, catalog, calendar, zone)
@@ -827,11 +834,11 @@ def _restrict_to_history(orders: dict[str, np.ndarray], calendar: _Calendar,
     return orders
 
 
-def _assign_customers(rng: np.random.Generator, orders: dict[str, np.ndarray],
-                      calendar: _Calendar) -> dict[str, np.ndarray]:
+def _assign_customers(rng: np.random.Generator,
+                      orders: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Guests, first orders of new customers and repeat orders of customers still active.
 
-    Orders are in time order. A repeat order goes to an earlier customer drawn by their
+    Adds `customer` (-1 for guests) and `country` to `orders`, which are in time order. A repeat order goes to an earlier customer drawn by their
     activity weight, redrawn while that customer's lifetime is over (churned); after
     `repeat_tries` draws it goes to the most recently acquired customer of its pool.
     Wholesale orders form their own pool of business customers.
@@ -968,7 +975,10 @@ def _unit_prices(rng: np.random.Generator, list_price: np.ndarray,
 
 def _with_cancellations(rng: np.random.Generator, orders: dict[str, np.ndarray],
                         lines: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Reverse every line of cancelled orders on the same order (net zero, same date)."""
+    """Reverse every line of cancelled orders on the same order (net zero, same date).
+
+    Marks `orders["cancelled"]` so that cancelled orders are not returned as well.
+    """
     cancelled = rng.random(len(orders["day"])) < PLANTED["cancellation_rate"]
     orders["cancelled"] = cancelled
     reversed_lines = {key: values[cancelled[lines["order"]]] for key, values in lines.items()}
@@ -1049,42 +1059,44 @@ def _all_tables(rngs: dict[str, np.random.Generator], calendar: _Calendar, catal
                 plan: _MarketingPlan, sales: _Sales, platform_ids: dict[str, int], scale: float,
                 zone: zoneinfo.ZoneInfo) -> dict[str, Columns]:
     platform_id = np.array([platform_ids[name] for name in PLATFORMS])
-    tracking = _tracking_rows(rngs["marketing"], calendar, plan, sales, platform_ids, scale)
-    money = _campaign_money(calendar, catalog, plan, tracking, scale)
+    tracking = _tracking_rows(rngs["tracking"], calendar, plan, sales, platform_ids, scale)
+    money = _campaign_money(catalog, plan, tracking, scale)
     tables = {
         "products": _product_rows(catalog),
         "customers": _customer_rows(rngs["customers"], sales.customers, platform_id),
         "influencers": _influencer_rows(plan.influencers, platform_ids),
         "campaigns": _campaign_rows(calendar, catalog, plan, money, platform_ids),
-        "media_posts": _post_rows(rngs["marketing"], calendar, catalog, plan, platform_ids, zone),
+        "media_posts": _post_rows(rngs["engagement"], calendar, catalog, plan, platform_ids,
+                                  zone),
         "orders": _order_rows(sales.orders, platform_id),
         "order_lines": _line_rows(sales.lines, platform_id),
         "tracking": tracking,
-        "payouts": _payout_rows(rngs["marketing"], calendar, plan, money),
+        "payouts": _payout_rows(rngs["tracking"], calendar, plan, money),
         "funnel_days": _funnel_rows(rngs["funnel"], calendar, sales, platform_ids),
     }
     tables.update(_pipeline_rows(rngs["pipeline"], calendar, platform_ids["Wholesale"]))
     return tables
 
 
-def _ids(n: int) -> list[int]:
-    return list(range(1, n + 1))
+def _ids(n: int) -> np.ndarray:
+    return np.arange(1, n + 1)
 
 
-def _nullable(values: np.ndarray, missing: np.ndarray) -> list:
-    """Python values with None where `missing` is true."""
-    return [None if gone else value for value, gone in zip(values.tolist(), missing.tolist())]
+def _nullable(values: np.ndarray, missing: np.ndarray) -> np.ma.MaskedArray:
+    """`values` with NULL where `missing` is true."""
+    return np.ma.masked_array(values, mask=missing)
 
 
-def _money(values: np.ndarray) -> list:
-    return _nullable(np.round(values, 2), np.isnan(values))
+def _money(values: np.ndarray) -> np.ma.MaskedArray:
+    """Rounded to cents; NaN (unknown) becomes NULL."""
+    return np.ma.masked_invalid(np.round(values, 2))
 
 
 def _product_rows(catalog: _Catalog) -> Columns:
     return {"id": _ids(len(catalog.sku)), "sku": catalog.sku, "name": catalog.name,
-            "category": catalog.category.tolist(), "brand": catalog.brand.tolist(),
+            "category": catalog.category, "brand": catalog.brand,
             "unit_cost": _money(catalog.unit_cost), "list_price": _money(catalog.list_price),
-            "active": catalog.active.tolist()}
+            "active": catalog.active}
 
 
 def _customer_rows(rng: np.random.Generator, customers: dict[str, np.ndarray],
@@ -1098,12 +1110,12 @@ def _customer_rows(rng: np.random.Generator, customers: dict[str, np.ndarray],
     return {
         "id": _ids(n),
         "external_id": [f"CUST-{i:07d}" for i in range(1, n + 1)],
-        "name": np.where(customers["segment"] == "consumer", person, company).tolist(),
-        "segment": customers["segment"].tolist(),
-        "country": customers["country"].tolist(),
-        "region": [regions[c] for c in customers["country"].tolist()],
-        "first_seen": customers["first_seen"].tolist(),
-        "acquisition_platform_id": platform_id[customers["acquisition_platform"]].tolist(),
+        "name": np.where(customers["segment"] == "consumer", person, company),
+        "segment": customers["segment"],
+        "country": customers["country"],
+        "region": np.array([regions[c] for c in customers["country"].tolist()]),
+        "first_seen": customers["first_seen"],
+        "acquisition_platform_id": platform_id[customers["acquisition_platform"]],
     }
 
 
@@ -1111,26 +1123,26 @@ def _order_rows(orders: dict[str, np.ndarray], platform_id: np.ndarray) -> Colum
     return {
         "id": _ids(len(orders["order_number"])),
         "order_number": orders["order_number"],
-        "ordered_at": orders["ordered_at"].tolist(),
-        "sale_date": orders["sale_date"].tolist(),
-        "sale_hour": orders["sale_hour"].tolist(),
-        "platform_id": platform_id[orders["platform"]].tolist(),
+        "ordered_at": orders["ordered_at"],
+        "sale_date": orders["sale_date"],
+        "sale_hour": orders["sale_hour"],
+        "platform_id": platform_id[orders["platform"]],
         "customer_id": _nullable(orders["customer"] + 1, orders["customer"] < 0),
-        "country": orders["country"].tolist(),
+        "country": orders["country"],
     }
 
 
 def _line_rows(lines: dict[str, np.ndarray], platform_id: np.ndarray) -> Columns:
     return {
         "id": _ids(len(lines["order"])),
-        "order_id": (lines["order"] + 1).tolist(),
-        "product_id": (lines["product"] + 1).tolist(),
-        "quantity": lines["quantity"].tolist(),
+        "order_id": lines["order"] + 1,
+        "product_id": lines["product"] + 1,
+        "quantity": lines["quantity"],
         "unit_price": _money(lines["unit_price"]),
         "unit_cost": _money(lines["unit_cost"]),
-        "sale_date": lines["sale_date"].tolist(),
-        "sale_hour": lines["sale_hour"].tolist(),
-        "platform_id": platform_id[lines["platform"]].tolist(),
+        "sale_date": lines["sale_date"],
+        "sale_hour": lines["sale_hour"],
+        "platform_id": platform_id[lines["platform"]],
         "customer_id": _nullable(lines["customer"] + 1, lines["customer"] < 0),
     }
 
@@ -1263,8 +1275,7 @@ def _tracking_rows(rng: np.random.Generator, calendar: _Calendar, plan: _Marketi
             "campaign_id": _nullable(campaign + 1, campaign < 0),
             "influencer_id": _nullable(influencer + 1, influencer < 0),
             "post_id": _nullable(post + 1, post < 0),
-            "clicks": clicks.tolist(), "orders": orders.tolist(),
-            "revenue": np.round(rows["sum"].to_numpy(), 2).tolist()}
+            "clicks": clicks, "orders": orders, "revenue": np.round(rows["sum"].to_numpy(), 2)}
 
 
 def _order_revenue(sales: _Sales) -> np.ndarray:
@@ -1288,8 +1299,8 @@ def _latest_campaign_post(posts: dict[str, np.ndarray], campaign: np.ndarray,
     return result
 
 
-def _campaign_money(calendar: _Calendar, catalog: _Catalog, plan: _MarketingPlan,
-                    tracking: Columns, scale: float) -> dict[str, np.ndarray]:
+def _campaign_money(catalog: _Catalog, plan: _MarketingPlan, tracking: Columns,
+                    scale: float) -> dict[str, np.ndarray]:
     """Per campaign: budget and the influencer payout (basis, rate, units, amount)."""
     campaigns = plan.campaigns
     n = len(campaigns["start"])
@@ -1307,9 +1318,8 @@ def _campaign_money(calendar: _Calendar, catalog: _Catalog, plan: _MarketingPlan
     per_post = followers >= PLANTED["payouts"]["per_post_min_followers"]
     posts = np.bincount(plan.posts["campaign"][plan.posts["campaign"] >= 0], minlength=n)
     tracked = np.zeros(n)
-    campaign_ids = np.array([-1 if c is None else c - 1 for c in tracking["campaign_id"]])
-    np.add.at(tracked, campaign_ids[campaign_ids >= 0],
-              np.array(tracking["orders"])[campaign_ids >= 0])
+    campaign_ids = tracking["campaign_id"].filled(0) - 1
+    np.add.at(tracked, campaign_ids[campaign_ids >= 0], tracking["orders"][campaign_ids >= 0])
     rate = np.round(fee / np.where(per_post, posts, np.maximum(expected_orders, 1.0)), 2)
     units = np.where(per_post, posts, tracked).astype(np.int64)
     return {"budget": budget, "basis": np.where(per_post, "post", "order"), "rate": rate,
@@ -1353,25 +1363,36 @@ def _funnel_rows(rng: np.random.Generator, calendar: _Calendar, sales: _Sales,
     np.add.at(purchases, (sales.sales_orders["platform"], sales.sales_orders["day"]), 1)
     columns: Columns = {name: [] for name in ("date", "platform_id", "sessions", "product_views",
                                               "add_to_cart", "checkout", "purchase")}
+    outage = PLANTED["outage"]
     for index, (name, (kind, _prefix)) in enumerate(PLATFORMS.items()):
         if kind not in PLANTED["funnel_rates"]:
             continue
         purchase = purchases[index]
-        stages = [purchase]
-        # Walk up the funnel: each earlier stage = this one / its ratio, with a little noise,
-        # never below the stage after it (sessions ≥ views ≥ cart ≥ checkout ≥ purchase).
-        expected = np.maximum(purchase, 0.5).astype(float)
-        for ratio in reversed(PLANTED["funnel_rates"][kind]):
-            expected = expected / ratio * np.exp(rng.normal(0, 0.05, calendar.size))
-            stages.append(np.maximum(np.round(expected).astype(np.int64), stages[-1]))
-        checkout, cart, views, sessions = stages[1:]
+        intended = purchase.astype(float)
+        if name == outage["platform"]:
+            # Shoppers arrive and check out as usual on the outage day; purchases fail.
+            intended[calendar.outage_day] /= outage["kept_share"]
+        stages = _funnel_stages(rng, purchase, intended, PLANTED["funnel_rates"][kind])
         columns["date"] += calendar.days.tolist()
         columns["platform_id"] += [platform_ids[name]] * calendar.size
-        for key, values in (("sessions", sessions), ("product_views", views),
-                            ("add_to_cart", cart), ("checkout", checkout),
-                            ("purchase", purchase)):
+        for key, values in zip(("checkout", "add_to_cart", "product_views", "sessions"), stages):
             columns[key] += values.tolist()
+        columns["purchase"] += purchase.tolist()
     return {"id": _ids(len(columns["date"])), **columns}
+
+
+def _funnel_stages(rng: np.random.Generator, purchase: np.ndarray, intended: np.ndarray,
+                   ratios: tuple[float, ...]) -> list[np.ndarray]:
+    """Checkout, cart, views and sessions: each the next stage / its ratio, with 5% noise.
+
+    Each stage is at least the one after it, so sessions ≥ views ≥ cart ≥ checkout ≥ purchase.
+    """
+    expected = np.maximum(intended, 0.5)  # a day without purchases still has visitors
+    stages = [purchase]
+    for ratio in reversed(ratios):
+        expected = expected / ratio * np.exp(rng.normal(0, 0.05, len(purchase)))
+        stages.append(np.maximum(np.round(expected).astype(np.int64), stages[-1]))
+    return stages[1:]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1494,9 +1515,14 @@ def _insert_rows(session: Session, table: Table, columns: Columns) -> None:
         _copy_rows(connection.dialect, copy_cursor, table, columns)
         return
     for first in range(0, n, INSERT_BATCH):
-        batch = [dict(zip(keys, values)) for values in
-                 zip(*(columns[key][first:first + INSERT_BATCH] for key in keys))]
+        batch = [dict(zip(keys, values)) for values in _python_rows(columns, first, INSERT_BATCH)]
         session.execute(insert(table), batch)
+
+
+def _python_rows(columns: Columns, first: int, count: int) -> Any:
+    """Rows `first` .. `first + count - 1` as tuples of Python values (None = NULL)."""
+    return zip(*(values[first:first + count].tolist() if isinstance(values, np.ndarray)
+                 else values[first:first + count] for values in columns.values()))
 
 
 def _copy_rows(dialect: Any, cursor: Any, table: Table, columns: Columns) -> None:
@@ -1504,21 +1530,20 @@ def _copy_rows(dialect: Any, cursor: Any, table: Table, columns: Columns) -> Non
     preparer = dialect.identifier_preparer
     names = ", ".join(preparer.quote(key) for key in columns)
     statement = f"COPY {preparer.format_table(table)} ({names}) FROM STDIN WITH (FORMAT csv)"
-    keys = list(columns)
-    n = len(columns[keys[0]])
-    for first in range(0, n, 200_000):
+    for first in range(0, len(columns["id"]), COPY_BATCH):
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\n").writerows(
-            zip(*(columns[key][first:first + 200_000] for key in keys)))
+            _python_rows(columns, first, COPY_BATCH))
         buffer.seek(0)
         cursor.copy_expert(statement, buffer)
 
 
 def _reset_sequences(session: Session) -> None:
     """Point PostgreSQL id sequences past the explicit ids so later inserts do not collide."""
-    if session.get_bind().dialect.name != "postgresql":
+    dialect = session.connection().dialect
+    if dialect.name != "postgresql":
         return  # SQLite continues from the largest rowid by itself
-    preparer = session.get_bind().dialect.identifier_preparer
+    preparer = dialect.identifier_preparer
     for table in _TABLES:
         name = preparer.format_table(table)
         session.execute(text(

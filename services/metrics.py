@@ -61,18 +61,30 @@ def aggregate_columns() -> list[ColumnElement[Any]]:
     ]
 
 
+MONEY_DECIMALS = 4  # the scale of every money column
+
+
+def money(value: Any) -> float:
+    """A money sum rounded to the stored scale.
+
+    SQLite keeps money as binary floats, so a sale and its cancellation can sum to 8.9e-15
+    instead of 0; rounding makes "zero" zero again before anything divides by it.
+    """
+    return round(float(value or 0), MONEY_DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
 def derive(row: Mapping[str, Any]) -> dict[str, float | int | None]:
     """All KPI values from one row of `aggregate_columns()`."""
-    net = float(row["net_revenue"] or 0)
-    gross = float(row["gross_sales"] or 0)
+    net = money(row["net_revenue"])
+    gross = money(row["gross_sales"])
     orders = int(row["orders"] or 0)
-    costed_revenue = float(row["costed_revenue"] or 0)
+    costed_revenue = money(row["costed_revenue"])
     has_cost = int(row["costed_lines"] or 0) > 0
-    profit = costed_revenue - float(row["cost"] or 0) if has_cost else None
+    profit = money(costed_revenue - money(row["cost"])) if has_cost else None
     return {
         "net_revenue": net,
         "gross_sales": gross,
-        "returns": float(row["returns"] or 0),
+        "returns": money(row["returns"]),
         "orders": orders,
         "units": int(row["units"] or 0),
         "aov": gross / orders if orders else None,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from dashapp.filters import Filters, Period
 from models import OrderLine, Platform, Product
-from services.metrics import KPI_KEYS, change
+from services.metrics import KPI_KEYS, change, money
 from services.query import bucket_starts, line_conditions
 from services.sales import (grouped_metrics, metrics_by_period, net_revenue_by,
                             net_revenue_by_period, totals)
@@ -133,6 +133,6 @@ def top_products(session: Session, scope: Scope, filters: Filters, period: Perio
     frame = grouped_metrics(session, conditions, dims,
                             [(Product, Product.id == OrderLine.product_id)],
                             order_by_revenue=True, limit=limit, with_total=True)
-    total = frame.pop("total_net_revenue").astype(float)
+    total = frame.pop("total_net_revenue").map(money)
     frame["share"] = (frame["net_revenue"] / total).where(total != 0)
     return frame

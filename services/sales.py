@@ -5,12 +5,12 @@ import datetime as dt
 from typing import Any, Sequence
 
 import pandas as pd
-from sqlalchemy import ColumnElement, desc, func, select
+from sqlalchemy import ColumnElement, Select, desc, func, select
 from sqlalchemy.orm import Session
 
 from dashapp.filters import Filters, Period, resolve_period
 from models import OrderLine
-from services.metrics import aggregate_columns, derive, net_revenue
+from services.metrics import aggregate_columns, derive, money, net_revenue
 from services.query import bucket, bucket_starts, line_conditions, scope_condition
 from services.scope import Scope
 
@@ -65,17 +65,22 @@ def grouped_metrics(
     if limit is not None:
         stmt = stmt.limit(limit)
     names = [column.name for column in dimensions] + [column.name for column in extra]
-    rows = [{**{name: row[name] for name in names}, **derive(row)}
+    return pd.DataFrame(_metric_rows(session, stmt, names), columns=[*names, *METRIC_COLUMNS])
+
+
+def _metric_rows(session: Session, stmt: Select[Any],
+                 names: Sequence[str]) -> list[dict[str, Any]]:
+    return [{**{name: row[name] for name in names}, **derive(row)}
             for row in session.execute(stmt).mappings()]
-    return pd.DataFrame(rows, columns=[*names, *METRIC_COLUMNS])
 
 
 def totals(session: Session, scope: Scope, filters: Filters, start: dt.date,
            end: dt.date) -> dict[str, float | int | None]:
     """All metrics for one date range."""
-    frame = grouped_metrics(session, line_conditions(filters, scope, start, end))
-    # An aggregate without GROUP BY always returns exactly one row.
-    return frame.iloc[0].to_dict()
+    stmt = select(*aggregate_columns()).where(*line_conditions(filters, scope, start, end))
+    # An aggregate without GROUP BY always returns exactly one row. Not via a DataFrame:
+    # a row of mixed numbers would come back with the integer counts turned into floats.
+    return _metric_rows(session, stmt, [])[0]
 
 
 def metrics_by_period(session: Session, scope: Scope, filters: Filters, start: dt.date,
@@ -101,8 +106,8 @@ def net_revenue_by(session: Session, conditions: Sequence[ColumnElement[bool]],
         stmt = stmt.join(target, on)
     stmt = stmt.where(*conditions).group_by(*dimensions)
     names = [column.name for column in dimensions]
-    return pd.DataFrame([tuple(row) for row in session.execute(stmt)],
-                        columns=[*names, "net_revenue"])
+    rows = [(*row[:-1], money(row[-1])) for row in session.execute(stmt)]
+    return pd.DataFrame(rows, columns=[*names, "net_revenue"])
 
 
 def net_revenue_by_period(session: Session, scope: Scope, filters: Filters, start: dt.date,
@@ -110,7 +115,7 @@ def net_revenue_by_period(session: Session, scope: Scope, filters: Filters, star
     """Net revenue per day/week/month bucket from `start` to `end`, empty buckets as zero."""
     period = bucket(OrderLine.sale_date, grain).label("bucket")
     frame = net_revenue_by(session, line_conditions(filters, scope, start, end), [period])
-    found = dict(zip(frame["bucket"].map(_as_date), frame["net_revenue"].astype(float)))
+    found = dict(zip(frame["bucket"].map(_as_date), frame["net_revenue"]))
     starts = bucket_starts(start, end, grain)
     return pd.DataFrame({"bucket": starts,
                          "net_revenue": [found.get(day, 0.0) for day in starts]})

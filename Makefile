@@ -30,7 +30,7 @@ test: install
 	$(BIN)/python -m pytest --headless
 
 lint: install
-	$(BIN)/python -m pyflakes dashapp layouts callbacks services models tests benchmarks || true
+	$(BIN)/ruff check .
 
 bench: install
 	$(BIN)/python -m benchmarks.run

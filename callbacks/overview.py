@@ -31,6 +31,8 @@ def _view(data: dict[str, Any] | None) -> tuple[View, Period]:
 
 def empty_message(filters: Filters, period: Period) -> str:
     """Why a chart is empty, in words: 'No sales on Instagram in 1–30 Apr 2011.'"""
+    if period.first_data is None:
+        return "No sales data yet: load the demo data (pulseboard demo-data) or import a file."
     where = ""
     if filters.platforms:
         names = {p["slug"]: p["name"] for p in fetch(platform_options)}

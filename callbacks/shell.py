@@ -6,21 +6,29 @@ two separate callbacks race on first load and the control defaults overwrite a d
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashapp.context import fetch
-from dashapp.filters import CUSTOM, DEFAULT_COMPARE, DEFAULT_GRAIN, DEFAULT_RANGE, Filters, \
-    View, parse_query, to_query
+from dashapp.filters import (
+    CUSTOM,
+    DEFAULT_COMPARE,
+    DEFAULT_GRAIN,
+    DEFAULT_RANGE,
+    Filters,
+    View,
+    parse_query,
+    to_query,
+)
 from dashapp.views import checked_view, store_payload, view_from_store
 from layouts import shell
 from layouts.pages import Page, page_for
 from services.dimensions import product_options
-
 
 
 @dataclass(frozen=True)
@@ -84,7 +92,7 @@ def apply_cross_filter(filters: Filters, dimension: str, key: str) -> Filters:
 
 def _clicked(click_data: Sequence[Any], ids: Sequence[dict[str, str]],
              trigger: Any) -> tuple[str, str] | None:
-    for data, component_id in zip(click_data, ids):
+    for data, component_id in zip(click_data, ids, strict=True):
         if component_id == trigger and data and data.get("points"):
             key = data["points"][0].get("customdata")
             if isinstance(key, list):
@@ -181,7 +189,8 @@ def register_callbacks(app: Dash) -> None:
             raise PreventUpdate  # a chart re-rendered and reset its clickData
         controls = Controls(range_value, start, end, platforms, categories, products, grain,
                             compare)
-        values = {component["name"]: value for component, value in zip(page_ids, page_values)}
+        values = {component["name"]: value
+                  for component, value in zip(page_ids, page_values, strict=True)}
         click = _clicked(click_data, xfilter_ids, trigger) if isinstance(trigger, dict) else None
         page, view, period = sync_view(pathname, search, controls, values, click, trigger)
         params = page.params if page else ()

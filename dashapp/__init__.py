@@ -5,7 +5,8 @@ service layer) can be imported without loading Flask or Dash.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 
-def create_app(overrides: Mapping[str, Any] | None = None) -> "Flask":
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask app with Dash mounted on it (see `dashapp.factory`)."""
     from dashapp.factory import build_app
 

@@ -9,8 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, Flask, Response, flash, jsonify, redirect, render_template,
-                   request, session, url_for)
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 
 from dashapp.extensions import db, login_manager
@@ -49,7 +59,7 @@ class SessionUser:
         return Scope(user_id=self.id, platform_ids=self.platform_ids)
 
     @classmethod
-    def of(cls, user: User) -> "SessionUser":
+    def of(cls, user: User) -> SessionUser:
         """Snapshot of a user row."""
         return cls(user.id, user.email, user.name, user.role, scope_for(user).platform_ids)
 

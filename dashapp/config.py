@@ -6,8 +6,9 @@ Production (PULSEBOARD_ENV=production) refuses to start with a missing or defaul
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-change-me"

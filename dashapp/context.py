@@ -5,7 +5,8 @@ and the logged-in user's scope, so no callback ever handles a session or forgets
 """
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import current_app
 from flask_login import current_user

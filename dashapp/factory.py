@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from dash import Dash, html
 from flask import Flask, Response, abort, has_request_context, jsonify, request

@@ -15,8 +15,8 @@ import calendar
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable, Mapping, Sequence
 from urllib.parse import parse_qsl, urlencode
 
 PRESETS: dict[str, str] = {
@@ -62,7 +62,7 @@ class Filters:
     grain: str = DEFAULT_GRAIN
     compare: str = DEFAULT_COMPARE
 
-    def with_platforms(self, slugs: Iterable[str]) -> "Filters":
+    def with_platforms(self, slugs: Iterable[str]) -> Filters:
         """Copy with the platform filter replaced."""
         return replace(self, platforms=_unique(slugs))
 
@@ -119,7 +119,7 @@ class Period:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, str | None]) -> "Period":
+    def from_dict(cls, data: Mapping[str, str | None]) -> Period:
         """Inverse of `as_dict`; raises ValueError on malformed input."""
         return cls(
             start=dt.date.fromisoformat(str(data["start"])),

@@ -1,8 +1,9 @@
 """From a query string to a checked view and its dates, for pages and the API alike."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from dashapp.context import fetch
 from dashapp.filters import ParamSpec, Period, View, drop_unknown, parse_query, to_query

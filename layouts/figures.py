@@ -6,7 +6,7 @@ queries anything. Empty data gives an empty-state figure that says why.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -145,7 +145,9 @@ def ranked_bar_figure(frame: pd.DataFrame, label_column: str, key_column: str, c
         text=[format_money(value, currency, compact=True) for value in ordered["net_revenue"]],
         textposition="auto", cliponaxis=False,
         hovertemplate=f"%{{y}}<br>{symbol}%{{x:,.2f}}<extra>Net revenue</extra>"))
-    if compare and "compare_net_revenue" in ordered and ordered["compare_net_revenue"].notna().any():
+    has_comparison = "compare_net_revenue" in ordered and \
+        ordered["compare_net_revenue"].notna().any()
+    if compare and has_comparison:
         figure.add_scatter(
             x=ordered["compare_net_revenue"], y=ordered[label_column], mode="markers",
             name="Comparison period", marker={"symbol": "line-ns-open", "size": 16,

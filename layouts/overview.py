@@ -28,6 +28,11 @@ PRODUCTS_NOTE = "overview-products-note"
 COST_NOTE = "overview-cost-note"
 
 
+def ranked_card(title: str, graph_id: dict[str, str], note_id: str, subtitle: str) -> dbc.Card:
+    """A card with a clickable ranked bar chart."""
+    return chart_card(title, graph(graph_id, 380, toolbar=False), note_id, subtitle=subtitle)
+
+
 def layout(view: View) -> html.Div:
     """The Overview page for a view (page choices come from the URL)."""
     roll = dbc.RadioItems(
@@ -45,11 +50,11 @@ def layout(view: View) -> html.Div:
                                                              className="small me-2"), roll]))),
                 className="mb-3"),
         dbc.Row([
-            dbc.Col(chart_card("Revenue by platform", graph(PLATFORMS, 380, toolbar=False), PLATFORMS_NOTE,
-                               subtitle="Click a bar to filter by it"), lg=4),
-            dbc.Col(chart_card("Revenue by category", graph(CATEGORIES, 380, toolbar=False), CATEGORIES_NOTE,
-                               subtitle="Click a bar to filter by it"), lg=4),
-            dbc.Col(chart_card("Top products", graph(PRODUCTS, 380, toolbar=False), PRODUCTS_NOTE,
-                               subtitle="By net revenue; click to filter"), lg=4),
+            dbc.Col(ranked_card("Revenue by platform", PLATFORMS, PLATFORMS_NOTE,
+                                "Click a bar to filter by it"), lg=4),
+            dbc.Col(ranked_card("Revenue by category", CATEGORIES, CATEGORIES_NOTE,
+                                "Click a bar to filter by it"), lg=4),
+            dbc.Col(ranked_card("Top products", PRODUCTS, PRODUCTS_NOTE,
+                                "By net revenue; click a bar to filter by it"), lg=4),
         ], className="g-3"),
     ])

@@ -1,8 +1,8 @@
 """The page registry: path, title, layout function and page-level URL parameters."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from dash import html
 

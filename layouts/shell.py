@@ -1,13 +1,20 @@
 """The frame around every page: navigation, the global filter bar and the page container."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashapp.filters import COMPARES, CUSTOM, DEFAULT_COMPARE, DEFAULT_GRAIN, DEFAULT_RANGE, \
-    GRAINS, PRESETS
+from dashapp.filters import (
+    COMPARES,
+    CUSTOM,
+    DEFAULT_COMPARE,
+    DEFAULT_GRAIN,
+    DEFAULT_RANGE,
+    GRAINS,
+    PRESETS,
+)
 
 URL = "url"
 STORE = "view-state"

@@ -1,7 +1,7 @@
 """Values the filter controls offer: platforms, categories and products, within a scope."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -39,7 +39,7 @@ def product_options(session: Session, scope: Scope, search: str = "",
     found = session.execute(stmt.order_by(Product.name, Product.sku).limit(limit)).all()
     chosen = session.execute(select(Product.sku, Product.name)
                              .where(Product.sku.in_(list(selected)))).all() if selected else []
-    rows = {sku: name for sku, name in [*chosen, *found]}
+    rows = dict([*chosen, *found])
     return [{"sku": sku, "name": name} for sku, name in rows.items()]
 
 

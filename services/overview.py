@@ -14,8 +14,13 @@ from dashapp.filters import Filters, Period
 from models import OrderLine, Platform, Product
 from services.metrics import KPI_KEYS, change, money
 from services.query import bucket_starts, line_conditions
-from services.sales import (grouped_metrics, metrics_by_period, net_revenue_by,
-                            net_revenue_by_period, totals)
+from services.sales import (
+    grouped_metrics,
+    metrics_by_period,
+    net_revenue_by,
+    net_revenue_by_period,
+    totals,
+)
 from services.scope import Scope
 
 ROLLING_WINDOWS = (3, 7, 30)

@@ -69,22 +69,22 @@ class month_start(FunctionElement):  # noqa: N801 - SQL function naming
 @compiles(week_start, "sqlite")
 def _week_start_sqlite(element, compiler, **kw):  # type: ignore[no-untyped-def]
     # 'weekday 1' moves forward to the next Monday (or stays), so step back six days first.
-    return "date(%s, '-6 days', 'weekday 1')" % compiler.process(element.clauses, **kw)
+    return f"date({compiler.process(element.clauses, **kw)}, '-6 days', 'weekday 1')"
 
 
 @compiles(week_start, "postgresql")
 def _week_start_pg(element, compiler, **kw):  # type: ignore[no-untyped-def]
-    return "CAST(date_trunc('week', %s) AS DATE)" % compiler.process(element.clauses, **kw)
+    return f"CAST(date_trunc('week', {compiler.process(element.clauses, **kw)}) AS DATE)"
 
 
 @compiles(month_start, "sqlite")
 def _month_start_sqlite(element, compiler, **kw):  # type: ignore[no-untyped-def]
-    return "date(%s, 'start of month')" % compiler.process(element.clauses, **kw)
+    return f"date({compiler.process(element.clauses, **kw)}, 'start of month')"
 
 
 @compiles(month_start, "postgresql")
 def _month_start_pg(element, compiler, **kw):  # type: ignore[no-untyped-def]
-    return "CAST(date_trunc('month', %s) AS DATE)" % compiler.process(element.clauses, **kw)
+    return f"CAST(date_trunc('month', {compiler.process(element.clauses, **kw)}) AS DATE)"
 
 
 def bucket(column: ColumnElement[dt.date], grain: str) -> ColumnElement[dt.date]:

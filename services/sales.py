@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import ColumnElement, Select, desc, func, select
@@ -115,7 +116,7 @@ def net_revenue_by_period(session: Session, scope: Scope, filters: Filters, star
     """Net revenue per day/week/month bucket from `start` to `end`, empty buckets as zero."""
     period = bucket(OrderLine.sale_date, grain).label("bucket")
     frame = net_revenue_by(session, line_conditions(filters, scope, start, end), [period])
-    found = dict(zip(frame["bucket"].map(_as_date), frame["net_revenue"]))
+    found = dict(zip(frame["bucket"].map(_as_date), frame["net_revenue"], strict=True))
     starts = bucket_starts(start, end, grain)
     return pd.DataFrame({"bucket": starts,
                          "net_revenue": [found.get(day, 0.0) for day in starts]})

@@ -12,7 +12,7 @@ class Scope:
     platform_ids: frozenset[int] | None = None
 
     @classmethod
-    def everything(cls) -> "Scope":
+    def everything(cls) -> Scope:
         """Unrestricted scope for the CLI, migrations and admin tooling."""
         return cls()
 

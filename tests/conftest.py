@@ -6,9 +6,9 @@ CI=true a skip is a failure (see `pytest_sessionfinish`).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import sqlalchemy as sa

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -71,8 +72,8 @@ def kpi_text(dash_duo) -> str:  # type: ignore[no-untyped-def]
 def wait_for_figures(dash_duo) -> None:  # type: ignore[no-untyped-def]
     """Wait until the KPI cards and the platform chart have been drawn."""
     wait_until(lambda: kpi_text(dash_duo) not in ("", "…"), what="KPI values")
-    wait_until(lambda: find(dash_duo, PLATFORM_CHART).find_elements(By.CSS_SELECTOR, ".bars .point"),
-               what="platform bars")
+    wait_until(lambda: find(dash_duo, PLATFORM_CHART).find_elements(
+        By.CSS_SELECTOR, ".bars .point"), what="platform bars")
 
 
 def platform_labels(dash_duo) -> list[str]:  # type: ignore[no-untyped-def]

@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 from flask_login import login_user
 from sqlalchemy import select
 
-from callbacks.shell import Controls, _clicked, apply_cross_filter, sync_view, \
-    with_control_change
+from callbacks.shell import Controls, _clicked, apply_cross_filter, sync_view, with_control_change
 from dashapp.auth import SessionUser
 from dashapp.extensions import db
 from dashapp.filters import Filters

@@ -7,8 +7,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dashapp.filters import (COMPARES, GRAINS, PRESETS, Filters, ParamSpec, describe_period,
-                             drop_unknown, format_range, parse_query, resolve_period, to_query)
+from dashapp.filters import (
+    COMPARES,
+    GRAINS,
+    PRESETS,
+    Filters,
+    ParamSpec,
+    describe_period,
+    drop_unknown,
+    format_range,
+    parse_query,
+    resolve_period,
+    to_query,
+)
 
 ROLL = ParamSpec("roll", default="7", choices=("none", "3", "7", "30", "all"))
 slugs = st.from_regex(r"[a-z0-9][a-z0-9-]{0,12}", fullmatch=True)

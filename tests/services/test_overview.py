@@ -8,8 +8,9 @@ integer units of 1/10 000 (the precision of the Money columns), so that "zero" m
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,6 @@ from models import Order, OrderLine, Product
 from services import overview
 from services.sales import resolve
 from services.scope import Scope
-from tests import conftest as shared_fixtures
 from tests.conftest import TestDatabase
 
 KPI_KEYS = ("net_revenue", "gross_sales", "returns", "orders", "units", "aov", "customers",
@@ -649,7 +649,8 @@ def test_returns_and_cancellations_subtract_from_net_revenue(session: Session,
     # The cancelled order on the busiest platform-day, so that day has other sales too.
     lines_per_day = raw.groupby(["day", "slug"], observed=True).size()
     candidates = raw.loc[raw["order_id"].isin(cancelled.index)].drop_duplicates("order_id")
-    busiest_day = lines_per_day.loc[list(zip(candidates["day"], candidates["slug"]))].to_numpy()
+    keys = list(zip(candidates["day"], candidates["slug"], strict=True))
+    busiest_day = lines_per_day.loc[keys].to_numpy()
     line = candidates.iloc[int(np.argmax(busiest_day))]
     day = line["day"].date()
     for filters in (Filters(range="all", compare="none"),

@@ -136,7 +136,8 @@ PLANTED: dict[str, Any] = {
     },
     "post_lift": {
         # Extra orders of the promoted product over days +1..+3 after the post's local date, in
-        # days' worth of that product's expected baseline sales (seasonality × trend level).
+        # days' worth of that product's expected baseline sales on each of those days
+        # (month × trend × weekday level, without noise or special days).
         "type_factors": {
             "reel": 3.0, "short": 2.5, "video": 2.0, "live": 1.6,
             "carousel": 1.3, "image": 1.0, "story": 0.5, "text": 0.3,
@@ -348,7 +349,8 @@ def generate_demo_data(session: Session, lines: int = DEFAULT_LINES, seed: int =
     if lines < MIN_LINES:
         raise InvalidInput(f"Demo data needs at least {MIN_LINES:,} order lines.")
     _require_empty(session)
-    rngs = dict(zip(RANDOM_STREAMS, np.random.default_rng(seed).spawn(len(RANDOM_STREAMS))))
+    streams = np.random.default_rng(seed).spawn(len(RANDOM_STREAMS))
+    rngs = dict(zip(RANDOM_STREAMS, streams, strict=True))
     calendar = _Calendar.build(end, rngs["calendar"])
     platform_ids = {name: ensure_platform(session, name, kind).id
                     for name, (kind, _prefix) in PLATFORMS.items()}
@@ -396,8 +398,6 @@ def _require_empty(session: Session) -> None:
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Calendar:
-    start: dt.date
-    end: dt.date
     days: np.ndarray  # datetime64[D], one per day of the history
     weekday: np.ndarray  # 0 = Monday
     level: np.ndarray  # month factor × trend × weekday: the expected level lifts refer to
@@ -419,7 +419,7 @@ class _Calendar:
         sigma = PLANTED["daily_noise_sigma"]
         noise = np.exp(rng.normal(-sigma**2 / 2, sigma, n_days))
         rate = level * _special_day_factors(start, days) * noise
-        return cls(start, end, days, weekday, level, rate,
+        return cls(days, weekday, level, rate,
                    n_days - 1 - PLANTED["outage"]["days_before_end"])
 
     @property
@@ -481,7 +481,8 @@ class _Catalog:
             category += [name] * per_category
             brand += chosen_brands.tolist()
             sku += [f"{code}-{i + 1:04d}" for i in range(per_category)]
-            names += [f"{b} {a} {n}" for b, a, n in zip(chosen_brands, adjectives, chosen_nouns)]
+            names += [f"{b} {a} {n}" for b, a, n in zip(chosen_brands, adjectives, chosen_nouns,
+                                                          strict=True)]
             prices.append(price)
             costs.append(np.round(price * ratio, 2))
         n = len(sku)
@@ -536,7 +537,7 @@ class _MarketingPlan:
     posts: dict[str, np.ndarray]  # sorted by local posting time; index + 1 = id
     # Expected extra orders per unit of `scale` (see _orders_per_unit_rate), one per row:
     post_lift: dict[str, np.ndarray]  # post, day, product, platform, expected
-    campaign_lift: dict[str, np.ndarray]  # campaign, day, product, platform, expected, during
+    campaign_lift: dict[str, np.ndarray]  # campaign, day, product, platform, expected
 
     @classmethod
     def build(cls, rng: np.random.Generator, calendar: _Calendar,
@@ -556,10 +557,11 @@ def _influencers(rng: np.random.Generator) -> dict[str, np.ndarray]:
     last = rng.choice(np.array(LAST_NAMES), count)
     niche = rng.choice(np.array(list(NICHES)), count)
     handles = [f"@{given.lower()}.{_ascii(family).lower()}{i + 1:02d}"
-               for i, (given, family) in enumerate(zip(first, last))]
+               for i, (given, family) in enumerate(zip(first, last, strict=True))]
     return {
         "handle": np.array(handles),
-        "name": np.array([f"{given} {family}" for given, family in zip(first, last)]),
+        "name": np.array([f"{given} {family}"
+                          for given, family in zip(first, last, strict=True)]),
         "platform": rng.choice(np.array(social), count),
         "followers": np.round(10 ** rng.uniform(3.5, 6.5, count)).astype(np.int64),
         "niche": niche,
@@ -709,7 +711,7 @@ def _campaign_lift_plan(campaigns: dict[str, np.ndarray], calendar: _Calendar,
     factor = campaigns["factor"][campaign] * np.where(during, 1.0, settings["after_share"])
     product = campaigns["product"][campaign]
     return {"campaign": campaign, "day": day, "product": product,
-            "platform": campaigns["platform"][campaign], "during": during,
+            "platform": campaigns["platform"][campaign],
             "expected": factor * _baseline_lines(catalog, calendar, product, day)}
 
 
@@ -838,10 +840,11 @@ def _assign_customers(rng: np.random.Generator,
                       orders: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Guests, first orders of new customers and repeat orders of customers still active.
 
-    Adds `customer` (-1 for guests) and `country` to `orders`, which are in time order. A repeat order goes to an earlier customer drawn by their
-    activity weight, redrawn while that customer's lifetime is over (churned); after
-    `repeat_tries` draws it goes to the most recently acquired customer of its pool.
-    Wholesale orders form their own pool of business customers.
+    Adds `customer` (-1 for guests) and `country` to `orders`, which are in time order. A
+    repeat order goes to an earlier customer drawn by their activity weight, redrawn while
+    that customer's lifetime is over (churned); after `repeat_tries` draws it goes to the
+    most recently acquired customer of its pool. Wholesale orders form their own pool of
+    business customers.
     """
     n = len(orders["day"])
     wholesale = orders["platform"] == list(PLATFORMS).index("Wholesale")
@@ -1049,7 +1052,8 @@ def _order_numbers(platform: np.ndarray, is_return: np.ndarray) -> list[str]:
     sequence = frame.groupby("platform").cumcount().to_numpy() + 1
     prefixes = [prefix for _kind, prefix in PLATFORMS.values()]
     return [f"{prefixes[p]}-{'R' if r else ''}{s:07d}"
-            for p, r, s in zip(platform.tolist(), is_return.tolist(), sequence.tolist())]
+            for p, r, s in zip(platform.tolist(), is_return.tolist(), sequence.tolist(),
+                               strict=True)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1160,7 +1164,7 @@ def _campaign_rows(calendar: _Calendar, catalog: _Catalog, plan: _MarketingPlan,
     n = len(campaigns["start"])
     start_dates = calendar.days[campaigns["start"]]
     names = [f"C{i + 1:02d} {catalog.brand[p]} · {pd.Timestamp(d).strftime('%b %Y')}"
-             for i, (p, d) in enumerate(zip(campaigns["product"], start_dates))]
+             for i, (p, d) in enumerate(zip(campaigns["product"], start_dates, strict=True))]
     return {"id": _ids(n), "name": names,
             "platform_id": [platform_ids[p] for p in campaigns["platform"].tolist()],
             "influencer_id": _nullable(campaigns["influencer"] + 1, campaigns["influencer"] < 0),
@@ -1231,7 +1235,7 @@ def _captions(rng: np.random.Generator, posts: dict[str, np.ndarray],
     product_pick = rng.integers(0, len(product_lines), len(posts["day"]))
     captions = []
     for product, campaign, b, p in zip(posts["product"].tolist(), posts["campaign"].tolist(),
-                                       brand_pick.tolist(), product_pick.tolist()):
+                                       brand_pick.tolist(), product_pick.tolist(), strict=True):
         if product < 0:
             captions.append(brand_lines[b])
             continue
@@ -1375,7 +1379,8 @@ def _funnel_rows(rng: np.random.Generator, calendar: _Calendar, sales: _Sales,
         stages = _funnel_stages(rng, purchase, intended, PLANTED["funnel_rates"][kind])
         columns["date"] += calendar.days.tolist()
         columns["platform_id"] += [platform_ids[name]] * calendar.size
-        for key, values in zip(("checkout", "add_to_cart", "product_views", "sessions"), stages):
+        for key, values in zip(("checkout", "add_to_cart", "product_views", "sessions"), stages,
+                               strict=True):
             columns[key] += values.tolist()
         columns["purchase"] += purchase.tolist()
     return {"id": _ids(len(columns["date"])), **columns}
@@ -1515,14 +1520,15 @@ def _insert_rows(session: Session, table: Table, columns: Columns) -> None:
         _copy_rows(connection.dialect, copy_cursor, table, columns)
         return
     for first in range(0, n, INSERT_BATCH):
-        batch = [dict(zip(keys, values)) for values in _python_rows(columns, first, INSERT_BATCH)]
+        batch = [dict(zip(keys, values, strict=True))
+                 for values in _python_rows(columns, first, INSERT_BATCH)]
         session.execute(insert(table), batch)
 
 
 def _python_rows(columns: Columns, first: int, count: int) -> Any:
     """Rows `first` .. `first + count - 1` as tuples of Python values (None = NULL)."""
     return zip(*(values[first:first + count].tolist() if isinstance(values, np.ndarray)
-                 else values[first:first + count] for values in columns.values()))
+                 else values[first:first + count] for values in columns.values()), strict=True)
 
 
 def _copy_rows(dialect: Any, cursor: Any, table: Table, columns: Columns) -> None:
@@ -1656,8 +1662,9 @@ def _md_catalog(p: dict[str, Any]) -> list[str]:
         ("popularity", f"line share ∝ rank^−{catalog['popularity_exponent']}"),
         ("hero products (promoted)", f"the {catalog['hero_products']} most popular"),
         ("unknown unit cost", f"{catalog['unknown_cost']} products"),
-        ("inactive (retired)", f"{catalog['inactive']} products, no sales from a day in "
-                               f"[{first}, {last}) of the history on"),
+        ("inactive (retired)", f"{catalog['inactive']} products; each sells until its "
+                               f"retirement day, a random day {first}–{last - 1} of the "
+                               "history"),
         ("active, never sold", f"{catalog['never_sold']} products"),
     ])
 
@@ -1726,7 +1733,7 @@ def _md_funnel(p: dict[str, Any]) -> list[str]:
 
 def _md_pipeline(p: dict[str, Any]) -> list[str]:
     pipeline = p["pipeline"]
-    lines = ["### B2B pipeline", ""]
+    lines = ["### Pipeline stages and reps", ""]
     lines += _table(("stage", "days in stage", "advance probability", "open-deal probability"),
                     [(s, f"1 + floor(Exponential(mean {pipeline['stage_days_mean'][s]}))",
                       pipeline["advance_probability"][s], pipeline["open_probability"][s])

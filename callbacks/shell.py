@@ -125,6 +125,11 @@ def sync_view(pathname: str | None, search: str | None, controls: Controls,
     return page, replace(view, notices=current.notices + view.notices), period
 
 
+def product_items(options: Sequence[dict[str, str]]) -> list[dict[str, str]]:
+    """Dropdown items for products: 'SKU · name', searchable by either."""
+    return [{"label": f"{o['sku']} · {o['name']}", "value": o["sku"]} for o in options]
+
+
 def _notice_alert(notices: Sequence[str]) -> Any:
     if not notices:
         return None
@@ -205,7 +210,7 @@ def register_callbacks(app: Dash) -> None:
             list(filters.platforms),
             list(filters.categories),
             list(filters.products),
-            [{"label": f"{o['sku']} · {o['name']}", "value": o["sku"]} for o in options],
+            product_items(options),
             filters.grain,
             filters.compare,
             [view.page.get(component["name"], no_update) for component in page_ids],
@@ -221,8 +226,7 @@ def register_callbacks(app: Dash) -> None:
         prevent_initial_call=True,
     )
     def search_products(search: str | None, selected: list[str] | None) -> list[dict[str, str]]:
-        options = fetch(product_options, search or "", selected or [])
-        return [{"label": f"{o['sku']} · {o['name']}", "value": o["sku"]} for o in options]
+        return product_items(fetch(product_options, search or "", selected or []))
 
     @app.callback(
         Output({"type": "nav-link", "path": ALL}, "href"),

@@ -42,9 +42,9 @@ def gunicorn_url(postgresql_db: TestDatabase,
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                if requests.get(url + "/healthz", timeout=2).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # refused, or accepted while workers boot
                 time.sleep(0.3)
         else:
             server.kill()

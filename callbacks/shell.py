@@ -130,6 +130,19 @@ def product_items(options: Sequence[dict[str, str]]) -> list[dict[str, str]]:
     return [{"label": f"{o['sku']} · {o['name']}", "value": o["sku"]} for o in options]
 
 
+def notices_output(notices: Sequence[str], trigger: Any) -> Any:
+    """The notice area: replaced by URL and filter changes, kept when a page control fires.
+
+    A page's controls fire while the page mounts, possibly after the URL was already
+    cleaned, and must not wipe the notice about what the link had wrong.
+    """
+    is_page_control = isinstance(trigger, dict) and trigger.get("type") in (
+        shell.PAGE_PARAM, shell.XFILTER)
+    if is_page_control and not notices:
+        return no_update
+    return _notice_alert(notices)
+
+
 def _notice_alert(notices: Sequence[str]) -> Any:
     if not notices:
         return None
@@ -215,7 +228,7 @@ def register_callbacks(app: Dash) -> None:
             filters.compare,
             [view.page.get(component["name"], no_update) for component in page_ids],
             store_payload(pathname or "/", view, period, params),
-            _notice_alert(view.notices),
+            notices_output(view.notices, trigger),
             period.label,
         )
 

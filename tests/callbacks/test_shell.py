@@ -86,3 +86,15 @@ def test_url_notices_survive_a_page_control_firing_during_mount(as_user: None) -
 def test_unknown_page_path_has_no_page(as_user: None) -> None:
     page, view, _ = sync_view("/nowhere", "?range=7d", NO_CONTROLS, {}, None, None)
     assert page is None and view.filters.range == "7d"
+
+
+def test_a_page_control_firing_during_mount_keeps_the_link_notice() -> None:
+    from dash import no_update
+
+    from callbacks.shell import notices_output
+
+    roll = {"type": shell.PAGE_PARAM, "name": "roll"}
+    assert notices_output([], roll) is no_update
+    assert notices_output(["Ignored x"], roll) is not None
+    assert notices_output([], shell.PLATFORM) is None  # a real filter change clears it
+    assert notices_output([], None) is None

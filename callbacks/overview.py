@@ -105,8 +105,7 @@ def register_callbacks(app: Dash) -> None:
     def update_trend(data: dict[str, Any] | None) -> tuple[Any, str]:
         view, period = _view(data)
         trend = fetch(service.revenue_trend, view.filters, period)
-        roll = view.page.get("roll", "7")
-        windows = {"none": (), "all": service.ROLLING_WINDOWS}.get(roll, (int(roll),))
+        windows = rolling_windows(view.page.get("roll", "7"))
         if float(trend["net_revenue"].abs().sum()) == 0:
             return figures.empty_figure(empty_message(view.filters, period)), ""
         compare = COMPARES[view.filters.compare] if view.filters.compare != "none" else None
@@ -156,9 +155,20 @@ def register_callbacks(app: Dash) -> None:
     def update_products(data: dict[str, Any] | None) -> tuple[Any, str]:
         view, period = _view(data)
         frame = fetch(service.top_products, view.filters, period).copy()
-        frame["label"] = frame["name"].str.slice(0, 28) + " (" + frame["sku"] + ")"
+        names = frame["name"].where(frame["name"].str.len() <= 24,
+                                    frame["name"].str.slice(0, 23) + "…")
+        frame["label"] = names + " (" + frame["sku"] + ")"
         note = selection_note(view.filters.products, "product")
         return ranked(frame, view, period, "label", "sku", view.filters.products), note
+
+
+def rolling_windows(choice: str) -> tuple[int, ...]:
+    """The rolling-average windows a `roll` choice asks for."""
+    if choice == "none":
+        return ()
+    if choice == "all":
+        return service.ROLLING_WINDOWS
+    return (int(choice),)
 
 
 def selection_note(selected: tuple[str, ...], noun: str) -> str:

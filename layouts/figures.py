@@ -134,26 +134,33 @@ def ranked_bar_figure(frame: pd.DataFrame, label_column: str, key_column: str, c
                       selected: Sequence[str] = ()) -> go.Figure:
     """Horizontal bars of net revenue, largest on top; `customdata` carries the filter key.
 
-    Bars of already-selected keys are drawn in the accent colour so a cross-filter shows.
+    With `compare`, a grey bar under each shows the comparison period. Bars of already
+    selected keys are drawn in the accent colour so a cross-filter shows.
     """
     ordered = frame.iloc[::-1]
     symbol = currency_symbol(currency)
-    colours = [ACCENT if key in selected else colour for key in ordered[key_column]]
-    figure = go.Figure(go.Bar(
-        x=ordered["net_revenue"], y=ordered[label_column], orientation="h", name="Net revenue",
-        marker_color=colours, customdata=ordered[key_column],
-        text=[format_money(value, currency, compact=True) for value in ordered["net_revenue"]],
-        textposition="auto", cliponaxis=False,
-        hovertemplate=f"%{{y}}<br>{symbol}%{{x:,.2f}}<extra>Net revenue</extra>"))
-    has_comparison = "compare_net_revenue" in ordered and \
-        ordered["compare_net_revenue"].notna().any()
+    hover = f"%{{y}}<br>{symbol}%{{x:,.2f}}<extra>%{{fullData.name}}</extra>"
+    figure = go.Figure()
+    has_comparison = bool("compare_net_revenue" in ordered
+                          and ordered["compare_net_revenue"].notna().any())
     if compare and has_comparison:
-        figure.add_scatter(
-            x=ordered["compare_net_revenue"], y=ordered[label_column], mode="markers",
-            name="Comparison period", marker={"symbol": "line-ns-open", "size": 16,
-                                              "color": "#0f172a", "line": {"width": 2}},
-            hovertemplate=f"%{{y}}<br>{symbol}%{{x:,.2f}}<extra>Comparison period</extra>")
-    figure.update_xaxes(**_money_axis(currency))
+        figure.add_bar(x=ordered["compare_net_revenue"], y=ordered[label_column],
+                       orientation="h", name="Comparison period", marker_color=COMPARISON,
+                       customdata=ordered[key_column], hovertemplate=hover)
+    figure.add_bar(
+        x=ordered["net_revenue"], y=ordered[label_column], orientation="h", name="Net revenue",
+        marker_color=[ACCENT if key in selected else colour for key in ordered[key_column]],
+        customdata=ordered[key_column], hovertemplate=hover,
+        text=[format_money(value, currency, compact=True) for value in ordered["net_revenue"]],
+        textposition="auto", cliponaxis=False)
+    values = pd.concat([ordered["net_revenue"], ordered.get("compare_net_revenue",
+                                                            pd.Series(dtype=float))]).dropna()
+    # Room on the right for the value labels printed outside the longest bar.
+    figure.update_xaxes(**_money_axis(currency),
+                        range=[min(0.0, float(values.min())) * 1.25,
+                               max(0.0, float(values.max())) * 1.25 or 1.0])
     figure.update_yaxes(automargin=True)
-    figure.update_layout(showlegend=compare, clickmode="event")
+    figure.update_layout(showlegend=compare and has_comparison, clickmode="event",
+                         barmode="group", bargap=0.25, bargroupgap=0.05,
+                         legend={"traceorder": "reversed"})
     return _style(figure)

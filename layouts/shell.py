@@ -71,7 +71,7 @@ def filter_bar(platforms: Sequence[dict[str, str]], categories: Sequence[str]) -
         _control("Compare with", dcc.Dropdown(
             id=COMPARE, value=DEFAULT_COMPARE, clearable=False, searchable=False,
             options=[{"label": label, "value": key} for key, label in COMPARES.items()]),
-            {"xs": 6, "md": 4, "lg": 3, "xl": 2}),
+            {"xs": 6, "md": 4, "lg": 3}),
         dbc.Col(html.Div(id=PERIOD_LABEL, className="period-label"), className="ms-auto",
                 xs=12, md=True),
     ], className="g-2 align-items-end mt-1")

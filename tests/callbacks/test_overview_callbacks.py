@@ -44,3 +44,11 @@ def test_kpi_values_are_formatted_in_their_unit() -> None:
 def test_selection_note_explains_how_to_clear_a_cross_filter() -> None:
     assert selection_note((), "platform") == ""
     assert "click its bar again" in selection_note(("instagram",), "platform")
+
+
+def test_every_rolling_choice_maps_to_windows() -> None:
+    from callbacks.overview import rolling_windows
+    from layouts.overview import ROLL_CHOICES
+
+    assert {choice: rolling_windows(choice) for choice in ROLL_CHOICES} == {
+        "none": (), "3": (3,), "7": (7,), "30": (30,), "all": (3, 7, 30)}

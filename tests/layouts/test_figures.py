@@ -1,0 +1,70 @@
+"""Figure builders: what they draw from small frames, and the number formats."""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from layouts import figures
+
+
+def platform_frame(with_comparison: bool) -> pd.DataFrame:
+    """Three platforms, largest first, as the service returns them."""
+    return pd.DataFrame({
+        "slug": ["online-store", "amazon", "tiktok"],
+        "platform": ["Online Store", "Amazon", "TikTok"],
+        "net_revenue": [300.0, 200.0, 50.0],
+        "compare_net_revenue": [250.0, 220.0, 0.0] if with_comparison else [np.nan] * 3,
+    })
+
+
+def test_ranked_bars_put_the_largest_on_top_and_carry_the_filter_key() -> None:
+    figure = figures.ranked_bar_figure(platform_frame(False), "platform", "slug", "GBP")
+    (bars,) = figure.data
+    assert list(bars.y) == ["TikTok", "Amazon", "Online Store"]  # plotly draws bottom-up
+    assert list(bars.customdata) == ["tiktok", "amazon", "online-store"]
+    assert list(bars.text) == ["£50.00", "£200.00", "£300.00"]
+    assert figure.layout.showlegend is False
+
+
+def test_ranked_bars_show_the_comparison_and_highlight_the_selection() -> None:
+    figure = figures.ranked_bar_figure(platform_frame(True), "platform", "slug", "USD",
+                                       compare=True, selected=["amazon"])
+    comparison, current = figure.data
+    assert comparison.name == "Comparison period"
+    assert list(comparison.x) == [0.0, 220.0, 250.0]
+    assert list(comparison.customdata) == list(current.customdata)  # either bar filters
+    assert list(current.marker.color) == [figures.PRIMARY, figures.ACCENT, figures.PRIMARY]
+    assert figure.layout.showlegend is True
+
+
+def test_trend_overlays_comparison_and_chosen_rolling_means() -> None:
+    days = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(5)]
+    trend = pd.DataFrame({"bucket": days, "net_revenue": [1.0, 2, 3, 4, 5],
+                          "compare_bucket": [d.replace(year=2025) for d in days],
+                          "compare_net_revenue": [1.0, 1, 1, 1, 1],
+                          "rolling_3": [1.0, 1.5, 2, 3, 4], "rolling_7": [1.0] * 5,
+                          "rolling_30": [1.0] * 5})
+    figure = figures.trend_figure(trend, "day", (3,), "EUR", "Same period last year")
+    assert [trace.name for trace in figure.data] == ["Net revenue", "Same period last year",
+                                                    "3-day average"]
+    assert figure.layout.yaxis.tickprefix == "€"
+    bare = figures.trend_figure(trend, "week", (), "EUR", None)
+    assert [trace.name for trace in bare.data] == ["Net revenue"]
+
+
+def test_empty_figure_says_why() -> None:
+    figure = figures.empty_figure("No sales on TikTok in 1–31 Jan 2020.")
+    assert figure.layout.annotations[0].text == "No sales on TikTok in 1–31 Jan 2020."
+    assert figure.data == ()
+
+
+def test_number_formats() -> None:
+    assert figures.format_money(-1_234_567.0, "GBP", compact=True) == "-£1.23M"
+    assert figures.format_money(12_345.0, "USD", compact=True) == "$12.3k"
+    assert figures.format_money(12_345.0, "USD") == "$12,345"
+    assert figures.format_money(9.5, "XYZ") == "XYZ 9.50"
+    assert figures.format_money(float("nan"), "USD") == "n/a"
+    assert figures.format_percent(0.1234, signed=True) == "+12.3%"
+    assert figures.format_number(None) == "n/a"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dash import Dash
 
-from callbacks import overview, shell
+from callbacks import exports, overview, shell
 
 
 def register_all(app: Dash) -> None:
-    """Register every page's callbacks on `app`."""
+    """Register every page's callbacks on `app`, and the one export callback for them all."""
     shell.register_callbacks(app)
     overview.register_callbacks(app)
+    exports.register_callbacks(app, overview.EXPORTS)

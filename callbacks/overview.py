@@ -7,6 +7,7 @@ import pandas as pd
 from dash import ALL, Dash, Input, Output, ctx, html
 from dash.exceptions import PreventUpdate
 
+from callbacks.exports import ExportSpec
 from dashapp.context import fetch, setting
 from dashapp.filters import COMPARES, Filters, Period, View, format_range
 from dashapp.views import view_from_store
@@ -188,3 +189,28 @@ def cost_note(coverage: float | None) -> str:
         return "Gross profit and margin are n/a: no sale in this view has a known unit cost."
     return (f"Gross profit and margin cover the {figures.format_percent(coverage)} of net "
             "revenue whose unit cost is known; the rest is left out, not estimated.")
+
+
+def kpi_table(view: View, period: Period) -> pd.DataFrame:
+    """The KPI cards as rows: metric, current, comparison, change."""
+    kpis = fetch(service.kpis, view.filters, period)
+    return pd.DataFrame([{"metric": key, **values} for key, values in kpis.items()])
+
+
+def _exporter(service_function: Any) -> Any:
+    def build(view: View, period: Period) -> pd.DataFrame:
+        return fetch(service_function, view.filters, period)
+    return build
+
+
+EXPORTS = (
+    ExportSpec(overview.KPI_EXPORT, "Overview KPIs", overview.PATH, overview.PARAMS, kpi_table),
+    ExportSpec(overview.TREND, "Revenue trend", overview.PATH, overview.PARAMS,
+               _exporter(service.revenue_trend)),
+    ExportSpec(overview.PLATFORMS["chart"], "Revenue by platform", overview.PATH,
+               overview.PARAMS, _exporter(service.revenue_by_platform)),
+    ExportSpec(overview.CATEGORIES["chart"], "Revenue by category", overview.PATH,
+               overview.PARAMS, _exporter(service.revenue_by_category)),
+    ExportSpec(overview.PRODUCTS["chart"], "Top products", overview.PATH, overview.PARAMS,
+               _exporter(service.top_products)),
+)

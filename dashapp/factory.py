@@ -11,6 +11,7 @@ from flask import Flask, Response, abort, has_request_context, jsonify, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+from callbacks.exports import can_export
 from dashapp import api, auth, health
 from dashapp.cli import register_commands
 from dashapp.config import load_config
@@ -80,7 +81,7 @@ def serve_layout() -> html.Div:
     if not has_request_context() or not current_user.is_authenticated:
         return html.Div()  # never served: every Dash route requires a login
     return app_shell(current_user.email, nav_links(), fetch(platform_options),
-                     fetch(category_options))
+                     fetch(category_options), can_export=can_export())
 
 
 def mount_dash(app: Flask) -> Dash:

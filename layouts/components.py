@@ -6,6 +6,8 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from layouts.shell import export_menu
+
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
                 "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
 
@@ -20,11 +22,12 @@ def graph(component_id: Any, height: int = 340, toolbar: bool = True) -> dcc.Gra
 
 
 def chart_card(title: str, body: Any, note_id: str | None = None, tools: Any = None,
-               subtitle: str | None = None) -> dbc.Card:
-    """A titled card with a loading indicator and an optional note line under the chart."""
+               subtitle: str | None = None, export_key: str | None = None) -> dbc.Card:
+    """A titled card with a loading indicator, optional tools, export buttons and a note."""
     header = [html.Div([html.H2(title, className="card-title h6 mb-0"),
                         html.Small(subtitle, className="text-muted") if subtitle else None]),
-              html.Div(tools, className="card-tools") if tools is not None else None]
+              html.Div([tools, export_menu(export_key) if export_key else None],
+                       className="card-tools")]
     children = [dcc.Loading(body, type="dot", delay_show=250, color="#2563eb")]
     if note_id:
         children.append(html.Div(id=note_id, className="chart-note small text-muted mt-1"))

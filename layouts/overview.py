@@ -6,7 +6,7 @@ from dash import html
 
 from dashapp.filters import ParamSpec, View
 from layouts.components import chart_card, graph, kpi_card
-from layouts.shell import PAGE_PARAM, XFILTER
+from layouts.shell import PAGE_PARAM, XFILTER, export_menu
 
 PATH = "/"
 TITLE = "Overview"
@@ -26,11 +26,13 @@ CATEGORIES_NOTE = "overview-categories-note"
 PRODUCTS = {"type": XFILTER, "dim": "product", "chart": "overview-products"}
 PRODUCTS_NOTE = "overview-products-note"
 COST_NOTE = "overview-cost-note"
+KPI_EXPORT = "overview-kpis"
 
 
 def ranked_card(title: str, graph_id: dict[str, str], note_id: str, subtitle: str) -> dbc.Card:
-    """A card with a clickable ranked bar chart."""
-    return chart_card(title, graph(graph_id, 380, toolbar=False), note_id, subtitle=subtitle)
+    """A card with a clickable ranked bar chart and its export buttons."""
+    return chart_card(title, graph(graph_id, 380, toolbar=False), note_id, subtitle=subtitle,
+                      export_key=graph_id["chart"])
 
 
 def layout(view: View) -> html.Div:
@@ -44,10 +46,12 @@ def layout(view: View) -> html.Div:
         html.H1(TITLE, className="visually-hidden"),
         dbc.Row([dbc.Col(kpi_card(key, title), xs=6, md=4, xl=2) for key, title in KPIS],
                 className="g-3 mb-1"),
-        html.Div(id=COST_NOTE, className="small text-muted mb-3"),
+        html.Div([html.Div(id=COST_NOTE, className="small text-muted"),
+                  export_menu(KPI_EXPORT)], className="d-flex justify-content-between mb-3"),
         dbc.Row(dbc.Col(chart_card("Revenue trend", graph(TREND, 340), TREND_NOTE,
                                    tools=html.Div([html.Span("Rolling average ",
-                                                             className="small me-2"), roll]))),
+                                                             className="small me-2"), roll]),
+                                   export_key=TREND)),
                 className="mb-3"),
         dbc.Row([
             dbc.Col(ranked_card("Revenue by platform", PLATFORMS, PLATFORMS_NOTE,

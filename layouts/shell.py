@@ -31,6 +31,8 @@ CONTENT = "page-content"
 NAV = "nav-links"
 PAGE_PARAM = "page-param"  # pattern-matching type of page-level controls: {"type", "name"}
 XFILTER = "xfilter"  # pattern-matching type of cross-filter charts: {"type", "dim", "chart"}
+EXPORT = "export"  # pattern-matching type of export buttons: {"type", "key", "format"}
+DOWNLOAD = "export-download"
 
 
 def _control(label: str, control: object, width: dict[str, int]) -> dbc.Col:
@@ -92,12 +94,24 @@ def navbar(email: str, links: Sequence[tuple[str, str]]) -> dbc.Navbar:
     ], fluid=True), color="dark", dark=True, className="mb-3")
 
 
-def app_shell(email: str, links: Sequence[tuple[str, str]],
-              platforms: Sequence[dict[str, str]], categories: Sequence[str]) -> html.Div:
-    """The whole page frame for a logged-in user."""
+def export_menu(key: str) -> html.Div:
+    """CSV and XLSX download buttons for one chart's data."""
     return html.Div([
+        html.Button(label, id={"type": EXPORT, "key": key, "format": file_format},
+                    className="btn btn-link btn-sm export-button", n_clicks=0,
+                    title=f"Download this chart's data as {label}")
+        for file_format, label in (("csv", "CSV"), ("xlsx", "XLSX"))
+    ], className="export-menu")
+
+
+def app_shell(email: str, links: Sequence[tuple[str, str]],
+              platforms: Sequence[dict[str, str]], categories: Sequence[str],
+              can_export: bool = False) -> html.Div:
+    """The whole page frame for a logged-in user (export buttons only for roles that may)."""
+    return html.Div(className="can-export" if can_export else "", children=[
         dcc.Location(id=URL, refresh=False),
         dcc.Store(id=STORE),
+        dcc.Download(id=DOWNLOAD),
         navbar(email, links),
         dbc.Container([
             filter_bar(platforms, categories),

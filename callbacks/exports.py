@@ -1,0 +1,89 @@
+"""The one export mechanism of every chart and table: CSV/XLSX of exactly what is shown.
+
+A page declares `ExportSpec`s (what a chart's data is, computed from the view); the export
+buttons carry the spec's key; one callback builds the file through `services.exports`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from dash import ALL, Dash, Input, Output, State, ctx, dcc
+from dash.exceptions import PreventUpdate
+from flask import request
+from flask_login import current_user
+
+from dashapp.extensions import db
+from dashapp.filters import ParamSpec, Period, View, to_query
+from dashapp.views import view_from_store
+from layouts.shell import DOWNLOAD, EXPORT, STORE
+from services.audit import record
+from services.exports import ExportHeader, describe_filters, export_bytes, export_filename
+
+EXPORT_ROLES = frozenset({"admin", "analyst"})  # viewers read, they do not export (SPEC 8)
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    """A chart's data as a table: `build(view, period)` returns exactly what the chart shows."""
+
+    key: str
+    title: str
+    page_path: str
+    params: tuple[ParamSpec, ...]
+    build: Callable[[View, Period], pd.DataFrame]
+
+
+def can_export() -> bool:
+    """Whether the logged-in user's role may download data."""
+    return current_user.is_authenticated and current_user.role in EXPORT_ROLES
+
+
+def export_file(spec: ExportSpec, store: dict[str, Any] | None,
+                file_format: str) -> dict[str, Any]:
+    """The download for one chart in the current view (as dcc.Download data)."""
+    if not store or store.get("path") != spec.page_path:
+        raise PreventUpdate
+    parsed = view_from_store(store, spec.params)
+    if parsed is None:
+        raise PreventUpdate
+    view, period = parsed
+    query = to_query(view.filters, view.page, spec.params)
+    filters = view.filters
+    header = ExportHeader(
+        title=spec.title,
+        filters=describe_filters(filters.platforms, filters.products, filters.categories,
+                                 filters.grain, filters.compare),
+        dates=period.label,
+        url=request.host_url.rstrip("/") + spec.page_path + "?" + query,
+        exported_at=dt.datetime.now(dt.UTC),
+    )
+    content = export_bytes(spec.build(view, period), header, file_format)
+    record(db.session, "export", current_user.id, request.remote_addr, chart=spec.key,
+           format=file_format, query=query)
+    db.session.commit()
+    return dcc.send_bytes(content, export_filename(spec.key, period.start, period.end,
+                                                   file_format))
+
+
+def register_callbacks(app: Dash, specs: Sequence[ExportSpec]) -> None:
+    """Register the export callback for every declared chart export."""
+    by_key = {spec.key: spec for spec in specs}
+
+    @app.callback(
+        Output(DOWNLOAD, "data"),
+        Input({"type": EXPORT, "key": ALL, "format": ALL}, "n_clicks"),
+        State(STORE, "data"),
+        prevent_initial_call=True,
+    )
+    def download(clicks: list[int | None], store: dict[str, Any] | None) -> dict[str, Any]:
+        trigger = ctx.triggered_id
+        if not trigger or not any(clicks) or not ctx.triggered[0].get("value"):
+            raise PreventUpdate  # buttons mounting, not a click
+        spec = by_key.get(trigger.get("key"))
+        if spec is None or trigger.get("format") not in ("csv", "xlsx") or not can_export():
+            raise PreventUpdate
+        return export_file(spec, store, trigger["format"])

@@ -6,6 +6,7 @@ unauthenticated; pages redirect to the login form. The API also accepts
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -24,7 +25,10 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 
 from dashapp.extensions import db, login_manager
+from dashapp.security import clock, start_session_clock
 from models import User
+from services.audit import record
+from services.login_guard import is_throttled, record_failure
 from services.scope import Scope
 from services.users import authenticate, scope_for, user_for_token
 
@@ -83,7 +87,8 @@ def _load_user_from_token(req) -> SessionUser | None:  # type: ignore[no-untyped
 
 
 @login_manager.unauthorized_handler
-def _unauthorized() -> Response:
+def refuse_anonymous() -> Response:
+    """401 JSON for callbacks and the API, a redirect to the login form for pages."""
     if request.path.startswith(JSON_PREFIXES):
         return _json_401()
     return redirect(url_for("auth.login", next=_current_relative_url()))
@@ -119,26 +124,40 @@ def require_login() -> Response | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | str:
+def login() -> Response | tuple[str, int]:
     """The login form; on success a fresh session and a redirect to `next`."""
+    status = 200
     if request.method == "POST":
-        user = authenticate(db.session, request.form.get("email", ""),
-                            request.form.get("password", ""))
+        email, ip = request.form.get("email", ""), request.remote_addr
+        now = dt.datetime.fromtimestamp(clock(), dt.UTC).replace(tzinfo=None)
+        if is_throttled(db.session, email, ip, now):
+            flash("Too many failed attempts: wait 15 minutes and try again.", "danger")
+            record(db.session, "login_throttled", ip=ip, at=now, email=email.strip().lower())
+            db.session.commit()
+            return render_template("login.html", next=request.args.get("next", "")), 429
+        user = authenticate(db.session, email, request.form.get("password", ""))
         if user is not None:
+            record(db.session, "login", user.id, ip, at=now)
             db.session.commit()
             session.clear()  # a new session at login: nothing carried over from before
             login_user(SessionUser.of(user))
             session.permanent = True
+            start_session_clock()
             return redirect(safe_next(request.args.get("next")))
         db.session.rollback()
+        record_failure(db.session, email, ip, at=now)
+        db.session.commit()
         flash("Unknown e-mail or wrong password.", "danger")
-    return render_template("login.html", next=request.args.get("next", ""))
+        status = 401
+    return render_template("login.html", next=request.args.get("next", "")), status
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> Response:
     """End the session."""
+    record(db.session, "logout", current_user.id, request.remote_addr)
+    db.session.commit()
     logout_user()
     session.clear()
     flash("You have been logged out.", "info")

@@ -9,6 +9,7 @@ from typing import Any
 from dash import Dash, html
 from flask import Flask, Response, abort, has_request_context, jsonify, request
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from werkzeug.exceptions import HTTPException
 
 from callbacks.exports import can_export
@@ -17,6 +18,7 @@ from dashapp.cli import register_commands
 from dashapp.config import load_config
 from dashapp.context import fetch
 from dashapp.extensions import db, migrate
+from dashapp.security import add_security_headers, csrf, init_security
 from layouts.pages import nav_links, page_for
 from layouts.shell import app_shell
 from services.dimensions import category_options, platform_options
@@ -33,14 +35,26 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app = Flask("dashapp", instance_path=str(ROOT / "instance"))
     app.config.update(load_config(app.instance_path, overrides))
     register_extensions(app)
+    init_security(app)
     auth.init_auth(app)
+    csrf.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     register_error_handlers(app)
     register_commands(app)
-    app.extensions["dash"] = mount_dash(app)
+    dash_app = mount_dash(app)
+    app.extensions["dash"] = dash_app
     app.before_request(refuse_unknown_paths)
+    add_security_headers(app, dash_app.csp_hashes())
+    exempt_dash_from_form_csrf(app)
     return app
+
+
+def exempt_dash_from_form_csrf(app: Flask) -> None:
+    """Dash posts JSON, guarded by `refuse_cross_site_json`; form tokens are for forms."""
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/_dash-"):
+            csrf.exempt(app.view_functions[rule.endpoint])
 
 
 def refuse_unknown_paths() -> None:
@@ -81,7 +95,8 @@ def serve_layout() -> html.Div:
     if not has_request_context() or not current_user.is_authenticated:
         return html.Div()  # never served: every Dash route requires a login
     return app_shell(current_user.email, nav_links(), fetch(platform_options),
-                     fetch(category_options), can_export=can_export())
+                     fetch(category_options), csrf_token=generate_csrf(),
+                     can_export=can_export())
 
 
 def mount_dash(app: Flask) -> Dash:

@@ -80,7 +80,7 @@ def filter_bar(platforms: Sequence[dict[str, str]], categories: Sequence[str]) -
     return dbc.Card(dbc.CardBody([controls, second]), className="filter-bar mb-3")
 
 
-def navbar(email: str, links: Sequence[tuple[str, str]]) -> dbc.Navbar:
+def navbar(email: str, links: Sequence[tuple[str, str]], csrf_token: str) -> dbc.Navbar:
     """Top bar: brand, page links (their hrefs keep the filters) and the logout button."""
     return dbc.Navbar(dbc.Container([
         html.A("Pulseboard", href="/", className="navbar-brand brand"),
@@ -88,8 +88,9 @@ def navbar(email: str, links: Sequence[tuple[str, str]]) -> dbc.Navbar:
                                       id={"type": "nav-link", "path": path}))
                  for path, title in links], id=NAV, className="me-auto"),
         html.Span(email, className="navbar-text small me-3", id="user-email"),
-        html.Form(html.Button("Log out", className="btn btn-sm btn-outline-light",
-                              id="logout-button", type="submit"),
+        html.Form([dcc.Input(type="hidden", name="csrf_token", value=csrf_token),
+                   html.Button("Log out", className="btn btn-sm btn-outline-light",
+                               id="logout-button", type="submit")],
                   action="/logout", method="POST"),
     ], fluid=True), color="dark", dark=True, className="mb-3")
 
@@ -106,13 +107,13 @@ def export_menu(key: str) -> html.Div:
 
 def app_shell(email: str, links: Sequence[tuple[str, str]],
               platforms: Sequence[dict[str, str]], categories: Sequence[str],
-              can_export: bool = False) -> html.Div:
+              csrf_token: str = "", can_export: bool = False) -> html.Div:
     """The whole page frame for a logged-in user (export buttons only for roles that may)."""
     return html.Div(className="can-export" if can_export else "", children=[
         dcc.Location(id=URL, refresh=False),
         dcc.Store(id=STORE),
         dcc.Download(id=DOWNLOAD),
-        navbar(email, links),
+        navbar(email, links, csrf_token),
         dbc.Container([
             filter_bar(platforms, categories),
             html.Div(id=NOTICES),

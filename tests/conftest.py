@@ -6,6 +6,7 @@ CI=true a skip is a failure (see `pytest_sessionfinish`).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,8 +170,24 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+_CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    """The CSRF token of the form at `path`, as a browser would read it."""
+    match = _CSRF_FIELD.search(client.get(path).get_data(as_text=True))
+    assert match, f"no CSRF token in {path}"
+    return match.group(1)
+
+
+def post_login(client: FlaskClient, email: str, password: str, **kwargs: object):  # type: ignore[no-untyped-def]
+    """Submit the login form with its CSRF token; returns the response."""
+    data = {"email": email, "password": password, "csrf_token": csrf_token(client)}
+    return client.post("/login", data=data, **kwargs)
+
+
 def login(client: FlaskClient, email: str = ADMIN, password: str = PASSWORD) -> FlaskClient:
     """Log `client` in through the real login form."""
-    response = client.post("/login", data={"email": email, "password": password})
+    response = post_login(client, email, password)
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     return client

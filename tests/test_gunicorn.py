@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -61,8 +62,10 @@ def test_gunicorn_serves_logins_pages_and_api_across_workers(gunicorn_url: str) 
         {"status": "ok", "database": "ok"}
     assert requests.get(gunicorn_url + "/api/v1/overview", timeout=5).status_code == 401
     browser = requests.Session()
-    login = browser.post(gunicorn_url + "/login", data={"email": ADMIN, "password": PASSWORD},
-                         allow_redirects=False, timeout=10)
+    form = browser.get(gunicorn_url + "/login", timeout=10).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    login = browser.post(gunicorn_url + "/login", allow_redirects=False, timeout=10,
+                         data={"email": ADMIN, "password": PASSWORD, "csrf_token": token})
     assert login.status_code == 302
     revenues = set()
     for _ in range(12):  # enough requests to land on both workers

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from dashapp import create_app
 from dashapp.config import DEV_SECRET_KEY, ConfigError
-from tests.conftest import ADMIN, PASSWORD, login, make_app
+from tests.conftest import ADMIN, PASSWORD, csrf_token, login, make_app, post_login
 
 STRONG_SECRET = "8f1c2d3e4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a6978"
 
@@ -91,8 +91,8 @@ def test_login_with_a_wrong_password_or_unknown_user_gives_the_same_message(
         client: FlaskClient) -> None:
     bodies = []
     for email, password in ((ADMIN, "wrong-password"), ("nobody@example.com", PASSWORD)):
-        response = client.post("/login", data={"email": email, "password": password})
-        assert response.status_code == 200
+        response = post_login(client, email, password)
+        assert response.status_code == 401
         bodies.append(response.get_data(as_text=True))
     assert "Unknown e-mail or wrong password." in bodies[0]
     assert bodies[0] == bodies[1]
@@ -102,17 +102,21 @@ def test_login_with_a_wrong_password_or_unknown_user_gives_the_same_message(
 def test_login_follows_only_local_next_urls(client: FlaskClient) -> None:
     for target, expected in (("/?range=7d", "/?range=7d"), ("https://evil.example/", "/"),
                              ("//evil.example/x", "/"), ("/\\evil.example", "/")):
-        response = client.post("/login", query_string={"next": target},
-                               data={"email": ADMIN, "password": PASSWORD})
+        response = post_login(client, ADMIN, PASSWORD, query_string={"next": target})
         assert response.status_code == 302
         assert response.headers["Location"] == expected
-        client.post("/logout")
+        logout(client)
+
+
+def logout(client: FlaskClient):  # type: ignore[no-untyped-def]
+    """Press the logout button (a POST form with its CSRF token)."""
+    return client.post("/logout", data={"csrf_token": csrf_token(client)})
 
 
 def test_logout_ends_the_session(client: FlaskClient) -> None:
     login(client)
     assert client.get("/_dash-layout").status_code == 200
-    assert client.post("/logout").status_code == 302
+    assert logout(client).status_code == 302
     assert client.get("/_dash-layout").status_code == 401
 
 

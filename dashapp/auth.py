@@ -14,6 +14,7 @@ from flask import (
     Blueprint,
     Flask,
     Response,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -130,8 +131,10 @@ def login() -> Response | tuple[str, int]:
     if request.method == "POST":
         email, ip = request.form.get("email", ""), request.remote_addr
         now = dt.datetime.fromtimestamp(clock(), dt.UTC).replace(tzinfo=None)
-        if is_throttled(db.session, email, ip, now):
-            flash("Too many failed attempts: wait 15 minutes and try again.", "danger")
+        limits = current_app.config["LOGIN_LIMITS"]
+        if is_throttled(db.session, email, ip, now, limits):
+            minutes = int(limits.window.total_seconds() // 60)
+            flash(f"Too many failed attempts: wait {minutes} minutes and try again.", "danger")
             record(db.session, "login_throttled", ip=ip, at=now, email=email.strip().lower())
             db.session.commit()
             return render_template("login.html", next=request.args.get("next", "")), 429

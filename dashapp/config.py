@@ -5,11 +5,14 @@ Production (PULSEBOARD_ENV=production) refuses to start with a missing or defaul
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from services.login_guard import LoginLimits
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-change-me"
 # Secrets that must never reach production: ours, and the ones tutorials copy around.
@@ -52,6 +55,10 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         "PERMANENT_SESSION_LIFETIME": int(os.environ.get("SESSION_LIFETIME_SECONDS", 8 * 3600)),
         "SESSION_IDLE_SECONDS": int(os.environ.get("SESSION_IDLE_SECONDS", 60 * 60)),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "LOGIN_LIMITS": LoginLimits(
+            per_account=int(os.environ.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)),
+            per_address=int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", 30)),
+            window=dt.timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15)))),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_BYTES", 200 * 1024 * 1024)),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }

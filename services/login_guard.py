@@ -25,7 +25,7 @@ class LoginLimits:
     """How many failures are allowed per account and per address within a window."""
 
     per_account: int = 5
-    per_address: int = 20
+    per_address: int = 30
     window: dt.timedelta = dt.timedelta(minutes=15)
 
 
@@ -43,7 +43,7 @@ def is_throttled(session: Session, email: str, ip: str | None, now: dt.datetime,
     """True when the account or the address has failed too often recently."""
     since = now - limits.window
     recent = select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == FAILED, AuditEvent.at > since)
+        AuditEvent.action == FAILED, AuditEvent.at > since, AuditEvent.at <= now)
     by_account = session.scalar(recent.where(AuditEvent.detail == _email_detail(email)))
     if by_account >= limits.per_account:
         return True

@@ -34,6 +34,7 @@ lint: install
 
 bench: install
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.imports
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

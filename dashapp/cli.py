@@ -12,6 +12,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from dashapp.cli_import import import_command
 from dashapp.extensions import db
 from services.errors import ServiceError
 from services.maintenance import refresh_statistics
@@ -129,7 +130,7 @@ def create_token_command(email: str, name: str | None) -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the Pulseboard commands to the app's CLI."""
-    for command in (demo_data_command, users_group, tokens_group):
+    for command in (demo_data_command, users_group, tokens_group, import_command):
         app.cli.add_command(command)
 
 

@@ -1,5 +1,14 @@
 """SQLAlchemy models of Pulseboard (SPEC section 3). Plain SQLAlchemy 2.0: no Flask here."""
-from models.accounts import ROLES, ApiToken, AuditEvent, ImportJob, User, user_platforms, utcnow
+from models.accounts import (
+    ROLES,
+    ApiToken,
+    AuditEvent,
+    ImportJob,
+    ImportMapping,
+    User,
+    user_platforms,
+    utcnow,
+)
 from models.base import Base
 from models.catalog import PLATFORM_KINDS, Customer, Platform, Product
 from models.marketing import (
@@ -19,7 +28,8 @@ from models.sales import Order, OrderLine
 __all__ = [
     "Base", "Platform", "Product", "Customer", "Order", "OrderLine", "MediaPost", "Influencer",
     "Campaign", "Tracking", "Payout", "FunnelDay", "Account", "SalesRep", "Opportunity",
-    "StageChange", "User", "ApiToken", "AuditEvent", "ImportJob", "user_platforms", "utcnow",
+    "StageChange", "User", "ApiToken", "AuditEvent", "ImportJob", "ImportMapping",
+    "user_platforms", "utcnow",
     "ROLES", "PLATFORM_KINDS", "POST_TYPES", "PAYOUT_BASES", "PAYOUT_STATUSES", "STAGES",
     "OUTCOMES",
 ]

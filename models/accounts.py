@@ -38,6 +38,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    # Sessions that started before this moment are void (logout, deactivation, new password).
+    sessions_valid_after: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     platforms: Mapped[list[Platform]] = relationship(secondary=user_platforms, lazy="selectin")
 
 
@@ -76,7 +78,10 @@ class ImportJob(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
+    source_format: Mapped[Optional[str]] = mapped_column(String(20))  # uci, generic, saved
+    platform: Mapped[Optional[str]] = mapped_column(String(80))
     filename: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[Optional[int]] = mapped_column(Integer)
     checksum: Mapped[Optional[str]] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(12), default="running")
     rows_read: Mapped[int] = mapped_column(Integer, default=0)
@@ -84,6 +89,22 @@ class ImportJob(Base):
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
     rows_excluded: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[Optional[str]] = mapped_column(Text)  # JSON list of problems
+    report: Mapped[Optional[str]] = mapped_column(Text)  # JSON: date range, totals, notes
+    # host:pid of the process running it, so a job whose process died is shown as failed.
+    worker: Mapped[Optional[str]] = mapped_column(String(120))
     user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     finished_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+
+
+class ImportMapping(Base):
+    """A saved column mapping (file column per field of a kind), reusable for later files."""
+
+    __tablename__ = "import_mappings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    definition: Mapped[str] = mapped_column(Text)  # JSON: kind, columns, date_order
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

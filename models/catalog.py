@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Money
@@ -24,7 +24,7 @@ class Platform(Base):
 
 
 class Product(Base):
-    """A sellable item; the unit cost may be unknown (never invented)."""
+    """A sellable item (or a fee/adjustment code); the unit cost may be unknown (never invented)."""
 
     __tablename__ = "products"
 
@@ -32,10 +32,14 @@ class Product(Base):
     sku: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(255))
     category: Mapped[Optional[str]] = mapped_column(String(80), index=True)
+    subcategory: Mapped[Optional[str]] = mapped_column(String(80))
     brand: Mapped[Optional[str]] = mapped_column(String(80))
     unit_cost: Mapped[Optional[float]] = mapped_column(Money())
     list_price: Mapped[Optional[float]] = mapped_column(Money())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # False for postage, fees, manual entries and adjustments: their lines stay in the data
+    # but not in merchandise metrics (the rule lives in services/query.py).
+    is_merchandise: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class Customer(Base):

@@ -36,6 +36,10 @@ class Order(Base):
     platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id"))
     customer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("customers.id"))
     country: Mapped[Optional[str]] = mapped_column(String(80))
+    region: Mapped[Optional[str]] = mapped_column(String(80))
+    state: Mapped[Optional[str]] = mapped_column(String(80))
+    city: Mapped[Optional[str]] = mapped_column(String(80))
+    ship_mode: Mapped[Optional[str]] = mapped_column(String(40))
 
 
 class OrderLine(Base):
@@ -43,6 +47,11 @@ class OrderLine(Base):
 
     Date, hour, platform and customer are copied from the order so that every filter and
     aggregate is a single-table scan over indexed columns (no join on the hot path).
+
+    The fact table has no foreign-key constraints: PostgreSQL checks those row by row, which
+    took 11 s of a 14 s COPY of the 541,909 UCI lines. Its writers (the importer, the demo
+    data) take every id from the parent rows they read or wrote in the same transaction, and
+    delete an order's lines with the order.
     """
 
     __tablename__ = "order_lines"
@@ -55,12 +64,12 @@ class OrderLine(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    order_id: Mapped[int] = mapped_column(Integer)  # orders.id
+    product_id: Mapped[int] = mapped_column(Integer)  # products.id
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[float] = mapped_column(Money())
     unit_cost: Mapped[Optional[float]] = mapped_column(Money())  # snapshot; None = unknown
     sale_date: Mapped[dt.date] = mapped_column(Date)
     sale_hour: Mapped[int] = mapped_column(SmallInteger)
-    platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id"))
-    customer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("customers.id"))
+    platform_id: Mapped[int] = mapped_column(Integer)  # platforms.id
+    customer_id: Mapped[Optional[int]] = mapped_column(Integer)  # customers.id

@@ -41,6 +41,7 @@ from models import (
 )
 from services.errors import InvalidInput
 from services.platforms import ensure_platform
+from services.timezones import local_to_utc
 
 DEFAULT_LINES = 80_000
 DEFAULT_END = dt.date(2026, 10, 31)  # fixed so that the default output is deterministic
@@ -783,7 +784,7 @@ def _order_headers(rng: np.random.Generator, calendar: _Calendar, plan: _Marketi
                       "product": np.repeat(lift["product"], extra)})
     orders = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     local = _local_times(rng, calendar.days[orders["day"]], orders["platform"])
-    orders.update(_placed_at(local, zone))
+    orders.update(local_to_utc(local, zone))
     order = np.lexsort((np.arange(len(local)), orders["ordered_at"]))
     return _restrict_to_history({k: v[order] for k, v in orders.items()}, calendar)
 
@@ -810,21 +811,6 @@ def _local_times(rng: np.random.Generator, dates: np.ndarray,
         hours[mask] = rng.choice(24, int(mask.sum()), p=profile / profile.sum())
     seconds = hours * 3600 + rng.integers(0, 3600, n)
     return dates.astype("datetime64[s]") + seconds.astype("timedelta64[s]")
-
-
-def _placed_at(local: np.ndarray, zone: zoneinfo.ZoneInfo) -> dict[str, np.ndarray]:
-    """Naive UTC `ordered_at` for local times, and the local date/hour recomputed from it.
-
-    Times in a DST gap move forward and ambiguous times take the summer offset; recomputing
-    the local date and hour from the UTC instant keeps both exactly consistent with it.
-    """
-    index = pd.DatetimeIndex(local).tz_localize(
-        zone, ambiguous=np.ones(len(local), dtype=bool), nonexistent="shift_forward")
-    utc = index.tz_convert("UTC").tz_localize(None)
-    wall = utc.tz_localize("UTC").tz_convert(zone).tz_localize(None)
-    return {"ordered_at": utc.values.astype("datetime64[s]"),
-            "sale_date": wall.values.astype("datetime64[D]"),
-            "sale_hour": np.asarray(wall.hour, dtype=np.int64)}
 
 
 def _restrict_to_history(orders: dict[str, np.ndarray], calendar: _Calendar,
@@ -1006,7 +992,7 @@ def _returns(rng: np.random.Generator, orders: dict[str, np.ndarray],
     local = _local_times(rng, calendar.days[day], orders["platform"][original])
     returns = {"original": original, "platform": orders["platform"][original],
                "customer": orders["customer"][original], "country": orders["country"][original],
-               **_placed_at(local, zone)}
+               **local_to_utc(local, zone)}
     returns = _restrict_to_history(returns, calendar)
     return_of = np.full(len(orders["day"]), -1)
     return_of[returns["original"]] = np.arange(len(returns["original"]))
@@ -1181,7 +1167,7 @@ def _post_rows(rng: np.random.Generator, calendar: _Calendar, catalog: _Catalog,
     n = len(posts["day"])
     local = (calendar.days[posts["day"]].astype("datetime64[s]")
              + (posts["hour"] * 3600 + posts["minute"] * 60).astype("timedelta64[s]"))
-    placed = _placed_at(local, zone)
+    placed = local_to_utc(local, zone)
     engagement = _engagement(rng, posts, plan.influencers, calendar)
     organic_cost = np.array([POST_TYPE_ENGAGEMENT[t][2] for t in posts["type"]])
     cost = np.where(posts["campaign"] >= 0, 0.0,  # influencers are paid through payouts

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -60,9 +60,26 @@ def _csv_bytes(frame: pd.DataFrame, header: ExportHeader) -> bytes:
     for label, value in header.rows():
         writer.writerow([f"# {label}", neutralise(value)])
     writer.writerow([])
-    safe_frame(frame).to_csv(buffer, index=False, lineterminator="\r\n")
     # A BOM so Excel opens UTF-8 (accents, £, €) correctly.
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8") + _csv_rows(frame, column_names=True)
+
+
+def _csv_rows(frame: pd.DataFrame, column_names: bool = False) -> bytes:
+    return safe_frame(frame).to_csv(index=False, header=column_names,
+                                     lineterminator="\r\n").encode("utf-8")
+
+
+def export_chunks(frames: Iterable[pd.DataFrame], header: ExportHeader,
+                  file_format: str) -> Iterator[bytes]:
+    """A large export as pieces to stream: the same file `export_bytes` makes of all frames
+    together, without holding the whole CSV in memory (XLSX is built whole)."""
+    if file_format == "xlsx":
+        yield export_bytes(pd.concat(list(frames), ignore_index=True), header, "xlsx")
+        return
+    first = True
+    for frame in frames:
+        yield export_bytes(frame, header, file_format) if first else _csv_rows(frame)
+        first = False
 
 
 def _xlsx_bytes(frame: pd.DataFrame, header: ExportHeader) -> bytes:

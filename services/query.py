@@ -1,7 +1,10 @@
 """Shared query building: the filter and scope conditions and the time buckets.
 
 Every service that reads sales builds its WHERE clause here, so the user's platform scope
-cannot be forgotten on one data path.
+cannot be forgotten on one data path, and so every page agrees on which lines are sales:
+lines of products that are not merchandise (postage, fees, manual entries, bad-debt
+adjustments; `products.is_merchandise` false) are kept in the database and in the import
+report but left out of every metric.
 """
 from __future__ import annotations
 
@@ -25,10 +28,16 @@ def scope_condition(scope: Scope, platform_column: ColumnElement[int]) -> Column
     return platform_column.in_(sorted(scope.platform_ids))
 
 
-def line_conditions(filters: Filters, scope: Scope, start: dt.date,
-                    end: dt.date) -> list[ColumnElement[bool]]:
-    """WHERE conditions on `order_lines` for a date range, the filters and the scope."""
+def line_conditions(filters: Filters, scope: Scope, start: dt.date, end: dt.date,
+                    merchandise_only: bool = True) -> list[ColumnElement[bool]]:
+    """WHERE conditions on `order_lines` for a date range, the filters and the scope.
+
+    `merchandise_only=False` is for the full data export alone: metrics never include the
+    lines of non-merchandise products.
+    """
     conditions: list[ColumnElement[bool]] = [OrderLine.sale_date.between(start, end)]
+    if merchandise_only:
+        conditions.append(merchandise_condition())
     if scope.platform_ids is not None:
         conditions.append(scope_condition(scope, OrderLine.platform_id))
     if filters.platforms:
@@ -38,6 +47,14 @@ def line_conditions(filters: Filters, scope: Scope, start: dt.date,
     if product_condition is not None:
         conditions.append(OrderLine.product_id.in_(select(Product.id).where(product_condition)))
     return conditions
+
+
+def merchandise_condition() -> ColumnElement[bool]:
+    """Only lines of merchandise products (the set of non-merchandise products is small)."""
+    # correlate(None): the subquery must keep its own FROM even when the outer query joins
+    # products (top products, by category).
+    return OrderLine.product_id.not_in(
+        select(Product.id).where(Product.is_merchandise.is_(False)).correlate(None))
 
 
 def product_filter(filters: Filters) -> ColumnElement[bool] | None:

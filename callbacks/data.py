@@ -1,0 +1,408 @@
+"""Data page callbacks: the import wizard, templates, import history and the full export.
+
+Checking and importing a file run as Dash background callbacks (DiskcacheManager: one
+machine), so a long import shows its progress and never holds a web worker. The background
+process has no request: the in-request callback that starts it checks the user's role and
+hands over a signed ticket naming the user, the upload and the mapping.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import dash_bootstrap_components as dbc
+import diskcache
+import pandas as pd
+from dash import ALL, Dash, DiskcacheManager, Input, Output, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+from flask import Flask, Response, abort, request, stream_with_context
+from flask_login import current_user
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from callbacks.exports import can_export
+from dashapp.context import current_scope, fetch
+from dashapp.extensions import db
+from dashapp.filters import format_range, to_query
+from dashapp.views import checked_view, view_from_store
+from layouts import data as ids
+from layouts.shell import STORE
+from models import User
+from services.audit import record
+from services.dimensions import platform_options
+from services.errors import ServiceError
+from services.exports import (
+    FORMATS,
+    ExportHeader,
+    describe_filters,
+    export_chunks,
+    export_filename,
+)
+from services.imports.dataset import XLSX_MAX_ROWS, count_order_lines, order_line_chunks
+from services.imports.jobs import import_history
+from services.imports.kinds import KINDS, template_csv
+from services.imports.mapping import (
+    ColumnMapping,
+    propose,
+    save_mapping,
+    saved_mapping,
+    saved_mappings,
+)
+from services.imports.pipeline import ImportRequest, analyse, check_file, import_file
+from services.imports.reader import import_limits
+from services.imports.report import UNEXPECTED, ImportReport
+from services.imports.uploads import load_upload, save_upload
+from services.users import scope_for
+
+log = logging.getLogger(__name__)
+TICKET_SALT = "pulseboard-import-ticket"
+TICKET_MAX_AGE = 600  # seconds between the click and the job picking it up
+
+
+def may_import() -> bool:
+    """Analysts and admins import; viewers and admins previewing as someone else do not."""
+    return (current_user.is_authenticated and current_user.role in ids.ROLES
+            and not current_user.viewed_by)
+
+
+def upload_folder(server: Flask) -> Path:
+    """Where uploads wait between the wizard's steps (UPLOAD_FOLDER, default instance/)."""
+    return Path(server.config.get("UPLOAD_FOLDER") or Path(server.instance_path) / "uploads")
+
+
+def _serializer(server: Flask) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(server.config["SECRET_KEY"], salt=TICKET_SALT)
+
+
+def _alert(message: str, color: str = "danger") -> dbc.Alert:
+    return dbc.Alert(message, color=color, className="py-2", id="data-alert")
+
+
+def decode_upload(contents: str) -> bytes:
+    """The bytes of a dcc.Upload data URL."""
+    try:
+        return base64.b64decode(contents.partition(",")[2], validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise ServiceError("The upload arrived damaged: try again.") from error
+
+
+def mapping_from(kind: str, values: list[str | None], map_ids: list[dict[str, str]],
+                 date_order: str | None) -> ColumnMapping:
+    """The mapping the user sees in the editor."""
+    columns = {component["field"]: value for component, value in zip(map_ids, values,
+                                                                        strict=True) if value}
+    return ColumnMapping(kind, columns, date_order=date_order or "auto")
+
+
+def stage_upload(server: Flask, contents: str, filename: str, kind: str | None) -> dict[str, Any]:
+    """Save an upload and recognise it; the state the wizard keeps in the browser."""
+    data = decode_upload(contents)
+    analysis = fetch(analyse, data, filename, kind, limits=import_limits(server.config))
+    upload_id = save_upload(upload_folder(server), data, filename, current_user.id)
+    detection = analysis.detection
+    return {"upload": upload_id, "filename": filename, "read_as": analysis.read_as,
+            "columns": list(analysis.columns), "description": detection.description,
+            "unmatched": list(detection.unmatched_columns),
+            "mapping": detection.mapping.as_dict(), "preview_rows": len(analysis.preview),
+            "preview": analysis.preview.to_dict(orient="split")}
+
+
+def run_job(server: Flask, ticket: str,
+            progress: Any) -> tuple[dict[str, Any], bool]:
+    """The background part: check or import the uploaded file as the ticket's user."""
+    try:
+        payload = _serializer(server).loads(ticket, max_age=TICKET_MAX_AGE)
+    except BadSignature as error:
+        raise PreventUpdate from error
+    with server.app_context():
+        db.engine.dispose(close=False)  # connections of the web process are not ours to use
+        try:
+            user = db.session.get(User, payload["user"])
+            if user is None or not user.active or user.role not in ids.ROLES:
+                raise ServiceError("Your account may not import files.")
+            data, meta = load_upload(upload_folder(server), payload["upload"], user.id)
+            import_request = ImportRequest(
+                data=data, filename=meta["filename"],
+                mapping=ColumnMapping.from_dict(payload["mapping"]),
+                platform=payload["platform"], skip_invalid=payload["skip"],
+                timezone=server.config["TIMEZONE"], limits=import_limits(server.config))
+
+            def step(text: str, fraction: float) -> None:
+                progress((int(fraction * 100), text))
+
+            if payload["action"] == "check":
+                report = check_file(db.session, scope_for(user), import_request, step)
+            else:
+                report = import_file(db.session, scope_for(user), import_request, user.id,
+                                     payload.get("ip"), step)
+        except ServiceError as error:
+            report = ImportReport(kind=payload["mapping"]["kind"], filename="the file",
+                                  status="rejected", errors=[str(error)])
+        except Exception:  # the job process has no error page: say so, log the rest
+            log.exception("Import job failed")
+            report = ImportReport(kind=payload["mapping"]["kind"], filename="the file",
+                                  status="failed", errors=[UNEXPECTED])
+        finally:
+            db.session.remove()
+    return json.loads(report.to_json()), payload["action"] == "check"
+
+
+def history_for(data: dict[str, Any] | None) -> Any:
+    """The history table when the Data page is shown."""
+    if not data or data.get("path") != ids.PATH or not may_import():
+        raise PreventUpdate
+    return ids.history_table(fetch(import_history))
+
+
+def export_links(data: dict[str, Any] | None) -> tuple[str, str, str, Any]:
+    """Download links of the full export for the current view, and how many lines it has."""
+    parsed = view_from_store(data, ids.PARAMS)
+    if parsed is None or data.get("path") != ids.PATH:
+        raise PreventUpdate
+    view, period = parsed
+    query = to_query(view.filters)
+    count = fetch(count_order_lines, view.filters, period)
+    note = [html.Strong(f"{count:,} order lines"),
+            f" in the current filters ({format_range(period.start, period.end)}), with their "
+            "order, product, platform and customer. Postage, fee and adjustment lines are "
+            "included and marked."]
+    xlsx_class = "btn btn-outline-primary btn-sm"
+    if count > XLSX_MAX_ROWS:
+        note.append(html.Div(f"XLSX is offered up to {XLSX_MAX_ROWS:,} lines: narrow the "
+                             "filters, or download the CSV.", className="text-muted"))
+        xlsx_class += " disabled"
+    return f"/data/export.csv?{query}", f"/data/export.xlsx?{query}", xlsx_class, note
+
+
+def export_view(file_format: str) -> Response:
+    """GET /data/export.<csv|xlsx>?<view>: every order line of the view, streamed."""
+    if file_format not in FORMATS:
+        abort(404)
+    if not can_export():
+        abort(403)
+    view, period = checked_view(request.args.to_dict(flat=False), ids.PARAMS)
+    filters = view.filters
+    if file_format == "xlsx" and fetch(count_order_lines, filters, period) > XLSX_MAX_ROWS:
+        return Response(f"Too many lines for an XLSX file (more than {XLSX_MAX_ROWS:,}): "
+                        "narrow the filters or download the CSV.", status=400,
+                        mimetype="text/plain")
+    query = to_query(filters)
+    header = ExportHeader(
+        title="All order lines",
+        filters=describe_filters(filters.platforms, filters.products, filters.categories,
+                                 filters.grain, filters.compare),
+        dates=period.label, url=request.host_url.rstrip("/") + ids.PATH + "?" + query,
+        exported_at=dt.datetime.now(dt.UTC))
+    record(db.session, "export", current_user.id, request.remote_addr,
+           chart="data-order-lines", format=file_format, query=query)
+    db.session.commit()
+    scope = current_scope()
+
+    def generate() -> Any:
+        try:
+            yield from export_chunks(order_line_chunks(db.session, scope, filters, period),
+                                     header, file_format)
+        finally:
+            db.session.rollback()
+
+    name = export_filename("order-lines", period.start, period.end, file_format)
+    return Response(stream_with_context(generate()), mimetype=FORMATS[file_format],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def register_callbacks(app: Dash) -> None:
+    """Register the Data page callbacks and its export route on `app`."""
+    server = app.server
+    cache_dir = server.config.get("BACKGROUND_CACHE_DIR") or str(
+        Path(server.instance_path) / "background-jobs")
+    manager = DiskcacheManager(diskcache.Cache(cache_dir))
+    server.add_url_rule("/data/export.<file_format>", "data_export", export_view)
+
+    @app.callback(
+        Output(ids.UPLOAD_STATE, "data"), Output(ids.ANALYSIS, "children"),
+        Output(ids.MAPPING_AREA, "children"), Output(ids.PREVIEW, "children"),
+        Output(ids.RESULT, "children"), Output(ids.CHECK, "disabled"),
+        Output(ids.IMPORT, "disabled"), Output(ids.MAPPING_TOOLS, "style"),
+        Output(ids.DATE_ORDER, "value"), Output(ids.KIND, "value"),
+        Input(ids.UPLOAD, "contents"), State(ids.UPLOAD, "filename"), State(ids.KIND, "value"),
+        prevent_initial_call=True)
+    def upload(contents: str | None, filename: str | None, kind: str | None) -> tuple:
+        if not contents:
+            raise PreventUpdate
+        hidden = {"display": "none"}
+        if not may_import():
+            return (None, _alert("Your role may not import files."), None, None, None, True,
+                    True, hidden, no_update, no_update)
+        try:
+            state = stage_upload(server, contents, filename or "upload.csv",
+                                 None if kind == ids.AUTO_KIND else kind)
+        except ServiceError as error:
+            return (None, _alert(str(error)), None, None, None, True, True, hidden, no_update,
+                    no_update)
+        mapping = state["mapping"]
+        return (state, _summary(state), ids.mapping_editor(mapping["kind"], state["columns"],
+                                                           mapping["columns"]),
+                _preview(state), None, False, True, {}, mapping["date_order"],
+                no_update if kind == ids.AUTO_KIND else mapping["kind"])
+
+    @app.callback(
+        Output(ids.MAPPING_AREA, "children", allow_duplicate=True),
+        Output(ids.KIND, "value", allow_duplicate=True),
+        Output(ids.IMPORT, "disabled", allow_duplicate=True),
+        Input(ids.KIND, "value"), Input(ids.SAVED, "value"), State(ids.UPLOAD_STATE, "data"),
+        prevent_initial_call=True)
+    def change_mapping(kind: str | None, saved: str | None,
+                       state: dict[str, Any] | None) -> tuple:
+        if not state:
+            raise PreventUpdate
+        columns = state["columns"]
+        if ctx.triggered_id == ids.SAVED and saved:
+            mapping = fetch(saved_mapping, saved)
+            chosen = {f: c for f, c in mapping.columns.items() if c in columns}
+            return ids.mapping_editor(mapping.kind, columns, chosen), mapping.kind, True
+        if kind in (None, ids.AUTO_KIND):
+            mapping = ColumnMapping.from_dict(state["mapping"])
+            return ids.mapping_editor(mapping.kind, columns, mapping.columns), no_update, True
+        return ids.mapping_editor(kind, columns, propose(kind, columns).columns), no_update, True
+
+    @app.callback(
+        Output(ids.SAVED, "options"), Input(ids.UPLOAD_STATE, "data"),
+        prevent_initial_call=True)
+    def saved_options(state: dict[str, Any] | None) -> list[dict[str, str]]:
+        return [{"label": f"{m.name} ({KINDS[m.kind].label.lower()})", "value": m.name}
+                for m in fetch(saved_mappings)]
+
+    editor = (State({"type": ids.MAP, "field": ALL}, "value"),
+              State({"type": ids.MAP, "field": ALL}, "id"))
+
+    @app.callback(
+        Output(ids.MAPPING_FEEDBACK, "children"), Output(ids.SAVED, "options",
+                                                         allow_duplicate=True),
+        Input(ids.SAVE_MAPPING, "n_clicks"), State(ids.MAPPING_NAME, "value"),
+        State(ids.KIND, "value"), State(ids.DATE_ORDER, "value"),
+        State(ids.UPLOAD_STATE, "data"), *editor, prevent_initial_call=True)
+    def save(clicks: int, name: str | None, kind: str | None, date_order: str | None,
+             state: dict[str, Any] | None, values: list, map_ids: list) -> tuple:
+        if not clicks or not state or not may_import():
+            raise PreventUpdate
+        kind = _editor_kind(kind, state)
+        try:
+            save_mapping(db.session, name or "", mapping_from(kind, values, map_ids, date_order),
+                         current_user.id)
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            return html.Span(str(error), className="text-danger"), no_update
+        options = [{"label": f"{m.name} ({KINDS[m.kind].label.lower()})", "value": m.name}
+                   for m in fetch(saved_mappings)]
+        return html.Span(f"Saved as “{name.strip()}”.", className="text-success"), options
+
+    @app.callback(
+        Output(ids.DOWNLOAD, "data"), Input(ids.DOWNLOAD_MAPPING, "n_clicks"),
+        State(ids.KIND, "value"), State(ids.DATE_ORDER, "value"),
+        State(ids.UPLOAD_STATE, "data"), *editor, prevent_initial_call=True)
+    def download_mapping(clicks: int, kind: str | None, date_order: str | None,
+                         state: dict[str, Any] | None, values: list, map_ids: list) -> Any:
+        if not clicks or not state:
+            raise PreventUpdate
+        mapping = mapping_from(_editor_kind(kind, state), values, map_ids, date_order)
+        return dcc.send_string(json.dumps(mapping.as_dict(), indent=2),
+                               f"pulseboard-mapping-{mapping.kind}.json")
+
+    @app.callback(
+        Output(ids.DOWNLOAD, "data", allow_duplicate=True),
+        Input({"type": ids.TEMPLATE, "kind": ALL}, "n_clicks"), prevent_initial_call=True)
+    def download_template(clicks: list[int | None]) -> Any:
+        trigger = ctx.triggered_id
+        if not trigger or not any(clicks) or trigger.get("kind") not in KINDS:
+            raise PreventUpdate
+        kind = trigger["kind"]
+        return dcc.send_bytes(template_csv(kind), f"pulseboard-{kind}-template.csv")
+
+    @app.callback(
+        Output(ids.TICKET, "data"), Output(ids.RESULT, "children", allow_duplicate=True),
+        Output(ids.IMPORT, "disabled", allow_duplicate=True),
+        Input(ids.CHECK, "n_clicks"), Input(ids.IMPORT, "n_clicks"),
+        State(ids.UPLOAD_STATE, "data"), State(ids.KIND, "value"),
+        State(ids.DATE_ORDER, "value"), State(ids.PLATFORM, "value"),
+        State(ids.SKIP_INVALID, "value"), *editor, prevent_initial_call=True)
+    def request_job(_check: int, _import: int, state: dict[str, Any] | None, kind: str | None,
+                    date_order: str | None, platform: str | None, skip: bool | None,
+                    values: list, map_ids: list) -> tuple:
+        if not state or not ctx.triggered[0].get("value"):
+            raise PreventUpdate
+        if not may_import():
+            return None, _alert("Your role may not import files."), True
+        mapping = mapping_from(_editor_kind(kind, state), values, map_ids, date_order)
+        try:
+            mapping.check(state["columns"])
+        except ServiceError as error:
+            return None, _alert(str(error)), True
+        action = "import" if ctx.triggered_id == ids.IMPORT else "check"
+        ticket = _serializer(server).dumps({
+            "upload": state["upload"], "user": current_user.id, "action": action,
+            "mapping": {**mapping.as_dict(),
+                        "source_format": _source_format(state, mapping)},
+            "platform": (platform or "").strip() or "Online Store", "skip": bool(skip),
+            "ip": request.remote_addr, "at": time.time()})
+        return ticket, None, True
+
+    @app.callback(
+        Output(ids.RESULT, "children", allow_duplicate=True),
+        Output(ids.LAST_REPORT, "data"), Output(ids.IMPORT, "disabled", allow_duplicate=True),
+        Input(ids.TICKET, "data"), background=True, manager=manager,
+        progress=[Output(ids.PROGRESS, "value"), Output(ids.PROGRESS_TEXT, "children")],
+        running=[(Output(ids.CHECK, "disabled"), True, False),
+                 (Output(ids.PROGRESS_BOX, "style"), {}, {"display": "none"})],
+        prevent_initial_call=True)
+    def run(set_progress: Any, ticket: str | None) -> tuple:
+        if not ticket:
+            raise PreventUpdate
+        report, checked = run_job(server, ticket, set_progress)
+        ready = checked and report["status"] == "checked" and not report["errors"]
+        return ids.report_view(report, checked), report, not ready
+
+    @app.callback(Output(ids.HISTORY, "children"), Input(STORE, "data"),
+                  Input(ids.LAST_REPORT, "data"))
+    def history(data: dict[str, Any] | None, _report: Any) -> Any:
+        return history_for(data)
+
+    @app.callback(Output(ids.EXPORT_CSV, "href"), Output(ids.EXPORT_XLSX, "href"),
+                  Output(ids.EXPORT_XLSX, "className"), Output(ids.EXPORT_NOTE, "children"),
+                  Input(STORE, "data"), Input(ids.LAST_REPORT, "data"))
+    def links(data: dict[str, Any] | None, _report: Any) -> tuple:
+        return export_links(data)
+
+    @app.callback(Output(ids.PLATFORM_LIST, "children"), Input(STORE, "data"))
+    def platform_names(data: dict[str, Any] | None) -> list:
+        if not data or data.get("path") != ids.PATH:
+            raise PreventUpdate
+        return [html.Option(value=p["name"]) for p in fetch(platform_options)]
+
+
+def _editor_kind(kind: str | None, state: dict[str, Any]) -> str:
+    return state["mapping"]["kind"] if kind in (None, ids.AUTO_KIND) else kind
+
+
+def _source_format(state: dict[str, Any], mapping: ColumnMapping) -> str:
+    """The UCI rules apply while the columns are still the recognised UCI ones."""
+    recognised = ColumnMapping.from_dict(state["mapping"])
+    if recognised.source_format == "uci" and recognised.columns == mapping.columns:
+        return "uci"
+    return "generic"
+
+
+def _summary(state: dict[str, Any]) -> Any:
+    return ids.analysis_summary(state["filename"], state["read_as"], state["description"],
+                                state["preview_rows"], state["unmatched"])
+
+
+def _preview(state: dict[str, Any]) -> Any:
+    split = state["preview"]
+    return ids.preview_table(pd.DataFrame(split["data"], columns=split["columns"]))
+

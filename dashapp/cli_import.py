@@ -1,0 +1,97 @@
+"""`pulseboard import FILE`: the import wizard on the command line, with the same report.
+
+Exit status 0 when the file was loaded (or, with --dry-run, would be), 1 when it was rejected
+or failed; nothing is changed in either case.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from dashapp.extensions import db
+from services.errors import ServiceError
+from services.imports.kinds import KINDS
+from services.imports.mapping import ColumnMapping, load_mapping_file, saved_mapping
+from services.imports.pipeline import DEFAULT_PLATFORM, ImportRequest, check_file, import_file
+from services.imports.reader import DELIMITER_NAMES, ENCODINGS, import_limits
+from services.imports.report import ImportReport
+from services.scope import Scope
+
+DELIMITERS = {name: char for char, name in DELIMITER_NAMES.items()}
+
+
+def _mapping(mapping_file: str | None, saved: str | None,
+             date_order: str | None) -> ColumnMapping | None:
+    mapping = None
+    if mapping_file:
+        mapping = load_mapping_file(Path(mapping_file).read_text(encoding="utf-8"))
+    elif saved:
+        mapping = saved_mapping(db.session, Scope.everything(), saved)
+    if mapping is not None and date_order:
+        mapping = ColumnMapping(mapping.kind, mapping.columns, mapping.source_format,
+                                date_order, mapping.name)
+    return mapping
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--kind", type=click.Choice(list(KINDS)), default=None,
+              help="What the file holds (default: recognised from its header).")
+@click.option("--platform", default=DEFAULT_PLATFORM, show_default=True,
+              help="Platform of sales rows that name none (e.g. the UCI file).")
+@click.option("--mapping", "mapping_file", type=click.Path(exists=True, dir_okay=False),
+              default=None, help="A mapping file (JSON, as downloaded from the Data page).")
+@click.option("--saved-mapping", default=None, help="The name of a mapping saved on the Data "
+              "page.")
+@click.option("--date-order", type=click.Choice(["auto", "ymd", "dmy", "mdy"]), default=None,
+              help="Order of day, month and year in the dates (default: recognised).")
+@click.option("--encoding", type=click.Choice(ENCODINGS), default="auto", show_default=True)
+@click.option("--delimiter", type=click.Choice(list(DELIMITERS)), default=None,
+              help="Column separator (default: recognised).")
+@click.option("--skip-invalid", is_flag=True,
+              help="Load the valid rows and report the others (default: reject the file "
+                   "if any row has a problem).")
+@click.option("--dry-run", is_flag=True, help="Check the file and print the report; change "
+              "nothing.")
+@with_appcontext
+def import_command(file: str, kind: str | None, platform: str, mapping_file: str | None,
+                   saved_mapping: str | None, date_order: str | None, encoding: str,
+                   delimiter: str | None, skip_invalid: bool, dry_run: bool) -> None:
+    """Import a CSV or XLSX file (sales, products, customers, posts, influencers, tracking,
+    payouts, funnel or pipeline) and print what was loaded, rejected and excluded."""
+    try:
+        mapping = _mapping(mapping_file, saved_mapping, date_order)
+    except (OSError, ServiceError) as error:
+        raise click.ClickException(str(error)) from error
+    if mapping is None and date_order:
+        click.echo("--date-order applies with --mapping or --saved-mapping only.", err=True)
+    request = ImportRequest(
+        data=Path(file).read_bytes(), filename=Path(file).name, mapping=mapping, kind=kind,
+        platform=platform, encoding=encoding,
+        delimiter=DELIMITERS[delimiter] if delimiter else None, skip_invalid=skip_invalid,
+        timezone=current_app.config["TIMEZONE"], limits=import_limits(current_app.config))
+    progress = _progress_printer()
+    if dry_run:
+        report = check_file(db.session, Scope.everything(), request, progress)
+    else:
+        report = import_file(db.session, Scope.everything(), request, progress=progress)
+    _finish(report)
+
+
+def _progress_printer():  # type: ignore[no-untyped-def]
+    shown: set[str] = set()
+
+    def show(step: str, _fraction: float) -> None:
+        if step not in shown:
+            shown.add(step)
+            click.echo(f"… {step}", err=True)
+    return show
+
+
+def _finish(report: ImportReport) -> None:
+    click.echo(report.to_text())
+    if not report.ok:
+        raise SystemExit(1)

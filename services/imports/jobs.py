@@ -1,0 +1,121 @@
+"""Import jobs: the history of every import, and the rule that a job whose process died is
+shown as failed.
+
+A job row is committed as "running" in its own transaction before any data is touched; the
+data and the job's final status are then committed together. A process killed in between
+leaves the data untouched (its transaction never commits) and the job "running" with the
+host and pid of a process that no longer exists: such a job is failed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+from typing import Any
+
+import psutil
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import ImportJob, User, utcnow
+from services.imports.report import FAILED, RUNNING, STATUS_LABELS, ImportReport
+
+# A job still "running" after this long is failed even if its process cannot be checked
+# (another host); no import of an allowed file takes anywhere near this long.
+STALE_AFTER = dt.timedelta(hours=2)
+DIED = "The import stopped before it finished (its process ended); nothing from it was loaded."
+
+
+def worker_name() -> str:
+    """'host:pid' of this process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def is_stale(job: ImportJob, now: dt.datetime | None = None) -> bool:
+    """True for a running job whose process is gone (or that has run implausibly long)."""
+    if job.status != RUNNING:
+        return False
+    now = now or utcnow()
+    if job.started_at and now - job.started_at > STALE_AFTER:
+        return True
+    host, _, pid = (job.worker or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    return not _alive(int(pid))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def start_job(session: Session, report: ImportReport, user_id: int | None) -> ImportJob:
+    """Record a running job and commit it, so it is visible whatever happens next."""
+    fail_stale_jobs(session)
+    job = ImportJob(kind=report.kind, filename=report.filename[:255], checksum=report.checksum,
+                    size_bytes=report.size_bytes, platform=report.platform, status=RUNNING,
+                    user_id=user_id, worker=worker_name())
+    session.add(job)
+    session.commit()
+    return job
+
+
+def record_outcome(job: ImportJob, report: ImportReport) -> None:
+    """Copy the report's outcome onto the job (the caller commits)."""
+    job.status, job.kind, job.platform = report.status, report.kind, report.platform
+    job.source_format = report.source_format or None
+    job.rows_read, job.rows_loaded = report.rows_read, report.rows_loaded
+    job.rows_rejected, job.rows_excluded = report.rows_rejected, report.rows_excluded
+    problems = report.errors + [f"{p['column']}: {p['problem']} ({p['rows']} rows)"
+                                for p in report.problems]
+    job.errors = json.dumps(problems) if problems else None
+    job.report = report.to_json()
+    job.finished_at = utcnow()
+
+
+def fail_stale_jobs(session: Session) -> int:
+    """Mark running jobs whose process died as failed (committed by the caller)."""
+    failed = 0
+    for job in session.scalars(select(ImportJob).where(ImportJob.status == RUNNING)):
+        if is_stale(job):
+            job.status, job.finished_at = FAILED, utcnow()
+            job.errors = json.dumps([DIED])
+            failed += 1
+    return failed
+
+
+def previous_import(session: Session, checksum: str, kind: str,
+                    platform: str | None) -> ImportJob | None:
+    """The last successful import of the same file (same checksum, kind and platform)."""
+    return session.scalar(
+        select(ImportJob).where(ImportJob.checksum == checksum, ImportJob.kind == kind,
+                                ImportJob.platform.is_(None) if platform is None
+                                else ImportJob.platform == platform,
+                                ImportJob.status == "succeeded")
+        .order_by(ImportJob.id.desc()).limit(1))
+
+
+def import_history(session: Session, scope: Any = None, limit: int = 25) -> list[dict[str, Any]]:
+    """The latest imports, newest first, with a running job whose process died shown as
+    failed. (Everyone who may open the Data page may see the history: it holds file names
+    and counts, not data.)"""
+    stmt = (select(ImportJob, User.email).outerjoin(User, User.id == ImportJob.user_id)
+            .order_by(ImportJob.id.desc()).limit(limit))
+    rows = []
+    for job, email in session.execute(stmt):
+        stale = is_stale(job)
+        status = FAILED if stale else job.status
+        errors = [DIED] if stale else json.loads(job.errors or "[]")
+        rows.append({
+            "id": job.id, "started_at": job.started_at, "finished_at": job.finished_at,
+            "user": email or "command line", "filename": job.filename, "kind": job.kind,
+            "platform": job.platform, "status": status,
+            "status_label": STATUS_LABELS.get(status, status), "rows_read": job.rows_read,
+            "rows_loaded": job.rows_loaded, "rows_rejected": job.rows_rejected,
+            "rows_excluded": job.rows_excluded, "checksum": job.checksum or "",
+            "errors": errors})
+    return rows
+

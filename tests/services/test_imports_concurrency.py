@@ -1,0 +1,122 @@
+"""Imports at the same time, and an import whose process is killed half-way."""
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from services.imports.jobs import import_history
+from tests.fixtures.imports import (  # noqa: F401 - the fixtures are used by name
+    TIMEZONE,
+    Fresh,
+    fresh_fixture,
+    imports_postgres_url_fixture,
+    sqlite_template_fixture,
+    uci_bytes,
+    uci_frame,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _split_slice() -> tuple[bytes, bytes]:
+    """Two files of the UCI slice that share 60 invoices."""
+    frame = pd.read_csv(io.BytesIO(uci_bytes()), dtype=str, keep_default_na=False)
+    invoices = list(dict.fromkeys(frame["InvoiceNo"]))
+    first = frame[frame["InvoiceNo"].isin(invoices[:120])]
+    second = frame[frame["InvoiceNo"].isin(invoices[60:])]
+    return first.to_csv(index=False).encode(), second.to_csv(index=False).encode()
+
+
+def test_two_imports_at_once_neither_duplicate_nor_lose_rows(fresh: Fresh) -> None:
+    files = _split_slice()
+    start = threading.Barrier(len(files))
+    reports = []
+
+    def run(data: bytes) -> None:
+        start.wait()
+        reports.append(fresh.run(data, "part.csv"))
+
+    threads = [threading.Thread(target=run, args=(data,)) for data in files]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert [r.status for r in reports] == ["succeeded", "succeeded"], \
+        [r.to_text() for r in reports]
+    assert sorted(r.totals["orders_replaced"] for r in reports) == [0, 60]
+    expected = uci_frame()
+    with fresh.engine.connect() as connection:
+        lines, quantity, orders = connection.execute(sa.text(
+            "SELECT COUNT(*), SUM(quantity), COUNT(DISTINCT order_id) FROM order_lines")).one()
+        products = connection.execute(sa.text("SELECT COUNT(*) FROM products")).scalar()
+    assert (lines, int(quantity)) == (len(expected), int(expected["Quantity"].sum()))
+    assert orders == expected["InvoiceNo"].nunique()
+    assert products == expected["StockCode"].nunique()
+
+
+def _big_file(path: Path, rows: int = 200_000) -> None:
+    """A generic sales file large enough that its load takes a moment."""
+    rng = np.random.default_rng(1)
+    order = rng.integers(0, rows // 4, rows)
+    frame = pd.DataFrame({
+        "Order ID": [f"SO-{n}" for n in order],
+        "Order Date": pd.Timestamp("2024-01-01") + pd.to_timedelta(order % 300, unit="D"),
+        "SKU": [f"P-{n}" for n in rng.integers(0, 500, rows)],
+        "Quantity": rng.integers(1, 5, rows),
+        "Price": rng.integers(100, 5000, rows) / 100})
+    frame.to_csv(path, index=False)
+
+
+def _writing(fresh: Fresh, database: Path | None) -> bool:
+    """True once the import's data transaction is writing (after its job row is committed)."""
+    if not fresh.scalar("SELECT COUNT(*) FROM import_jobs WHERE filename = 'big.csv'"):
+        return False
+    if database is not None:  # SQLite keeps a rollback journal while a write is open
+        return database.with_name(database.name + "-journal").exists()
+    with fresh.engine.connect() as connection:
+        return bool(connection.execute(sa.text(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND query ILIKE 'COPY%' AND state = 'active'"
+        )).scalar())
+
+
+def test_a_killed_import_is_shown_as_failed_and_changed_nothing(fresh: Fresh,
+                                                                tmp_path: Path) -> None:
+    fresh.run(uci_bytes(), "retail.csv")
+    before = fresh.checksum()
+    big = tmp_path / "big.csv"
+    _big_file(big)
+    database = Path(fresh.url.removeprefix("sqlite:///")) if fresh.name == "sqlite" else None
+    env = {**os.environ, "DATABASE_URL": fresh.url, "PULSEBOARD_TIMEZONE": TIMEZONE}
+    command = Path(sys.executable).with_name("pulseboard")
+    process = subprocess.Popen([str(command), "import", str(big)], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        while not _writing(fresh, database):
+            assert process.poll() is None, "the import ended before it was caught writing"
+            assert time.monotonic() < deadline, "the import never started writing"
+            time.sleep(0.01)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    with fresh.session() as session:
+        latest = import_history(session)[0]
+    assert latest["filename"] == "big.csv"
+    assert latest["status"] == "failed"
+    assert "stopped before it finished" in latest["errors"][0]
+    assert fresh.checksum() == before
+    # The next import records the dead job as failed for good, and works.
+    assert fresh.run(uci_bytes(), "retail.csv").status == "succeeded"
+    assert fresh.scalar("SELECT status FROM import_jobs WHERE filename = 'big.csv'") == "failed"
+

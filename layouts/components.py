@@ -9,6 +9,8 @@ from dash import dcc, html
 from layouts.shell import export_menu
 
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
+                # Maps load their outlines from our own assets (vendored), never from a CDN.
+                "topojsonURL": "/assets/topojson/",
                 "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
 
 

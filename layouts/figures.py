@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -129,38 +130,234 @@ def trend_figure(trend: pd.DataFrame, grain: str, rolling: Sequence[int], curren
     return _style(figure)
 
 
+def format_value(value: float | None, unit: str, currency: str, compact: bool = True) -> str:
+    """A value in its unit: 'money' (compact currency), 'percent' or a plain 'number'."""
+    if unit == "money":
+        return format_money(value, currency, compact=compact)
+    if unit == "percent":
+        return format_percent(value)
+    return format_number(value)
+
+
+def _hover_number(axis: str, unit: str, currency: str) -> str:
+    if unit == "money":
+        return f"{currency_symbol(currency)}%{{{axis}:,.2f}}"
+    if unit == "percent":
+        return f"%{{{axis}:.1%}}"
+    return f"%{{{axis}:,.0f}}"
+
+
+def _value_axis(unit: str, currency: str) -> dict[str, str]:
+    if unit == "money":
+        return _money_axis(currency)
+    return {"tickformat": ".0%" if unit == "percent" else "~s"}
+
+
 def ranked_bar_figure(frame: pd.DataFrame, label_column: str, key_column: str, currency: str,
                       compare: bool = False, colour: str = PRIMARY,
-                      selected: Sequence[str] = ()) -> go.Figure:
-    """Horizontal bars of net revenue, largest on top; `customdata` carries the filter key.
+                      selected: Sequence[str] = (), value: str = "net_revenue",
+                      value_name: str = "Net revenue", unit: str = "money") -> go.Figure:
+    """Horizontal bars of a value (net revenue by default), largest on top; `customdata`
+    carries the filter key.
 
-    With `compare`, a grey bar under each shows the comparison period. Bars of already
-    selected keys are drawn in the accent colour so a cross-filter shows.
+    With `compare`, a grey bar under each shows the comparison period (`compare_<value>`).
+    Bars of already selected keys are drawn in the accent colour so a cross-filter shows.
     """
     ordered = frame.iloc[::-1]
-    symbol = currency_symbol(currency)
-    hover = f"%{{y}}<br>{symbol}%{{x:,.2f}}<extra>%{{fullData.name}}</extra>"
+    hover = f"%{{y}}<br>{_hover_number('x', unit, currency)}<extra>%{{fullData.name}}</extra>"
     figure = go.Figure()
-    has_comparison = bool("compare_net_revenue" in ordered
-                          and ordered["compare_net_revenue"].notna().any())
+    compare_column = f"compare_{value}"
+    has_comparison = bool(compare_column in ordered and ordered[compare_column].notna().any())
     if compare and has_comparison:
-        figure.add_bar(x=ordered["compare_net_revenue"], y=ordered[label_column],
+        figure.add_bar(x=ordered[compare_column], y=ordered[label_column],
                        orientation="h", name="Comparison period", marker_color=COMPARISON,
                        customdata=ordered[key_column], hovertemplate=hover)
     figure.add_bar(
-        x=ordered["net_revenue"], y=ordered[label_column], orientation="h", name="Net revenue",
+        x=ordered[value], y=ordered[label_column], orientation="h", name=value_name,
         marker_color=[ACCENT if key in selected else colour for key in ordered[key_column]],
         customdata=ordered[key_column], hovertemplate=hover,
-        text=[format_money(value, currency, compact=True) for value in ordered["net_revenue"]],
+        text=[format_value(number, unit, currency) for number in ordered[value]],
         textposition="auto", cliponaxis=False)
-    values = pd.concat([ordered["net_revenue"], ordered.get("compare_net_revenue",
-                                                            pd.Series(dtype=float))]).dropna()
+    values = pd.concat([ordered[value], ordered.get(compare_column,
+                                                    pd.Series(dtype=float))]).dropna()
     # Room on the right for the value labels printed outside the longest bar.
-    figure.update_xaxes(**_money_axis(currency),
-                        range=[min(0.0, float(values.min())) * 1.25,
-                               max(0.0, float(values.max())) * 1.25 or 1.0])
+    low, high = (float(values.min()), float(values.max())) if len(values) else (0.0, 0.0)
+    figure.update_xaxes(**_value_axis(unit, currency),
+                        range=[min(0.0, low) * 1.25, max(0.0, high) * 1.25 or 1.0])
     figure.update_yaxes(automargin=True)
     figure.update_layout(showlegend=compare and has_comparison, clickmode="event",
                          barmode="group", bargap=0.25, bargroupgap=0.05,
                          legend={"traceorder": "reversed"})
+    return _style(figure)
+
+
+def metric_trend_figure(trend: pd.DataFrame, grain: str, rolling: Sequence[int], name: str,
+                        unit: str, currency: str, compare_label: str | None) -> go.Figure:
+    """A metric per bucket (`value`), the comparison overlaid and chosen rolling means."""
+    number = _hover_number("y", unit, currency)
+    figure = go.Figure()
+    figure.add_bar(x=trend["bucket"], y=trend["value"], name=name, marker_color=PRIMARY,
+                   opacity=0.85 if grain == "day" else 1.0,
+                   hovertemplate=f"%{{x|%a %d %b %Y}}<br>{number}<extra>{name}</extra>")
+    if compare_label and trend["compare_value"].notna().any():
+        figure.add_scatter(
+            x=trend["bucket"], y=trend["compare_value"], name=compare_label, mode="lines",
+            line={"color": COMPARISON, "width": 2, "dash": "dot"},
+            customdata=trend["compare_bucket"].astype(str),
+            hovertemplate=f"%{{customdata}}<br>{number}<extra>{compare_label}</extra>")
+    for window in rolling:
+        column = f"rolling_{window}"
+        if column in trend and trend[column].notna().any():
+            figure.add_scatter(
+                x=trend["bucket"], y=trend[column], name=f"{window}-day average", mode="lines",
+                line={"color": ROLLING_COLOURS.get(window, ACCENT), "width": 2},
+                hovertemplate=f"%{{x|%d %b %Y}}<br>{number}<extra>{window}-day average</extra>")
+    figure.update_yaxes(**_value_axis(unit, currency), rangemode="tozero")
+    figure.update_xaxes(type="date")
+    figure.update_layout(bargap=0.15, hovermode="x unified" if grain != "day" else "closest")
+    return _style(figure)
+
+
+def growth_figure(trend: pd.DataFrame, grain: str) -> go.Figure:
+    """Period-over-period growth as bars (green up, red down) and year-over-year as a line."""
+    label = {"day": "Day", "week": "Week", "month": "Month"}[grain]
+    pop = trend["pop_growth"]
+    figure = go.Figure()
+    figure.add_bar(x=trend["bucket"], y=pop, name=f"{label} over {label.lower()}",
+                   marker_color=[POSITIVE if value >= 0 else NEGATIVE for value in
+                                 pop.fillna(0)],
+                   hovertemplate=f"%{{x|%d %b %Y}}<br>%{{y:+.1%}}<extra>{label} over "
+                                 f"{label.lower()}</extra>")
+    if trend["yoy_growth"].notna().any():
+        figure.add_scatter(x=trend["bucket"], y=trend["yoy_growth"], name="Year over year",
+                           mode="lines+markers", line={"color": ACCENT, "width": 2},
+                           marker={"size": 5}, connectgaps=False,
+                           hovertemplate="%{x|%d %b %Y}<br>%{y:+.1%}<extra>Year over year"
+                                         "</extra>")
+    figure.update_yaxes(tickformat="+.0%", zeroline=True, zerolinecolor=MUTED,
+                        range=_robust_range(pd.concat([pop, trend["yoy_growth"]])))
+    figure.update_xaxes(type="date")
+    figure.update_layout(bargap=0.15, hovermode="x unified", showlegend=True)
+    return _style(figure)
+
+
+def _robust_range(values: pd.Series) -> list[float] | None:
+    """An axis range that a few extreme ratios (a tiny base day) cannot flatten.
+
+    Spans the 5th to 95th percentile with some room; the rare values outside run off the
+    chart and keep their exact number in the hover text.
+    """
+    finite = values.replace([np.inf, -np.inf], np.nan).dropna()
+    if finite.empty:
+        return None
+    low, high = finite.quantile(0.05), finite.quantile(0.95)
+    span = max(high - low, 0.2)
+    return [min(low, 0.0) - 0.15 * span, max(high, 0.0) + 0.15 * span]
+
+
+def weekday_figure(weekdays: pd.DataFrame, value: str, name: str, unit: str, currency: str,
+                   best: Sequence[str] = ()) -> go.Figure:
+    """A value per weekday, Monday first, the best day(s) in the accent colour."""
+    number = _hover_number("y", unit, currency)
+    figure = go.Figure(go.Bar(
+        x=weekdays["day"].str.slice(0, 3), y=weekdays[value], name=name,
+        marker_color=[ACCENT if day in best else PRIMARY for day in weekdays["day"]],
+        customdata=weekdays["day"], text=[format_value(v, unit, currency)
+                                          for v in weekdays[value]],
+        textposition="outside", cliponaxis=False,
+        hovertemplate=f"%{{customdata}}<br>{number}<extra>{name}</extra>"))
+    figure.update_yaxes(**_value_axis(unit, currency), rangemode="tozero")
+    figure.update_layout(showlegend=False, bargap=0.3)
+    return _style(figure)
+
+
+def heatmap_figure(cells: pd.DataFrame, value: str, name: str, unit: str,
+                   currency: str) -> go.Figure:
+    """A value per weekday (rows, Monday on top) and local hour (columns)."""
+    grid = cells.pivot(index="weekday", columns="hour", values=value).reindex(
+        index=range(7), columns=range(24))
+    days = cells.drop_duplicates("weekday").set_index("weekday")["day"].reindex(range(7))
+    number = _hover_number("z", unit, currency)
+    figure = go.Figure(go.Heatmap(
+        z=grid.to_numpy(), x=[f"{hour:02d}" for hour in range(24)], y=days.tolist(),
+        colorscale=[[0, "#f8fafc"], [1, PRIMARY]], xgap=1, ygap=1,
+        colorbar={"thickness": 10, "tickformat": ".0%" if unit == "percent" else "~s"},
+        hovertemplate=f"%{{y}} %{{x}}:00<br>{number}<extra>{name}</extra>"))
+    figure.update_yaxes(autorange="reversed")
+    figure.update_xaxes(title_text="Local hour", dtick=2)
+    return _style(figure)
+
+
+def share_figure(frame: pd.DataFrame, label_column: str, key_column: str, currency: str,
+                 selected: Sequence[str] = ()) -> go.Figure:
+    """A donut of net revenue shares; `customdata` carries the filter key of each slice."""
+    symbol = currency_symbol(currency)
+    colours = [ACCENT if key in selected and key else SERIES[i % len(SERIES)]
+               for i, key in enumerate(frame[key_column])]
+    if len(frame) and frame[key_column].iloc[-1] is None:
+        colours[-1] = COMPARISON  # "Other" is the rest, not a slice one can pick
+    figure = go.Figure(go.Pie(
+        labels=frame[label_column], values=frame["net_revenue"].clip(lower=0),
+        customdata=frame[key_column], hole=0.5, sort=False, direction="clockwise",
+        marker={"colors": colours}, textinfo="percent", textposition="inside",
+        hovertemplate=f"%{{label}}<br>{symbol}%{{value:,.2f}} (%{{percent}})<extra></extra>"))
+    _style(figure)
+    # After the house style: a donut's legend sits beside it, not over it.
+    figure.update_layout(legend={"orientation": "v", "x": 1.0, "y": 0.5, "yanchor": "middle"},
+                         clickmode="event")
+    return figure
+
+
+def price_margin_figure(frame: pd.DataFrame, currency: str) -> go.Figure:
+    """Average selling price against margin per product, bubble area by net revenue."""
+    symbol = currency_symbol(currency)
+    figure = go.Figure()
+    revenue = frame["net_revenue"].clip(lower=0)
+    scale = float(revenue.max()) if len(revenue) and revenue.max() > 0 else 1.0
+    for i, (category, rows) in enumerate(frame.groupby("category", sort=True)):
+        figure.add_scatter(
+            x=rows["avg_price"], y=rows["margin"], mode="markers", name=category,
+            customdata=rows[["sku", "name"]].to_numpy(),
+            marker={"color": SERIES[i % len(SERIES)], "opacity": 0.75,
+                    "size": 6 + 30 * (rows["net_revenue"].clip(lower=0) / scale) ** 0.5,
+                    "line": {"width": 0.5, "color": "#fff"}},
+            hovertemplate=f"%{{customdata[1]}} (%{{customdata[0]}})<br>average price "
+                          f"{symbol}%{{x:,.2f}}<br>margin %{{y:.1%}}<extra>{category}</extra>")
+    figure.update_xaxes(title_text="Average selling price", tickprefix=symbol)
+    figure.update_yaxes(title_text="Margin", tickformat=".0%")
+    figure.update_layout(clickmode="event", legend={"orientation": "h", "y": -0.25,
+                                                    "yanchor": "top"})
+    return _style(figure)
+
+
+# Country spellings found in real exports that Plotly's name matching does not know.
+COUNTRY_ALIASES = {"EIRE": "Ireland", "RSA": "South Africa", "USA": "United States",
+                   "UK": "United Kingdom", "Czech Republic": "Czechia"}
+
+
+def country_map_figure(frame: pd.DataFrame, name_column: str, key_column: str, currency: str,
+                       selected: Sequence[str] = ()) -> go.Figure:
+    """A world choropleth of net revenue by country; `customdata` carries the filter key.
+
+    The chosen country gets a dark outline. Names Plotly cannot place (e.g. "Unspecified")
+    are simply not drawn; the table next to the map lists every country.
+    """
+    symbol = currency_symbol(currency)
+    names = frame[name_column].map(lambda name: COUNTRY_ALIASES.get(name, name))
+    figure = go.Figure(go.Choropleth(
+        locations=names, locationmode="country names", z=frame["net_revenue"],
+        customdata=frame[key_column], text=frame[name_column],
+        colorscale=[[0, "#dbeafe"], [1, PRIMARY]], marker_line_color="#ffffff",
+        marker_line_width=[2.5 if key in selected else 0.5 for key in frame[key_column]],
+        colorbar={"title": {"text": "Net revenue"}, "tickprefix": symbol, "tickformat": "~s",
+                  "thickness": 12},
+        hovertemplate=f"%{{text}}<br>{symbol}%{{z:,.2f}}<extra></extra>"))
+    # The whole world centred on Greenwich, whatever the data spans (Plotly would otherwise
+    # centre on the data and may put the Pacific in the middle), without Antarctica.
+    figure.update_geos(showframe=False, showcoastlines=False, projection_type="natural earth",
+                       showcountries=True, countrycolor="#e2e8f0", landcolor="#f8fafc",
+                       showland=True, fitbounds=False, projection_rotation_lon=0,
+                       center={"lon": 0, "lat": 15}, lonaxis_range=[-170, 190],
+                       lataxis_range=[-58, 85])
+    figure.update_layout(clickmode="event")
     return _style(figure)

@@ -31,7 +31,8 @@ def product_options(session: Session, scope: Scope, search: str = "",
                     limit: int = PRODUCT_OPTION_LIMIT) -> list[dict[str, str]]:
     """Products whose SKU or name contains `search`, plus the selected ones (sku, name)."""
     needle = search.strip()
-    stmt = select(Product.sku, Product.name)
+    # Only merchandise: filtering by a postage or fee code would always show nothing.
+    stmt = select(Product.sku, Product.name).where(Product.is_merchandise.is_(True))
     if needle:
         pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(or_(Product.sku.ilike(pattern, escape="\\"),

@@ -1,0 +1,496 @@
+"""The Sales page: a metric over time with growth rates, weekday and hour patterns, geography,
+platforms and channels, returns and cancellations. The API returns exactly what these compute.
+
+Every function takes the page's selected `country` (a page-level choice, '' for all): it
+narrows every panel except the geography itself, which is where a country is chosen.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import ColumnElement, Integer, and_, case, distinct, func, literal, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
+
+from dashapp.filters import Filters, Period
+from models import Customer, Order, OrderLine, Platform, Product
+from services.metrics import aggregate_columns, change, money
+from services.overview import ROLLING_WINDOWS, UNCATEGORISED, _rolling_start
+from services.query import bucket, bucket_starts, line_conditions
+from services.sales import METRIC_COLUMNS, grouped_metrics, net_revenue_by
+from services.scope import Scope
+
+TREND_METRICS = ("net_revenue", "orders", "units", "aov")
+ADDITIVE = ("net_revenue", "gross_sales", "returns", "orders", "units")
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+UNKNOWN_COUNTRY = "Unknown"
+UNKNOWN_REGION = "Unknown"
+TOP_RETURNED = 10
+
+
+class iso_weekday(FunctionElement):  # noqa: N801 - SQL function naming
+    """Day of the week of a date column: 0 = Monday … 6 = Sunday (like Python's weekday())."""
+
+    type = Integer()
+    name = "iso_weekday"
+    inherit_cache = True
+
+
+@compiles(iso_weekday, "sqlite")
+def _iso_weekday_sqlite(element, compiler, **kw):  # type: ignore[no-untyped-def]
+    # strftime('%w') counts from Sunday = 0; shift so Monday is 0.
+    return f"((CAST(strftime('%w', {compiler.process(element.clauses, **kw)}) AS INTEGER) + 6) % 7)"
+
+
+@compiles(iso_weekday, "postgresql")
+def _iso_weekday_pg(element, compiler, **kw):  # type: ignore[no-untyped-def]
+    return f"(CAST(EXTRACT(ISODOW FROM {compiler.process(element.clauses, **kw)}) AS INTEGER) - 1)"
+
+
+def sales_conditions(filters: Filters, scope: Scope, start: dt.date, end: dt.date,
+                     country: str = "") -> list[ColumnElement[bool]]:
+    """`line_conditions` plus the page's country (the order's shipping country)."""
+    conditions = line_conditions(filters, scope, start, end)
+    if country:
+        conditions.append(OrderLine.order_id.in_(select(Order.id).where(Order.country == country)))
+    return conditions
+
+
+# --- the metric over time, with growth -------------------------------------------------------
+
+def _metric_values(frame: pd.DataFrame, metric: str) -> pd.Series:
+    """The chosen metric from additive sums (AOV = gross sales / orders, None without orders)."""
+    if metric == "aov":
+        orders = frame["orders"].astype(float)
+        return (frame["gross_sales"] / orders).where(orders > 0)
+    return frame[metric].astype(float)
+
+
+def additive_metrics(session: Session, conditions: Sequence[ColumnElement[bool]],
+                     dimensions: Sequence[ColumnElement[Any]]) -> pd.DataFrame:
+    """Net revenue, gross sales, returns, orders, units and AOV per group.
+
+    The metric definitions of `aggregate_columns`, without the distinct customer count and
+    the cost columns that trends and heatmaps do not show: those make the query slower.
+    """
+    columns = [column for column in aggregate_columns() if column.name in ADDITIVE]
+    stmt = (select(*dimensions, *columns).select_from(OrderLine).where(*conditions)
+            .group_by(*dimensions))
+    names = [column.name for column in dimensions]
+    frame = pd.DataFrame(session.execute(stmt).all(), columns=[*names, *ADDITIVE])
+    for column in ("net_revenue", "gross_sales", "returns"):
+        frame[column] = frame[column].map(money).astype(float)
+    frame[["orders", "units"]] = frame[["orders", "units"]].astype(int)
+    frame["aov"] = (frame["gross_sales"] / frame["orders"]).where(frame["orders"] > 0)
+    return frame
+
+
+def _by_bucket(session: Session, conditions: Sequence[ColumnElement[bool]], start: dt.date,
+               end: dt.date, grain: str) -> pd.DataFrame:
+    """Additive metrics per bucket from `start` to `end` (every bucket, empty ones as zero)."""
+    period = bucket(OrderLine.sale_date, grain).label("bucket")
+    frame = additive_metrics(session, conditions, [period])
+    frame["bucket"] = frame["bucket"].map(_as_date)
+    full = pd.DataFrame({"bucket": bucket_starts(start, end, grain)})
+    merged = full.merge(frame[["bucket", *ADDITIVE]], on="bucket", how="left")
+    merged[list(ADDITIVE)] = merged[list(ADDITIVE)].fillna(0)
+    return merged.set_index("bucket")
+
+
+def _as_date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+def bucket_end(start: dt.date, grain: str) -> dt.date:
+    """The last day of the day, week or month bucket that starts on `start`."""
+    if grain == "week":
+        return start + dt.timedelta(days=6)
+    if grain == "month":
+        following = start.replace(day=28) + dt.timedelta(days=4)
+        return following - dt.timedelta(days=following.day)
+    return start
+
+
+def previous_bucket(start: dt.date, grain: str) -> dt.date:
+    """The start of the bucket before the one starting on `start`."""
+    if grain == "month":
+        return (start - dt.timedelta(days=1)).replace(day=1)
+    return start - dt.timedelta(days=7 if grain == "week" else 1)
+
+
+def year_ago_bucket(start: dt.date, grain: str) -> dt.date:
+    """The bucket a year earlier: the same month, or 52 weeks earlier (same weekday)."""
+    if grain == "month":
+        return start.replace(year=start.year - 1)
+    return start - dt.timedelta(days=364)
+
+
+def metric_trend(session: Session, scope: Scope, filters: Filters, period: Period,
+                 metric: str = "net_revenue", country: str = "") -> pd.DataFrame:
+    """The metric per bucket with the comparison aligned, rolling means and growth rates.
+
+    Columns: bucket, complete (the whole bucket lies in the range), value, compare_bucket,
+    compare_value, rolling_3/7/30 (day grain), previous_value, pop_growth, yoy_bucket,
+    yoy_value, yoy_growth. Growth is only given for complete buckets whose base bucket lies
+    wholly within the data's history, and is None when the base is zero: a half-month
+    against a full one, or anything against an empty period, is not a growth rate.
+    """
+    grain = filters.grain
+    starts = bucket_starts(period.start, period.end, grain)
+    history_start = min(year_ago_bucket(starts[0], grain), previous_bucket(starts[0], grain),
+                        _rolling_start(period))
+    history = _by_bucket(session, sales_conditions(filters, scope, history_start, period.end,
+                                                   country), history_start, period.end, grain)
+    complete = [start >= period.start and bucket_end(start, grain) <= period.end
+                for start in starts]
+    current = history.loc[starts]
+    if not all(complete):  # partial end buckets: count only the days inside the range
+        current = _by_bucket(session, sales_conditions(filters, scope, period.start,
+                                                       period.end, country),
+                             period.start, period.end, grain)
+    trend = pd.DataFrame({"bucket": starts, "complete": complete,
+                          "value": _metric_values(current, metric).to_numpy()})
+    _add_comparison(session, scope, filters, period, metric, country, trend)
+    _add_rolling(history, period, metric, grain, trend)
+    _add_growth(history, period, metric, grain, trend)
+    return trend
+
+
+def _add_comparison(session: Session, scope: Scope, filters: Filters, period: Period,
+                    metric: str, country: str, trend: pd.DataFrame) -> None:
+    trend["compare_bucket"] = None
+    trend["compare_value"] = np.nan
+    if not (period.compare_start and period.compare_end):
+        return
+    previous = _by_bucket(session, sales_conditions(filters, scope, period.compare_start,
+                                                    period.compare_end, country),
+                          period.compare_start, period.compare_end, filters.grain)
+    # Bucket i of the comparison sits under bucket i of the current range.
+    count = min(len(previous), len(trend))
+    trend.loc[: count - 1, "compare_bucket"] = list(previous.index[:count])
+    trend.loc[: count - 1, "compare_value"] = _metric_values(previous, metric).to_numpy()[:count]
+
+
+def _add_rolling(history: pd.DataFrame, period: Period, metric: str, grain: str,
+                 trend: pd.DataFrame) -> None:
+    """Trailing means of daily values that reach before the range, never before the data."""
+    for window in ROLLING_WINDOWS:
+        trend[f"rolling_{window}"] = np.nan
+    if grain != "day":
+        return
+    daily = history.loc[history.index >= _rolling_start(period)]
+    for window in ROLLING_WINDOWS:
+        sums = daily.rolling(window, min_periods=1).sum()
+        days = daily["orders"].rolling(window, min_periods=1).count()
+        if metric == "aov":
+            rolled = (sums["gross_sales"] / sums["orders"]).where(sums["orders"] > 0)
+        else:
+            rolled = sums[metric] / days
+        trend[f"rolling_{window}"] = trend["bucket"].map(rolled).astype(float).to_numpy()
+
+
+def _add_growth(history: pd.DataFrame, period: Period, metric: str, grain: str,
+                trend: pd.DataFrame) -> None:
+    values = _metric_values(history, metric)
+    first_full = period.first_data or period.start
+
+    def base(start: dt.date) -> float | None:
+        # A base bucket that starts before the first day of data is only partly observed.
+        if start < first_full or start not in values.index or pd.isna(values[start]):
+            return None
+        return float(values[start])
+
+    previous = [previous_bucket(start, grain) for start in trend["bucket"]]
+    year_ago = [year_ago_bucket(start, grain) for start in trend["bucket"]]
+    trend["previous_value"] = [base(start) for start in previous]
+    trend["yoy_bucket"] = year_ago
+    trend["yoy_value"] = [base(start) for start in year_ago]
+    trend["pop_growth"] = [_growth(metric, row.value, row.previous_value, row.complete)
+                           for row in trend.itertuples()]
+    trend["yoy_growth"] = [_growth(metric, row.value, row.yoy_value, row.complete)
+                           for row in trend.itertuples()]
+    trend["previous_value"] = trend["previous_value"].astype(float)
+    trend["yoy_value"] = trend["yoy_value"].astype(float)
+
+
+def _growth(metric: str, value: float, base: float | None, complete: bool) -> float:
+    if not complete or base is None or pd.isna(value):
+        return np.nan
+    growth = change(metric, float(value), base)
+    return np.nan if growth is None else growth
+
+
+# --- weekday and hour -------------------------------------------------------------------------
+
+def weekday_counts(start: dt.date, end: dt.date) -> list[int]:
+    """How many Mondays … Sundays the range holds."""
+    days = (end - start).days + 1
+    full_weeks, rest = divmod(days, 7)
+    counts = [full_weeks] * 7
+    for offset in range(rest):
+        counts[(start.weekday() + offset) % 7] += 1
+    return counts
+
+
+def by_weekday(session: Session, scope: Scope, filters: Filters, period: Period,
+               country: str = "") -> pd.DataFrame:
+    """Every metric per weekday (Monday first) with the days it occurs and per-day averages.
+
+    `per_day_<metric>` divides by the number of such days in the range (a 30-day range has
+    some weekdays five times), `share` is the weekday's part of net revenue and `index` its
+    average day against the average day of the range.
+    """
+    day = iso_weekday(OrderLine.sale_date).label("weekday")
+    found = grouped_metrics(session, sales_conditions(filters, scope, period.start, period.end,
+                                                      country), [day])
+    frame = pd.DataFrame({"weekday": range(7), "day": WEEKDAYS,
+                          "days": weekday_counts(period.start, period.end)})
+    found["weekday"] = found["weekday"].astype(int)
+    frame = frame.merge(found, on="weekday", how="left")
+    frame[list(ADDITIVE)] = frame[list(ADDITIVE)].fillna(0)
+    frame[["orders", "units", "customers"]] = frame[["orders", "units", "customers"]] \
+        .fillna(0).astype(int)
+    for metric in ("net_revenue", "orders", "units"):
+        frame[f"per_day_{metric}"] = (frame[metric] / frame["days"]).where(frame["days"] > 0)
+    total = money(frame["net_revenue"].sum())
+    frame["share"] = frame["net_revenue"] / total if total > 0 else np.nan
+    average_day = total / period.days
+    frame["index"] = (frame["per_day_net_revenue"] / average_day) if total > 0 else np.nan
+    return frame
+
+
+def best_day(weekdays: pd.DataFrame) -> dict[str, Any]:
+    """The weekday(s) with the highest net revenue per day, in words; ties are all named."""
+    per_day = weekdays["per_day_net_revenue"].map(lambda value: money(value) if pd.notna(value)
+                                                  else np.nan)
+    if weekdays["share"].isna().all() or per_day.isna().all():
+        return {"days": [], "share": None, "index": None,
+                "text": "No best day: there is no net revenue in this view."}
+    best = weekdays.loc[per_day == per_day.max()]
+    names = best["day"].tolist()
+    share = float(best["share"].sum())
+    index = float(best["index"].iloc[0])
+    plural = [f"{name}s" for name in names]
+    if len(names) == 1:
+        text = (f"{plural[0]} bring {share:.0%} of net revenue, "
+                f"{index:.1f}× the average day.")
+    else:
+        listed = ", ".join(plural[:-1]) + " and " + plural[-1]
+        text = (f"{listed} tie for the best day at {index:.1f}× the average day; "
+                f"together they bring {share:.0%} of net revenue.")
+    return {"days": names, "share": share, "index": index, "text": text}
+
+
+def by_weekday_hour(session: Session, scope: Scope, filters: Filters, period: Period,
+                    country: str = "") -> pd.DataFrame:
+    """Revenue, orders, units and AOV per weekday × local hour: all 168 cells, empty as zero."""
+    dims = [iso_weekday(OrderLine.sale_date).label("weekday"),
+            OrderLine.sale_hour.label("hour")]
+    found = additive_metrics(session, sales_conditions(filters, scope, period.start,
+                                                       period.end, country), dims)
+    found[["weekday", "hour"]] = found[["weekday", "hour"]].astype(int)
+    cells = pd.MultiIndex.from_product([range(7), range(24)], names=["weekday", "hour"])
+    frame = found.set_index(["weekday", "hour"]).reindex(cells).reset_index()
+    frame[list(ADDITIVE)] = frame[list(ADDITIVE)].fillna(0)
+    frame[["orders", "units"]] = frame[["orders", "units"]].astype(int)
+    frame.insert(1, "day", frame["weekday"].map(dict(enumerate(WEEKDAYS))))
+    return frame
+
+
+# --- geography --------------------------------------------------------------------------------
+
+def country_regions(session: Session, scope: Scope) -> dict[str, str]:
+    """Region of each country, as recorded on customers (empty when the data has no regions)."""
+    stmt = (select(Customer.country, func.min(Customer.region))
+            .where(Customer.country.is_not(None), Customer.region.is_not(None))
+            .group_by(Customer.country))
+    return dict(session.execute(stmt).all())
+
+
+def country_options(session: Session, scope: Scope) -> list[str]:
+    """Countries that have orders, alphabetically (for the country picker)."""
+    stmt = select(Order.country).where(Order.country.is_not(None)).distinct()
+    if scope.platform_ids is not None:
+        stmt = stmt.where(Order.platform_id.in_(sorted(scope.platform_ids)))
+    return sorted(session.scalars(stmt))
+
+
+def _shares(frame: pd.DataFrame) -> pd.DataFrame:
+    total = money(frame["net_revenue"].sum())
+    frame["share"] = frame["net_revenue"] / total if total else np.nan
+    return frame
+
+
+def by_country(session: Session, scope: Scope, filters: Filters, period: Period) -> pd.DataFrame:
+    """Every metric per order country (missing as 'Unknown'), its region and share, largest first.
+
+    `country_key` is the value the page's country choice takes (None for unknown countries).
+    """
+    dims = [Order.country.label("country_key")]
+    frame = grouped_metrics(session, line_conditions(filters, scope, period.start, period.end),
+                            dims, [(Order, Order.id == OrderLine.order_id)],
+                            order_by_revenue=True)
+    regions = country_regions(session, scope)
+    frame.insert(0, "country", frame["country_key"].fillna(UNKNOWN_COUNTRY))
+    frame.insert(1, "region", frame["country_key"].map(regions).fillna(UNKNOWN_REGION)
+                 if regions else None)
+    return _shares(frame)
+
+
+COUNTRY_SORTS = ("net_revenue", "orders", "customers", "aov", "country")
+
+
+def sorted_countries(countries: pd.DataFrame, sort: str) -> pd.DataFrame:
+    """The country table in the chosen order: largest first, or by name."""
+    column = sort if sort in COUNTRY_SORTS else "net_revenue"
+    ascending = column == "country"
+    return countries.sort_values([column, "country"], ascending=[ascending, True],
+                                 na_position="last").reset_index(drop=True)
+
+
+def by_region(session: Session, scope: Scope, filters: Filters, period: Period,
+              country: str = "") -> pd.DataFrame:
+    """Every metric per region of the order country (empty when the data has no regions)."""
+    regions = country_regions(session, scope)
+    if not regions:
+        return pd.DataFrame(columns=["region", *METRIC_COLUMNS, "share"])
+    region = case(regions, value=Order.country, else_=literal(UNKNOWN_REGION)).label("region")
+    frame = grouped_metrics(session, sales_conditions(filters, scope, period.start, period.end,
+                                                      country),
+                            [region], [(Order, Order.id == OrderLine.order_id)],
+                            order_by_revenue=True)
+    return _shares(frame)
+
+
+# --- platforms and channels -------------------------------------------------------------------
+
+def _with_comparison(session: Session, scope: Scope, filters: Filters, period: Period,
+                     country: str, frame: pd.DataFrame, key: ColumnElement[Any],
+                     joins: Sequence[tuple[Any, ColumnElement[bool]]]) -> pd.DataFrame:
+    frame["compare_net_revenue"] = np.nan
+    if period.compare_start and period.compare_end and len(frame):
+        previous = net_revenue_by(session, sales_conditions(
+            filters, scope, period.compare_start, period.compare_end, country), [key], joins)
+        frame["compare_net_revenue"] = frame[key.name].map(
+            previous.set_index(key.name)["net_revenue"]).fillna(0.0)
+    return _shares(frame)
+
+
+def by_platform(session: Session, scope: Scope, filters: Filters, period: Period,
+                country: str = "") -> pd.DataFrame:
+    """Every metric per platform with its comparison revenue and share, largest first."""
+    dims = [Platform.slug.label("slug"), Platform.name.label("platform"),
+            Platform.kind.label("channel")]
+    joins = [(Platform, Platform.id == OrderLine.platform_id)]
+    frame = grouped_metrics(session, sales_conditions(filters, scope, period.start, period.end,
+                                                      country), dims, joins,
+                            order_by_revenue=True)
+    return _with_comparison(session, scope, filters, period, country, frame, dims[0], joins)
+
+
+def by_channel(session: Session, scope: Scope, filters: Filters, period: Period,
+               country: str = "") -> pd.DataFrame:
+    """Every metric per channel (platform kind: web, marketplace, social, offline)."""
+    dims = [Platform.kind.label("channel")]
+    joins = [(Platform, Platform.id == OrderLine.platform_id)]
+    frame = grouped_metrics(session, sales_conditions(filters, scope, period.start, period.end,
+                                                      country), dims, joins,
+                            order_by_revenue=True)
+    return _with_comparison(session, scope, filters, period, country, frame, dims[0], joins)
+
+
+# --- returns and cancellations ----------------------------------------------------------------
+
+_value = OrderLine.quantity * OrderLine.unit_price
+_is_return = OrderLine.quantity < 0
+
+
+def _returns_columns(start: dt.date, end: dt.date) -> list[ColumnElement[Any]]:
+    """Returned value and units, gross sales and units sold, and the cancelled part.
+
+    A negative line on an order that also has sales is a cancellation (the order was
+    reversed); one on an order made only of negative lines is a return. An order's lines
+    share its date, so the order's sales are found within the same date range.
+    """
+    sales_orders = select(OrderLine.order_id).where(OrderLine.quantity > 0,
+                                                    OrderLine.sale_date.between(start, end))
+    is_cancellation = and_(_is_return, OrderLine.order_id.in_(sales_orders))
+    columns = {column.name: column for column in aggregate_columns()}
+    return [
+        columns["returns"], columns["gross_sales"], columns["units"],
+        func.coalesce(func.sum(case((_is_return, -OrderLine.quantity), else_=0)), 0)
+        .label("returned_units"),
+        func.coalesce(func.sum(case((is_cancellation, -_value), else_=0)), 0)
+        .label("cancelled"),
+        func.count(distinct(case((_is_return, OrderLine.order_id)))).label("return_orders"),
+    ]
+
+
+def _returns_row(row: Any) -> dict[str, Any]:
+    returns, gross = money(row["returns"]), money(row["gross_sales"])
+    units, returned_units = int(row["units"] or 0), int(row["returned_units"] or 0)
+    cancelled = money(row["cancelled"])
+    return {
+        "returns": returns, "cancelled": cancelled, "returned": money(returns - cancelled),
+        "gross_sales": gross, "return_rate": returns / gross if gross else None,
+        "returned_units": returned_units, "units": units,
+        "unit_return_rate": returned_units / units if units else None,
+        "return_orders": int(row["return_orders"] or 0),
+    }
+
+
+def _returns_by(session: Session, conditions: Sequence[ColumnElement[bool]], start: dt.date,
+                end: dt.date, dimensions: Sequence[ColumnElement[Any]] = (),
+                joins: Sequence[tuple[Any, ColumnElement[bool]]] = ()) -> list[dict[str, Any]]:
+    stmt = select(*dimensions, *_returns_columns(start, end)).select_from(OrderLine)
+    for target, on in joins:
+        stmt = stmt.join(target, on)
+    stmt = stmt.where(*conditions)
+    if dimensions:
+        stmt = stmt.group_by(*dimensions)
+    names = [column.name for column in dimensions]
+    return [{**{name: row[name] for name in names}, **_returns_row(row)}
+            for row in session.execute(stmt).mappings()]
+
+
+def returns_summary(session: Session, scope: Scope, filters: Filters, period: Period,
+                    country: str = "") -> dict[str, Any]:
+    """Returns and cancellations in range: value, split, rates against gross sales and units."""
+    conditions = sales_conditions(filters, scope, period.start, period.end, country)
+    return _returns_by(session, conditions, period.start, period.end)[0]
+
+
+def returns_by_category(session: Session, scope: Scope, filters: Filters, period: Period,
+                        country: str = "") -> pd.DataFrame:
+    """Returns per product category with their rates, highest value return rate first."""
+    category = func.coalesce(Product.category, UNCATEGORISED).label("category")
+    rows = _returns_by(session, sales_conditions(filters, scope, period.start, period.end,
+                                                 country), period.start, period.end,
+                       [category], [(Product, Product.id == OrderLine.product_id)])
+    frame = pd.DataFrame(rows, columns=["category", *_RETURN_FIELDS])
+    frame["return_rate"] = frame["return_rate"].astype(float)
+    return frame.sort_values(["return_rate", "category"], ascending=[False, True],
+                             na_position="last").reset_index(drop=True)
+
+
+_RETURN_FIELDS = ("returns", "cancelled", "returned", "gross_sales", "return_rate",
+                  "returned_units", "units", "unit_return_rate", "return_orders")
+
+
+def top_returned_products(session: Session, scope: Scope, filters: Filters, period: Period,
+                          country: str = "", limit: int = TOP_RETURNED) -> pd.DataFrame:
+    """The products with the largest returned value in range, with their return rates."""
+    dims = [Product.sku.label("sku"), Product.name.label("name"),
+            func.coalesce(Product.category, UNCATEGORISED).label("category")]
+    rows = _returns_by(session, sales_conditions(filters, scope, period.start, period.end,
+                                                 country), period.start, period.end,
+                       dims, [(Product, Product.id == OrderLine.product_id)])
+    frame = pd.DataFrame(rows, columns=["sku", "name", "category", *_RETURN_FIELDS])
+    frame = frame.loc[frame["returns"] > 0]
+    frame = frame.sort_values(["returns", "sku"], ascending=[False, True]).head(limit)
+    return frame.reset_index(drop=True)

@@ -39,7 +39,9 @@ class ExportSpec:
 
 def can_export() -> bool:
     """Whether the logged-in user's role may download data."""
-    return current_user.is_authenticated and current_user.role in EXPORT_ROLES
+    # Previewing as someone else is read-only: nothing leaves under their name.
+    return (current_user.is_authenticated and current_user.role in EXPORT_ROLES
+            and not current_user.viewed_by)
 
 
 def export_file(spec: ExportSpec, store: dict[str, Any] | None,

@@ -11,8 +11,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
+from flask_login import current_user
 
 from dashapp.context import fetch
 from dashapp.filters import (
@@ -21,6 +22,7 @@ from dashapp.filters import (
     DEFAULT_GRAIN,
     DEFAULT_RANGE,
     Filters,
+    ParamSpec,
     View,
     parse_query,
     to_query,
@@ -82,12 +84,29 @@ def with_control_change(filters: Filters, controls: Controls, trigger: Any) -> F
     return filters
 
 
+CROSS_FILTER_FIELDS = {"platform": "platforms", "category": "categories", "product": "products"}
+
+
 def apply_cross_filter(filters: Filters, dimension: str, key: str) -> Filters:
     """Clicking a bar filters by it; clicking the only selected bar again clears the filter."""
-    field = {"platform": "platforms", "category": "categories", "product": "products"}[dimension]
+    field = CROSS_FILTER_FIELDS[dimension]
     current = getattr(filters, field)
     chosen: tuple[str, ...] = () if current == (key,) else (key,)
     return replace(filters, **{field: chosen})
+
+
+def apply_click(filters: Filters, page_choices: dict[str, str], params: Sequence[ParamSpec],
+                dimension: str, key: str) -> tuple[Filters, dict[str, str]]:
+    """A click on a chart: a global filter (platform, category, product), or a page-level
+    choice named like the chart's dimension (a country, a drill target), toggled the same way.
+    """
+    if dimension in CROSS_FILTER_FIELDS:
+        return apply_cross_filter(filters, dimension, key), page_choices
+    spec = next((spec for spec in params if spec.name == dimension), None)
+    if spec is None or not spec.accepts(key):
+        return filters, page_choices
+    chosen = spec.default if page_choices.get(dimension) == key else key
+    return filters, {**page_choices, dimension: chosen}
 
 
 def _clicked(click_data: Sequence[Any], ids: Sequence[dict[str, str]],
@@ -97,8 +116,7 @@ def _clicked(click_data: Sequence[Any], ids: Sequence[dict[str, str]],
             key = data["points"][0].get("customdata")
             if isinstance(key, list):
                 key = key[0] if key else None
-            if isinstance(key, str) and component_id.get("dim") in ("platform", "category",
-                                                                     "product"):
+            if isinstance(key, str) and isinstance(component_id.get("dim"), str):
                 return component_id["dim"], key
     return None
 
@@ -113,9 +131,9 @@ def sync_view(pathname: str | None, search: str | None, controls: Controls,
         return page, *checked_view(search or "", params)
     current = parse_query(search or "", params)
     filters = with_control_change(current.filters, controls, trigger)
-    if click is not None:
-        filters = apply_cross_filter(filters, *click)
     page_choices = dict(current.page)
+    if click is not None:
+        filters, page_choices = apply_click(filters, page_choices, params, *click)
     if isinstance(trigger, dict) and trigger.get("type") == shell.PAGE_PARAM:
         name = trigger.get("name")
         if name in page_choices and page_values.get(name) is not None:
@@ -164,6 +182,8 @@ def register_callbacks(app: Dash) -> None:
         page = page_for(pathname)
         if page is None:
             return shell.not_found(pathname or "")
+        if not page.allows(current_user.role):
+            return shell.not_allowed(page.title)
         return page.layout(parse_query(search or "", page.params))
 
     page_param = {"type": shell.PAGE_PARAM, "name": ALL}
@@ -253,3 +273,11 @@ def register_callbacks(app: Dash) -> None:
             raise PreventUpdate
         query = to_query(parsed[0].filters)
         return [f"{component['path']}?{query}" for component in ids]
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="pulseboard", function_name="checkHealth"),
+        Output(shell.HEALTH_BANNER, "is_open"),
+        Output(shell.HEALTH_BANNER, "children"),
+        Input(shell.HEALTH_POLL, "n_intervals"),
+        prevent_initial_call=True,
+    )

@@ -14,6 +14,7 @@ from flask import (
     Blueprint,
     Flask,
     Response,
+    abort,
     current_app,
     flash,
     jsonify,
@@ -28,6 +29,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from dashapp.extensions import db, login_manager
 from dashapp.security import clock, start_session_clock
 from models import User
+from services.admin import end_sessions
 from services.audit import record
 from services.login_guard import is_throttled, record_failure
 from services.scope import Scope
@@ -39,6 +41,7 @@ bp = Blueprint("auth", __name__)
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "health.healthz", "static", "_dash_assets.static",
                               "/_favicon.ico"})
 JSON_PREFIXES = ("/_dash-", "/_reload-hash", "/api/")
+VIEW_AS_KEY = "view_as"
 
 
 @dataclass(frozen=True)
@@ -50,13 +53,14 @@ class SessionUser:
     name: str | None
     role: str
     platform_ids: frozenset[int] | None
+    viewed_by: int | None = None  # the admin previewing the app as this user, if any
     is_authenticated: bool = True
     is_active: bool = True
     is_anonymous: bool = False
 
     def get_id(self) -> str:
-        """Identifier flask-login keeps in the session cookie."""
-        return str(self.id)
+        """Identifier flask-login keeps in the session cookie (the real user's)."""
+        return str(self.viewed_by or self.id)
 
     @property
     def scope(self) -> Scope:
@@ -64,15 +68,69 @@ class SessionUser:
         return Scope(user_id=self.id, platform_ids=self.platform_ids)
 
     @classmethod
-    def of(cls, user: User) -> SessionUser:
+    def of(cls, user: User, viewed_by: int | None = None) -> SessionUser:
         """Snapshot of a user row."""
-        return cls(user.id, user.email, user.name, user.role, scope_for(user).platform_ids)
+        return cls(user.id, user.email, user.name, user.role, scope_for(user).platform_ids,
+                   viewed_by)
 
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> SessionUser | None:
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return SessionUser.of(user) if user is not None and user.active else None
+    if user is None or not user.active or _session_was_ended(user):
+        return None
+    return _viewed_user(user) or SessionUser.of(user)
+
+
+def _viewed_user(user: User) -> SessionUser | None:
+    """An admin previewing the app as someone else sees exactly what that user sees."""
+    target_id = session.get(VIEW_AS_KEY)
+    if user.role != "admin" or not isinstance(target_id, int):
+        return None
+    target = db.session.get(User, target_id)
+    if target is None or not target.active:
+        session.pop(VIEW_AS_KEY, None)
+        return None
+    return SessionUser.of(target, viewed_by=user.id)
+
+
+@bp.route("/view-as/start", methods=["POST"])
+@login_required
+def start_viewing_as() -> Response:
+    """Preview the app as another user from the next request on (admins only)."""
+    target = db.session.get(User, request.form.get("user_id", type=int) or 0)
+    if current_user.role != "admin" or current_user.viewed_by:
+        record(db.session, "access_denied", current_user.id, request.remote_addr,
+               what="view as")
+        db.session.commit()
+        abort(403)
+    if target is None or not target.active:
+        flash("Choose an active user to preview as.", "warning")
+        return redirect("/admin?range=30d&grain=day&compare=prev&tab=users")
+    record(db.session, "view_as_started", current_user.id, request.remote_addr,
+           target=target.email)
+    db.session.commit()
+    session[VIEW_AS_KEY] = target.id
+    return redirect("/")
+
+
+@bp.route("/view-as/stop", methods=["POST"])
+@login_required
+def stop_viewing_as() -> Response:
+    """Back to the admin's own view."""
+    if session.pop(VIEW_AS_KEY, None) is not None:
+        record(db.session, "view_as_stopped", current_user.viewed_by, request.remote_addr,
+               target=current_user.id)
+        db.session.commit()
+    return redirect("/admin?range=30d&grain=day&compare=prev&tab=users")
+
+
+def _session_was_ended(user: User) -> bool:
+    """A session cookie from before a logout, deactivation or password reset is void."""
+    if user.sessions_valid_after is None:
+        return False
+    ended = user.sessions_valid_after.replace(tzinfo=dt.UTC).timestamp()
+    return float(session.get("login_at", 0)) < ended
 
 
 @login_manager.request_loader
@@ -117,6 +175,11 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def _now() -> dt.datetime:
+    """The security clock as a naive UTC datetime (the convention of timestamp columns)."""
+    return dt.datetime.fromtimestamp(clock(), dt.UTC).replace(tzinfo=None)
+
+
 def require_login() -> Response | None:
     """before_request hook: refuse anything not deliberately public when logged out."""
     if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
@@ -130,7 +193,7 @@ def login() -> Response | tuple[str, int]:
     status = 200
     if request.method == "POST":
         email, ip = request.form.get("email", ""), request.remote_addr
-        now = dt.datetime.fromtimestamp(clock(), dt.UTC).replace(tzinfo=None)
+        now = _now()
         limits = current_app.config["LOGIN_LIMITS"]
         if is_throttled(db.session, email, ip, now, limits):
             minutes = int(limits.window.total_seconds() // 60)
@@ -159,7 +222,10 @@ def login() -> Response | tuple[str, int]:
 @login_required
 def logout() -> Response:
     """End the session."""
-    record(db.session, "logout", current_user.id, request.remote_addr)
+    real_id = current_user.viewed_by or current_user.id
+    record(db.session, "logout", real_id, request.remote_addr)
+    # Ends this session everywhere: a copy of the cookie is worthless from now on.
+    end_sessions(db.session.get(User, real_id), _now())
     db.session.commit()
     logout_user()
     session.clear()

@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import current_app
+from flask import current_app, request
 from flask_login import current_user
 
 from dashapp.extensions import db
+from services.admin import Actor
 from services.scope import Scope
 
 T = TypeVar("T")
@@ -34,6 +35,24 @@ def fetch(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return service(db.session, current_scope(), *args, **kwargs)
     finally:
         db.session.rollback()  # read-only: release the transaction and any row locks
+
+
+def actor() -> Actor:
+    """The logged-in user as the actor of an administrative request."""
+    if not current_user.is_authenticated:
+        raise NotLoggedIn("login required")
+    return Actor(current_user.id, current_user.role, request.remote_addr)
+
+
+def administer(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run an administrative service as the current user and commit (or roll back)."""
+    try:
+        result = service(db.session, actor(), *args, **kwargs)
+        db.session.commit()
+        return result
+    except Exception:
+        db.session.rollback()
+        raise
 
 
 def setting(name: str) -> Any:

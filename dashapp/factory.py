@@ -1,22 +1,21 @@
 """The application factory: a list of register_* steps, nothing at import time."""
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from dash import Dash, html
-from flask import Flask, Response, abort, has_request_context, jsonify, request
+from flask import Flask, abort, has_request_context, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from werkzeug.exceptions import HTTPException
 
 from callbacks.exports import can_export
 from dashapp import api, auth, health
 from dashapp.cli import register_commands
 from dashapp.config import load_config
 from dashapp.context import fetch
+from dashapp.errors import on_callback_error, register_error_handlers
 from dashapp.extensions import db, migrate
 from dashapp.security import add_security_headers, csrf, init_security
 from layouts.pages import nav_links, page_for
@@ -26,8 +25,8 @@ from services.dimensions import category_options, platform_options
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
 MIGRATIONS = ROOT / "migrations"
-DASH_CATCH_ALL = "/<path:path>"  # the endpoint name Dash gives its index route
-log = logging.getLogger(__name__)
+DASH_CATCH_ALL = "/<path:path>"  # the endpoint names Dash gives its index routes
+DASH_INDEX = "/"
 
 
 def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -58,9 +57,15 @@ def exempt_dash_from_form_csrf(app: Flask) -> None:
 
 
 def refuse_unknown_paths() -> None:
-    """Dash answers every path with its index page; only real pages should get one."""
-    if request.endpoint == DASH_CATCH_ALL and page_for(request.path) is None:
+    """Dash answers every path with its index page; only real pages the user may open
+    should get one (the role rule is also applied to every callback, by the services)."""
+    if request.endpoint not in (DASH_CATCH_ALL, DASH_INDEX):
+        return
+    page = page_for(request.path)
+    if page is None:
         abort(404)
+    if current_user.is_authenticated and not page.allows(current_user.role):
+        abort(403)
 
 
 def register_extensions(app: Flask) -> None:
@@ -71,32 +76,19 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
 
 
-def register_error_handlers(app: Flask) -> None:
-    """JSON errors for the API and callbacks, a plain page elsewhere; never a traceback."""
-
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> Any:
-        if request.path.startswith(auth.JSON_PREFIXES):
-            return jsonify(error=error.description), error.code
-        return error
-
-    @app.errorhandler(Exception)
-    def unexpected_error(error: Exception) -> Any:
-        log.exception("Unhandled error on %s", request.path)
-        db.session.rollback()
-        message = "Something went wrong on our side; the error has been logged."
-        if request.path.startswith(auth.JSON_PREFIXES):
-            return jsonify(error=message), 500
-        return Response(message, status=500, mimetype="text/plain")
-
-
 def serve_layout() -> html.Div:
     """The page frame for the logged-in user (filter options are limited to their scope)."""
     if not has_request_context() or not current_user.is_authenticated:
         return html.Div()  # never served: every Dash route requires a login
-    return app_shell(current_user.email, nav_links(), fetch(platform_options),
+    platforms = fetch(platform_options)
+    viewing_as = None
+    if current_user.viewed_by:
+        access = ", ".join(p["name"] for p in platforms) if current_user.scope.is_limited \
+            else "all platforms"
+        viewing_as = f"{current_user.email} ({current_user.role}; {access})"
+    return app_shell(current_user.email, nav_links(current_user.role), platforms,
                      fetch(category_options), csrf_token=generate_csrf(),
-                     can_export=can_export())
+                     can_export=can_export(), viewing_as=viewing_as)
 
 
 def mount_dash(app: Flask) -> Dash:
@@ -111,6 +103,7 @@ def mount_dash(app: Flask) -> Dash:
         title="Pulseboard",
         update_title=None,
         suppress_callback_exceptions=True,
+        on_error=on_callback_error,
         serve_locally=True,
         external_stylesheets=[],
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],

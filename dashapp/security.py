@@ -34,7 +34,10 @@ class RequestContextFilter(logging.Filter):
         """Attach request fields (dashes outside a request)."""
         try:
             record.request_id = g.get("request_id", "-")
-            record.user = current_user.get_id() if current_user.is_authenticated else "-"
+            # Only a user already loaded: logging must never query the database (it may
+            # be the database that failed).
+            user = g.get("_login_user")
+            record.user = user.get_id() if user is not None and user.is_authenticated else "-"
             record.ip = request.remote_addr or "-"
         except RuntimeError:  # outside a request or application context
             record.request_id = record.user = record.ip = "-"

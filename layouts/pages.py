@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from dash import html
 
 from dashapp.filters import ParamSpec, View
-from layouts import overview
+from layouts import admin, data, overview, products, sales
 
 
 @dataclass(frozen=True)
@@ -19,10 +19,19 @@ class Page:
     layout: Callable[[View], html.Div]
     params: tuple[ParamSpec, ...]
     api_name: str
+    roles: frozenset[str] | None = None  # None: every logged-in user
+
+    def allows(self, role: str) -> bool:
+        """Whether a user with `role` may open this page."""
+        return self.roles is None or role in self.roles
 
 
 PAGES: tuple[Page, ...] = (
     Page(overview.PATH, overview.TITLE, overview.layout, overview.PARAMS, "overview"),
+    Page(sales.PATH, sales.TITLE, sales.layout, sales.PARAMS, "sales"),
+    Page(products.PATH, products.TITLE, products.layout, products.PARAMS, "products"),
+    Page(data.PATH, data.TITLE, data.layout, data.PARAMS, "data", data.ROLES),
+    Page(admin.PATH, admin.TITLE, admin.layout, admin.PARAMS, "admin", admin.ROLES),
 )
 _BY_PATH = {page.path: page for page in PAGES}
 
@@ -34,6 +43,6 @@ def page_for(path: str | None) -> Page | None:
     return _BY_PATH.get(path.rstrip("/") or "/")
 
 
-def nav_links() -> list[tuple[str, str]]:
-    """(path, title) of every page, in menu order."""
-    return [(page.path, page.title) for page in PAGES]
+def nav_links(role: str) -> list[tuple[str, str]]:
+    """(path, title) of every page the role may open, in menu order."""
+    return [(page.path, page.title) for page in PAGES if page.allows(role)]

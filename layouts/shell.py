@@ -33,6 +33,9 @@ PAGE_PARAM = "page-param"  # pattern-matching type of page-level controls: {"typ
 XFILTER = "xfilter"  # pattern-matching type of cross-filter charts: {"type", "dim", "chart"}
 EXPORT = "export"  # pattern-matching type of export buttons: {"type", "key", "format"}
 DOWNLOAD = "export-download"
+HEALTH_POLL = "health-poll"
+HEALTH_BANNER = "health-banner"
+ERROR_ALERT = "app-error"  # filled by the global callback error handler (dashapp.errors)
 
 
 def _control(label: str, control: object, width: dict[str, int]) -> dbc.Col:
@@ -105,21 +108,47 @@ def export_menu(key: str) -> html.Div:
     ], className="export-menu")
 
 
+def view_as_banner(description: str, csrf_token: str) -> dbc.Alert:
+    """Reminds an admin that they are previewing the app as someone else."""
+    return dbc.Alert(html.Form([
+        html.Span(["Previewing as ", html.Strong(description),
+                   ": you see exactly what they see, read-only. "]),
+        dcc.Input(type="hidden", name="csrf_token", value=csrf_token),
+        html.Button("Stop previewing", type="submit", className="btn btn-sm btn-dark ms-2",
+                    id="stop-view-as"),
+    ], action="/view-as/stop", method="POST"), color="info", className="py-2",
+        id="view-as-banner")
+
+
 def app_shell(email: str, links: Sequence[tuple[str, str]],
               platforms: Sequence[dict[str, str]], categories: Sequence[str],
-              csrf_token: str = "", can_export: bool = False) -> html.Div:
+              csrf_token: str = "", can_export: bool = False,
+              viewing_as: str | None = None) -> html.Div:
     """The whole page frame for a logged-in user (export buttons only for roles that may)."""
     return html.Div(className="can-export" if can_export else "", children=[
         dcc.Location(id=URL, refresh=False),
         dcc.Store(id=STORE),
         dcc.Download(id=DOWNLOAD),
         navbar(email, links, csrf_token),
+        dcc.Interval(id=HEALTH_POLL, interval=20_000),
         dbc.Container([
+            dbc.Alert(id=HEALTH_BANNER, is_open=False, color="warning", className="py-2"),
+            dbc.Alert(id=ERROR_ALERT, is_open=False, dismissable=True, color="danger",
+                      className="py-2"),
+            view_as_banner(viewing_as, csrf_token) if viewing_as else None,
             filter_bar(platforms, categories),
             html.Div(id=NOTICES),
             html.Main(id=CONTENT),
         ], fluid=True, className="pb-5"),
     ])
+
+
+def not_allowed(title: str) -> html.Div:
+    """Content for a page the user's role may not open."""
+    return html.Div([html.H1(f"{title}: not available", className="h4"),
+                     html.P("Your role does not give access to this page. Ask an admin."),
+                     dcc.Link("Go to the Overview", href="/")], className="py-5 text-center",
+                    id="not-allowed")
 
 
 def not_found(path: str) -> html.Div:

@@ -23,6 +23,11 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 
 
+def hash_password(password: str) -> str:
+    """A salted scrypt hash of a password."""
+    return generate_password_hash(password, method="scrypt")
+
+
 def normalise_email(email: str) -> str:
     """Lower-cased, trimmed e-mail address."""
     return email.strip().lower()
@@ -40,8 +45,7 @@ def create_user(session: Session, email: str, password: str, role: str = "viewer
         raise InvalidInput(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.")
     if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise InvalidInput(f"A user with the e-mail {email} already exists.")
-    user = User(email=email, name=name, role=role,
-                password_hash=generate_password_hash(password, method="scrypt"),
+    user = User(email=email, name=name, role=role, password_hash=hash_password(password),
                 platforms=platforms_by_slug(session, platform_slugs))
     session.add(user)
     session.flush()

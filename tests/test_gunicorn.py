@@ -7,12 +7,14 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
+from services.users import create_user
 from tests.conftest import ADMIN, PASSWORD, TestDatabase
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,3 +79,25 @@ def test_gunicorn_serves_logins_pages_and_api_across_workers(gunicorn_url: str) 
     assert browser.get(gunicorn_url + "/_dash-layout", timeout=10).status_code == 200
     page = browser.get(gunicorn_url + "/", timeout=10)
     assert page.status_code == 200 and "_dash-config" in page.text
+
+
+def _login_attempt(url: str, email: str, password: str) -> int:
+    """One login through a new connection (so attempts spread over the workers)."""
+    with requests.Session() as browser:
+        form = browser.get(url + "/login", timeout=10).text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        return browser.post(url + "/login", allow_redirects=False, timeout=10,
+                            data={"email": email, "password": password,
+                                  "csrf_token": token}).status_code
+
+
+def test_login_throttling_holds_across_workers(gunicorn_url: str,
+                                               postgresql_db: TestDatabase) -> None:
+    email = f"throttle-{uuid.uuid4().hex[:8]}@example.com"
+    with postgresql_db.session() as session:
+        create_user(session, email, PASSWORD, "viewer")
+        session.commit()
+    statuses = [_login_attempt(gunicorn_url, email, "wrong-password") for _ in range(5)]
+    assert statuses == [401] * 5
+    # Whichever worker answers now, it sees the five failures recorded by both.
+    assert [_login_attempt(gunicorn_url, email, PASSWORD) for _ in range(3)] == [429] * 3

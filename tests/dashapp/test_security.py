@@ -179,3 +179,53 @@ def test_errors_show_no_traceback_and_carry_the_request_id(app: Flask) -> None:
     assert response.headers["X-Request-ID"] == "trace-me-12345"
     bad = client.get("/api/v1/overview", headers={"X-Request-ID": "<script>"})
     assert bad.headers["X-Request-ID"] != "<script>"
+
+
+def test_a_copy_of_the_session_cookie_is_void_after_logout(app: Flask) -> None:
+    client = login(app.test_client())
+    stolen = client.get_cookie("session").value
+    assert client.post("/logout", data={"csrf_token": csrf_token(client)}).status_code == 302
+    replay = app.test_client()
+    replay.set_cookie("session", stolen)
+    assert replay.get("/_dash-layout").status_code == 401
+
+
+def test_deactivation_ends_the_session_on_the_next_request(app: Flask) -> None:
+    from sqlalchemy import select
+
+    from dashapp.extensions import db
+    from models import User
+    from services.users import create_user
+
+    with app.app_context():
+        create_user(db.session, "temp-analyst@example.com", PASSWORD, "analyst")
+        db.session.commit()
+    client = login(app.test_client(), "temp-analyst@example.com")
+    assert client.get("/_dash-layout").status_code == 200
+    with app.app_context():
+        db.session.scalar(select(User).where(User.email == "temp-analyst@example.com")) \
+            .active = False
+        db.session.commit()
+    assert client.get("/_dash-layout").status_code == 401
+
+
+def test_logs_never_carry_passwords_tokens_or_cookies(app: Flask, sqlite_db,  # type: ignore[no-untyped-def]
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    client = app.test_client()
+    post_login(client, ADMIN, "a-wrong-secret-password")
+    login(client)
+    cookie = client.get_cookie("session").value
+    client.get("/api/v1/overview?range=7d",
+               headers={"Authorization": f"Bearer {sqlite_db.admin_token}"})
+    text = caplog.text
+    assert "POST /login" in text  # requests are logged…
+    for secret in ("a-wrong-secret-password", PASSWORD, sqlite_db.admin_token, cookie):
+        assert secret not in text  # …their secrets are not
+
+
+def test_request_size_is_limited(sqlite_db) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(sqlite_db.url, MAX_CONTENT_LENGTH=1024)
+    client = app.test_client()
+    response = client.post("/login", data={"email": "x" * 4096, "password": "y"})
+    assert response.status_code == 413

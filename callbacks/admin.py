@@ -1,0 +1,169 @@
+"""Admin callbacks: every action goes through `services.admin` as the logged-in admin, which
+refuses anyone else and writes the audit log."""
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Dash, Input, Output, State, html, no_update
+from dash.exceptions import PreventUpdate
+from flask_wtf.csrf import generate_csrf
+
+import dashapp
+from callbacks.exports import ExportSpec
+from dashapp.context import administer, fetch
+from dashapp.filters import Period, View
+from dashapp.views import view_from_store
+from layouts import admin as ids
+from layouts.shell import STORE
+from services import admin
+from services.dimensions import platform_options
+from services.errors import ServiceError
+
+
+def _view(data: dict[str, Any] | None) -> View:
+    if not data or data.get("path") != ids.PATH:
+        raise PreventUpdate
+    parsed = view_from_store(data, ids.PARAMS)
+    if parsed is None:
+        raise PreventUpdate
+    return parsed[0]
+
+
+def _done(message: str) -> dbc.Alert:
+    return dbc.Alert(message, color="success", dismissable=True, className="py-2",
+                     id="admin-message")
+
+
+def _failed(error: ServiceError) -> dbc.Alert:
+    return dbc.Alert(str(error), color="danger", dismissable=True, className="py-2",
+                     id="admin-message")
+
+
+def audit_frame(view: View) -> pd.DataFrame:
+    """The audit events the view asks for (also what the audit export contains)."""
+    action = view.page.get("action", "all")
+    who = view.page.get("who", "anyone")
+    return administer(admin.audit_log, None if action == "all" else action,
+                      None if who == "anyone" else who)
+
+
+def tab_content(view: View) -> Any:
+    """The content of the selected tab."""
+    tab = view.page.get("tab", "users")
+    users = administer(admin.list_users)
+    if tab == "tokens":
+        return ids.tokens_tab(administer(admin.list_tokens), users)
+    if tab == "audit":
+        events = audit_frame(view).astype({"at": str}).to_dict("records")
+        return ids.audit_tab(events, administer(admin.audit_actions),
+                             view.page.get("action", "all"), users,
+                             view.page.get("who", "anyone"))
+    if tab == "status":
+        return ids.status_tab(administer(admin.system_status), dashapp.__version__)
+    return ids.users_tab(users, fetch(platform_options))
+
+
+def run_action(action: Any, *args: Any, success: str) -> tuple[Any, Any]:
+    """Feedback and a refresh signal for an admin action (the error message if it fails)."""
+    try:
+        administer(action, *args)
+    except ServiceError as error:
+        return _failed(error), no_update
+    return _done(success), success
+
+
+def register_callbacks(app: Dash) -> None:
+    """Register the Admin page callbacks on `app`."""
+
+    @app.callback(Output(ids.CONTENT, "children"), Input(STORE, "data"),
+                  Input(ids.REFRESH, "data"))
+    def render(data: dict[str, Any] | None, _refresh: Any) -> Any:
+        try:
+            return tab_content(_view(data))
+        except ServiceError as error:
+            return _failed(error)
+
+    @app.callback(Output(ids.FEEDBACK, "children", allow_duplicate=True),
+                  Output(ids.REFRESH, "data", allow_duplicate=True),
+                  Input(ids.CREATE, "n_clicks"),
+                  State(ids.NEW_EMAIL, "value"), State(ids.NEW_PASSWORD, "value"),
+                  State(ids.NEW_ROLE, "value"), State(ids.NEW_PLATFORMS, "value"),
+                  State(ids.NEW_NAME, "value"), prevent_initial_call=True)
+    def create(clicks, email, password, role, platforms, name):  # type: ignore[no-untyped-def]
+        if not clicks:
+            raise PreventUpdate
+        return run_action(admin.add_user, email or "", password or "", role or "viewer",
+                          platforms or [], name, success=f"Added {email}.")
+
+    @app.callback(Output(ids.EDIT_NAME, "value"), Output(ids.EDIT_ROLE, "value"),
+                  Output(ids.EDIT_PLATFORMS, "value"), Output(ids.EDIT_ACTIVE, "value"),
+                  Input(ids.EDIT_USER, "value"), prevent_initial_call=True)
+    def load_user(user_id: int | None) -> tuple[Any, ...]:
+        if user_id is None:
+            raise PreventUpdate
+        users = {user["id"]: user for user in administer(admin.list_users)}
+        user = users.get(user_id)
+        if user is None:
+            raise PreventUpdate
+        return user["name"], user["role"], user["platform_slugs"], user["active"]
+
+    @app.callback(Output(ids.FEEDBACK, "children", allow_duplicate=True),
+                  Output(ids.REFRESH, "data", allow_duplicate=True),
+                  Input(ids.SAVE, "n_clicks"),
+                  State(ids.EDIT_USER, "value"), State(ids.EDIT_NAME, "value"),
+                  State(ids.EDIT_ROLE, "value"), State(ids.EDIT_PLATFORMS, "value"),
+                  State(ids.EDIT_ACTIVE, "value"), prevent_initial_call=True)
+    def save(clicks, user_id, name, role, platforms, active):  # type: ignore[no-untyped-def]
+        if not clicks or user_id is None:
+            raise PreventUpdate
+        return run_action(admin.update_user, user_id, name, role, platforms or [],
+                          bool(active), success="Saved: it applies from the user's next click.")
+
+    @app.callback(Output(ids.FEEDBACK, "children", allow_duplicate=True),
+                  Input(ids.RESET, "n_clicks"), State(ids.EDIT_USER, "value"),
+                  State(ids.RESET_PASSWORD, "value"), prevent_initial_call=True)
+    def reset(clicks: int | None, user_id: int | None, password: str | None) -> Any:
+        if not clicks or user_id is None:
+            raise PreventUpdate
+        return run_action(admin.reset_password, user_id, password or "",
+                          success="Password changed; the user's sessions have ended.")[0]
+
+    @app.callback(Output(ids.VIEW_AS_USER, "value"), Output(ids.VIEW_AS, "disabled"),
+                  Output(ids.VIEW_AS_CSRF, "value"), Input(ids.EDIT_USER, "value"),
+                  prevent_initial_call=True)
+    def choose_view_as(user_id: int | None) -> tuple[Any, bool, str]:
+        # The form posts to /view-as/start, which checks the role and the CSRF token.
+        return user_id, user_id is None, generate_csrf()
+
+    @app.callback(Output(ids.NEW_TOKEN, "children"),
+                  Output(ids.REFRESH, "data", allow_duplicate=True),
+                  Input(ids.ISSUE, "n_clicks"), State(ids.TOKEN_USER, "value"),
+                  State(ids.TOKEN_NAME, "value"), prevent_initial_call=True)
+    def issue(clicks: int | None, user_id: int | None, name: str | None) -> tuple[Any, Any]:
+        if not clicks or user_id is None:
+            raise PreventUpdate
+        try:
+            token = administer(admin.issue_token, user_id, name)
+        except ServiceError as error:
+            return _failed(error), no_update
+        return dbc.Alert([html.Div("Copy this token now: it is shown only once."),
+                          html.Code(token, id="admin-token-value")], color="warning",
+                         className="py-2"), token[:10]
+
+    @app.callback(Output(ids.FEEDBACK, "children", allow_duplicate=True),
+                  Output(ids.REFRESH, "data", allow_duplicate=True),
+                  Input(ids.REVOKE, "n_clicks"), State(ids.REVOKE_TOKEN, "value"),
+                  prevent_initial_call=True)
+    def revoke(clicks: int | None, token_id: int | None) -> tuple[Any, Any]:
+        if not clicks or token_id is None:
+            raise PreventUpdate
+        return run_action(admin.revoke_token, token_id, success="Token revoked.")
+
+
+def _audit_export(view: View, _period: Period) -> pd.DataFrame:
+    return audit_frame(view)
+
+
+EXPORTS = (ExportSpec(ids.AUDIT_EXPORT, "Audit log", ids.PATH, ids.PARAMS, _audit_export),)

@@ -1,0 +1,47 @@
+"""Admin callbacks as plain functions: admins get every tab, anyone else gets nothing."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from dash import no_update
+from flask import Flask
+from flask_login import login_user
+from sqlalchemy import select
+
+from callbacks.admin import run_action, tab_content
+from dashapp.auth import SessionUser
+from dashapp.extensions import db
+from dashapp.filters import parse_query
+from layouts.admin import PARAMS
+from models import User
+from services import admin
+from services.errors import AccessDenied
+from tests.conftest import ADMIN, ANALYST
+
+
+@pytest.fixture
+def as_user(app: Flask, request: pytest.FixtureRequest) -> Iterator[None]:
+    """A request context with the user named by the parameter logged in."""
+    with app.test_request_context("/_dash-update-component", method="POST"):
+        user = db.session.scalar(select(User).where(User.email == request.param))
+        login_user(SessionUser.of(user))
+        yield
+
+
+@pytest.mark.parametrize("as_user", [ADMIN], indirect=True)
+@pytest.mark.parametrize("tab, expected", [("users", ANALYST), ("tokens", "Starts with"),
+                                           ("audit", "The newest"), ("status", "order_lines")])
+def test_admin_sees_every_tab(as_user: None, tab: str, expected: str) -> None:
+    content = tab_content(parse_query(f"tab={tab}", PARAMS))
+    assert expected in str(content)
+
+
+@pytest.mark.parametrize("as_user", [ANALYST], indirect=True)
+def test_non_admin_gets_no_admin_data_through_callbacks(as_user: None) -> None:
+    with pytest.raises(AccessDenied):
+        tab_content(parse_query("tab=users", PARAMS))
+    feedback, refresh = run_action(admin.add_user, "intruder@example.com", "a-long-password",
+                                   "admin", [], None, success="Added")
+    assert "Only administrators" in str(feedback) and refresh is no_update
+    assert db.session.scalar(select(User).where(User.email == "intruder@example.com")) is None

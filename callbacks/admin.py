@@ -11,10 +11,10 @@ from dash.exceptions import PreventUpdate
 from flask_wtf.csrf import generate_csrf
 
 import dashapp
+from callbacks.common import view_of_page
 from callbacks.exports import ExportSpec
 from dashapp.context import administer, fetch
 from dashapp.filters import Period, View
-from dashapp.views import view_from_store
 from layouts import admin as ids
 from layouts.shell import STORE
 from services import admin
@@ -23,12 +23,7 @@ from services.errors import ServiceError
 
 
 def _view(data: dict[str, Any] | None) -> View:
-    if not data or data.get("path") != ids.PATH:
-        raise PreventUpdate
-    parsed = view_from_store(data, ids.PARAMS)
-    if parsed is None:
-        raise PreventUpdate
-    return parsed[0]
+    return view_of_page(data, ids.PATH, ids.PARAMS)[0]
 
 
 def _done(message: str) -> dbc.Alert:

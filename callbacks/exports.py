@@ -16,9 +16,9 @@ from dash.exceptions import PreventUpdate
 from flask import request
 from flask_login import current_user
 
+from callbacks.common import view_of_page
 from dashapp.extensions import db
 from dashapp.filters import ParamSpec, Period, View, to_query
-from dashapp.views import view_from_store
 from layouts.shell import DOWNLOAD, EXPORT, STORE
 from services.audit import record
 from services.exports import ExportHeader, describe_filters, export_bytes, export_filename
@@ -47,12 +47,7 @@ def can_export() -> bool:
 def export_file(spec: ExportSpec, store: dict[str, Any] | None,
                 file_format: str) -> dict[str, Any]:
     """The download for one chart in the current view (as dcc.Download data)."""
-    if not store or store.get("path") != spec.page_path:
-        raise PreventUpdate
-    parsed = view_from_store(store, spec.params)
-    if parsed is None:
-        raise PreventUpdate
-    view, period = parsed
+    view, period = view_of_page(store, spec.page_path, spec.params)
     query = to_query(view.filters, view.page, spec.params)
     filters = view.filters
     header = ExportHeader(

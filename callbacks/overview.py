@@ -5,12 +5,11 @@ from typing import Any
 
 import pandas as pd
 from dash import ALL, Dash, Input, Output, ctx, html
-from dash.exceptions import PreventUpdate
 
+from callbacks.common import view_of_page
 from callbacks.exports import ExportSpec
 from dashapp.context import fetch, setting
 from dashapp.filters import COMPARES, Filters, Period, View, format_range
-from dashapp.views import view_from_store
 from layouts import figures, overview
 from layouts.shell import STORE
 from services import overview as service
@@ -22,12 +21,7 @@ LOWER_IS_BETTER = frozenset({"returns"})
 
 
 def _view(data: dict[str, Any] | None) -> tuple[View, Period]:
-    if not data or data.get("path") != overview.PATH:
-        raise PreventUpdate
-    parsed = view_from_store(data, overview.PARAMS)
-    if parsed is None:
-        raise PreventUpdate
-    return parsed
+    return view_of_page(data, overview.PATH, overview.PARAMS)
 
 
 def empty_message(filters: Filters, period: Period) -> str:

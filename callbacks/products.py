@@ -10,11 +10,11 @@ import pandas as pd
 from dash import Dash, Input, Output, html
 from dash.exceptions import PreventUpdate
 
+from callbacks.common import view_of_page
 from callbacks.exports import ExportSpec
 from callbacks.overview import cost_note, empty_message, selection_note
 from dashapp.context import fetch, setting
 from dashapp.filters import COMPARES, Filters, Period, View, format_range, to_query
-from dashapp.views import view_from_store
 from layouts import figures, products
 from layouts.shell import STORE
 from services import overview
@@ -27,12 +27,7 @@ HIDDEN = {"display": "none"}
 
 
 def _view(data: dict[str, Any] | None) -> tuple[View, Period]:
-    if not data or data.get("path") != products.PATH:
-        raise PreventUpdate
-    parsed = view_from_store(data, products.PARAMS)
-    if parsed is None:
-        raise PreventUpdate
-    return parsed
+    return view_of_page(data, products.PATH, products.PARAMS)
 
 
 def drilled_sku(view: View) -> str:

@@ -7,13 +7,12 @@ from typing import Any
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Dash, Input, Output, html
-from dash.exceptions import PreventUpdate
 
+from callbacks.common import view_of_page
 from callbacks.exports import ExportSpec
 from callbacks.overview import empty_message, rolling_windows, selection_note
 from dashapp.context import fetch, setting
 from dashapp.filters import COMPARES, GRAINS, Period, View, format_range
-from dashapp.views import view_from_store
 from layouts import figures, sales
 from layouts.shell import STORE
 from services import sales_analysis as service
@@ -22,12 +21,7 @@ TOP_COUNTRIES = 12
 
 
 def _view(data: dict[str, Any] | None) -> tuple[View, Period]:
-    if not data or data.get("path") != sales.PATH:
-        raise PreventUpdate
-    parsed = view_from_store(data, sales.PARAMS)
-    if parsed is None:
-        raise PreventUpdate
-    return parsed
+    return view_of_page(data, sales.PATH, sales.PARAMS)
 
 
 def country_of(view: View) -> str:

@@ -104,30 +104,10 @@ def _money_axis(currency: str) -> dict[str, str]:
 def trend_figure(trend: pd.DataFrame, grain: str, rolling: Sequence[int], currency: str,
                  compare_label: str | None) -> go.Figure:
     """Net revenue per bucket, the comparison period overlaid and chosen rolling means."""
-    symbol = currency_symbol(currency)
-    figure = go.Figure()
-    figure.add_bar(
-        x=trend["bucket"], y=trend["net_revenue"], name="Net revenue", marker_color=PRIMARY,
-        opacity=0.85 if grain == "day" else 1.0,
-        hovertemplate=f"%{{x|%a %d %b %Y}}<br>{symbol}%{{y:,.2f}}<extra>Net revenue</extra>")
-    if compare_label and trend["compare_net_revenue"].notna().any():
-        figure.add_scatter(
-            x=trend["bucket"], y=trend["compare_net_revenue"], name=compare_label,
-            mode="lines", line={"color": COMPARISON, "width": 2, "dash": "dot"},
-            customdata=trend["compare_bucket"].astype(str),
-            hovertemplate=f"%{{customdata}}<br>{symbol}%{{y:,.2f}}<extra>{compare_label}</extra>")
-    for window in rolling:
-        column = f"rolling_{window}"
-        if column in trend and trend[column].notna().any():
-            figure.add_scatter(
-                x=trend["bucket"], y=trend[column], name=f"{window}-day average", mode="lines",
-                line={"color": ROLLING_COLOURS.get(window, ACCENT), "width": 2},
-                hovertemplate=f"%{{x|%d %b %Y}}<br>{symbol}%{{y:,.2f}}"
-                              f"<extra>{window}-day average</extra>")
-    figure.update_yaxes(**_money_axis(currency), rangemode="tozero")
-    figure.update_xaxes(type="date")
-    figure.update_layout(bargap=0.15, hovermode="x unified" if grain != "day" else "closest")
-    return _style(figure)
+    renamed = trend.rename(columns={"net_revenue": "value",
+                                    "compare_net_revenue": "compare_value"})
+    return metric_trend_figure(renamed, grain, rolling, "Net revenue", "money", currency,
+                               compare_label)
 
 
 def format_value(value: float | None, unit: str, currency: str, compact: bool = True) -> str:

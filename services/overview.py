@@ -60,7 +60,7 @@ def revenue_trend(session: Session, scope: Scope, filters: Filters,
     rolling_3/7/30 (trailing means of daily net revenue that include days before the range,
     so the first point of a 30-day average is not an average of one day).
     """
-    daily_lead_in = _rolling_start(period) if filters.grain == "day" else period.start
+    daily_lead_in = rolling_start(period) if filters.grain == "day" else period.start
     series = net_revenue_by_period(session, scope, filters, daily_lead_in, period.end,
                                    filters.grain)
     trend = series[series["bucket"] >= _bucket_of(period.start, filters.grain)]
@@ -82,7 +82,7 @@ def revenue_trend(session: Session, scope: Scope, filters: Filters,
     return trend
 
 
-def _rolling_start(period: Period) -> dt.date:
+def rolling_start(period: Period) -> dt.date:
     """Where the daily series starts so every rolling mean has its full window of history
     (but never before the first day with data, which would average in empty days)."""
     lead_in = period.start - dt.timedelta(days=max(ROLLING_WINDOWS) - 1)

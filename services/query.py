@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ColumnElement, Date, false, or_, select, true
+from sqlalchemy import ColumnElement, Date, Integer, false, or_, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -102,6 +102,25 @@ def _month_start_sqlite(element, compiler, **kw):  # type: ignore[no-untyped-def
 @compiles(month_start, "postgresql")
 def _month_start_pg(element, compiler, **kw):  # type: ignore[no-untyped-def]
     return f"CAST(date_trunc('month', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+class iso_weekday(FunctionElement):  # noqa: N801 - SQL function naming
+    """Day of the week of a date column: 0 = Monday … 6 = Sunday (like Python's weekday())."""
+
+    type = Integer()
+    name = "iso_weekday"
+    inherit_cache = True
+
+
+@compiles(iso_weekday, "sqlite")
+def _iso_weekday_sqlite(element, compiler, **kw):  # type: ignore[no-untyped-def]
+    # strftime('%w') counts from Sunday = 0; shift so Monday is 0.
+    return f"((CAST(strftime('%w', {compiler.process(element.clauses, **kw)}) AS INTEGER) + 6) % 7)"
+
+
+@compiles(iso_weekday, "postgresql")
+def _iso_weekday_pg(element, compiler, **kw):  # type: ignore[no-untyped-def]
+    return f"(CAST(EXTRACT(ISODOW FROM {compiler.process(element.clauses, **kw)}) AS INTEGER) - 1)"
 
 
 def bucket(column: ColumnElement[dt.date], grain: str) -> ColumnElement[dt.date]:

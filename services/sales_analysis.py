@@ -12,16 +12,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Integer, and_, case, distinct, func, literal, select
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.functions import FunctionElement
 
 from dashapp.filters import Filters, Period
 from models import Customer, Order, OrderLine, Platform, Product
 from services.metrics import aggregate_columns, change, money
-from services.overview import ROLLING_WINDOWS, UNCATEGORISED, _rolling_start
-from services.query import bucket, bucket_starts, line_conditions
+from services.overview import ROLLING_WINDOWS, UNCATEGORISED, rolling_start
+from services.query import bucket, bucket_starts, iso_weekday, line_conditions
 from services.sales import METRIC_COLUMNS, grouped_metrics, net_revenue_by
 from services.scope import Scope
 
@@ -31,25 +29,6 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 UNKNOWN_COUNTRY = "Unknown"
 UNKNOWN_REGION = "Unknown"
 TOP_RETURNED = 10
-
-
-class iso_weekday(FunctionElement):  # noqa: N801 - SQL function naming
-    """Day of the week of a date column: 0 = Monday … 6 = Sunday (like Python's weekday())."""
-
-    type = Integer()
-    name = "iso_weekday"
-    inherit_cache = True
-
-
-@compiles(iso_weekday, "sqlite")
-def _iso_weekday_sqlite(element, compiler, **kw):  # type: ignore[no-untyped-def]
-    # strftime('%w') counts from Sunday = 0; shift so Monday is 0.
-    return f"((CAST(strftime('%w', {compiler.process(element.clauses, **kw)}) AS INTEGER) + 6) % 7)"
-
-
-@compiles(iso_weekday, "postgresql")
-def _iso_weekday_pg(element, compiler, **kw):  # type: ignore[no-untyped-def]
-    return f"(CAST(EXTRACT(ISODOW FROM {compiler.process(element.clauses, **kw)}) AS INTEGER) - 1)"
 
 
 def sales_conditions(filters: Filters, scope: Scope, start: dt.date, end: dt.date,
@@ -143,7 +122,7 @@ def metric_trend(session: Session, scope: Scope, filters: Filters, period: Perio
     grain = filters.grain
     starts = bucket_starts(period.start, period.end, grain)
     history_start = min(year_ago_bucket(starts[0], grain), previous_bucket(starts[0], grain),
-                        _rolling_start(period))
+                        rolling_start(period))
     history = _by_bucket(session, sales_conditions(filters, scope, history_start, period.end,
                                                    country), history_start, period.end, grain)
     complete = [start >= period.start and bucket_end(start, grain) <= period.end
@@ -183,7 +162,7 @@ def _add_rolling(history: pd.DataFrame, period: Period, metric: str, grain: str,
         trend[f"rolling_{window}"] = np.nan
     if grain != "day":
         return
-    daily = history.loc[history.index >= _rolling_start(period)]
+    daily = history.loc[history.index >= rolling_start(period)]
     for window in ROLLING_WINDOWS:
         sums = daily.rolling(window, min_periods=1).sum()
         days = daily["orders"].rolling(window, min_periods=1).count()

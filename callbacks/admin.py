@@ -13,7 +13,7 @@ from flask_wtf.csrf import generate_csrf
 import dashapp
 from callbacks.common import view_of_page
 from callbacks.exports import ExportSpec
-from dashapp.context import administer, fetch
+from dashapp.context import administer, fetch, result_cache
 from dashapp.filters import Period, View
 from layouts import admin as ids
 from layouts.shell import STORE
@@ -56,8 +56,19 @@ def tab_content(view: View) -> Any:
                              view.page.get("action", "all"), users,
                              view.page.get("who", "anyone"))
     if tab == "status":
-        return ids.status_tab(administer(admin.system_status), dashapp.__version__)
+        return ids.status_tab({**administer(admin.system_status),
+                               "cache": describe_cache(result_cache().stats())},
+                              dashapp.__version__)
     return ids.users_tab(users, fetch(platform_options))
+
+
+def describe_cache(stats: dict[str, Any]) -> str:
+    """'redis, 83% hits (1,204 of 1,450)' or the backend alone before any use."""
+    if stats["hit_rate"] is None:
+        return f"{stats['backend']}, not used yet"
+    total = stats["hits"] + stats["misses"]
+    return (f"{stats['backend']}, {stats['hit_rate']:.0%} hits "
+            f"({stats['hits']:,} of {total:,})")
 
 
 def run_action(action: Any, *args: Any, success: str) -> tuple[Any, Any]:

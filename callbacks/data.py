@@ -26,7 +26,7 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from callbacks.exports import can_export
-from dashapp.context import current_scope, fetch
+from dashapp.context import current_scope, data_changed, fetch
 from dashapp.extensions import db
 from dashapp.filters import format_range, to_query
 from dashapp.views import checked_view, view_from_store
@@ -140,6 +140,8 @@ def run_job(server: Flask, ticket: str,
             else:
                 report = import_file(db.session, scope_for(user), import_request, user.id,
                                      payload.get("ip"), step)
+                if report.status == "succeeded":
+                    data_changed()
         except ServiceError as error:
             report = ImportReport(kind=payload["mapping"]["kind"], filename="the file",
                                   status="rejected", errors=[str(error)])

@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from dashapp.cli_import import import_command
+from dashapp.context import data_changed
 from dashapp.extensions import db
 from services.errors import ServiceError
 from services.maintenance import refresh_statistics
@@ -58,6 +59,7 @@ def demo_data_command(lines: int | None, seed: int, if_empty: bool) -> None:
         db.session.commit()
         refresh_statistics(db.session)
         db.session.commit()
+        data_changed()
     except ServiceError as error:
         db.session.rollback()
         _fail(str(error))

@@ -11,6 +11,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from dashapp.context import data_changed
 from dashapp.extensions import db
 from services.errors import ServiceError
 from services.imports.kinds import KINDS
@@ -78,6 +79,8 @@ def import_command(file: str, kind: str | None, platform: str, mapping_file: str
         report = check_file(db.session, Scope.everything(), request, progress)
     else:
         report = import_file(db.session, Scope.everything(), request, progress=progress)
+        if report.status == "succeeded":
+            data_changed()
     _finish(report)
 
 

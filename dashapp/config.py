@@ -61,6 +61,13 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
             window=dt.timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15)))),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_BYTES", 200 * 1024 * 1024)),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Results cache: Redis when REDIS_URL is set (shared by every worker and host), else
+        # a directory under instance/ (shared by the workers of one machine), or "none".
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "CACHE_DIR": os.environ.get("PULSEBOARD_CACHE_DIR",
+                                    str(Path(instance_path) / "cache")),
+        "CACHE": os.environ.get("PULSEBOARD_CACHE", "on"),
+        "CACHE_TTL": int(os.environ.get("PULSEBOARD_CACHE_TTL", 600)),
     }
     config.update(overrides or {})
     _validate(config)

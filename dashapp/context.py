@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from dashapp.extensions import db
 from services.admin import Actor
+from services.cache import ResultCache
 from services.scope import Scope
 
 T = TypeVar("T")
@@ -29,12 +30,35 @@ def current_scope() -> Scope:
     return current_user.scope
 
 
+# Analytics read only what imports and demo loads change, and both bump the cache's data
+# version; other services (import history, saved mappings, admin) always read fresh.
+CACHED_MODULES = frozenset({"services.overview", "services.sales", "services.sales_analysis",
+                            "services.product_analysis", "services.dimensions"})
+
+
+def result_cache() -> ResultCache:
+    """The app's shared cache of service results."""
+    return current_app.extensions["result_cache"]
+
+
 def fetch(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a read-only service in the current user's scope."""
+    """Run a read-only service in the current user's scope (cached where it is analytics)."""
+    scope = current_scope()
+
+    def compute() -> T:
+        return service(db.session, scope, *args, **kwargs)
+
     try:
-        return service(db.session, current_scope(), *args, **kwargs)
+        if service.__module__ in CACHED_MODULES:
+            return result_cache().get_or_compute(service, scope, args, kwargs, compute)
+        return compute()
     finally:
         db.session.rollback()  # read-only: release the transaction and any row locks
+
+
+def data_changed() -> None:
+    """Tell the cache that sales data changed (after an import or a demo load)."""
+    result_cache().invalidate()
 
 
 def actor() -> Actor:

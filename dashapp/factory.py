@@ -20,6 +20,7 @@ from dashapp.extensions import db, migrate
 from dashapp.security import add_security_headers, csrf, init_security
 from layouts.pages import nav_links, page_for
 from layouts.shell import app_shell
+from services.cache import ResultCache, backend_from_settings
 from services.dimensions import category_options, platform_options
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +75,11 @@ def register_extensions(app: Flask) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    enabled = app.config["CACHE"] != "none"
+    backend = backend_from_settings(app.config["REDIS_URL"] if enabled else None,
+                                    app.config["CACHE_DIR"] if enabled else None,
+                                    app.config["CACHE_TTL"])
+    app.extensions["result_cache"] = ResultCache(backend, app.config["SQLALCHEMY_DATABASE_URI"])
 
 
 def serve_layout() -> html.Div:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,8 @@ from services.maintenance import refresh_statistics
 from services.users import create_token, create_user
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# One results cache per test session: never one left over from an earlier run.
+CACHE_DIR = tempfile.mkdtemp(prefix="pulseboard-test-cache-")
 DEMO_LINES = 30_000
 DEMO_SEED = 7
 PASSWORD = "correct-horse-battery"
@@ -83,7 +86,8 @@ def migrate(app: Flask) -> None:
 def make_app(url: str, **overrides: object) -> Flask:
     """An app in test mode on the given database."""
     config = {"SQLALCHEMY_DATABASE_URI": url, "ENV": "test", "TESTING": True,
-              "SECRET_KEY": "test-secret-" + "x" * 32, "CURRENCY": "GBP"}
+              "SECRET_KEY": "test-secret-" + "x" * 32, "CURRENCY": "GBP",
+              "CACHE_DIR": CACHE_DIR}
     config.update(overrides)
     return create_app(config)
 

@@ -1,0 +1,131 @@
+"""The shared results cache: scope isolation, hits across app instances (workers), and
+invalidation by a real import — on the filesystem backend and on a real Redis server."""
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from tests.conftest import LIMITED, LIMITED_PLATFORM, TestDatabase, login, make_app, skip_or_fail
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "online_retail_slice.csv.gz"
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A throw-away redis-server on loopback (Debian's package, as CI installs it)."""
+    if shutil.which("redis-server") is None:
+        skip_or_fail("the Redis cache tests need Debian's redis-server")
+    port = free_port()
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                               "--save", "", "--appendonly", "no"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture(params=["filesystem", "redis"])
+def cache_config(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    """App settings for each cache backend."""
+    if request.param == "redis":
+        return {"REDIS_URL": request.getfixturevalue("redis_url")}
+    return {"CACHE_DIR": str(tmp_path / "cache")}
+
+
+def revenue(app: Flask, email: str | None = None, token: str | None = None,
+            query: str = "range=all&compare=none") -> float:
+    """Net revenue the API reports for a user (session login) or a token."""
+    if token:
+        response = app.test_client().get(f"/api/v1/overview?{query}",
+                                         headers={"Authorization": f"Bearer {token}"})
+    else:
+        response = login(app.test_client(), email).get(f"/api/v1/overview?{query}")
+    assert response.status_code == 200
+    return response.get_json()["kpis"]["net_revenue"]["current"]
+
+
+def test_scopes_never_share_cached_numbers(sqlite_db: TestDatabase,
+                                           cache_config: dict[str, str]) -> None:
+    app = make_app(sqlite_db.url, **cache_config)
+    everything = revenue(app, token=sqlite_db.admin_token)
+    limited = revenue(app, token=sqlite_db.limited_token)
+    assert limited < everything
+    # Same again, served from the cache, still per scope.
+    assert revenue(app, token=sqlite_db.admin_token) == everything
+    assert revenue(app, token=sqlite_db.limited_token) == limited
+    assert revenue(app, LIMITED) == limited
+    only_instagram = revenue(app, token=sqlite_db.admin_token,
+                             query=f"range=all&compare=none&platform={LIMITED_PLATFORM}")
+    assert only_instagram == limited
+    stats = app.extensions["result_cache"].stats()
+    assert stats["hits"] > 0 and stats["misses"] > 0
+
+
+def test_two_workers_share_the_cache(sqlite_db: TestDatabase,
+                                     cache_config: dict[str, str]) -> None:
+    first, second = (make_app(sqlite_db.url, **cache_config) for _ in range(2))
+    revenue(first, token=sqlite_db.admin_token, query="range=90d&compare=yoy")
+    cache = second.extensions["result_cache"]
+    hits_before = cache.stats()["hits"]
+    revenue(second, token=sqlite_db.admin_token, query="range=90d&compare=yoy")
+    assert cache.stats()["hits"] > hits_before
+
+
+def test_an_import_invalidates_cached_numbers(tmp_path: Path,
+                                              cache_config: dict[str, str]) -> None:
+    from tests.conftest import ADMIN, PASSWORD, migrate
+
+    app = make_app(f"sqlite:///{tmp_path / 'fresh.db'}", **cache_config)
+    migrate(app)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["demo-data", "--lines", "2000"]).exit_code == 0
+    runner.invoke(args=["users", "create", ADMIN, "--role", "admin"], input=PASSWORD + "\n")
+    before = revenue(app, ADMIN, query="from=2010-12-01&to=2011-12-31&compare=none")
+    assert before == 0.0  # the demo data is from 2024-2026: nothing yet in 2011
+    result = runner.invoke(args=["import", str(FIXTURE), "--platform", "Online Store"])
+    assert result.exit_code == 0, result.output
+    after = revenue(app, ADMIN, query="from=2010-12-01&to=2011-12-31&compare=none")
+    assert after > 0  # not the cached zero
+
+
+def test_equal_arguments_give_equal_keys_whatever_their_identity() -> None:
+    import datetime as dt
+
+    from dashapp.filters import Filters, resolve_period
+    from services import overview
+    from services.cache import ResultCache, backend_from_settings
+    from services.scope import Scope
+
+    cache = ResultCache(backend_from_settings(None, None), "sqlite:///x.db")
+    day = dt.date(2026, 1, 31)
+    shared = resolve_period(Filters(range="custom", start=day, end=day), day, day)
+    separate = resolve_period(Filters(range="custom", start=dt.date(2026, 1, 31),
+                                      end=dt.date(2026, 1, 31)), dt.date(2026, 1, 31),
+                              dt.date(2026, 1, 31))
+    keys = {cache.key(overview.kpis, Scope(), (Filters(), period), {})
+            for period in (shared, separate)}
+    assert len(keys) == 1
+    other_scope = cache.key(overview.kpis, Scope(platform_ids=frozenset({1})),
+                            (Filters(), shared), {})
+    assert other_scope not in keys

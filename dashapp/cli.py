@@ -130,9 +130,22 @@ def create_token_command(email: str, name: str | None) -> None:
     click.echo(token)
 
 
+@click.group("cache")
+def cache_group() -> None:
+    """The results cache."""
+
+
+@cache_group.command("clear")
+@with_appcontext
+def clear_cache_command() -> None:
+    """Forget every cached result (after changing data by hand)."""
+    data_changed()
+    click.echo("Cached results cleared.")
+
+
 def register_commands(app: Flask) -> None:
     """Attach the Pulseboard commands to the app's CLI."""
-    for command in (demo_data_command, users_group, tokens_group, import_command):
+    for command in (demo_data_command, users_group, tokens_group, import_command, cache_group):
         app.cli.add_command(command)
 
 

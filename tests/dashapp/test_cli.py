@@ -124,3 +124,11 @@ def test_ensure_demo_creates_the_demo_login_once(runner: FlaskCliRunner,
         result = runner.invoke(args=["users", "ensure-demo"])
         assert result.exit_code == 0 and "demo@pulseboard.local" in result.output
     assert count(fresh_app, User) == 1
+
+
+def test_cache_clear_bumps_the_data_version(runner: FlaskCliRunner, fresh_app: Flask) -> None:
+    cache = fresh_app.extensions["result_cache"]
+    before = cache.data_version()
+    result = runner.invoke(args=["cache", "clear"])
+    assert result.exit_code == 0 and "cleared" in result.output
+    assert cache.data_version() == before + 1

@@ -224,15 +224,18 @@ def growth_figure(trend: pd.DataFrame, grain: str) -> go.Figure:
 def _robust_range(values: pd.Series) -> list[float] | None:
     """An axis range that a few extreme ratios (a tiny base day) cannot flatten.
 
-    Spans the 5th to 95th percentile with some room; the rare values outside run off the
-    chart and keep their exact number in the hover text.
+    Every value fits unless it is far outside the rest (beyond six interquartile ranges):
+    those few run off the chart and keep their exact number in the hover text.
     """
     finite = values.replace([np.inf, -np.inf], np.nan).dropna()
     if finite.empty:
         return None
-    low, high = finite.quantile(0.05), finite.quantile(0.95)
-    span = max(high - low, 0.2)
-    return [min(low, 0.0) - 0.15 * span, max(high, 0.0) + 0.15 * span]
+    first, third = finite.quantile(0.25), finite.quantile(0.75)
+    spread = max(third - first, 0.1)
+    low = max(finite.min(), first - 6 * spread)
+    high = min(finite.max(), third + 6 * spread)
+    room = 0.1 * max(high - low, 0.2)
+    return [min(low, 0.0) - room, max(high, 0.0) + room]
 
 
 def weekday_figure(weekdays: pd.DataFrame, value: str, name: str, unit: str, currency: str,

@@ -68,3 +68,13 @@ def test_number_formats() -> None:
     assert figures.format_money(float("nan"), "USD") == "n/a"
     assert figures.format_percent(0.1234, signed=True) == "+12.3%"
     assert figures.format_number(None) == "n/a"
+
+
+def test_growth_axis_keeps_ordinary_values_and_drops_freak_ratios() -> None:
+    days = pd.date_range("2026-01-05", periods=13, freq="W-MON")
+    ordinary = pd.DataFrame({"bucket": days, "pop_growth": np.linspace(-0.2, 0.3, 13),
+                             "yoy_growth": np.linspace(-0.15, 0.45, 13)})
+    low, high = figures.growth_figure(ordinary, "week").layout.yaxis.range
+    assert low < -0.2 and high > 0.45  # every ordinary value is on the chart
+    freak = ordinary.assign(pop_growth=[*[0.05] * 12, 400.0])
+    assert figures.growth_figure(freak, "week").layout.yaxis.range[1] < 10

@@ -8,11 +8,13 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Dash, Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
+from flask import current_app
 from flask_wtf.csrf import generate_csrf
 
 import dashapp
 from callbacks.common import view_of_page
 from callbacks.exports import ExportSpec
+from dashapp import security
 from dashapp.context import administer, fetch, result_cache
 from dashapp.filters import Period, View
 from layouts import admin as ids
@@ -57,7 +59,8 @@ def tab_content(view: View) -> Any:
                              view.page.get("who", "anyone"))
     if tab == "status":
         return ids.status_tab({**administer(admin.system_status),
-                               "cache": describe_cache(result_cache().stats())},
+                               "cache": describe_cache(result_cache().stats()),
+                               "requests": describe_requests(request_stats())},
                               dashapp.__version__)
     return ids.users_tab(users, fetch(platform_options))
 
@@ -69,6 +72,23 @@ def describe_cache(stats: dict[str, Any]) -> str:
     total = stats["hits"] + stats["misses"]
     return (f"{stats['backend']}, {stats['hit_rate']:.0%} hits "
             f"({stats['hits']:,} of {total:,})")
+
+
+def request_stats() -> dict[str, Any] | None:
+    """Recent request figures, or None when no backend keeps them."""
+    stats = current_app.extensions["request_stats"]
+    return stats.summary(security.clock()) if stats.enabled else None
+
+
+def describe_requests(summary: dict[str, Any] | None) -> str:
+    """'1,204 requests in 15 min; p50 ≤ 25 ms, p95 ≤ 250 ms, p99 ≤ 500 ms; 0 errors'."""
+    if summary is None:
+        return "not recorded (the cache is off)"
+    if not summary["requests"]:
+        return f"no requests in the last {summary['minutes']} minutes"
+    bounds = ", ".join(f"{q} ≤ {summary[q]:,.0f} ms" for q in ("p50", "p95", "p99"))
+    return (f"{summary['requests']:,} requests in {summary['minutes']} min; {bounds}; "
+            f"{summary['errors']:,} errors")
 
 
 def run_action(action: Any, *args: Any, success: str) -> tuple[Any, Any]:

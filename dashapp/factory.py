@@ -22,6 +22,7 @@ from layouts.pages import nav_links, page_for
 from layouts.shell import app_shell
 from services.cache import ResultCache, backend_from_settings
 from services.dimensions import category_options, platform_options
+from services.request_stats import RequestStats
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
@@ -79,7 +80,9 @@ def register_extensions(app: Flask) -> None:
     backend = backend_from_settings(app.config["REDIS_URL"] if enabled else None,
                                     app.config["CACHE_DIR"] if enabled else None,
                                     app.config["CACHE_TTL"])
-    app.extensions["result_cache"] = ResultCache(backend, app.config["SQLALCHEMY_DATABASE_URI"])
+    cache = ResultCache(backend, app.config["SQLALCHEMY_DATABASE_URI"])
+    app.extensions["result_cache"] = cache
+    app.extensions["request_stats"] = RequestStats(backend, f"{cache.namespace}:stats")
 
 
 def serve_layout() -> html.Div:

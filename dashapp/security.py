@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, g, jsonify, request, session
+from flask import Flask, Response, current_app, g, jsonify, request, session
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -96,9 +96,18 @@ def _security_headers(policy: str, production: bool) -> Callable[[Response], Res
     return add_headers
 
 
+STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
+
+
 def _log_request(response: Response) -> Response:
     elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
     log.info("%s %s %s %.0fms", request.method, request.path, response.status_code, elapsed)
+    if not request.path.startswith(STATIC_PREFIXES):
+        try:
+            current_app.extensions["request_stats"].record(elapsed, response.status_code,
+                                                           clock())
+        except Exception:  # noqa: BLE001 - figures for the status page must never break a page
+            log.warning("Could not record request statistics", exc_info=True)
     return response
 
 

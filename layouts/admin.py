@@ -173,14 +173,17 @@ def audit_tab(events: Sequence[dict[str, Any]], actions: Sequence[str], action: 
 def status_tab(status: dict[str, Any], version: str) -> html.Div:
     """Database, migration, version, row counts and recent import jobs."""
     facts = [("Database", status["database"]), ("Migration", status["migration"]),
-             ("App version", version), ("Cache", status.get("cache", "none configured"))]
+             ("App version", version), ("Cache", status.get("cache", "none configured")),
+             ("Requests, last 15 minutes", status.get("requests", "not recorded"))]
     counts = [{"table": name, "rows": f"{count:,}"}
               for name, count in sorted(status["row_counts"].items())]
     jobs = [{**job, "started_at": str(job["started_at"])[:16]} for job in status["import_jobs"]]
     return html.Div([
         dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([html.Div(label, className="kpi-title"),
-                                                html.Div(value, className="fw-semibold")])),
-                         md=3) for label, value in facts], className="g-2 mb-3", id=STATUS),
+                                                html.Div(value, className="fw-semibold")]),
+                                  className="h-100"),
+                         md=6, xl=True) for label, value in facts], className="g-2 mb-3",
+                id=STATUS),
         dbc.Row([
             dbc.Col([html.H2("Rows per table", className="h6"),
                      table(counts, [("table", "Table"), ("rows", "Rows")], "admin-counts")],

@@ -50,6 +50,11 @@ class ResultCache:
     database: str  # the database URL; hashed into every key
 
     @property
+    def namespace(self) -> str:
+        """A short hash naming the database in every key."""
+        return self._namespace
+
+    @property
     def _namespace(self) -> str:
         parts = urlsplit(self.database)
         # Credentials change nothing about the data: leave them out of the key.

@@ -17,6 +17,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -133,16 +134,20 @@ def _session_was_ended(user: User) -> bool:
     return float(session.get("login_at", 0)) < ended
 
 
-@login_manager.request_loader
-def _load_user_from_token(req) -> SessionUser | None:  # type: ignore[no-untyped-def]
-    header = req.headers.get("Authorization", "")
-    if not req.path.startswith("/api/") or not header.startswith("Bearer "):
-        return None
+def authenticate_bearer_token() -> None:
+    """before_request hook: an API call with a bearer token is that token's user, whatever
+    session cookie comes along (and nobody with a wrong token).
+
+    It sets the request's user before flask-login looks at the session, whose "strong"
+    protection would otherwise discard a cookie without a login and refuse the token too.
+    """
+    header = request.headers.get("Authorization", "")
+    if not request.path.startswith("/api/") or not header.startswith("Bearer "):
+        return
     user = user_for_token(db.session, header.removeprefix("Bearer ").strip())
-    if user is None:
-        return None
-    db.session.commit()  # records last_used_at
-    return SessionUser.of(user)
+    if user is not None:
+        db.session.commit()  # records last_used_at
+    g._login_user = SessionUser.of(user) if user else login_manager.anonymous_user()
 
 
 @login_manager.unauthorized_handler
@@ -231,6 +236,11 @@ def logout() -> Response:
     session.clear()
     flash("You have been logged out.", "info")
     return redirect(url_for("auth.login"))
+
+
+def init_token_auth(app: Flask) -> None:
+    """Bearer tokens for the API (before the session rules look at the user)."""
+    app.before_request(authenticate_bearer_token)
 
 
 def init_auth(app: Flask) -> None:

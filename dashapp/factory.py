@@ -17,7 +17,7 @@ from dashapp.config import load_config
 from dashapp.context import fetch
 from dashapp.errors import on_callback_error, register_error_handlers
 from dashapp.extensions import db, migrate
-from dashapp.security import add_security_headers, csrf, init_security
+from dashapp.security import add_security_headers, csrf, init_security, init_session_rules
 from layouts.pages import nav_links, page_for
 from layouts.shell import app_shell
 from services.cache import ResultCache, backend_from_settings
@@ -37,6 +37,8 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(load_config(app.instance_path, overrides))
     register_extensions(app)
     init_security(app)
+    auth.init_token_auth(app)
+    init_session_rules(app)
     auth.init_auth(app)
     csrf.init_app(app)
     app.register_blueprint(health.bp)

@@ -163,16 +163,21 @@ def start_session_clock() -> None:
 
 
 def init_security(app: Flask) -> None:
-    """Request ids, logging and session timeouts, before any other request hook.
+    """Request ids, logging and the cross-site rule, before any other request hook.
 
-    CSRF checks are wired separately (`csrf.init_app`) after the login rule, so that an
-    anonymous POST is sent to the login form rather than told about a missing token.
+    Session timeouts (`init_session_rules`) come after token authentication, and CSRF
+    checks (`csrf.init_app`) after the login rule, so that an anonymous POST is sent to the
+    login form rather than told about a missing token.
     """
     configure_logging(app)
     app.before_request(_assign_request_id)
     app.before_request(refuse_cross_site_json)
-    app.before_request(enforce_session_timeouts(app))
     app.after_request(_log_request)
+
+
+def init_session_rules(app: Flask) -> None:
+    """Idle and absolute timeouts of login sessions."""
+    app.before_request(enforce_session_timeouts(app))
 
 
 def add_security_headers(app: Flask, script_hashes: list[str]) -> None:

@@ -145,3 +145,43 @@ def test_crafted_callback_payloads_cannot_reach_other_platforms(app: Flask, sqli
         assert total == 0.0  # the other platform's sales are not there for this user
     else:
         assert total == pytest.approx(limited_api["kpis"]["net_revenue"]["current"], abs=0.01)
+
+
+def test_drill_down_into_a_product_sold_only_elsewhere_shows_nothing_of_it(
+        app: Flask, sqlite_db) -> None:  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    lines = pd.read_sql("SELECT p.sku, pl.slug, l.quantity * l.unit_price AS value "
+                        "FROM order_lines l JOIN products p ON p.id = l.product_id "
+                        "JOIN platforms pl ON pl.id = l.platform_id", sqlite_db.engine)
+    on_limited = set(lines.loc[lines["slug"] == LIMITED_PLATFORM, "sku"])
+    elsewhere = lines[~lines["sku"].isin(on_limited)].groupby("sku")["value"].sum()
+    sku = elsewhere.idxmax()  # the best seller the limited user has never sold
+    assert elsewhere[sku] > 0
+    client = app.test_client()
+    query = f"range=all&compare=none&sku={sku}"
+    _, admin = _api_path(client, f"/api/v1/products?{query}", sqlite_db.admin_token)
+    status, limited = _api_path(client, f"/api/v1/products?{query}", sqlite_db.limited_token)
+    assert admin["kpis"]["net_revenue"] == pytest.approx(elsewhere[sku], abs=0.01)
+    assert status == 200
+    assert limited["kpis"]["net_revenue"] == 0 and limited["kpis"]["orders"] == 0
+    assert limited["by_platform"] == [] and limited["top_customers"] == []
+    assert limited["by_country"] == []
+    assert all(post["platform"] == "Instagram" for post in limited["posts"])
+
+
+def _api_path(client: FlaskClient, path: str, token: str) -> tuple[int, dict]:
+    response = client.get(path, headers={"Authorization": f"Bearer {token}"})
+    return response.status_code, response.get_json()
+
+
+def test_a_bearer_token_wins_over_whatever_session_cookie_comes_along(
+        app: Flask, sqlite_db) -> None:  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    client.get("/login")  # an anonymous session cookie (it holds the CSRF token)
+    for token in (sqlite_db.admin_token, sqlite_db.limited_token, sqlite_db.admin_token):
+        status, _ = _api_path(client, "/api/v1/overview?range=7d", token)
+        assert status == 200
+    logged_in = login(app.test_client())
+    status, body = _api_path(logged_in, "/api/v1/overview?range=7d", "pb_wrong-token")
+    assert status == 401 and "kpis" not in body

@@ -13,7 +13,9 @@ from flask_login import current_user
 
 from dashapp.extensions import db
 from services.admin import Actor
+from services.audit import record
 from services.cache import ResultCache
+from services.errors import AccessDenied
 from services.scope import Scope
 
 T = TypeVar("T")
@@ -70,10 +72,16 @@ def actor() -> Actor:
 
 def administer(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run an administrative service as the current user and commit (or roll back)."""
+    who = actor()
     try:
-        result = service(db.session, actor(), *args, **kwargs)
+        result = service(db.session, who, *args, **kwargs)
         db.session.commit()
         return result
+    except AccessDenied:
+        db.session.rollback()
+        record(db.session, "access_denied", who.id, who.ip, what=service.__name__)
+        db.session.commit()
+        raise
     except Exception:
         db.session.rollback()
         raise

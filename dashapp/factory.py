@@ -20,6 +20,7 @@ from dashapp.extensions import db, migrate
 from dashapp.security import add_security_headers, csrf, init_security, init_session_rules
 from layouts.pages import nav_links, page_for
 from layouts.shell import app_shell
+from services.audit import record
 from services.cache import ResultCache, backend_from_settings
 from services.dimensions import category_options, platform_options
 from services.request_stats import RequestStats
@@ -69,6 +70,9 @@ def refuse_unknown_paths() -> None:
     if page is None:
         abort(404)
     if current_user.is_authenticated and not page.allows(current_user.role):
+        record(db.session, "access_denied", current_user.id, request.remote_addr,
+               what=request.path)
+        db.session.commit()
         abort(403)
 
 

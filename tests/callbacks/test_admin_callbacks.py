@@ -14,7 +14,7 @@ from dashapp.auth import SessionUser
 from dashapp.extensions import db
 from dashapp.filters import parse_query
 from layouts.admin import PARAMS
-from models import User
+from models import AuditEvent, User
 from services import admin
 from services.errors import AccessDenied
 from tests.conftest import ADMIN, ANALYST
@@ -41,6 +41,8 @@ def test_admin_sees_every_tab(as_user: None, tab: str, expected: str) -> None:
 def test_non_admin_gets_no_admin_data_through_callbacks(as_user: None) -> None:
     with pytest.raises(AccessDenied):
         tab_content(parse_query("tab=users", PARAMS))
+    denial = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert denial.action == "access_denied" and "list_users" in denial.detail
     feedback, refresh = run_action(admin.add_user, "intruder@example.com", "a-long-password",
                                    "admin", [], None, success="Added")
     assert "Only administrators" in str(feedback) and refresh is no_update

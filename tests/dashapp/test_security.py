@@ -229,3 +229,28 @@ def test_request_size_is_limited(sqlite_db) -> None:  # type: ignore[no-untyped-
     client = app.test_client()
     response = client.post("/login", data={"email": "x" * 4096, "password": "y"})
     assert response.status_code == 413
+
+
+def test_session_cookie_flags(client: FlaskClient, monkeypatch: pytest.MonkeyPatch,
+                              sqlite_db) -> None:  # type: ignore[no-untyped-def]
+    response = post_login(client, ADMIN, PASSWORD)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    assert "remember_token=" not in " ".join(response.headers.getlist("Set-Cookie"))
+    monkeypatch.setenv("PULSEBOARD_ENV", "production")
+    production = make_app(sqlite_db.url, ENV="production", SECRET_KEY="s" * 48)
+    secure = post_login(production.test_client(), ADMIN, PASSWORD)
+    assert "Secure" in secure.headers["Set-Cookie"]
+
+
+def test_access_denials_are_audited(app: Flask, sqlite_db) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from dashapp.extensions import db
+    from models import AuditEvent
+
+    analyst = login(app.test_client(), ANALYST)
+    assert analyst.get("/admin").status_code == 403
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        assert event.action == "access_denied" and "/admin" in event.detail

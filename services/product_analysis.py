@@ -68,7 +68,10 @@ def product_performance(session: Session, scope: Scope, filters: Filters,
     sold = grouped_metrics(session, line_conditions(filters, scope, period.start, period.end),
                            [OrderLine.product_id.label("product_id")])
     frame = _zero_filled(catalogue(session, filters).merge(sold, on="product_id", how="left"))
-    frame["avg_price"] = (frame["gross_sales"] / frame["units"]).where(frame["units"] > 0)
+    # With no sale in the view the filled columns hold Python ints: 0 / 0 would raise, so
+    # divide by NaN where nothing sold instead.
+    sold_units = frame["units"].where(frame["units"] > 0).astype(float)
+    frame["avg_price"] = frame["gross_sales"].astype(float) / sold_units
     total = money(frame["net_revenue"].sum())
     frame["share"] = frame["net_revenue"] / total if total else np.nan
     return frame.drop(columns="product_id")

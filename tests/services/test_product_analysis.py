@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from dashapp.filters import Filters
+from dashapp.filters import Filters, Period
 from services import product_analysis as service
 from services.errors import NotFound
 from services.sales import resolve
@@ -318,3 +318,12 @@ def test_products_of_a_limited_scope(session: Session, raw: pd.DataFrame) -> Non
     everything, _ = check_performance(session, raw, Filters(range="90d"))
     assert frame["net_revenue"].sum() < everything["net_revenue"].sum()
     check_low_performers(session, raw, Filters(range="90d"), scope)
+
+
+def test_product_performance_of_a_view_without_sales(session: Session) -> None:
+    """Nothing sold in the view: every product with zeros and no average price, not a
+    division by zero (found by the load test: a small platform over the last 7 days)."""
+    day = dt.date(2000, 1, 3)
+    period = Period(day, day, None, None, day, "a day before any data")
+    frame = service.product_performance(session, EVERYTHING, Filters(), period)
+    assert len(frame) and (frame["units"] == 0).all() and frame["avg_price"].isna().all()

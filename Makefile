@@ -9,7 +9,7 @@ PORT ?= 8050
 TEST_DATABASE_URL ?= postgresql+psycopg2://pulse:pulse@127.0.0.1:5432/pulse_test
 export TEST_DATABASE_URL
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench bench-pages load clean
 
 $(VENV)/.installed: setup.cfg constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,15 @@ lint: install
 bench: install
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.imports
+
+# Page refresh benchmark (add BENCH_DATABASE_URL for PostgreSQL), then 50 users for 5 minutes
+# against gunicorn on the database it filled (see docs/performance.md).
+BENCH_LINES ?= 1000000
+bench-pages: install
+	$(BIN)/python -m benchmarks.pages --lines $(BENCH_LINES) $(if $(BENCH_DATABASE_URL),--postgres $(BENCH_DATABASE_URL)) --save-recording instance/bench-recording.json
+
+load: install
+	$(BIN)/python -m benchmarks.load --database-url $(BENCH_DATABASE_URL) --recording instance/bench-recording.json --users 50 --duration 300 --think 2 8
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from benchmarks.run import machine, reset_postgres
+from benchmarks.common import machine, reset_postgres, write_section
 from dashapp import create_app
 from dashapp.extensions import db
 from services.imports.pipeline import ImportRequest, import_file
@@ -130,18 +130,6 @@ def report_section(rows: int, results: dict[str, tuple[float, float]], copy_seco
     return "\n".join(out)
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace (or append) the "## Imports" section of `path`, leaving the rest alone."""
-    text = path.read_text() if path.exists() else "# Performance\n"
-    start = text.find(f"\n{SECTION}\n")
-    if start < 0:
-        path.write_text(text.rstrip("\n") + "\n\n" + section)
-        return
-    end = text.find("\n## ", start + len(SECTION) + 2)
-    rest = text[end:] if end >= 0 else "\n"
-    path.write_text(text[:start + 1] + section.rstrip("\n") + "\n" + rest)
-
-
 def main() -> None:
     """Run the benchmark, print the section, and optionally write it."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -180,7 +168,7 @@ def main() -> None:
     section = report_section(rows, results, copy_seconds, args.repeat, report)
     print(section)
     if args.output:
-        write_section(args.output, section)
+        write_section(args.output, SECTION, section)
 
 
 if __name__ == "__main__":

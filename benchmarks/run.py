@@ -10,20 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import re
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-import sqlalchemy as sa
-
+from benchmarks.common import login_client, machine, prepare, reset_postgres
 from dashapp import create_app
-from dashapp.extensions import db
-from services.demo_data import generate_demo_data
-from services.maintenance import refresh_statistics
-from services.users import create_user
 
 CASES = (
     ("last 30 days", "range=30d"),
@@ -33,43 +26,16 @@ CASES = (
     ("last 12 months, category + product", "range=12m&category=Footwear&product=FTW-0001"),
     ("all time, weekly, vs last year", "range=all&grain=week&compare=yoy"),
 )
-EMAIL, PASSWORD = "bench@example.com", "benchmark-password"
-
-
-def prepare(url: str, lines: int) -> float:
-    """Migrate, load demo data and a user; returns the load time in seconds."""
-    from flask_migrate import upgrade
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "ENV": "test"})
-    with app.app_context():
-        upgrade()
-        started = time.perf_counter()
-        generate_demo_data(db.session, lines=lines)
-        create_user(db.session, EMAIL, PASSWORD, "admin")
-        db.session.commit()
-        refresh_statistics(db.session)
-        db.session.commit()
-        elapsed = time.perf_counter() - started
-        db.engine.dispose()
-    return elapsed
-
-
-def reset_postgres(url: str) -> None:
-    """Empty the benchmark database."""
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(sa.text("DROP SCHEMA public CASCADE"))
-        connection.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
+# prepare, reset_postgres and machine live in benchmarks.common (shared with the page and
+# load benchmarks); they stay importable from here for the import benchmark and the tests.
+__all__ = ["CASES", "machine", "prepare", "report", "reset_postgres", "time_cases"]
 
 
 def time_cases(url: str, repeat: int) -> list[tuple[str, float, float]]:
     """(case, median ms, max ms) of the Overview API for each case."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "ENV": "test"})
     client = app.test_client()
-    form = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    client.post("/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": token})
+    login_client(client)
     results = []
     for name, query in CASES:
         client.get(f"/api/v1/overview?{query}")  # warm the connection pool and plans
@@ -81,13 +47,6 @@ def time_cases(url: str, repeat: int) -> list[tuple[str, float, float]]:
             assert response.status_code == 200, response.get_data(as_text=True)[:200]
         results.append((name, statistics.median(samples), max(samples)))
     return results
-
-
-def machine() -> str:
-    """One line describing where this ran."""
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{platform.platform()}, Python {platform.python_version()}, "
-            f"{os.cpu_count()} cores, {memory:.0f} GiB RAM")
 
 
 def report(lines: int, results: dict[str, tuple[float, list]], repeat: int) -> str:

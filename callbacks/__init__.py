@@ -1,5 +1,6 @@
 """Dash callbacks, one `register_callbacks(app)` per page, registered on the app object
-(never with the global @dash.callback, which a second app in the same process would miss)."""
+(never with Dash's process-wide callback decorator, which a second app in the same process
+would miss)."""
 from __future__ import annotations
 
 from dash import Dash

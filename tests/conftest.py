@@ -18,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from benchmarks.common import reset_postgres
 from dashapp import create_app
 from dashapp.extensions import db
 from services.demo_data import generate_demo_data
@@ -64,15 +65,6 @@ def postgres_url() -> str:
     except sa.exc.OperationalError as error:
         skip_or_fail(f"PostgreSQL at TEST_DATABASE_URL is not reachable: {error.orig}")
     return url
-
-
-def reset_postgres(url: str) -> None:
-    """Drop everything in the public schema of the test database."""
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(sa.text("DROP SCHEMA public CASCADE"))
-        connection.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def migrate(app: Flask) -> None:

@@ -97,6 +97,15 @@ def reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+def with_statement_timeout(url: str, seconds: float) -> str:
+    """The URL with a PostgreSQL statement timeout for every session (server and replay): one
+    pathological query must not stall the benchmark for hours."""
+    if not url.startswith("postgresql") or seconds <= 0:
+        return url
+    options = {"options": f"-c statement_timeout={int(seconds * 1000)}"}
+    return sa.make_url(url).update_query_dict(options).render_as_string(hide_password=False)
+
+
 def make_app(url: str, **overrides: Any) -> Any:
     """The app in this process on `url`, with the same cache settings as a server started
     here (quiet: its request log would drown the report)."""

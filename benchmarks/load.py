@@ -55,6 +55,7 @@ from benchmarks.common import (
     reset_postgres,
     store_of,
     use_private_cache,
+    with_statement_timeout,
     write_section,
 )
 from layouts.shell import PLATFORM, PRODUCT
@@ -381,12 +382,17 @@ def target_server(args: argparse.Namespace) -> Iterator[tuple[str, str, Any]]:
             reset_postgres(args.database_url)
         prepare(args.database_url, args.lines)
     invalidate_cache(make_app(args.database_url))  # start cold
-    with gunicorn(args.database_url, args.workers, args.threads, args.timeout) as server:
+    # A statement may run longer than a worker may answer: cancel it before the worker dies
+    # and leaves it running on the database.
+    database = with_statement_timeout(args.database_url, args.timeout / 2)
+    with gunicorn(database, args.workers, args.threads, args.timeout) as server:
         cache = "Redis" if os.environ.get("REDIS_URL") else "a directory (filesystem)"
         if os.environ.get("PULSEBOARD_CACHE") == "none":
             cache = "none"
+        timeout = f", statement timeout {args.timeout / 2:g} s" \
+            if database != args.database_url else ""
         setup = (f"Server: gunicorn `-w {args.workers} --threads {args.threads} --timeout "
-                 f"{args.timeout}` on {backend_name(args.database_url)}"
+                 f"{args.timeout}` on {backend_name(args.database_url)}{timeout}"
                  f"{f' ({args.lines:,} demo lines)' if args.lines else ''}; results cache: "
                  f"{cache}")
         yield server.url, setup, server

@@ -58,6 +58,7 @@ from benchmarks.common import (
     store_of,
     use_private_cache,
     wait_for_callbacks,
+    with_statement_timeout,
     write_section,
 )
 
@@ -200,10 +201,12 @@ class InProcessApp:
         """Empty the shared results cache."""
         invalidate_cache(self.app)
 
-    def capture(self, recording: Recording, case: ViewCase) -> dict[str, list[Statement]]:
-        """The statements each callback of a cold refresh runs, by callback name."""
+    def capture(self, recording: Recording, case: ViewCase) -> tuple[
+            dict[str, list[Statement]], list[str]]:
+        """The statements each callback of a cold refresh runs, by callback name, and the
+        callbacks that failed (a statement past the timeout, say)."""
         self.invalidate()
-        poster, by_callback = self.poster(), {}
+        poster, by_callback, failed = self.poster(), {}, []
         with self.log.recording() as statements:
             sync = call(poster, recording.sync_for(case))
         by_callback[sync.name] = list(statements)
@@ -211,7 +214,9 @@ class InProcessApp:
             with self.log.recording() as statements:
                 result = call(poster, payload)
             by_callback[result.name] = list(statements)
-        return by_callback
+            if result.error:
+                failed.append(result.name)
+        return by_callback, failed
 
     def close(self) -> None:
         """Release the database connections."""
@@ -231,6 +236,7 @@ class CaseResult:
     sql_ms: list[float] = field(default_factory=list)
     sql_by_callback: dict[str, list[float]] = field(default_factory=dict)
     statements: int = 0
+    failed: list[str] = field(default_factory=list)  # callbacks that could not be measured
 
     @property
     def errors(self) -> list[str]:
@@ -250,8 +256,10 @@ def measure_case(poster: Poster, local: InProcessApp, recording: Recording, case
                  repeat: int) -> CaseResult:
     """Cold and cached refreshes through the server, and the bare SQL of the same numbers."""
     result = CaseResult(case)
-    captured = local.capture(recording, case.case)
+    captured, result.failed = local.capture(recording, case.case)
     result.statements = sum(len(statements) for statements in captured.values())
+    if result.failed:  # it would only fail again, after as long, on the server
+        return result
     for _ in range(repeat):
         local.invalidate()
         result.cold.append(refresh(poster, recording, case.case))
@@ -345,6 +353,11 @@ def case_rows(cases: Sequence[CaseResult]) -> list[str]:
             "cached p95 | SQL statements | bare SQL ms | cold ÷ SQL | errors |",
             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for result in cases:
+        if result.failed:
+            rows.append(f"| {result.case.title} | {result.case.case.name} | | | | | | "
+                        f"{result.statements} | | | not measured, failed in-process: "
+                        f"{', '.join(f'`{name}`' for name in result.failed)} |")
+            continue
         cold = [sample.server_ms for sample in result.cold]
         cached = [sample.server_ms for sample in result.cached]
         sql = median(result.sql_ms)
@@ -374,14 +387,18 @@ def breakdown_rows(cases: Sequence[CaseResult]) -> list[str]:
 
 def target_lines(result: BackendResult) -> list[str]:
     """The issue's targets for this database, met or not."""
-    cold = [median([s.server_ms for s in c.cold]) for c in result.cases]
-    cached = [median([s.server_ms for s in c.cached]) for c in result.cases]
+    measured = [c for c in result.cases if not c.failed]
+    cold = [median([s.server_ms for s in c.cold]) for c in measured] or [float("nan")]
+    cached = [median([s.server_ms for s in c.cached]) for c in measured] or [float("nan")]
     ratios = [median([s.server_ms for s in c.cold]) / median(c.sql_ms)
-              for c in result.cases if median(c.sql_ms) > 0]
+              for c in measured if median(c.sql_ms) > 0]
     worker_rss = max((mb for name, mb in result.rss_mb.items() if name != "master"), default=0)
     target = TARGETS[result.name]
-    lines = [_target(f"slowest median cold refresh {_ms(max(cold))} ms", max(cold) <= target,
-                     f"≤ {target:,.0f} ms"),
+    failed = len(result.cases) - len(measured)
+    unmeasured = f" ({failed} case{'s' if failed != 1 else ''} not measured: failed)" \
+        if failed else ""
+    lines = [_target(f"slowest median cold refresh {_ms(max(cold))} ms{unmeasured}",
+                     max(cold) <= target and not failed, f"≤ {target:,.0f} ms"),
              _target(f"slowest median cached refresh {_ms(max(cached))} ms",
                      max(cached) <= CACHED_TARGET_MS, f"≤ {CACHED_TARGET_MS:.0f} ms")]
     if ratios:
@@ -446,6 +463,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="one case per page")
+    parser.add_argument("--statement-timeout", type=float, default=60,
+                        help="PostgreSQL: cancel any statement running longer (seconds); "
+                             "a case that hits it is reported as not measured")
     parser.add_argument("--output", type=Path, help="rewrite this section of that file")
     parser.add_argument("--save-recording", type=Path,
                         help="keep the recorded payloads for benchmarks.load")
@@ -467,9 +487,11 @@ def main() -> None:
                 reset_postgres(url)
             progress(f"{backend_name(url)}: loading {args.lines:,} lines")
             load_seconds = prepare(url, args.lines)
-            result, recordings = run_backend(url, recordings, cases, args.repeat, load_seconds,
+            result, recordings = run_backend(with_statement_timeout(url, args.statement_timeout),
+                                             recordings, cases, args.repeat, load_seconds,
                                              args.workers, progress=progress)
             results.append(result)
+            print(report(args.lines, [result], args.repeat), flush=True)  # kept if a later one dies
             if args.save_recording:
                 args.save_recording.parent.mkdir(parents=True, exist_ok=True)
                 save_recordings(args.save_recording, recordings)

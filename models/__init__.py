@@ -23,13 +23,14 @@ from models.marketing import (
     Tracking,
 )
 from models.pipeline import OUTCOMES, STAGES, Account, Opportunity, SalesRep, StageChange
+from models.rollups import ProductMonth, SalesDay, SalesHour
 from models.sales import Order, OrderLine
 
 __all__ = [
     "Base", "Platform", "Product", "Customer", "Order", "OrderLine", "MediaPost", "Influencer",
     "Campaign", "Tracking", "Payout", "FunnelDay", "Account", "SalesRep", "Opportunity",
     "StageChange", "User", "ApiToken", "AuditEvent", "ImportJob", "ImportMapping",
-    "user_platforms", "utcnow",
+    "user_platforms", "utcnow", "SalesDay", "SalesHour", "ProductMonth",
     "ROLES", "PLATFORM_KINDS", "POST_TYPES", "PAYOUT_BASES", "PAYOUT_STATUSES", "STAGES",
     "OUTCOMES",
 ]

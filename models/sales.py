@@ -45,7 +45,7 @@ class Order(Base):
 class OrderLine(Base):
     """One product on an order.
 
-    Date, hour, platform and customer are copied from the order so that every filter and
+    Date, hour, platform, customer and country are copied from the order so that every filter and
     aggregate is a single-table scan over indexed columns (no join on the hot path).
 
     The fact table has no foreign-key constraints: PostgreSQL checks those row by row, which
@@ -73,3 +73,4 @@ class OrderLine(Base):
     sale_hour: Mapped[int] = mapped_column(SmallInteger)
     platform_id: Mapped[int] = mapped_column(Integer)  # platforms.id
     customer_id: Mapped[Optional[int]] = mapped_column(Integer)  # customers.id
+    country: Mapped[Optional[str]] = mapped_column(String(80))  # orders.country

@@ -39,6 +39,7 @@ from models import (
     StageChange,
     Tracking,
 )
+from services import rollups
 from services.errors import InvalidInput
 from services.platforms import ensure_platform
 from services.timezones import local_to_utc
@@ -364,6 +365,7 @@ def generate_demo_data(session: Session, lines: int = DEFAULT_LINES, seed: int =
     for table in _TABLES:
         _insert_rows(session, table, tables[table.name])
     _reset_sequences(session)
+    rollups.refresh(session)
     session.flush()
     return _summary(tables, sales, len(platform_ids))
 
@@ -1059,7 +1061,7 @@ def _all_tables(rngs: dict[str, np.random.Generator], calendar: _Calendar, catal
         "media_posts": _post_rows(rngs["engagement"], calendar, catalog, plan, platform_ids,
                                   zone),
         "orders": _order_rows(sales.orders, platform_id),
-        "order_lines": _line_rows(sales.lines, platform_id),
+        "order_lines": _line_rows(sales.lines, sales.orders["country"], platform_id),
         "tracking": tracking,
         "payouts": _payout_rows(rngs["tracking"], calendar, plan, money),
         "funnel_days": _funnel_rows(rngs["funnel"], calendar, sales, platform_ids),
@@ -1122,7 +1124,8 @@ def _order_rows(orders: dict[str, np.ndarray], platform_id: np.ndarray) -> Colum
     }
 
 
-def _line_rows(lines: dict[str, np.ndarray], platform_id: np.ndarray) -> Columns:
+def _line_rows(lines: dict[str, np.ndarray], order_country: np.ndarray,
+               platform_id: np.ndarray) -> Columns:
     return {
         "id": _ids(len(lines["order"])),
         "order_id": lines["order"] + 1,
@@ -1134,6 +1137,7 @@ def _line_rows(lines: dict[str, np.ndarray], platform_id: np.ndarray) -> Columns
         "sale_hour": lines["sale_hour"],
         "platform_id": platform_id[lines["platform"]],
         "customer_id": _nullable(lines["customer"] + 1, lines["customer"] < 0),
+        "country": order_country[lines["order"]],
     }
 
 

@@ -9,10 +9,22 @@
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, case, distinct, func, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    FromClause,
+    and_,
+    case,
+    distinct,
+    func,
+    select,
+    type_coerce,
+)
+from sqlalchemy.orm import aliased
 
 from models import OrderLine
 
@@ -35,7 +47,19 @@ CURRENCY_METRICS = frozenset({"net_revenue", "gross_sales", "returns", "aov", "g
 
 _line_value = OrderLine.quantity * OrderLine.unit_price
 _is_sale = OrderLine.quantity > 0
+_is_return = OrderLine.quantity < 0
 _has_cost = OrderLine.unit_cost.is_not(None)
+
+# The aggregates every rollup stores: sums over lines, and counts of distinct orders that
+# add up over any grouping in which every order lies wholly in one group.
+STORED_MEASURES = ("net_revenue", "gross_sales", "returns", "cancelled", "costed_revenue",
+                   "cost", "units", "returned_units", "costed_lines", "orders", "return_orders")
+ORDER_COUNTS = frozenset({"orders", "return_orders"})
+MONEY_MEASURES = frozenset({"net_revenue", "gross_sales", "returns", "cancelled",
+                            "costed_revenue", "cost"})
+# What `derive` needs; `customers` is never stored (distinct people do not add up over days).
+KPI_MEASURES = ("net_revenue", "gross_sales", "returns", "orders", "units", "customers",
+                "costed_revenue", "cost", "costed_lines")
 
 
 def _total(expression: ColumnElement[Any]) -> ColumnElement[float]:
@@ -47,19 +71,39 @@ def net_revenue() -> ColumnElement[float]:
     return _total(_line_value).label("net_revenue")
 
 
-def aggregate_columns() -> list[ColumnElement[Any]]:
-    """The base aggregates every metric is derived from, labelled, for a SELECT over lines."""
-    return [
-        net_revenue(),
-        _total(case((_is_sale, _line_value), else_=0)).label("gross_sales"),
-        _total(case((~_is_sale, -_line_value), else_=0)).label("returns"),
-        func.count(distinct(case((_is_sale, OrderLine.order_id)))).label("orders"),
-        func.coalesce(func.sum(case((_is_sale, OrderLine.quantity), else_=0)), 0).label("units"),
-        func.count(distinct(case((_is_sale, OrderLine.customer_id)))).label("customers"),
-        _total(case((_has_cost, _line_value), else_=0)).label("costed_revenue"),
-        _total(case((_has_cost, OrderLine.quantity * OrderLine.unit_cost), else_=0)).label("cost"),
-        func.count(case((_has_cost, 1))).label("costed_lines"),
-    ]
+def line_measures(start: dt.date, end: dt.date) -> dict[str, ColumnElement[Any]]:
+    """Every aggregate over the order lines of a date range, labelled by name.
+
+    A negative line on an order that also has sales is a cancellation (the order was
+    reversed); one on an order made only of negative lines is a return. An order's lines
+    share its date, so the order's sales are found within the same date range.
+    """
+    sales = aliased(OrderLine)
+    orders_with_sales = select(sales.order_id).where(sales.quantity > 0,
+                                                     sales.sale_date.between(start, end))
+    is_cancellation = and_(_is_return, OrderLine.order_id.in_(orders_with_sales))
+    expressions: dict[str, ColumnElement[Any]] = {
+        "net_revenue": _total(_line_value),
+        "gross_sales": _total(case((_is_sale, _line_value), else_=0)),
+        "returns": _total(case((_is_return, -_line_value), else_=0)),
+        "cancelled": _total(case((is_cancellation, -_line_value), else_=0)),
+        "costed_revenue": _total(case((_has_cost, _line_value), else_=0)),
+        "cost": _total(case((_has_cost, OrderLine.quantity * OrderLine.unit_cost), else_=0)),
+        "units": func.coalesce(func.sum(case((_is_sale, OrderLine.quantity), else_=0)), 0),
+        "returned_units": func.coalesce(
+            func.sum(case((_is_return, -OrderLine.quantity), else_=0)), 0),
+        "costed_lines": func.count(case((_has_cost, 1))),
+        "orders": func.count(distinct(case((_is_sale, OrderLine.order_id)))),
+        "return_orders": func.count(distinct(case((_is_return, OrderLine.order_id)))),
+        "customers": func.count(distinct(case((_is_sale, OrderLine.customer_id)))),
+    }
+    return {name: expression.label(name) for name, expression in expressions.items()}
+
+
+def stored_measures(table: FromClause, names: Iterable[str]) -> list[ColumnElement[Any]]:
+    """The same aggregates summed from a rollup's stored columns, labelled by name."""
+    return [(_total(table.c[name]) if name in MONEY_MEASURES
+             else func.coalesce(func.sum(table.c[name]), 0)).label(name) for name in names]
 
 
 MONEY_DECIMALS = 4  # the scale of every money column
@@ -75,10 +119,11 @@ def money(value: Any) -> float:
 
 
 def derive(row: Mapping[str, Any]) -> dict[str, float | int | None]:
-    """All KPI values from one row of `aggregate_columns()`."""
+    """All KPI values from one row of the `KPI_MEASURES` (without a customer count when the
+    row has none)."""
     net = money(row["net_revenue"])
     gross = money(row["gross_sales"])
-    orders = int(row["orders"] or 0)
+    orders = int(row["orders"] or 0) if "orders" in row else None
     costed_revenue = money(row["costed_revenue"])
     has_cost = int(row["costed_lines"] or 0) > 0
     profit = money(costed_revenue - money(row["cost"])) if has_cost else None
@@ -86,10 +131,10 @@ def derive(row: Mapping[str, Any]) -> dict[str, float | int | None]:
         "net_revenue": net,
         "gross_sales": gross,
         "returns": money(row["returns"]),
-        "orders": orders,
+        **({"orders": orders} if orders is not None else {}),
         "units": int(row["units"] or 0),
-        "aov": gross / orders if orders else None,
-        "customers": int(row["customers"] or 0),
+        "aov": gross / orders if orders else None,  # also None without an order count
+        **({"customers": int(row["customers"] or 0)} if "customers" in row else {}),
         "gross_profit": profit,
         "margin": profit / costed_revenue if profit is not None and costed_revenue else None,
         "cost_coverage": costed_revenue / net if has_cost and net else (0.0 if net else None),

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from dashapp.filters import Filters, Period
 from models import OrderLine, Platform, Product
 from services.metrics import KPI_KEYS, change, money
-from services.query import bucket_starts, line_conditions
+from services.query import bucket_starts
+from services.rollups import Lines
 from services.sales import (
     grouped_metrics,
     metrics_by_period,
@@ -49,7 +50,8 @@ def kpis(session: Session, scope: Scope, filters: Filters,
 
 def kpi_series(session: Session, scope: Scope, filters: Filters, period: Period) -> pd.DataFrame:
     """Every KPI per bucket of the current range at the chosen grain (for sparklines)."""
-    return metrics_by_period(session, scope, filters, period.start, period.end, filters.grain)
+    return metrics_by_period(session, Lines(filters, scope, period.start, period.end),
+                             filters.grain)
 
 
 def revenue_trend(session: Session, scope: Scope, filters: Filters,
@@ -61,15 +63,16 @@ def revenue_trend(session: Session, scope: Scope, filters: Filters,
     so the first point of a 30-day average is not an average of one day).
     """
     daily_lead_in = rolling_start(period) if filters.grain == "day" else period.start
-    series = net_revenue_by_period(session, scope, filters, daily_lead_in, period.end,
+    series = net_revenue_by_period(session, Lines(filters, scope, daily_lead_in, period.end),
                                    filters.grain)
     trend = series[series["bucket"] >= _bucket_of(period.start, filters.grain)]
     trend = trend.reset_index(drop=True)
     trend["compare_bucket"] = None
     trend["compare_net_revenue"] = np.nan
     if period.compare_start and period.compare_end:
-        previous = net_revenue_by_period(session, scope, filters, period.compare_start,
-                                         period.compare_end, filters.grain)
+        previous = net_revenue_by_period(
+            session, Lines(filters, scope, period.compare_start, period.compare_end),
+            filters.grain)
         # Bucket i of the comparison sits under bucket i of the current range.
         aligned = previous.iloc[: len(trend)].reset_index(drop=True).reindex(range(len(trend)))
         trend["compare_bucket"] = aligned["bucket"].to_numpy()
@@ -107,12 +110,12 @@ def revenue_by_platform(session: Session, scope: Scope, filters: Filters,
     dims = [Platform.slug.label("slug"), Platform.name.label("platform"),
             Platform.kind.label("kind")]
     joins = [(Platform, Platform.id == OrderLine.platform_id)]
-    frame = grouped_metrics(session, line_conditions(filters, scope, period.start, period.end),
-                            dims, joins, order_by_revenue=True)
+    frame = grouped_metrics(session, Lines(filters, scope, period.start, period.end),
+                            dims, joins, order_by_revenue=True, counts=("orders",))
     frame["compare_net_revenue"] = np.nan
     if period.compare_start and period.compare_end and len(frame):
         previous = net_revenue_by(
-            session, line_conditions(filters, scope, period.compare_start, period.compare_end),
+            session, Lines(filters, scope, period.compare_start, period.compare_end),
             dims[:1], joins)
         frame["compare_net_revenue"] = frame["slug"].map(
             previous.set_index("slug")["net_revenue"]).fillna(0.0)
@@ -123,9 +126,9 @@ def revenue_by_category(session: Session, scope: Scope, filters: Filters,
                         period: Period) -> pd.DataFrame:
     """Metrics per product category in range, largest first."""
     category = func.coalesce(Product.category, UNCATEGORISED).label("category")
-    frame = grouped_metrics(session, line_conditions(filters, scope, period.start, period.end),
+    frame = grouped_metrics(session, Lines(filters, scope, period.start, period.end),
                             [category], [(Product, Product.id == OrderLine.product_id)],
-                            order_by_revenue=True)
+                            order_by_revenue=True, counts=())
     return _with_share(frame)
 
 
@@ -134,10 +137,10 @@ def top_products(session: Session, scope: Scope, filters: Filters, period: Perio
     """The `limit` products with the highest net revenue in range."""
     dims = [Product.sku.label("sku"), Product.name.label("name"),
             func.coalesce(Product.category, UNCATEGORISED).label("category")]
-    conditions = line_conditions(filters, scope, period.start, period.end)
-    frame = grouped_metrics(session, conditions, dims,
+    frame = grouped_metrics(session, Lines(filters, scope, period.start, period.end), dims,
                             [(Product, Product.id == OrderLine.product_id)],
-                            order_by_revenue=True, limit=limit, with_total=True)
+                            order_by_revenue=True, limit=limit, with_total=True,
+                            counts=("orders",))
     total = frame.pop("total_net_revenue").map(money)
     frame["share"] = (frame["net_revenue"] / total).where(total != 0)
     return frame

@@ -21,6 +21,7 @@ from services.errors import NotFound
 from services.metrics import money
 from services.overview import UNCATEGORISED
 from services.query import line_conditions, product_filter, scope_condition
+from services.rollups import Lines
 from services.sales import grouped_metrics
 from services.scope import Scope
 
@@ -53,9 +54,9 @@ def catalogue(session: Session, filters: Filters) -> pd.DataFrame:
 
 
 def _zero_filled(frame: pd.DataFrame) -> pd.DataFrame:
-    summed = ["net_revenue", "gross_sales", "returns", "orders", "units", "customers"]
+    summed = ["net_revenue", "gross_sales", "returns", "orders", "units"]
     frame[summed] = frame[summed].fillna(0)
-    frame[["orders", "units", "customers"]] = frame[["orders", "units", "customers"]].astype(int)
+    frame[["orders", "units"]] = frame[["orders", "units"]].astype(int)
     return frame
 
 
@@ -65,8 +66,8 @@ def product_performance(session: Session, scope: Scope, filters: Filters,
 
     Also `avg_price` (gross sales / units) and `share` of the view's net revenue.
     """
-    sold = grouped_metrics(session, line_conditions(filters, scope, period.start, period.end),
-                           [OrderLine.product_id.label("product_id")])
+    sold = grouped_metrics(session, Lines(filters, scope, period.start, period.end),
+                           [OrderLine.product_id.label("product_id")], counts=("orders",))
     frame = _zero_filled(catalogue(session, filters).merge(sold, on="product_id", how="left"))
     # With no sale in the view the filled columns hold Python ints: 0 / 0 would raise, so
     # divide by NaN where nothing sold instead.
@@ -149,8 +150,8 @@ def low_performers(session: Session, scope: Scope, filters: Filters, period: Per
     and platform filter), None when it never did.
     """
     start, end = low_performer_window(period)
-    sold = grouped_metrics(session, line_conditions(filters, scope, start, end),
-                           [OrderLine.product_id.label("product_id")])
+    sold = grouped_metrics(session, Lines(filters, scope, start, end),
+                           [OrderLine.product_id.label("product_id")], counts=("orders",))
     frame = _zero_filled(catalogue(session, filters).merge(sold, on="product_id", how="left"))
     frame = frame.loc[frame["active"].astype(bool) | frame["product_id"].isin(sold["product_id"])]
     frame = frame.sort_values(["net_revenue", "units", "sku"]).head(limit)
@@ -199,8 +200,8 @@ def top_customers(session: Session, scope: Scope, filters: Filters, period: Peri
     """The known customers with the highest net revenue in range (guest orders have none)."""
     dims = [Customer.external_id.label("customer"), Customer.name.label("name"),
             Customer.segment.label("segment"), Customer.country.label("country")]
-    return grouped_metrics(session, line_conditions(filters, scope, period.start, period.end),
-                           dims, [(Customer, Customer.id == OrderLine.customer_id)],
+    return grouped_metrics(session, Lines(filters, scope, period.start, period.end), dims,
+                           [(Customer, Customer.id == OrderLine.customer_id)],
                            order_by_revenue=True, limit=limit)
 
 

@@ -9,14 +9,20 @@ report but left out of every metric.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Integer, false, or_, select, true
+from sqlalchemy import ColumnElement, Date, FromClause, Integer, false, or_, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from dashapp.filters import Filters
 from models import OrderLine, Platform, Product
 from services.scope import Scope
+
+
+def as_date(value: Any) -> dt.date:
+    """A date column's value as a date (SQLite hands back ISO text)."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
 def scope_condition(scope: Scope, platform_column: ColumnElement[int]) -> ColumnElement[bool]:
@@ -29,23 +35,29 @@ def scope_condition(scope: Scope, platform_column: ColumnElement[int]) -> Column
 
 
 def line_conditions(filters: Filters, scope: Scope, start: dt.date, end: dt.date,
-                    merchandise_only: bool = True) -> list[ColumnElement[bool]]:
-    """WHERE conditions on `order_lines` for a date range, the filters and the scope.
+                    merchandise_only: bool = True, country: str = "",
+                    table: FromClause | None = None,
+                    date_column: str = "sale_date") -> list[ColumnElement[bool]]:
+    """WHERE conditions for a date range, the filters, the scope and an order country.
 
-    `merchandise_only=False` is for the full data export alone: metrics never include the
-    lines of non-merchandise products.
+    On `order_lines` by default, or on any `table` with its column names (a rollup, whose
+    lines are all merchandise already). `merchandise_only=False` is for the full data export
+    alone: metrics never include the lines of non-merchandise products.
     """
-    conditions: list[ColumnElement[bool]] = [OrderLine.sale_date.between(start, end)]
-    if merchandise_only:
+    lines = OrderLine.__table__ if table is None else table
+    conditions: list[ColumnElement[bool]] = [lines.c[date_column].between(start, end)]
+    if merchandise_only and table is None:
         conditions.append(merchandise_condition())
     if scope.platform_ids is not None:
-        conditions.append(scope_condition(scope, OrderLine.platform_id))
+        conditions.append(scope_condition(scope, lines.c.platform_id))
     if filters.platforms:
-        conditions.append(OrderLine.platform_id.in_(
+        conditions.append(lines.c.platform_id.in_(
             select(Platform.id).where(Platform.slug.in_(filters.platforms))))
     product_condition = product_filter(filters)
     if product_condition is not None:
-        conditions.append(OrderLine.product_id.in_(select(Product.id).where(product_condition)))
+        conditions.append(lines.c.product_id.in_(select(Product.id).where(product_condition)))
+    if country:
+        conditions.append(lines.c.country == country)
     return conditions
 
 

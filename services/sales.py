@@ -6,17 +6,19 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Select, desc, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from dashapp.filters import Filters, Period, resolve_period
 from models import OrderLine
-from services.metrics import aggregate_columns, derive, money, net_revenue
-from services.query import bucket, bucket_starts, line_conditions, scope_condition
+from services.metrics import KPI_MEASURES, derive, money
+from services.query import bucket, bucket_starts, scope_condition
+from services.rollups import Joins, Lines, aggregate
 from services.scope import Scope
 
 METRIC_COLUMNS = ("net_revenue", "gross_sales", "returns", "orders", "units", "aov",
                   "customers", "gross_profit", "margin", "cost_coverage")
+COUNTS = ("orders", "customers")
 
 
 def data_bounds(session: Session, scope: Scope) -> tuple[dt.date | None, dt.date | None]:
@@ -42,55 +44,47 @@ def resolve(session: Session, scope: Scope, filters: Filters) -> Period:
 
 def grouped_metrics(
     session: Session,
-    conditions: Sequence[ColumnElement[bool]],
+    lines: Lines,
     dimensions: Sequence[ColumnElement[Any]] = (),
-    joins: Sequence[tuple[Any, ColumnElement[bool]]] = (),
+    joins: Joins = (),
     order_by_revenue: bool = False,
     limit: int | None = None,
     with_total: bool = False,
+    counts: Sequence[str] = COUNTS,
 ) -> pd.DataFrame:
-    """Every metric, grouped by labelled `dimensions`, over lines matching `conditions`.
+    """Every metric, grouped by labelled `dimensions` (on `OrderLine`), over `lines`.
 
-    `with_total` adds `total_net_revenue`, the net revenue of all groups (before `limit`),
-    computed by a window function in the same query.
+    `with_total` adds `total_net_revenue`, the net revenue of all groups (before `limit`).
+    `counts` are the distinct counts to include: customers never add up over days and
+    orders not over products, so a caller that does not show them leaves them out and is
+    answered from a rollup (without orders there is no average order value either).
     """
-    extra = [func.sum(net_revenue()).over().label("total_net_revenue")] if with_total else []
-    stmt = select(*dimensions, *aggregate_columns(), *extra).select_from(OrderLine)
-    for target, on in joins:
-        stmt = stmt.join(target, on)
-    stmt = stmt.where(*conditions)
-    if dimensions:
-        stmt = stmt.group_by(*dimensions)
-    if order_by_revenue:
-        stmt = stmt.order_by(desc("net_revenue"), *dimensions)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    names = [column.name for column in dimensions] + [column.name for column in extra]
-    return pd.DataFrame(_metric_rows(session, stmt, names), columns=[*names, *METRIC_COLUMNS])
-
-
-def _metric_rows(session: Session, stmt: Select[Any],
-                 names: Sequence[str]) -> list[dict[str, Any]]:
-    return [{**{name: row[name] for name in names}, **derive(row)}
-            for row in session.execute(stmt).mappings()]
+    left_out = set(COUNTS) - set(counts)
+    measures = [m for m in KPI_MEASURES if m not in left_out]
+    rows = aggregate(session, lines, measures, dimensions, joins,
+                     order_by_revenue=order_by_revenue, limit=limit, with_total=with_total)
+    names = [column.name for column in dimensions] + (["total_net_revenue"] if with_total else [])
+    if "orders" in left_out:
+        left_out.add("aov")
+    metrics = [m for m in METRIC_COLUMNS if m not in left_out]
+    return pd.DataFrame([{**{name: row[name] for name in names}, **derive(row)} for row in rows],
+                        columns=[*names, *metrics])
 
 
 def totals(session: Session, scope: Scope, filters: Filters, start: dt.date,
            end: dt.date) -> dict[str, float | int | None]:
     """All metrics for one date range."""
-    stmt = select(*aggregate_columns()).where(*line_conditions(filters, scope, start, end))
     # An aggregate without GROUP BY always returns exactly one row. Not via a DataFrame:
     # a row of mixed numbers would come back with the integer counts turned into floats.
-    return _metric_rows(session, stmt, [])[0]
+    return derive(aggregate(session, Lines(filters, scope, start, end), KPI_MEASURES)[0])
 
 
-def metrics_by_period(session: Session, scope: Scope, filters: Filters, start: dt.date,
-                      end: dt.date, grain: str) -> pd.DataFrame:
-    """Every metric per day/week/month bucket from `start` to `end`, empty buckets as zero."""
+def metrics_by_period(session: Session, lines: Lines, grain: str) -> pd.DataFrame:
+    """Every metric per day/week/month bucket of the lines' range, empty buckets as zero."""
     period = bucket(OrderLine.sale_date, grain).label("bucket")
-    frame = grouped_metrics(session, line_conditions(filters, scope, start, end), [period])
+    frame = grouped_metrics(session, lines, [period])
     frame["bucket"] = frame["bucket"].map(_as_date)
-    full = pd.DataFrame({"bucket": bucket_starts(start, end, grain)})
+    full = pd.DataFrame({"bucket": bucket_starts(lines.start, lines.end, grain)})
     merged = full.merge(frame, on="bucket", how="left")
     zero_filled = ["net_revenue", "gross_sales", "returns", "orders", "units", "customers"]
     merged[zero_filled] = merged[zero_filled].fillna(0)
@@ -98,25 +92,20 @@ def metrics_by_period(session: Session, scope: Scope, filters: Filters, start: d
     return merged
 
 
-def net_revenue_by(session: Session, conditions: Sequence[ColumnElement[bool]],
-                   dimensions: Sequence[ColumnElement[Any]],
-                   joins: Sequence[tuple[Any, ColumnElement[bool]]] = ()) -> pd.DataFrame:
+def net_revenue_by(session: Session, lines: Lines, dimensions: Sequence[ColumnElement[Any]],
+                   joins: Joins = ()) -> pd.DataFrame:
     """Net revenue alone per group: far cheaper than every metric (no distinct counts)."""
-    stmt = select(*dimensions, net_revenue()).select_from(OrderLine)
-    for target, on in joins:
-        stmt = stmt.join(target, on)
-    stmt = stmt.where(*conditions).group_by(*dimensions)
+    rows = aggregate(session, lines, ["net_revenue"], dimensions, joins)
     names = [column.name for column in dimensions]
-    rows = [(*row[:-1], money(row[-1])) for row in session.execute(stmt)]
-    return pd.DataFrame(rows, columns=[*names, "net_revenue"])
+    return pd.DataFrame([(*[row[name] for name in names], money(row["net_revenue"]))
+                         for row in rows], columns=[*names, "net_revenue"])
 
 
-def net_revenue_by_period(session: Session, scope: Scope, filters: Filters, start: dt.date,
-                          end: dt.date, grain: str) -> pd.DataFrame:
-    """Net revenue per day/week/month bucket from `start` to `end`, empty buckets as zero."""
+def net_revenue_by_period(session: Session, lines: Lines, grain: str) -> pd.DataFrame:
+    """Net revenue per day/week/month bucket of the lines' range, empty buckets as zero."""
     period = bucket(OrderLine.sale_date, grain).label("bucket")
-    frame = net_revenue_by(session, line_conditions(filters, scope, start, end), [period])
+    frame = net_revenue_by(session, lines, [period])
     found = dict(zip(frame["bucket"].map(_as_date), frame["net_revenue"], strict=True))
-    starts = bucket_starts(start, end, grain)
+    starts = bucket_starts(lines.start, lines.end, grain)
     return pd.DataFrame({"bucket": starts,
                          "net_revenue": [found.get(day, 0.0) for day in starts]})

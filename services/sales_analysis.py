@@ -12,14 +12,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, select
+from sqlalchemy import ColumnElement, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from dashapp.filters import Filters, Period
 from models import Customer, Order, OrderLine, Platform, Product
-from services.metrics import aggregate_columns, change, money
+from services.metrics import change, money
 from services.overview import ROLLING_WINDOWS, UNCATEGORISED, rolling_start
-from services.query import bucket, bucket_starts, iso_weekday, line_conditions
+from services.query import bucket, bucket_starts, iso_weekday
+from services.rollups import Lines, aggregate
 from services.sales import METRIC_COLUMNS, grouped_metrics, net_revenue_by
 from services.scope import Scope
 
@@ -31,13 +32,10 @@ UNKNOWN_REGION = "Unknown"
 TOP_RETURNED = 10
 
 
-def sales_conditions(filters: Filters, scope: Scope, start: dt.date, end: dt.date,
-                     country: str = "") -> list[ColumnElement[bool]]:
-    """`line_conditions` plus the page's country (the order's shipping country)."""
-    conditions = line_conditions(filters, scope, start, end)
-    if country:
-        conditions.append(OrderLine.order_id.in_(select(Order.id).where(Order.country == country)))
-    return conditions
+def sales_lines(filters: Filters, scope: Scope, start: dt.date, end: dt.date,
+                country: str = "") -> Lines:
+    """The lines of the page: a range, the filters and the page's country ('' for all)."""
+    return Lines(filters, scope, start, end, country)
 
 
 # --- the metric over time, with growth -------------------------------------------------------
@@ -50,18 +48,13 @@ def _metric_values(frame: pd.DataFrame, metric: str) -> pd.Series:
     return frame[metric].astype(float)
 
 
-def additive_metrics(session: Session, conditions: Sequence[ColumnElement[bool]],
+def additive_metrics(session: Session, lines: Lines,
                      dimensions: Sequence[ColumnElement[Any]]) -> pd.DataFrame:
-    """Net revenue, gross sales, returns, orders, units and AOV per group.
-
-    The metric definitions of `aggregate_columns`, without the distinct customer count and
-    the cost columns that trends and heatmaps do not show: those make the query slower.
-    """
-    columns = [column for column in aggregate_columns() if column.name in ADDITIVE]
-    stmt = (select(*dimensions, *columns).select_from(OrderLine).where(*conditions)
-            .group_by(*dimensions))
+    """Net revenue, gross sales, returns, orders, units and AOV per group (the metrics that
+    trends and heatmaps show: no customers or costs)."""
+    rows = aggregate(session, lines, ADDITIVE, dimensions)
     names = [column.name for column in dimensions]
-    frame = pd.DataFrame(session.execute(stmt).all(), columns=[*names, *ADDITIVE])
+    frame = pd.DataFrame(rows, columns=[*names, *ADDITIVE])
     for column in ("net_revenue", "gross_sales", "returns"):
         frame[column] = frame[column].map(money).astype(float)
     frame[["orders", "units"]] = frame[["orders", "units"]].astype(int)
@@ -69,13 +62,12 @@ def additive_metrics(session: Session, conditions: Sequence[ColumnElement[bool]]
     return frame
 
 
-def _by_bucket(session: Session, conditions: Sequence[ColumnElement[bool]], start: dt.date,
-               end: dt.date, grain: str) -> pd.DataFrame:
-    """Additive metrics per bucket from `start` to `end` (every bucket, empty ones as zero)."""
+def _by_bucket(session: Session, lines: Lines, grain: str) -> pd.DataFrame:
+    """Additive metrics per bucket of the lines' range (every bucket, empty ones as zero)."""
     period = bucket(OrderLine.sale_date, grain).label("bucket")
-    frame = additive_metrics(session, conditions, [period])
+    frame = additive_metrics(session, lines, [period])
     frame["bucket"] = frame["bucket"].map(_as_date)
-    full = pd.DataFrame({"bucket": bucket_starts(start, end, grain)})
+    full = pd.DataFrame({"bucket": bucket_starts(lines.start, lines.end, grain)})
     merged = full.merge(frame[["bucket", *ADDITIVE]], on="bucket", how="left")
     merged[list(ADDITIVE)] = merged[list(ADDITIVE)].fillna(0)
     return merged.set_index("bucket")
@@ -123,15 +115,14 @@ def metric_trend(session: Session, scope: Scope, filters: Filters, period: Perio
     starts = bucket_starts(period.start, period.end, grain)
     history_start = min(year_ago_bucket(starts[0], grain), previous_bucket(starts[0], grain),
                         rolling_start(period))
-    history = _by_bucket(session, sales_conditions(filters, scope, history_start, period.end,
-                                                   country), history_start, period.end, grain)
+    history = _by_bucket(session, sales_lines(filters, scope, history_start, period.end,
+                                              country), grain)
     complete = [start >= period.start and bucket_end(start, grain) <= period.end
                 for start in starts]
     current = history.loc[starts]
     if not all(complete):  # partial end buckets: count only the days inside the range
-        current = _by_bucket(session, sales_conditions(filters, scope, period.start,
-                                                       period.end, country),
-                             period.start, period.end, grain)
+        current = _by_bucket(session, sales_lines(filters, scope, period.start, period.end,
+                                                  country), grain)
     trend = pd.DataFrame({"bucket": starts, "complete": complete,
                           "value": _metric_values(current, metric).to_numpy()})
     _add_comparison(session, scope, filters, period, metric, country, trend)
@@ -146,9 +137,8 @@ def _add_comparison(session: Session, scope: Scope, filters: Filters, period: Pe
     trend["compare_value"] = np.nan
     if not (period.compare_start and period.compare_end):
         return
-    previous = _by_bucket(session, sales_conditions(filters, scope, period.compare_start,
-                                                    period.compare_end, country),
-                          period.compare_start, period.compare_end, filters.grain)
+    previous = _by_bucket(session, sales_lines(filters, scope, period.compare_start,
+                                               period.compare_end, country), filters.grain)
     # Bucket i of the comparison sits under bucket i of the current range.
     count = min(len(previous), len(trend))
     trend.loc[: count - 1, "compare_bucket"] = list(previous.index[:count])
@@ -225,15 +215,14 @@ def by_weekday(session: Session, scope: Scope, filters: Filters, period: Period,
     average day against the average day of the range.
     """
     day = iso_weekday(OrderLine.sale_date).label("weekday")
-    found = grouped_metrics(session, sales_conditions(filters, scope, period.start, period.end,
-                                                      country), [day])
+    found = grouped_metrics(session, sales_lines(filters, scope, period.start, period.end,
+                                                 country), [day], counts=("orders",))
     frame = pd.DataFrame({"weekday": range(7), "day": WEEKDAYS,
                           "days": weekday_counts(period.start, period.end)})
     found["weekday"] = found["weekday"].astype(int)
     frame = frame.merge(found, on="weekday", how="left")
     frame[list(ADDITIVE)] = frame[list(ADDITIVE)].fillna(0)
-    frame[["orders", "units", "customers"]] = frame[["orders", "units", "customers"]] \
-        .fillna(0).astype(int)
+    frame[["orders", "units"]] = frame[["orders", "units"]].fillna(0).astype(int)
     for metric in ("net_revenue", "orders", "units"):
         frame[f"per_day_{metric}"] = (frame[metric] / frame["days"]).where(frame["days"] > 0)
     total = money(frame["net_revenue"].sum())
@@ -270,8 +259,8 @@ def by_weekday_hour(session: Session, scope: Scope, filters: Filters, period: Pe
     """Revenue, orders, units and AOV per weekday × local hour: all 168 cells, empty as zero."""
     dims = [iso_weekday(OrderLine.sale_date).label("weekday"),
             OrderLine.sale_hour.label("hour")]
-    found = additive_metrics(session, sales_conditions(filters, scope, period.start,
-                                                       period.end, country), dims)
+    found = additive_metrics(session, sales_lines(filters, scope, period.start, period.end,
+                                                  country), dims)
     found[["weekday", "hour"]] = found[["weekday", "hour"]].astype(int)
     cells = pd.MultiIndex.from_product([range(7), range(24)], names=["weekday", "hour"])
     frame = found.set_index(["weekday", "hour"]).reindex(cells).reset_index()
@@ -310,9 +299,8 @@ def by_country(session: Session, scope: Scope, filters: Filters, period: Period)
 
     `country_key` is the value the page's country choice takes (None for unknown countries).
     """
-    dims = [Order.country.label("country_key")]
-    frame = grouped_metrics(session, line_conditions(filters, scope, period.start, period.end),
-                            dims, [(Order, Order.id == OrderLine.order_id)],
+    dims = [OrderLine.country.label("country_key")]
+    frame = grouped_metrics(session, Lines(filters, scope, period.start, period.end), dims,
                             order_by_revenue=True)
     regions = country_regions(session, scope)
     frame.insert(0, "country", frame["country_key"].fillna(UNKNOWN_COUNTRY))
@@ -338,11 +326,11 @@ def by_region(session: Session, scope: Scope, filters: Filters, period: Period,
     regions = country_regions(session, scope)
     if not regions:
         return pd.DataFrame(columns=["region", *METRIC_COLUMNS, "share"])
-    region = case(regions, value=Order.country, else_=literal(UNKNOWN_REGION)).label("region")
-    frame = grouped_metrics(session, sales_conditions(filters, scope, period.start, period.end,
-                                                      country),
-                            [region], [(Order, Order.id == OrderLine.order_id)],
-                            order_by_revenue=True)
+    region = case(regions, value=OrderLine.country,
+                  else_=literal(UNKNOWN_REGION)).label("region")
+    frame = grouped_metrics(session, sales_lines(filters, scope, period.start, period.end,
+                                                 country),
+                            [region], order_by_revenue=True, counts=("orders",))
     return _shares(frame)
 
 
@@ -353,7 +341,7 @@ def _with_comparison(session: Session, scope: Scope, filters: Filters, period: P
                      joins: Sequence[tuple[Any, ColumnElement[bool]]]) -> pd.DataFrame:
     frame["compare_net_revenue"] = np.nan
     if period.compare_start and period.compare_end and len(frame):
-        previous = net_revenue_by(session, sales_conditions(
+        previous = net_revenue_by(session, sales_lines(
             filters, scope, period.compare_start, period.compare_end, country), [key], joins)
         frame["compare_net_revenue"] = frame[key.name].map(
             previous.set_index(key.name)["net_revenue"]).fillna(0.0)
@@ -366,9 +354,9 @@ def by_platform(session: Session, scope: Scope, filters: Filters, period: Period
     dims = [Platform.slug.label("slug"), Platform.name.label("platform"),
             Platform.kind.label("channel")]
     joins = [(Platform, Platform.id == OrderLine.platform_id)]
-    frame = grouped_metrics(session, sales_conditions(filters, scope, period.start, period.end,
-                                                      country), dims, joins,
-                            order_by_revenue=True)
+    frame = grouped_metrics(session, sales_lines(filters, scope, period.start, period.end,
+                                                 country), dims, joins,
+                            order_by_revenue=True, counts=("orders",))
     return _with_comparison(session, scope, filters, period, country, frame, dims[0], joins)
 
 
@@ -377,81 +365,60 @@ def by_channel(session: Session, scope: Scope, filters: Filters, period: Period,
     """Every metric per channel (platform kind: web, marketplace, social, offline)."""
     dims = [Platform.kind.label("channel")]
     joins = [(Platform, Platform.id == OrderLine.platform_id)]
-    frame = grouped_metrics(session, sales_conditions(filters, scope, period.start, period.end,
-                                                      country), dims, joins,
-                            order_by_revenue=True)
+    frame = grouped_metrics(session, sales_lines(filters, scope, period.start, period.end,
+                                                 country), dims, joins,
+                            order_by_revenue=True, counts=("orders",))
     return _with_comparison(session, scope, filters, period, country, frame, dims[0], joins)
 
 
 # --- returns and cancellations ----------------------------------------------------------------
 
-_value = OrderLine.quantity * OrderLine.unit_price
-_is_return = OrderLine.quantity < 0
-
-
-def _returns_columns(start: dt.date, end: dt.date) -> list[ColumnElement[Any]]:
-    """Returned value and units, gross sales and units sold, and the cancelled part.
-
-    A negative line on an order that also has sales is a cancellation (the order was
-    reversed); one on an order made only of negative lines is a return. An order's lines
-    share its date, so the order's sales are found within the same date range.
-    """
-    sales_orders = select(OrderLine.order_id).where(OrderLine.quantity > 0,
-                                                    OrderLine.sale_date.between(start, end))
-    is_cancellation = and_(_is_return, OrderLine.order_id.in_(sales_orders))
-    columns = {column.name: column for column in aggregate_columns()}
-    return [
-        columns["returns"], columns["gross_sales"], columns["units"],
-        func.coalesce(func.sum(case((_is_return, -OrderLine.quantity), else_=0)), 0)
-        .label("returned_units"),
-        func.coalesce(func.sum(case((is_cancellation, -_value), else_=0)), 0)
-        .label("cancelled"),
-        func.count(distinct(case((_is_return, OrderLine.order_id)))).label("return_orders"),
-    ]
+RETURN_MEASURES = ("returns", "gross_sales", "units", "returned_units", "cancelled",
+                   "return_orders")
 
 
 def _returns_row(row: Any) -> dict[str, Any]:
     returns, gross = money(row["returns"]), money(row["gross_sales"])
     units, returned_units = int(row["units"] or 0), int(row["returned_units"] or 0)
     cancelled = money(row["cancelled"])
-    return {
+    result = {
         "returns": returns, "cancelled": cancelled, "returned": money(returns - cancelled),
         "gross_sales": gross, "return_rate": returns / gross if gross else None,
         "returned_units": returned_units, "units": units,
         "unit_return_rate": returned_units / units if units else None,
-        "return_orders": int(row["return_orders"] or 0),
     }
+    if "return_orders" in row:
+        result["return_orders"] = int(row["return_orders"] or 0)
+    return result
 
 
-def _returns_by(session: Session, conditions: Sequence[ColumnElement[bool]], start: dt.date,
-                end: dt.date, dimensions: Sequence[ColumnElement[Any]] = (),
-                joins: Sequence[tuple[Any, ColumnElement[bool]]] = ()) -> list[dict[str, Any]]:
-    stmt = select(*dimensions, *_returns_columns(start, end)).select_from(OrderLine)
-    for target, on in joins:
-        stmt = stmt.join(target, on)
-    stmt = stmt.where(*conditions)
-    if dimensions:
-        stmt = stmt.group_by(*dimensions)
+def _returns_by(session: Session, lines: Lines,
+                dimensions: Sequence[ColumnElement[Any]] = (),
+                joins: Sequence[tuple[Any, ColumnElement[bool]]] = (),
+                measures: Sequence[str] = RETURN_MEASURES) -> list[dict[str, Any]]:
+    """Returned value and units, gross sales and units sold, and the cancelled part
+    (see `services.metrics.line_measures`) per group."""
     names = [column.name for column in dimensions]
     return [{**{name: row[name] for name in names}, **_returns_row(row)}
-            for row in session.execute(stmt).mappings()]
+            for row in aggregate(session, lines, measures, dimensions, joins)]
 
 
 def returns_summary(session: Session, scope: Scope, filters: Filters, period: Period,
                     country: str = "") -> dict[str, Any]:
     """Returns and cancellations in range: value, split, rates against gross sales and units."""
-    conditions = sales_conditions(filters, scope, period.start, period.end, country)
-    return _returns_by(session, conditions, period.start, period.end)[0]
+    return _returns_by(session, sales_lines(filters, scope, period.start, period.end,
+                                            country))[0]
 
 
 def returns_by_category(session: Session, scope: Scope, filters: Filters, period: Period,
                         country: str = "") -> pd.DataFrame:
     """Returns per product category with their rates, highest value return rate first."""
     category = func.coalesce(Product.category, UNCATEGORISED).label("category")
-    rows = _returns_by(session, sales_conditions(filters, scope, period.start, period.end,
-                                                 country), period.start, period.end,
-                       [category], [(Product, Product.id == OrderLine.product_id)])
-    frame = pd.DataFrame(rows, columns=["category", *_RETURN_FIELDS])
+    # Orders with a return do not add up over the products of a category: not counted here.
+    rows = _returns_by(session, sales_lines(filters, scope, period.start, period.end, country),
+                       [category], [(Product, Product.id == OrderLine.product_id)],
+                       [m for m in RETURN_MEASURES if m != "return_orders"])
+    frame = pd.DataFrame(rows, columns=["category", *_RETURN_FIELDS[:-1]])
     frame["return_rate"] = frame["return_rate"].astype(float)
     return frame.sort_values(["return_rate", "category"], ascending=[False, True],
                              na_position="last").reset_index(drop=True)
@@ -466,8 +433,7 @@ def top_returned_products(session: Session, scope: Scope, filters: Filters, peri
     """The products with the largest returned value in range, with their return rates."""
     dims = [Product.sku.label("sku"), Product.name.label("name"),
             func.coalesce(Product.category, UNCATEGORISED).label("category")]
-    rows = _returns_by(session, sales_conditions(filters, scope, period.start, period.end,
-                                                 country), period.start, period.end,
+    rows = _returns_by(session, sales_lines(filters, scope, period.start, period.end, country),
                        dims, [(Product, Product.id == OrderLine.product_id)])
     frame = pd.DataFrame(rows, columns=["sku", "name", "category", *_RETURN_FIELDS])
     frame = frame.loc[frame["returns"] > 0]

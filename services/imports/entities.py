@@ -32,6 +32,7 @@ from models import (
     SalesRep,
     Tracking,
 )
+from services import rollups
 from services.errors import InvalidInput
 from services.imports import bulk
 from services.imports.convert import Problems
@@ -294,10 +295,13 @@ def load_products(session: Session, frame: pd.DataFrame, scope: Scope, zone: str
     for name in ("active", "is_merchandise"):
         if name in frame:
             frame[name] = frame[name].where(frame[name].notna(), True)
+    non_merchandise = rollups.non_merchandise_ids(session)
     _upsert(session, Product.__table__, frame, {
         "sku": "sku", "name": "name", "category": "category", "subcategory": "subcategory",
         "brand": "brand", "unit_cost": "unit_cost", "list_price": "list_price",
         "active": "active", "is_merchandise": "is_merchandise"}, "sku")
+    if rollups.non_merchandise_ids(session) != non_merchandise:
+        rollups.refresh(session)  # products moved in or out of every sales figure
 
 
 def load_customers(session: Session, frame: pd.DataFrame, scope: Scope, zone: str) -> None:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    func,
     insert,
     select,
     update,
@@ -35,12 +36,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from models import Customer, Order, OrderLine, Platform, Product
+from services import rollups
 from services.errors import AccessDenied
 from services.imports import bulk
 from services.imports.convert import Problems
 from services.imports.mapping import UCI
 from services.metrics import money
 from services.platforms import ensure_platform, slugify
+from services.query import as_date
 from services.scope import Scope
 from services.timezones import local_to_utc
 
@@ -246,7 +249,9 @@ def _assemble(valid: pd.DataFrame, context: SalesContext, uci: bool) -> Prepared
     for key in ("ordered_at", "sale_date", "sale_hour"):
         valid[key] = placed[key][codes]
     orders = _orders(valid)
-    valid = valid.merge(orders[["platform", "order_number", "o_date", "o_hour"]],
+    # Every line carries its order's date, hour and country (the first line's).
+    header = orders[["platform", "order_number", "o_date", "o_hour", "country"]]
+    valid = valid.merge(header.rename(columns={"country": "o_country"}),
                         on=["platform", "order_number"], how="left")
     prepared = PreparedSales(valid, orders, _products(valid, uci), _customers(valid))
     _figures(prepared, uci)
@@ -342,13 +347,22 @@ def load(session: Session, prepared: PreparedSales, scope: Scope,
     lines = prepared.lines
     platforms = platform_ids(session, scope, sorted(lines["platform"].unique()))
     progress("Adding new products", 0.1)
+    non_merchandise = rollups.non_merchandise_ids(session)
     products, new_products = _load_products(session, prepared.products)
     progress("Adding new customers", 0.2)
     customers, new_customers = _load_customers(session, prepared.customers, platforms)
     progress("Replacing orders already loaded", 0.3)
-    order_ids, replaced = _load_orders(session, prepared.orders, platforms, customers)
+    order_ids, replaced, replaced_dates = _load_orders(session, prepared.orders, platforms,
+                                                       customers)
     progress("Writing order lines", 0.5)
     _load_lines(session, lines, platforms, products, customers, order_ids)
+    progress("Updating the pre-aggregated sales", 0.8)
+    if rollups.non_merchandise_ids(session) != non_merchandise:
+        rollups.refresh(session)  # a code became a fee: its lines leave every day's figures
+    else:
+        new_dates = pd.to_datetime(prepared.orders["o_date"])
+        days = [*replaced_dates, new_dates.min().date(), new_dates.max().date()]
+        rollups.refresh(session, min(days), max(days))
     return {"products_new": new_products, "customers_new": new_customers,
             "orders_replaced": replaced}
 
@@ -430,13 +444,17 @@ def _staged_orders(session: Session, orders: pd.DataFrame, platforms: dict[str, 
 
 
 def _load_orders(session: Session, orders: pd.DataFrame, platforms: dict[str, int],
-                 customers: dict[str, int]) -> tuple[pd.DataFrame, int]:
-    """Replace orders already in the database by the file's version, set-based."""
+                 customers: dict[str, int]) -> tuple[pd.DataFrame, int, list[dt.date]]:
+    """Replace orders already in the database by the file's version, set-based; also returns
+    the first and last date of the replaced orders (none when nothing was replaced)."""
     staging = _staged_orders(session, orders, platforms, customers)
     # correlate(None): inside DELETE FROM orders the subquery must still read orders itself.
     overlap = (select(Order.id).join(staging, and_(staging.c.platform_id == Order.platform_id,
                                                     staging.c.order_number == Order.order_number))
                .correlate(None))
+    replaced_dates = [as_date(day) for day in session.execute(
+        select(func.min(Order.sale_date), func.max(Order.sale_date))
+        .where(Order.id.in_(overlap))).one() if day is not None]
     session.execute(delete(OrderLine).where(OrderLine.order_id.in_(overlap)))
     replaced = session.execute(delete(Order).where(Order.id.in_(overlap))).rowcount
     columns = [c.name for c in staging.columns]
@@ -446,7 +464,8 @@ def _load_orders(session: Session, orders: pd.DataFrame, platforms: dict[str, in
         .join(staging, and_(staging.c.platform_id == Order.platform_id,
                             staging.c.order_number == Order.order_number))).all()
     bulk.drop_table(session, staging)
-    return pd.DataFrame(found, columns=["order_id", "platform_id", "order_number"]), replaced
+    return (pd.DataFrame(found, columns=["order_id", "platform_id", "order_number"]), replaced,
+            replaced_dates)
 
 
 def _load_lines(session: Session, lines: pd.DataFrame, platforms: dict[str, int],
@@ -467,5 +486,6 @@ def _load_lines(session: Session, lines: pd.DataFrame, platforms: dict[str, int]
         "sale_date": bulk.iso_dates(lines["o_date"]),
         "sale_hour": lines["o_hour"].astype("int64"),
         "platform_id": frame["platform_id"].astype("Int64"),
-        "customer_id": lines["customer"].map(customers).astype("Int64")})
+        "customer_id": lines["customer"].map(customers).astype("Int64"),
+        "country": lines["o_country"].where(lines["o_country"] != "", None)})
     bulk.insert_frame(session, OrderLine.__table__, out)

@@ -10,6 +10,7 @@ from selenium.webdriver.common.by import By
 
 from dashapp.extensions import db
 from models import Order, OrderLine, Platform, Product
+from services import rollups
 from services.demo_data import DEFAULT_END, generate_demo_data
 from services.users import create_user
 from tests.browser.test_overview_browser import base_url, wait_until
@@ -39,6 +40,7 @@ def hostile_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
             db.session.add(OrderLine(order_id=order.id, product_id=product.id, quantity=100,
                                      unit_price=999.0, sale_date=day, sale_hour=12,
                                      platform_id=platform.id))
+        rollups.refresh(db.session, day, day)
         db.session.commit()
     return app
 

@@ -1,0 +1,70 @@
+"""Pre-aggregated sales (rollups): additive sums of merchandise order lines at a coarser grain.
+
+Each table stores, per group, the aggregates that `services.metrics` defines over order lines
+and that stay exact when summed over its groups (see `services.rollups` for which query may
+use which table). They are derived data: `services.rollups.refresh` rebuilds them from
+`order_lines` in the same transaction as every write to the facts.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from sqlalchemy import Date, Index, Integer, SmallInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, Money
+
+
+class _Measures:
+    """The stored aggregates (names as in `services.metrics.STORED_MEASURES`)."""
+
+    net_revenue: Mapped[float] = mapped_column(Money())
+    gross_sales: Mapped[float] = mapped_column(Money())
+    returns: Mapped[float] = mapped_column(Money())
+    cancelled: Mapped[float] = mapped_column(Money())
+    costed_revenue: Mapped[float] = mapped_column(Money())
+    cost: Mapped[float] = mapped_column(Money())
+    units: Mapped[int] = mapped_column(Integer)
+    returned_units: Mapped[int] = mapped_column(Integer)
+    costed_lines: Mapped[int] = mapped_column(Integer)
+    orders: Mapped[int] = mapped_column(Integer)
+    return_orders: Mapped[int] = mapped_column(Integer)
+
+
+class SalesDay(_Measures, Base):
+    """Per day, platform and order country: every order lies wholly in one group."""
+
+    __tablename__ = "rollup_sales_day"
+    __table_args__ = (Index("ix_rollup_sales_day_date", "sale_date", "platform_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sale_date: Mapped[dt.date] = mapped_column(Date)
+    platform_id: Mapped[int] = mapped_column(Integer)
+    country: Mapped[Optional[str]] = mapped_column(String(80))
+
+
+class SalesHour(_Measures, Base):
+    """Per day, local hour, platform and order country (for weekday × hour patterns)."""
+
+    __tablename__ = "rollup_sales_hour"
+    __table_args__ = (Index("ix_rollup_sales_hour_date", "sale_date", "platform_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sale_date: Mapped[dt.date] = mapped_column(Date)
+    sale_hour: Mapped[int] = mapped_column(SmallInteger)
+    platform_id: Mapped[int] = mapped_column(Integer)
+    country: Mapped[Optional[str]] = mapped_column(String(80))
+
+
+class ProductMonth(_Measures, Base):
+    """Per calendar month, platform and product; `orders` counts the orders with that product,
+    so it adds up over months and platforms but not over products."""
+
+    __tablename__ = "rollup_product_month"
+    __table_args__ = (Index("ix_rollup_product_month_month", "month", "platform_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date)
+    platform_id: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,318 @@
+"""Rollups: the cheapest table that answers an aggregate query exactly, and their upkeep.
+
+Every aggregate of sales goes through `aggregate`. It reads a rollup (models/rollups.py)
+when the rollup keeps every column the query groups or filters by and stores every measure
+it asks for in a form that adds up over the rollup's groups; otherwise it reads
+`order_lines`. The answer is the same either way (tests/services/test_rollups.py proves it
+on SQLite and PostgreSQL); only the number of rows read differs:
+
+- `rollup_sales_day` (day × platform × country) answers totals, trends, weekday, platform,
+  channel, country and region figures, order counts included: an order lies wholly in one
+  day, platform and country.
+- `rollup_product_month` (month × platform × product) answers product and category figures
+  over the whole months of a range; the days at either end come from `order_lines`. Its
+  order counts add up only per product (an order can hold several products).
+- `rollup_sales_hour` answers the weekday × hour pattern.
+- Distinct customers never add up over days, so they always come from `order_lines`.
+
+The rollups hold merchandise lines only and are rebuilt by `refresh` in the transaction of
+every write to the facts (imports, demo data, catalogue changes of the merchandise flag).
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    FromClause,
+    Select,
+    Table,
+    delete,
+    desc,
+    func,
+    insert,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import visitors
+
+from dashapp.filters import Filters
+from models import OrderLine, Product, ProductMonth, SalesDay, SalesHour
+from services.metrics import ORDER_COUNTS, STORED_MEASURES, line_measures, stored_measures
+from services.query import line_conditions, merchandise_condition, month_start
+from services.scope import Scope
+
+ORDER_LINES: Table = OrderLine.__table__  # type: ignore[assignment]
+Joins = Sequence[tuple[Any, ColumnElement[bool]]]
+
+
+@dataclass(frozen=True)
+class Lines:
+    """Which order lines an aggregate reads: a date range, the filters, the scope and the
+    order country ('' for every country)."""
+
+    filters: Filters
+    scope: Scope
+    start: dt.date
+    end: dt.date
+    country: str = ""
+
+    def filtered_columns(self) -> set[str]:
+        """The order-line columns the filters and the scope restrict (besides the date)."""
+        columns = set()
+        if self.scope.platform_ids is not None or self.filters.platforms:
+            columns.add("platform_id")
+        if self.filters.products or self.filters.categories:
+            columns.add("product_id")
+        if self.country:
+            columns.add("country")
+        return columns
+
+    def conditions(self, table: FromClause | None = None, date_column: str = "sale_date",
+                   start: dt.date | None = None,
+                   end: dt.date | None = None) -> list[ColumnElement[bool]]:
+        """The WHERE conditions on `order_lines` (or on a rollup with its column names)."""
+        return line_conditions(self.filters, self.scope, start or self.start, end or self.end,
+                               country=self.country, table=table, date_column=date_column)
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """A rollup table, the order-line columns it is grouped by, and how its counts add up."""
+
+    table: Table
+    keeps: frozenset[str]
+    monthly: bool = False
+    orders_add_up: bool = True  # False: order counts add up per product only
+
+
+DAY = Rollup(SalesDay.__table__, frozenset({"sale_date", "platform_id", "country"}))  # type: ignore[arg-type]
+PRODUCT_MONTH = Rollup(ProductMonth.__table__,  # type: ignore[arg-type]
+                       frozenset({"platform_id", "product_id"}), monthly=True,
+                       orders_add_up=False)
+HOUR = Rollup(SalesHour.__table__,  # type: ignore[arg-type]
+              frozenset({"sale_date", "sale_hour", "platform_id", "country"}))
+ROLLUPS = (DAY, PRODUCT_MONTH, HOUR)  # fewest rows first: the first that can answer is used
+
+_base_only: contextvars.ContextVar[bool] = contextvars.ContextVar("base_only", default=False)
+
+
+@contextlib.contextmanager
+def base_tables_only() -> Iterator[None]:
+    """Within this block every aggregate reads `order_lines` (to compare, and to time it)."""
+    token = _base_only.set(True)
+    try:
+        yield
+    finally:
+        _base_only.reset(token)
+
+
+# --- answering a query ------------------------------------------------------------------------
+
+def aggregate(session: Session, lines: Lines, measures: Sequence[str],
+              dimensions: Sequence[ColumnElement[Any]] = (), joins: Joins = (), *,
+              order_by_revenue: bool = False, limit: int | None = None,
+              with_total: bool = False) -> list[dict[str, Any]]:
+    """The named measures per group of labelled `dimensions` over `lines`, from the cheapest
+    table that answers exactly.
+
+    `dimensions` and `joins` are written against `OrderLine`; `with_total` adds
+    `total_net_revenue` (all groups, before `limit`); `order_by_revenue` sorts by net revenue.
+    """
+    rollup = choose(lines, measures, dimensions, joins)
+    summed = [name for name in measures if rollup is None or name != "customers"]
+    source, conditions = (_base_source(lines) if rollup is None
+                          else _rollup_source(rollup, lines, summed))
+    columns = (line_measures(lines.start, lines.end) if rollup is None
+               else {c.name: c for c in stored_measures(source, summed)})
+    stmt = _grouped(source, conditions, [columns[name] for name in summed],
+                    [_retarget(d, source) for d in dimensions],
+                    [(target, _retarget(on, source)) for target, on in joins])
+    if with_total:
+        stmt = stmt.add_columns(func.sum(columns["net_revenue"].element).over()
+                                .label("total_net_revenue"))
+    if order_by_revenue:
+        stmt = stmt.order_by(desc("net_revenue"), *[d.name for d in dimensions])
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    rows = [dict(row) for row in session.execute(stmt).mappings()]
+    if rollup is not None and "customers" in measures:
+        _add_customers(session, lines, dimensions, joins, rows)
+    return rows
+
+
+def choose(lines: Lines, measures: Sequence[str], dimensions: Sequence[ColumnElement[Any]],
+           joins: Joins) -> Rollup | None:
+    """The first rollup that answers exactly, or None for `order_lines`."""
+    summed = set(measures) - {"customers"}
+    if _base_only.get() or not summed <= set(STORED_MEASURES):
+        return None
+    needed = _line_columns([*dimensions, *(on for _target, on in joins)])
+    needed |= lines.filtered_columns()
+    per_product = _groups_by_product(dimensions)
+    for rollup in ROLLUPS:
+        if not needed <= rollup.keeps:
+            continue
+        if summed & ORDER_COUNTS and not (rollup.orders_add_up or per_product):
+            continue
+        if rollup.monthly and _whole_months(lines.start, lines.end) is None:
+            continue
+        return rollup
+    return None
+
+
+def _line_columns(expressions: Sequence[ColumnElement[Any]]) -> set[str]:
+    """Names of the `order_lines` columns the expressions refer to."""
+    return {element.name for expression in expressions
+            for element in visitors.iterate(expression)
+            if isinstance(element, Column) and element.table is ORDER_LINES}
+
+
+def _groups_by_product(dimensions: Sequence[ColumnElement[Any]]) -> bool:
+    """Whether every group holds exactly one product (grouped by its id or SKU)."""
+    products = Product.__table__
+    keys = {(ORDER_LINES, "product_id"), (products, "id"), (products, "sku")}
+    for dimension in dimensions:
+        element = getattr(dimension, "element", dimension)
+        if isinstance(element, Column) and (element.table, element.name) in keys:
+            return True
+    return False
+
+
+def _retarget(expression: ColumnElement[Any], source: FromClause) -> ColumnElement[Any]:
+    """The expression with `order_lines` columns replaced by the source's columns."""
+    if source is ORDER_LINES:
+        return expression
+
+    def replace(element: Any) -> Any:
+        if isinstance(element, Column) and element.table is ORDER_LINES:
+            return source.c[element.name]
+        return None
+
+    return visitors.replacement_traverse(expression, {}, replace)
+
+
+def _grouped(source: FromClause, conditions: Sequence[ColumnElement[bool]],
+             measures: Sequence[ColumnElement[Any]], dimensions: Sequence[ColumnElement[Any]],
+             joins: Joins) -> Select[Any]:
+    stmt = select(*dimensions, *measures).select_from(source)
+    for target, on in joins:
+        stmt = stmt.join(target, on)
+    stmt = stmt.where(*conditions)
+    return stmt.group_by(*dimensions) if dimensions else stmt
+
+
+def _base_source(lines: Lines) -> tuple[FromClause, list[ColumnElement[bool]]]:
+    return ORDER_LINES, lines.conditions()
+
+
+def _rollup_source(rollup: Rollup, lines: Lines,
+                   measures: Sequence[str]) -> tuple[FromClause, list[ColumnElement[bool]]]:
+    """The rollup's rows in range (with the conditions), or for a monthly rollup the whole
+    months from the rollup and the days at either end from `order_lines`, as one subquery."""
+    if not rollup.monthly:
+        return rollup.table, lines.conditions(rollup.table)
+    months = _whole_months(lines.start, lines.end)
+    assert months is not None  # choose() takes a monthly rollup only for whole months
+    keys = sorted(rollup.keeps)
+    parts: list[Select[Any]] = [
+        select(*[rollup.table.c[key] for key in keys], *[rollup.table.c[m] for m in measures])
+        .where(*lines.conditions(rollup.table, "month", months[0], month_start_of(months[1])))]
+    for start, end in _edges(lines.start, lines.end, months):
+        edge = line_measures(start, end)
+        parts.append(select(*[ORDER_LINES.c[key] for key in keys], *[edge[m] for m in measures])
+                     .where(*lines.conditions(start=start, end=end))
+                     .group_by(*[ORDER_LINES.c[key] for key in keys]))
+    return union_all(*parts).subquery("rolled_up"), []
+
+
+def _add_customers(session: Session, lines: Lines, dimensions: Sequence[ColumnElement[Any]],
+                   joins: Joins, rows: list[dict[str, Any]]) -> None:
+    """Distinct customers per group from `order_lines`, into rows answered by a rollup."""
+    stmt = _grouped(ORDER_LINES, lines.conditions(),
+                    [line_measures(lines.start, lines.end)["customers"]], dimensions, joins)
+    names = [d.name for d in dimensions]
+    found = {tuple(row[:-1]): row[-1] for row in session.execute(stmt)}
+    for row in rows:
+        row["customers"] = found.get(tuple(row[name] for name in names), 0)
+
+
+# --- month arithmetic -------------------------------------------------------------------------
+
+def month_start_of(day: dt.date) -> dt.date:
+    """The first day of the month of `day`."""
+    return day.replace(day=1)
+
+
+def _month_end(day: dt.date) -> dt.date:
+    following = day.replace(day=28) + dt.timedelta(days=4)
+    return following - dt.timedelta(days=following.day)
+
+
+def _whole_months(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date] | None:
+    """First and last day of the whole calendar months within start..end (None: none)."""
+    if start > end or end == dt.date.max or start == dt.date.min:
+        return None
+    first = start if start.day == 1 else _month_end(start) + dt.timedelta(days=1)
+    last = end if end == _month_end(end) else end.replace(day=1) - dt.timedelta(days=1)
+    return (first, last) if first <= last else None
+
+
+def _edges(start: dt.date, end: dt.date,
+           months: tuple[dt.date, dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """The days of start..end outside the whole months."""
+    edges = []
+    if start < months[0]:
+        edges.append((start, months[0] - dt.timedelta(days=1)))
+    if months[1] < end:
+        edges.append((months[1] + dt.timedelta(days=1), end))
+    return edges
+
+
+# --- upkeep -----------------------------------------------------------------------------------
+
+def refresh(session: Session, start: dt.date | None = None, end: dt.date | None = None) -> None:
+    """Rebuild every rollup for the sale dates start..end (all of them when None) from
+    `order_lines`, in the caller's transaction."""
+    for rollup in ROLLUPS:
+        _refresh(session, rollup, start, end)
+
+
+def _refresh(session: Session, rollup: Rollup, start: dt.date | None,
+             end: dt.date | None) -> None:
+    if rollup.monthly and start is not None and end is not None:
+        start, end = month_start_of(start), _month_end(end)
+    date_column = rollup.table.c["month" if rollup.monthly else "sale_date"]
+    clear = delete(rollup.table)
+    if start is not None and end is not None:
+        clear = clear.where(date_column.between(start, end))
+    session.execute(clear)
+    day = ORDER_LINES.c.sale_date
+    keys: list[ColumnElement[Any]] = [
+        month_start(day).label("month") if name == "month" else ORDER_LINES.c[name]
+        for name in _key_names(rollup)]
+    measures = line_measures(start or dt.date.min, end or dt.date.max)
+    source = (select(*keys, *[measures[name] for name in STORED_MEASURES])
+              .where(merchandise_condition())
+              .group_by(*keys))
+    if start is not None and end is not None:
+        source = source.where(day.between(start, end))
+    session.execute(insert(rollup.table).from_select(
+        [*_key_names(rollup), *STORED_MEASURES], source))
+
+
+def non_merchandise_ids(session: Session) -> frozenset[int]:
+    """Ids of the products whose lines the rollups leave out (compare before and after a
+    catalogue change: a change means a full `refresh`)."""
+    return frozenset(session.scalars(select(Product.id).where(Product.is_merchandise.is_(False))))
+
+
+def _key_names(rollup: Rollup) -> list[str]:
+    return (["month"] if rollup.monthly else []) + sorted(rollup.keeps)

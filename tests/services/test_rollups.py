@@ -1,0 +1,321 @@
+"""Rollups answer exactly what the base tables answer, on SQLite and PostgreSQL.
+
+Two independent checks:
+- every rollup table equals a pandas aggregation of the raw order lines, after an import,
+  an overlapping re-import that moves, changes and drops lines, and a catalogue change;
+- every page service gives the same result with the rollups as with `order_lines` alone,
+  over ranges with and without whole months, and under platform, product, category,
+  country and scope restrictions; and the rollups were really read.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from io import BytesIO
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from dashapp.filters import Filters
+from services import overview, product_analysis, rollups, sales_analysis
+from services.sales import resolve
+from services.scope import Scope
+from tests.conftest import TestDatabase
+from tests.fixtures.imports import (  # noqa: F401 - the fixtures are used by name
+    Fresh,
+    fresh_fixture,
+    imports_postgres_url_fixture,
+    sqlite_template_fixture,
+    uci_bytes,
+)
+
+EVERYTHING = Scope.everything()
+MONEY_TOLERANCE = 0.005  # half a cent: SQLite sums binary floats in another order
+MEASURES = ("net_revenue", "gross_sales", "returns", "cancelled", "costed_revenue", "cost",
+            "units", "returned_units", "costed_lines", "orders", "return_orders")
+
+
+# --- the rollup tables against pandas -------------------------------------------------------
+
+def raw_lines(engine: sa.Engine) -> pd.DataFrame:
+    """Every order line with its product's merchandise flag, read without any of our code."""
+    sql = sa.text("SELECT l.order_id, l.product_id, l.quantity, l.unit_price, l.unit_cost, "
+                  "l.sale_date, l.sale_hour, l.platform_id, l.country, p.is_merchandise "
+                  "FROM order_lines l JOIN products p ON p.id = l.product_id")
+    frame = pd.read_sql(sql, engine)
+    frame["sale_date"] = pd.to_datetime(frame["sale_date"]).dt.date
+    frame["is_merchandise"] = frame["is_merchandise"].astype(bool)
+    return frame
+
+
+def expected_rollup(lines: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The stored measures per group of `keys`, as SPEC's metric definitions say, in pandas."""
+    has_sale = set(lines.loc[lines["quantity"] > 0, "order_id"])
+    lines = lines.loc[lines["is_merchandise"]].copy()
+    value = lines["quantity"] * lines["unit_price"]
+    sale, returned = lines["quantity"] > 0, lines["quantity"] < 0
+    costed = lines["unit_cost"].notna()
+    cancelled = returned & lines["order_id"].isin(has_sale)
+    parts = pd.DataFrame({
+        "net_revenue": value, "gross_sales": value.where(sale, 0),
+        "returns": -value.where(returned, 0), "cancelled": -value.where(cancelled, 0),
+        "costed_revenue": value.where(costed, 0),
+        "cost": (lines["quantity"] * lines["unit_cost"]).where(costed, 0),
+        "units": lines["quantity"].where(sale, 0),
+        "returned_units": -lines["quantity"].where(returned, 0),
+        "costed_lines": costed.astype(int),
+        "sale_order": lines["order_id"].where(sale),
+        "return_order": lines["order_id"].where(returned),
+    })
+    for key in keys:
+        parts[key] = (lines["sale_date"].map(lambda day: day.replace(day=1)) if key == "month"
+                      else lines[key].fillna("∅") if key == "country" else lines[key])
+    grouped = parts.groupby(keys)
+    out = grouped[list(MEASURES[:9])].sum()
+    out["orders"] = grouped["sale_order"].nunique()
+    out["return_orders"] = grouped["return_order"].nunique()
+    return out.sort_index()
+
+
+def stored_rollup(engine: sa.Engine, rollup: rollups.Rollup) -> pd.DataFrame:
+    """A rollup table as stored, indexed like `expected_rollup`."""
+    keys = rollups._key_names(rollup)
+    frame = pd.read_sql(sa.select(*[rollup.table.c[name] for name in [*keys, *MEASURES]]),
+                        engine)
+    for key in keys:
+        if key in ("sale_date", "month"):
+            frame[key] = pd.to_datetime(frame[key]).dt.date
+        if key == "country":
+            frame[key] = frame[key].fillna("∅")
+    return frame.set_index(keys).sort_index()
+
+
+def assert_rollups_match_the_lines(engine: sa.Engine, where: str) -> None:
+    """Each rollup table holds exactly the pandas aggregation of the current order lines."""
+    lines = raw_lines(engine)
+    for rollup in rollups.ROLLUPS:
+        expected = expected_rollup(lines, rollups._key_names(rollup))
+        stored = stored_rollup(engine, rollup)
+        assert len(stored) > 0, f"{where}: {rollup.table.name} is empty"
+        assert stored.index.tolist() == expected.index.tolist(), \
+            f"{where}: {rollup.table.name} has other groups than the lines"
+        for name in MEASURES:
+            assert stored[name].astype(float).to_numpy() == pytest.approx(
+                expected[name].astype(float).to_numpy(), abs=MONEY_TOLERANCE), \
+                f"{where}: {rollup.table.name}.{name}"
+
+
+def changed_file(original: bytes) -> bytes:
+    """The UCI slice with invoices moved to another day, quantities changed and lines
+    dropped: re-imported, each touched order is replaced (old lines deleted)."""
+    frame = pd.read_csv(BytesIO(original), dtype=str, keep_default_na=False)
+    invoices = frame["InvoiceNo"].drop_duplicates().tolist()
+    moved, changed, shortened = invoices[::7], invoices[3::11], invoices[5::13]
+    dates = pd.to_datetime(frame["InvoiceDate"])
+    frame.loc[frame["InvoiceNo"].isin(moved), "InvoiceDate"] = (
+        dates + pd.Timedelta(days=40)).dt.strftime("%Y-%m-%d %H:%M:%S")
+    quantity = frame["Quantity"].astype(int)
+    frame.loc[frame["InvoiceNo"].isin(changed), "Quantity"] = (quantity * 2).astype(str)
+    first_lines = frame.drop_duplicates("InvoiceNo").index
+    frame = frame.drop(index=frame.index[frame["InvoiceNo"].isin(shortened)
+                                         & ~frame.index.isin(first_lines)])
+    return frame.to_csv(index=False).encode()
+
+
+def catalogue_turning_fee(sku: str) -> bytes:
+    """A product catalogue file that marks one merchandise SKU as not merchandise."""
+    return f"SKU,Name,Merchandise\n{sku},Now a fee,no\n".encode()
+
+
+def busiest_sku(engine: sa.Engine) -> str:
+    with engine.connect() as connection:
+        return connection.execute(sa.text(
+            "SELECT p.sku FROM order_lines l JOIN products p ON p.id = l.product_id "
+            "WHERE p.is_merchandise GROUP BY p.sku ORDER BY COUNT(*) DESC, p.sku LIMIT 1")
+        ).scalar_one()
+
+
+def test_rollups_follow_imports_re_imports_and_catalogue_changes(fresh: Fresh) -> None:
+    original = uci_bytes()
+    assert fresh.run(original, "online_retail.csv").status == "succeeded"
+    assert_rollups_match_the_lines(fresh.engine, "after the import")
+    before = fresh.scalar("SELECT COUNT(*) FROM order_lines")
+    report = fresh.run(changed_file(original), "online_retail_changed.csv")
+    assert report.status == "succeeded", report.to_text()
+    assert fresh.scalar("SELECT COUNT(*) FROM order_lines") < before  # lines were deleted
+    assert_rollups_match_the_lines(fresh.engine, "after an overlapping re-import")
+    sku = busiest_sku(fresh.engine)
+    report = fresh.run(catalogue_turning_fee(sku), "catalogue.csv", kind="products")
+    assert report.status == "succeeded", report.to_text()
+    assert fresh.scalar(f"SELECT COUNT(*) FROM products WHERE sku = '{sku}' "
+                        "AND NOT is_merchandise") == 1
+    assert_rollups_match_the_lines(fresh.engine, "after a catalogue change")
+    with fresh.session() as session:
+        assert_services_agree(session, Filters(range="all", compare="none"), EVERYTHING)
+
+
+# --- every service: rollups against the base tables -----------------------------------------
+
+@contextlib.contextmanager
+def statements_run(session: Session) -> Iterator[list[str]]:
+    """The SQL the session's engine runs within the block."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+Service = Callable[..., Any]
+
+
+def page_services(country: str) -> dict[str, Callable[[Session, Scope, Filters, Any], Any]]:
+    """Every aggregate a page refresh asks for, by name."""
+    def sales(function: Service, **extra: Any) -> Callable[..., Any]:
+        return lambda session, scope, filters, period: function(
+            session, scope, filters, period, country=country, **extra)
+
+    return {
+        "kpis": overview.kpis, "kpi_series": overview.kpi_series,
+        "revenue_trend": overview.revenue_trend,
+        "revenue_by_platform": overview.revenue_by_platform,
+        "revenue_by_category": overview.revenue_by_category,
+        "top_products": overview.top_products,
+        "metric_trend": sales(sales_analysis.metric_trend),
+        "aov_trend": sales(sales_analysis.metric_trend, metric="aov"),
+        "by_weekday": sales(sales_analysis.by_weekday),
+        "by_weekday_hour": sales(sales_analysis.by_weekday_hour),
+        "by_country": sales_analysis.by_country,
+        "by_region": sales(sales_analysis.by_region),
+        "by_platform": sales(sales_analysis.by_platform),
+        "by_channel": sales(sales_analysis.by_channel),
+        "returns_summary": sales(sales_analysis.returns_summary),
+        "returns_by_category": sales(sales_analysis.returns_by_category),
+        "top_returned_products": sales(sales_analysis.top_returned_products),
+        "product_performance": product_analysis.product_performance,
+        "low_performers": product_analysis.low_performers,
+    }
+
+
+def assert_same(actual: Any, expected: Any, where: str) -> None:
+    """Frames, dicts and numbers equal within half a cent (counts exactly)."""
+    if isinstance(expected, pd.DataFrame):
+        assert list(actual.columns) == list(expected.columns), where
+        pd.testing.assert_frame_equal(actual.reset_index(drop=True),
+                                      expected.reset_index(drop=True), check_dtype=False,
+                                      check_exact=False, rtol=1e-9, atol=MONEY_TOLERANCE,
+                                      obj=where)
+    elif isinstance(expected, dict):
+        assert actual.keys() == expected.keys(), where
+        for key in expected:
+            assert_same(actual[key], expected[key], f"{where}.{key}")
+    elif expected is None or (isinstance(expected, float) and np.isnan(expected)):
+        assert actual is None or (isinstance(actual, float) and np.isnan(actual)), where
+    elif isinstance(expected, (int, float)):
+        assert actual == pytest.approx(expected, rel=1e-9, abs=MONEY_TOLERANCE), where
+    else:
+        assert actual == expected, where
+
+
+def assert_services_agree(session: Session, filters: Filters, scope: Scope,
+                          country: str = "") -> set[str]:
+    """Every page service gives the same answer with and without rollups; returns the
+    rollup tables that were read."""
+    period = resolve(session, scope, filters)
+    read: set[str] = set()
+    for name, service in page_services(country).items():
+        with statements_run(session) as statements:
+            with_rollups = service(session, scope, filters, period)
+        read |= {table.name for table in (r.table for r in rollups.ROLLUPS)
+                 if any(table.name in sql for sql in statements)}
+        with rollups.base_tables_only():
+            from_lines = service(session, scope, filters, period)
+        assert_same(with_rollups, from_lines, f"{name} {filters} {scope} {country!r}")
+    return read
+
+
+def odd_range(session: Session) -> Filters:
+    """A custom range starting and ending mid-month, with whole months between."""
+    period = resolve(session, EVERYTHING, Filters(range="all"))
+    start = period.start.replace(day=1) + dt.timedelta(days=46)
+    return Filters(range="custom", start=start, end=start + dt.timedelta(days=200),
+                   compare="prev")
+
+
+@pytest.mark.parametrize("range_", ["30d", "12m", "all", "odd"])
+def test_every_page_service_agrees_with_the_base_tables(session: Session,
+                                                        range_: str) -> None:
+    filters = (odd_range(session) if range_ == "odd"
+               else Filters(range=range_, compare="none" if range_ == "all" else "prev"))
+    read = assert_services_agree(session, filters, EVERYTHING)
+    # Not a vacuous comparison: the rollups answered (the product rollup needs whole months).
+    expected = {"rollup_sales_day", "rollup_sales_hour"}
+    if range_ != "30d":
+        expected.add("rollup_product_month")
+    assert expected <= read
+
+
+FILTERED = {
+    "platforms": lambda session: {"platforms": ("instagram", "amazon")},
+    "category": lambda session: {"categories": (_first(session, "category"),)},
+    "products": lambda session: {"products": tuple(_skus(session, 3))},
+}
+
+
+def _first(session: Session, column: str) -> str:
+    return session.execute(sa.text(f"SELECT MIN({column}) FROM products "
+                                   "WHERE is_merchandise")).scalar_one()
+
+
+def _skus(session: Session, count: int) -> list[str]:
+    return list(session.execute(sa.text(
+        "SELECT sku FROM products WHERE is_merchandise ORDER BY sku LIMIT :n"), {"n": count})
+        .scalars())
+
+
+@pytest.mark.parametrize("restriction", sorted(FILTERED))
+def test_services_agree_under_filters(session: Session, restriction: str) -> None:
+    filters = replace(odd_range(session), **FILTERED[restriction](session))
+    assert_services_agree(session, filters, EVERYTHING)
+
+
+def test_services_agree_for_a_limited_scope_and_a_country(session: Session,
+                                                          database: TestDatabase) -> None:
+    platform = session.execute(sa.text("SELECT id FROM platforms WHERE slug = 'instagram'")
+                               ).scalar_one()
+    limited = Scope(platform_ids=frozenset({platform}))
+    country = session.execute(sa.text(
+        "SELECT country FROM orders WHERE country IS NOT NULL GROUP BY country "
+        "ORDER BY COUNT(*) DESC LIMIT 1")).scalar_one()
+    assert_services_agree(session, Filters(range="12m", compare="prev"), limited)
+    assert_services_agree(session, Filters(range="12m", compare="prev"), EVERYTHING, country)
+
+
+def test_whole_months_and_edges_cover_the_range_exactly() -> None:
+    cases = [(dt.date(2026, 1, 17), dt.date(2026, 5, 9)), (dt.date(2026, 1, 1),
+             dt.date(2026, 3, 31)), (dt.date(2026, 2, 3), dt.date(2026, 2, 27)),
+             (dt.date(2024, 2, 29), dt.date(2025, 3, 1))]
+    for start, end in cases:
+        months = rollups._whole_months(start, end)
+        if months is None:
+            assert (start.day != 1 or end < rollups._month_end(start))
+            continue
+        edges = rollups._edges(start, end, months)
+        days = {months[0] + dt.timedelta(days=i) for i in range((months[1] - months[0]).days + 1)}
+        for first, last in edges:
+            days |= {first + dt.timedelta(days=i) for i in range((last - first).days + 1)}
+        assert days == {start + dt.timedelta(days=i) for i in range((end - start).days + 1)}
+        assert months[0].day == 1 and months[1] == rollups._month_end(months[1])

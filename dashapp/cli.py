@@ -1,7 +1,8 @@
 """The `pulseboard` command: a Flask CLI group around create_app().
 
 `pulseboard db upgrade` (migrations, from Flask-Migrate), `pulseboard demo-data`,
-`pulseboard users create`, `pulseboard tokens create`, `pulseboard run`.
+`pulseboard users create`, `pulseboard tokens create`, `pulseboard cache clear`,
+`pulseboard rollups rebuild`, `pulseboard run`.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from dashapp.cli_import import import_command
 from dashapp.context import data_changed
 from dashapp.extensions import db
+from services import rollups
 from services.errors import ServiceError
 from services.maintenance import refresh_statistics
 from services.users import create_token, create_user
@@ -143,9 +145,27 @@ def clear_cache_command() -> None:
     click.echo("Cached results cleared.")
 
 
+@click.group("rollups")
+def rollups_group() -> None:
+    """The pre-aggregated sales the pages read."""
+
+
+@rollups_group.command("rebuild")
+@with_appcontext
+def rebuild_rollups_command() -> None:
+    """Rebuild them from the order lines (after changing sales by hand)."""
+    started = time.perf_counter()
+    rollups.refresh(db.session)
+    db.session.commit()
+    data_changed()
+    click.echo(f"Rollups rebuilt in {time.perf_counter() - started:.1f} s; cached results "
+               "cleared.")
+
+
 def register_commands(app: Flask) -> None:
     """Attach the Pulseboard commands to the app's CLI."""
-    for command in (demo_data_command, users_group, tokens_group, import_command, cache_group):
+    for command in (demo_data_command, users_group, tokens_group, import_command, cache_group,
+                    rollups_group):
         app.cli.add_command(command)
 
 

@@ -23,7 +23,7 @@ from models.marketing import (
     Tracking,
 )
 from models.pipeline import OUTCOMES, STAGES, Account, Opportunity, SalesRep, StageChange
-from models.rollups import ProductMonth, SalesDay, SalesHour
+from models.rollups import CustomerDay, ProductMonth, SalesDay, SalesHour
 from models.sales import Order, OrderLine
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "Campaign", "Tracking", "Payout", "FunnelDay", "Account", "SalesRep", "Opportunity",
     "StageChange", "User", "ApiToken", "AuditEvent", "ImportJob", "ImportMapping",
     "user_platforms", "utcnow", "SalesDay", "SalesHour", "ProductMonth",
+    "CustomerDay",
     "ROLES", "PLATFORM_KINDS", "POST_TYPES", "PAYOUT_BASES", "PAYOUT_STATUSES", "STAGES",
     "OUTCOMES",
 ]

@@ -68,3 +68,17 @@ class ProductMonth(_Measures, Base):
     month: Mapped[dt.date] = mapped_column(Date)
     platform_id: Mapped[int] = mapped_column(Integer)
     product_id: Mapped[int] = mapped_column(Integer)
+
+
+class CustomerDay(Base):
+    """Each known customer who bought merchandise, per day, platform and order country: the
+    distinct customers of any range and grouping that these columns can express."""
+
+    __tablename__ = "rollup_customer_day"
+    __table_args__ = (Index("ix_rollup_customer_day_date", "sale_date", "platform_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sale_date: Mapped[dt.date] = mapped_column(Date)
+    platform_id: Mapped[int] = mapped_column(Integer)
+    country: Mapped[Optional[str]] = mapped_column(String(80))
+    customer_id: Mapped[int] = mapped_column(Integer)

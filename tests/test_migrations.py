@@ -34,3 +34,44 @@ def test_migrations_upgrade_and_downgrade_cleanly(tmp_path: Path) -> None:
         downgrade(revision="base")
     assert sa.inspect(engine).get_table_names() == ["alembic_version"]
     engine.dispose()
+
+
+def test_the_rollup_migration_builds_rollups_for_existing_sales(tmp_path: Path) -> None:
+    from flask_migrate import upgrade
+
+    from tests.services.test_rollups import assert_rollups_match_the_lines
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    app = make_app(url)
+    with app.app_context():
+        upgrade(revision="8cff7321e7c3")  # the schema before rollups
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        for statement in EXISTING_SALES:
+            connection.execute(sa.text(statement))
+    with app.app_context():
+        upgrade()
+    with engine.connect() as connection:
+        countries = connection.execute(sa.text(
+            "SELECT order_id, country FROM order_lines ORDER BY id")).all()
+    assert countries == [(1, "France"), (1, "France"), (2, None), (3, "France")]
+    assert_rollups_match_the_lines(engine, "after the migration")
+    engine.dispose()
+
+
+EXISTING_SALES = (
+    "INSERT INTO platforms (id, slug, name, kind) VALUES (1, 'shop', 'Shop', 'web')",
+    "INSERT INTO products (id, sku, name, active, is_merchandise) VALUES "
+    "(1, 'A', 'Mug', 1, 1), (2, 'POST', 'Postage', 1, 0)",
+    "INSERT INTO customers (id, external_id) VALUES (1, 'C1')",
+    "INSERT INTO orders (id, order_number, ordered_at, sale_date, sale_hour, platform_id, "
+    "customer_id, country) VALUES (1, 'O1', '2026-03-01 10:00:00', '2026-03-01', 10, 1, 1, "
+    "'France'), (2, 'O2', '2026-03-02 11:00:00', '2026-03-02', 11, 1, NULL, NULL), "
+    "(3, 'O3', '2026-04-05 09:00:00', '2026-04-05', 9, 1, 1, 'France')",
+    "INSERT INTO order_lines (id, order_id, product_id, quantity, unit_price, unit_cost, "
+    "sale_date, sale_hour, platform_id, customer_id) VALUES "
+    "(1, 1, 1, 2, 10.0, 4.0, '2026-03-01', 10, 1, 1), "
+    "(2, 1, 2, 1, 3.5, NULL, '2026-03-01', 10, 1, 1), "
+    "(3, 2, 1, 1, 10.0, NULL, '2026-03-02', 11, 1, NULL), "
+    "(4, 3, 1, -1, 10.0, 4.0, '2026-04-05', 9, 1, 1)",
+)

@@ -132,3 +132,23 @@ def test_cache_clear_bumps_the_data_version(runner: FlaskCliRunner, fresh_app: F
     result = runner.invoke(args=["cache", "clear"])
     assert result.exit_code == 0 and "cleared" in result.output
     assert cache.data_version() == before + 1
+
+
+def test_rollups_rebuild_follows_a_change_made_by_hand(runner: FlaskCliRunner,
+                                                       fresh_app: Flask) -> None:
+    assert runner.invoke(args=["demo-data", "--lines", "3000", "--seed", "3"]).exit_code == 0
+    day_total = sa.text("SELECT SUM(net_revenue) FROM rollup_sales_day")
+    line_total = sa.text("SELECT SUM(l.quantity * l.unit_price) FROM order_lines l "
+                         "JOIN products p ON p.id = l.product_id WHERE p.is_merchandise")
+    with fresh_app.app_context():
+        db.session.execute(sa.text("UPDATE order_lines SET quantity = quantity * 2"))
+        db.session.commit()
+        stale, wanted = db.session.scalar(day_total), db.session.scalar(line_total)
+    assert stale != pytest.approx(wanted)  # SQL by hand does not touch the rollups
+    cache = fresh_app.extensions["result_cache"]
+    before = cache.data_version()
+    result = runner.invoke(args=["rollups", "rebuild"])
+    assert result.exit_code == 0 and "Rollups rebuilt" in result.output, result.output
+    with fresh_app.app_context():
+        assert db.session.scalar(day_total) == pytest.approx(wanted)
+    assert cache.data_version() == before + 1

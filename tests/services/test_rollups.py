@@ -46,7 +46,8 @@ MEASURES = ("net_revenue", "gross_sales", "returns", "cancelled", "costed_revenu
 
 def raw_lines(engine: sa.Engine) -> pd.DataFrame:
     """Every order line with its product's merchandise flag, read without any of our code."""
-    sql = sa.text("SELECT l.order_id, l.product_id, l.quantity, l.unit_price, l.unit_cost, "
+    sql = sa.text("SELECT l.order_id, l.product_id, l.customer_id, l.quantity, l.unit_price, "
+                  "l.unit_cost, "
                   "l.sale_date, l.sale_hour, l.platform_id, l.country, p.is_merchandise "
                   "FROM order_lines l JOIN products p ON p.id = l.product_id")
     frame = pd.read_sql(sql, engine)
@@ -99,6 +100,7 @@ def stored_rollup(engine: sa.Engine, rollup: rollups.Rollup) -> pd.DataFrame:
 
 def assert_rollups_match_the_lines(engine: sa.Engine, where: str) -> None:
     """Each rollup table holds exactly the pandas aggregation of the current order lines."""
+    assert_customer_days_match_the_lines(engine, where)
     lines = raw_lines(engine)
     for rollup in rollups.ROLLUPS:
         expected = expected_rollup(lines, rollups._key_names(rollup))
@@ -110,6 +112,24 @@ def assert_rollups_match_the_lines(engine: sa.Engine, where: str) -> None:
             assert stored[name].astype(float).to_numpy() == pytest.approx(
                 expected[name].astype(float).to_numpy(), abs=MONEY_TOLERANCE), \
                 f"{where}: {rollup.table.name}.{name}"
+
+
+def assert_customer_days_match_the_lines(engine: sa.Engine, where: str) -> None:
+    """The customer-day rollup lists exactly who bought merchandise on each day, platform
+    and country."""
+    lines = raw_lines(engine)
+    bought = lines.loc[lines["is_merchandise"] & (lines["quantity"] > 0)
+                       & lines["customer_id"].notna()]
+    expected = sorted({(day, platform, country or "∅", int(customer)) for day, platform, country,
+                       customer in bought[["sale_date", "platform_id", "country",
+                                           "customer_id"]].itertuples(index=False)})
+    table = rollups.CUSTOMERS.table
+    stored = pd.read_sql(sa.select(table.c.sale_date, table.c.platform_id, table.c.country,
+                                   table.c.customer_id), engine)
+    stored["sale_date"] = pd.to_datetime(stored["sale_date"]).dt.date
+    rows = sorted((day, platform, country or "∅", int(customer)) for day, platform, country,
+                  customer in stored.itertuples(index=False))
+    assert rows == expected, f"{where}: rollup_customer_day differs from the lines"
 
 
 def changed_file(original: bytes) -> bytes:
@@ -272,6 +292,7 @@ FILTERED = {
     "platforms": lambda session: {"platforms": ("instagram", "amazon")},
     "category": lambda session: {"categories": (_first(session, "category"),)},
     "products": lambda session: {"products": tuple(_skus(session, 3))},
+    "one product": lambda session: {"products": tuple(_skus(session, 1))},
 }
 
 

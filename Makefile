@@ -32,18 +32,21 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 
-bench: install
-	$(BIN)/python -m benchmarks.run
-	$(BIN)/python -m benchmarks.imports
-
-# Page refresh benchmark (add BENCH_DATABASE_URL for PostgreSQL), then 50 users for 5 minutes
-# against gunicorn on the database it filled (see docs/performance.md).
+# Benchmarks write their sections of docs/performance.md. PostgreSQL runs need
+# BENCH_DATABASE_URL (a database the benchmark may empty and refill). `make bench`: imports,
+# then every page's refresh at BENCH_LINES lines; `make load`: 50 users for 5 minutes against
+# gunicorn on the database bench-pages filled (it needs the PostgreSQL URL).
 BENCH_LINES ?= 1000000
+PERF_DOC = docs/performance.md
+bench: install
+	$(BIN)/python -m benchmarks.imports --output $(PERF_DOC)
+	$(MAKE) bench-pages
+
 bench-pages: install
-	$(BIN)/python -m benchmarks.pages --lines $(BENCH_LINES) $(if $(BENCH_DATABASE_URL),--postgres $(BENCH_DATABASE_URL)) --save-recording instance/bench-recording.json
+	$(BIN)/python -m benchmarks.pages --lines $(BENCH_LINES) $(if $(BENCH_DATABASE_URL),--postgres $(BENCH_DATABASE_URL)) --save-recording instance/bench-recording.json --output $(PERF_DOC)
 
 load: install
-	$(BIN)/python -m benchmarks.load --database-url $(BENCH_DATABASE_URL) --recording instance/bench-recording.json --users 50 --duration 300 --think 2 8
+	$(BIN)/python -m benchmarks.load --database-url $(BENCH_DATABASE_URL) --recording instance/bench-recording.json --users 50 --duration 300 --think 2 8 --output $(PERF_DOC)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

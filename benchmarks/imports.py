@@ -125,8 +125,10 @@ def report_section(rows: int, results: dict[str, tuple[float, float]], copy_seco
             f"{totals['excluded_value']:,.2f}).", "",
             "Where the time goes (PostgreSQL): about a third reading, converting and checking "
             "the rows (text is converted once per distinct value), the rest writing the "
-            "541,909 lines with their six indexes. `order_lines` has no foreign keys: with "
-            "them the same COPY took 14 s instead of 3 s (row-by-row checks).", ""]
+            "541,909 lines with their six indexes, and rebuilding the rollups for the "
+            "file's dates (here every date: about 2.7 s; the import took 7.4 s before "
+            "rollups). `order_lines` has no foreign keys: with them the same COPY took 14 s "
+            "instead of 3 s (row-by-row checks).", ""]
     return "\n".join(out)
 
 

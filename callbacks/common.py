@@ -1,13 +1,19 @@
 """Helpers every page's callbacks share."""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
+import plotly.graph_objects as go
+from dash import ctx
 from dash.exceptions import PreventUpdate
 
+from dashapp.context import cached_call, setting
 from dashapp.filters import ParamSpec, Period, View
 from dashapp.views import view_from_store
+
+T = TypeVar("T")
 
 
 def view_of_page(data: Mapping[str, Any] | None, path: str,
@@ -23,3 +29,30 @@ def view_of_page(data: Mapping[str, Any] | None, path: str,
     if parsed is None:
         raise PreventUpdate
     return parsed
+
+
+def cached_output(callback: Callable[..., T]) -> Callable[..., T]:
+    """Remember what a view callback returns, per arguments, user scope and data version.
+
+    For callbacks whose output depends only on their inputs, the user's platform scope, the
+    app's currency and the data: a repeated view then skips building its figures (10–30 ms
+    each in plotly), which the cache of service results alone cannot skip. Figures are kept
+    as plain JSON-ready dicts, which Dash sends as they are.
+    """
+    @functools.wraps(callback)
+    def wrapper(*args: Any) -> T:
+        # Pattern-matching outputs (the KPI cards) are part of what the callback answers.
+        context = (setting("CURRENCY"), repr(ctx.outputs_list))
+        return cached_call(callback, args, context, lambda: _plain(callback(*args)))
+    return wrapper
+
+
+def _plain(output: Any) -> Any:
+    """The output with every plotly figure as its dict (cheap to store and to send)."""
+    if isinstance(output, go.Figure):
+        return output.to_plotly_json()
+    if isinstance(output, tuple):
+        return tuple(_plain(item) for item in output)
+    if isinstance(output, list):
+        return [_plain(item) for item in output]
+    return output

@@ -6,7 +6,7 @@ from typing import Any
 import pandas as pd
 from dash import ALL, Dash, Input, Output, ctx, html
 
-from callbacks.common import view_of_page
+from callbacks.common import cached_output, view_of_page
 from callbacks.exports import ExportSpec
 from dashapp.context import fetch, setting
 from dashapp.filters import COMPARES, Filters, Period, View, format_range
@@ -73,6 +73,7 @@ def register_callbacks(app: Dash) -> None:
         Output(overview.COST_NOTE, "children"),
         Input(STORE, "data"),
     )
+    @cached_output
     def update_kpis(data: dict[str, Any] | None) -> tuple[list, list, list, str]:
         view, period = _view(data)
         currency = setting("CURRENCY")
@@ -97,6 +98,7 @@ def register_callbacks(app: Dash) -> None:
         Output(overview.TREND_NOTE, "children"),
         Input(STORE, "data"),
     )
+    @cached_output
     def update_trend(data: dict[str, Any] | None) -> tuple[Any, str]:
         view, period = _view(data)
         trend = fetch(service.revenue_trend, view.filters, period)
@@ -123,6 +125,7 @@ def register_callbacks(app: Dash) -> None:
         Output(overview.PLATFORMS_NOTE, "children"),
         Input(STORE, "data"),
     )
+    @cached_output
     def update_platforms(data: dict[str, Any] | None) -> tuple[Any, str]:
         view, period = _view(data)
         frame = fetch(service.revenue_by_platform, view.filters, period)
@@ -136,6 +139,7 @@ def register_callbacks(app: Dash) -> None:
         Output(overview.CATEGORIES_NOTE, "children"),
         Input(STORE, "data"),
     )
+    @cached_output
     def update_categories(data: dict[str, Any] | None) -> tuple[Any, str]:
         view, period = _view(data)
         frame = fetch(service.revenue_by_category, view.filters, period)
@@ -147,6 +151,7 @@ def register_callbacks(app: Dash) -> None:
         Output(overview.PRODUCTS_NOTE, "children"),
         Input(STORE, "data"),
     )
+    @cached_output
     def update_products(data: dict[str, Any] | None) -> tuple[Any, str]:
         view, period = _view(data)
         frame = fetch(service.top_products, view.filters, period).copy()

@@ -10,7 +10,7 @@ import pandas as pd
 from dash import Dash, Input, Output, html
 from dash.exceptions import PreventUpdate
 
-from callbacks.common import view_of_page
+from callbacks.common import cached_output, view_of_page
 from callbacks.exports import ExportSpec
 from callbacks.overview import cost_note, empty_message, selection_note
 from dashapp.context import fetch, setting
@@ -128,6 +128,7 @@ def register_callbacks(app: Dash) -> None:
         Output(products.TABLE, "rowData"), Output(products.TABLE_NOTE, "children"),
         Input(STORE, "data"),
     )
+    @cached_output
     def update_overview(data: dict[str, Any] | None) -> tuple[Any, ...]:
         view, period = _list_view(data)
         currency = setting("CURRENCY")
@@ -161,6 +162,7 @@ def register_callbacks(app: Dash) -> None:
 
     @app.callback(Output(products.LOW, "figure"), Output(products.LOW_NOTE, "children"),
                   Input(STORE, "data"))
+    @cached_output
     def update_low(data: dict[str, Any] | None) -> tuple[Any, str]:
         view, period = _list_view(data)
         low = fetch(service.low_performers, view.filters, period)
@@ -172,6 +174,7 @@ def register_callbacks(app: Dash) -> None:
 
     @app.callback(Output(products.CATEGORY_SHARE, "figure"),
                   Output(products.CATEGORY_NOTE, "children"), Input(STORE, "data"))
+    @cached_output
     def update_categories(data: dict[str, Any] | None) -> tuple[Any, str]:
         view, period = _list_view(data)
         frame = fetch(overview.revenue_by_category, view.filters, period)
@@ -183,6 +186,7 @@ def register_callbacks(app: Dash) -> None:
 
     @app.callback(Output(products.HEADER, "children"), Output(products.DRILL_NOTE, "children"),
                   Input(STORE, "data"))
+    @cached_output
     def update_header(data: dict[str, Any] | None) -> tuple[Any, str]:
         view, period, sku = _drill_view(data)
         try:
@@ -195,6 +199,7 @@ def register_callbacks(app: Dash) -> None:
     @app.callback(Output(products.DRILL_TREND, "figure"),
                   Output(products.DRILL_PLATFORMS, "figure"),
                   Output(products.DRILL_COUNTRIES, "figure"), Input(STORE, "data"))
+    @cached_output
     def update_drill_charts(data: dict[str, Any] | None) -> tuple[Any, Any, Any]:
         view, period, sku = _drill_view(data)
         currency, filters = setting("CURRENCY"), service.drill_filters(view.filters, sku)
@@ -214,6 +219,7 @@ def register_callbacks(app: Dash) -> None:
 
     @app.callback(Output(products.DRILL_CUSTOMERS, "children"),
                   Output(products.DRILL_POSTS, "children"), Input(STORE, "data"))
+    @cached_output
     def update_drill_tables(data: dict[str, Any] | None) -> tuple[Any, Any]:
         view, period, sku = _drill_view(data)
         currency, filters = setting("CURRENCY"), service.drill_filters(view.filters, sku)

@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Dash, Input, Output, html
 
-from callbacks.common import view_of_page
+from callbacks.common import cached_output, view_of_page
 from callbacks.exports import ExportSpec
 from callbacks.overview import empty_message, rolling_windows, selection_note
 from dashapp.context import fetch, setting
@@ -147,6 +147,7 @@ def register_callbacks(app: Dash) -> None:
         Output(sales.GROWTH, "figure"), Output(sales.GROWTH_NOTE, "children"),
         Input(STORE, "data"),
     )
+    @cached_output
     def update_trend(data: dict[str, Any] | None) -> tuple[Any, str, Any, str]:
         view, period = _view(data)
         metric, label, unit = metric_of(view)
@@ -166,6 +167,7 @@ def register_callbacks(app: Dash) -> None:
         Output(sales.WEEKDAY, "figure"), Output(sales.BEST_DAY, "children"),
         Input(STORE, "data"),
     )
+    @cached_output
     def update_weekday(data: dict[str, Any] | None) -> tuple[Any, str]:
         view, period = _view(data)
         metric, label, unit = metric_of(view)
@@ -183,6 +185,7 @@ def register_callbacks(app: Dash) -> None:
         Output(sales.HEATMAP, "figure"), Output(sales.HEATMAP_NOTE, "children"),
         Input(STORE, "data"),
     )
+    @cached_output
     def update_heatmap(data: dict[str, Any] | None) -> tuple[Any, str]:
         view, period = _view(data)
         metric, label, unit = metric_of(view)
@@ -198,6 +201,7 @@ def register_callbacks(app: Dash) -> None:
         Output(sales.REGIONS, "figure"), Output(sales.REGIONS_NOTE, "children"),
         Input(STORE, "data"),
     )
+    @cached_output
     def update_geography(data: dict[str, Any] | None) -> tuple[Any, str, Any, Any, Any, str]:
         view, period = _view(data)
         currency, country = setting("CURRENCY"), country_of(view)
@@ -224,6 +228,7 @@ def register_callbacks(app: Dash) -> None:
         Output(sales.CHANNELS, "figure"),
         Input(STORE, "data"),
     )
+    @cached_output
     def update_platforms(data: dict[str, Any] | None) -> tuple[Any, str, Any]:
         view, period = _view(data)
         currency, country = setting("CURRENCY"), country_of(view)
@@ -245,6 +250,7 @@ def register_callbacks(app: Dash) -> None:
         Output(sales.RETURNED_PRODUCTS, "figure"), Output(sales.RETURNED_NOTE, "children"),
         Input(STORE, "data"),
     )
+    @cached_output
     def update_returns(data: dict[str, Any] | None) -> tuple[Any, Any, Any, str]:
         view, period = _view(data)
         currency, country = setting("CURRENCY"), country_of(view)

@@ -43,6 +43,14 @@ def result_cache() -> ResultCache:
     return current_app.extensions["result_cache"]
 
 
+def cached_call(function: Callable[..., T], args: tuple[Any, ...], context: Any,
+                compute: Callable[[], T]) -> T:
+    """`compute()`, cached per function, arguments, `context`, the user's scope and the data
+    version (for callback outputs built from analytics)."""
+    return result_cache().get_or_compute(function, current_scope(), args, {"context": context},
+                                         compute)
+
+
 def fetch(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a read-only service in the current user's scope (cached where it is analytics)."""
     scope = current_scope()

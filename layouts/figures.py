@@ -79,8 +79,7 @@ def format_percent(value: float | None, decimals: int = 1, signed: bool = False)
 
 
 def _style(figure: go.Figure) -> go.Figure:
-    figure.update_layout(
-        template=TEMPLATE,
+    figure.update_layout(  # the template is set once, by _figure
         font={"family": FONT, "size": 12, "color": "#1e293b"},
         margin={"l": 8, "r": 8, "t": 8, "b": 8},
         hoverlabel={"font": {"family": FONT}},

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from dashapp.auth import PUBLIC_ENDPOINTS
-from tests.conftest import LIMITED, LIMITED_PLATFORM, login
+from tests.conftest import ADMIN, LIMITED, LIMITED_PLATFORM, login
 
 SAMPLE_VALUES = {"path": "overview", "filename": "pulseboard.css", "package_name": "dash",
                  "fingerprinted_path": "dash_renderer/dash_renderer.min.js"}
@@ -185,3 +185,22 @@ def test_a_bearer_token_wins_over_whatever_session_cookie_comes_along(
     logged_in = login(app.test_client())
     status, body = _api_path(logged_in, "/api/v1/overview?range=7d", "pb_wrong-token")
     assert status == 401 and "kpis" not in body
+
+
+def test_a_cached_callback_output_is_never_served_to_another_scope(app: Flask,
+                                                                   sqlite_db) -> None:  # type: ignore[no-untyped-def]
+    api = app.test_client()
+    _, limited_api = _api(api, "range=all&compare=none", sqlite_db.limited_token)
+    _, admin_api = _api(api, "range=all&compare=none", sqlite_db.admin_token)
+    store = {"path": "/", "query": "range=all&compare=none", "period": limited_api["period"]}
+    cache = app.extensions["result_cache"]
+    admin = login(app.test_client(), ADMIN)
+    first = _bar_total(_trend_callback(admin, store))
+    hits = cache.stats()["hits"]
+    assert _bar_total(_trend_callback(admin, store)) == first  # the same view again: cached
+    assert cache.stats()["hits"] > hits
+    limited = login(app.test_client(), LIMITED)
+    seen = _bar_total(_trend_callback(limited, store))  # the same arguments, another scope
+    assert seen == pytest.approx(limited_api["kpis"]["net_revenue"]["current"], abs=0.01)
+    assert first == pytest.approx(admin_api["kpis"]["net_revenue"]["current"], abs=0.01)
+    assert seen < first

@@ -129,3 +129,33 @@ def test_equal_arguments_give_equal_keys_whatever_their_identity() -> None:
     other_scope = cache.key(overview.kpis, Scope(platform_ids=frozenset({1})),
                             (Filters(), shared), {})
     assert other_scope not in keys
+
+
+def test_a_full_cache_directory_is_pruned_in_bulk_and_keeps_the_data_version(
+        tmp_path: Path) -> None:
+    from services.cache import ResultCache, backend_from_settings
+    from services.scope import Scope
+
+    backend = backend_from_settings(None, str(tmp_path), ttl=600)
+    backend._threshold = 40  # small, to fill it quickly
+    scans = 0
+    list_dir = backend._list_dir
+
+    def counted() -> Iterator[str]:
+        nonlocal scans
+        scans += 1
+        return list_dir()
+
+    backend._list_dir = counted  # type: ignore[method-assign]
+    cache = ResultCache(backend, "sqlite:///pruned.db")
+    cache.invalidate()
+    cache.invalidate()
+    for n in range(200):
+        assert cache.get_or_compute(str, Scope.everything(), (n,), {}, lambda n=n: str(n)) \
+            == str(n)
+        assert len(list(tmp_path.iterdir())) <= 40 + 2  # never much over the threshold
+    # Each scan frees about half the directory: a handful of scans for 200 writes, where
+    # removing one entry per scan would scan on every write once full.
+    assert 0 < scans <= 200 // (40 // 2) + 1
+    assert cache.data_version() == 2  # the permanent version entry survived every pruning
+    assert cache.get_or_compute(str, Scope.everything(), (199,), {}, lambda: "lost") == "199"

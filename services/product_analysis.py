@@ -20,7 +20,7 @@ from models import Customer, MediaPost, OrderLine, Platform, Product
 from services.errors import NotFound
 from services.metrics import money
 from services.overview import UNCATEGORISED
-from services.query import line_conditions, product_filter, scope_condition
+from services.query import as_date, line_conditions, product_filter, scope_condition
 from services.rollups import Lines
 from services.sales import grouped_metrics
 from services.scope import Scope
@@ -170,11 +170,8 @@ def _last_sales(session: Session, scope: Scope, filters: Filters, end: dt.date,
     stmt = (select(OrderLine.product_id, func.max(OrderLine.sale_date))
             .where(*conditions, OrderLine.quantity > 0, OrderLine.product_id.in_(product_ids))
             .group_by(OrderLine.product_id))
-    return {product: _as_date(day) for product, day in session.execute(stmt)}
+    return {product: as_date(day) for product, day in session.execute(stmt)}
 
-
-def _as_date(value: Any) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
 # --- one product ------------------------------------------------------------------------------
@@ -226,5 +223,5 @@ def posts_featuring(session: Session, scope: Scope, filters: Filters,
     columns = ["sku", "post_date", "post_type", "platform", "caption", "impressions", "reach",
                "likes", "comments", "shares", "saves", "cost"]
     frame = pd.DataFrame(session.execute(stmt).all(), columns=columns)
-    frame["post_date"] = frame["post_date"].map(_as_date)
+    frame["post_date"] = frame["post_date"].map(as_date)
     return frame

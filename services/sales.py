@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from dashapp.filters import Filters, Period, resolve_period
 from models import OrderLine
 from services.metrics import KPI_MEASURES, derive, money
-from services.query import bucket, bucket_starts, scope_condition
+from services.query import as_date, bucket, bucket_starts, scope_condition
 from services.rollups import Joins, Lines, aggregate
 from services.scope import Scope
 
@@ -31,9 +31,7 @@ def data_bounds(session: Session, scope: Scope) -> tuple[dt.date | None, dt.date
 
 
 def _as_date(value: Any) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
+    return None if value is None else as_date(value)
 
 
 def resolve(session: Session, scope: Scope, filters: Filters) -> Period:

@@ -19,7 +19,7 @@ from dashapp.filters import Filters, Period
 from models import Customer, Order, OrderLine, Platform, Product
 from services.metrics import change, money
 from services.overview import ROLLING_WINDOWS, UNCATEGORISED, rolling_start
-from services.query import bucket, bucket_starts, iso_weekday
+from services.query import as_date, bucket, bucket_starts, iso_weekday
 from services.rollups import Lines, aggregate
 from services.sales import METRIC_COLUMNS, grouped_metrics, net_revenue_by
 from services.scope import Scope
@@ -66,15 +66,12 @@ def _by_bucket(session: Session, lines: Lines, grain: str) -> pd.DataFrame:
     """Additive metrics per bucket of the lines' range (every bucket, empty ones as zero)."""
     period = bucket(OrderLine.sale_date, grain).label("bucket")
     frame = additive_metrics(session, lines, [period])
-    frame["bucket"] = frame["bucket"].map(_as_date)
+    frame["bucket"] = frame["bucket"].map(as_date)
     full = pd.DataFrame({"bucket": bucket_starts(lines.start, lines.end, grain)})
     merged = full.merge(frame[["bucket", *ADDITIVE]], on="bucket", how="left")
     merged[list(ADDITIVE)] = merged[list(ADDITIVE)].fillna(0)
     return merged.set_index("bucket")
 
-
-def _as_date(value: Any) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
 def bucket_end(start: dt.date, grain: str) -> dt.date:

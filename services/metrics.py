@@ -61,13 +61,13 @@ KPI_MEASURES = ("net_revenue", "gross_sales", "returns", "orders", "units", "cus
                 "costed_revenue", "cost", "costed_lines")
 
 
+def is_sale() -> ColumnElement[bool]:
+    """A line that sells (quantity > 0): the lines orders, units and customers count."""
+    return _is_sale
+
+
 def _total(expression: ColumnElement[Any]) -> ColumnElement[float]:
     return type_coerce(func.coalesce(func.sum(expression), 0), Float)
-
-
-def net_revenue() -> ColumnElement[float]:
-    """Σ quantity × unit price over all lines."""
-    return _total(_line_value).label("net_revenue")
 
 
 def line_measures() -> dict[str, ColumnElement[Any]]:

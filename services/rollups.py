@@ -51,6 +51,7 @@ from services.metrics import (
     ORDER_COUNTS,
     STORED_MEASURES,
     customers_of,
+    is_sale,
     line_measures,
     stored_measures,
 )
@@ -73,15 +74,9 @@ class Lines:
     country: str = ""
 
     def filtered_columns(self) -> set[str]:
-        """The order-line columns the filters and the scope restrict (besides the date)."""
-        columns = set()
-        if self.scope.platform_ids is not None or self.filters.platforms:
-            columns.add("platform_id")
-        if self.filters.products or self.filters.categories:
-            columns.add("product_id")
-        if self.country:
-            columns.add("country")
-        return columns
+        """The order-line columns the filters and the scope restrict (besides the date): read
+        off the conditions themselves, so a new filter cannot be missed here."""
+        return _line_columns(self.conditions(ORDER_LINES)) - {"sale_date"}
 
     def conditions(self, table: FromClause | None = None, date_column: str = "sale_date",
                    start: dt.date | None = None,
@@ -144,9 +139,7 @@ def aggregate(session: Session, lines: Lines, measures: Sequence[str],
                           else _rollup_source(rollup, lines, summed))
     columns = (line_measures() if rollup is None
                else {c.name: c for c in stored_measures(source, summed)})
-    stmt = _grouped(source, conditions, [columns[name] for name in summed],
-                    [_retarget(d, source) for d in dimensions],
-                    [(target, _retarget(on, source)) for target, on in joins])
+    stmt = _grouped(source, conditions, [columns[name] for name in summed], dimensions, joins)
     if with_total:
         stmt = stmt.add_columns(func.sum(columns["net_revenue"].element).over()
                                 .label("total_net_revenue"))
@@ -216,9 +209,12 @@ def _retarget(expression: ColumnElement[Any], source: FromClause) -> ColumnEleme
 def _grouped(source: FromClause, conditions: Sequence[ColumnElement[bool]],
              measures: Sequence[ColumnElement[Any]], dimensions: Sequence[ColumnElement[Any]],
              joins: Joins) -> Select[Any]:
+    """The grouped SELECT over `source`, with `dimensions` and `joins` (written against
+    `OrderLine`) moved onto its columns."""
+    dimensions = [_retarget(d, source) for d in dimensions]
     stmt = select(*dimensions, *measures).select_from(source)
     for target, on in joins:
-        stmt = stmt.join(target, on)
+        stmt = stmt.join(target, _retarget(on, source))
     stmt = stmt.where(*conditions)
     return stmt.group_by(*dimensions) if dimensions else stmt
 
@@ -254,9 +250,8 @@ def _add_customers(session: Session, lines: Lines, dimensions: Sequence[ColumnEl
     needed = _line_columns([*dimensions, *(on for _target, on in joins)])
     if needed | lines.filtered_columns() <= CUSTOMERS.keeps and not _base_only.get():
         table = CUSTOMERS.table
-        stmt = _grouped(table, lines.conditions(table), [customers_of(table)],
-                        [_retarget(d, table) for d in dimensions],
-                        [(target, _retarget(on, table)) for target, on in joins])
+        stmt = _grouped(table, lines.conditions(table), [customers_of(table)], dimensions,
+                        joins)
     else:
         stmt = _grouped(ORDER_LINES, lines.conditions(),
                         [line_measures()["customers"]], dimensions, joins)
@@ -341,7 +336,7 @@ def _rebuilt_rows(rollup: Rollup) -> tuple[list[str], Select[Any], ColumnElement
     if rollup is CUSTOMERS:
         return ([*keys, "customer_id"],
                 select(*grouping, ORDER_LINES.c.customer_id).distinct()
-                .where(merchandise_condition(), ORDER_LINES.c.quantity > 0,
+                .where(merchandise_condition(), is_sale(),  # as the customers measure
                        ORDER_LINES.c.customer_id.is_not(None)), day)
     measures = line_measures()
     return ([*keys, *STORED_MEASURES],

@@ -5,7 +5,6 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-import plotly.graph_objects as go
 from dash import ctx
 from dash.exceptions import PreventUpdate
 
@@ -35,24 +34,13 @@ def cached_output(callback: Callable[..., T]) -> Callable[..., T]:
     """Remember what a view callback returns, per arguments, user scope and data version.
 
     For callbacks whose output depends only on their inputs, the user's platform scope, the
-    app's currency and the data: a repeated view then skips building its figures (10–30 ms
-    each in plotly), which the cache of service results alone cannot skip. Figures are kept
-    as plain JSON-ready dicts, which Dash sends as they are.
+    app's currency and the data: a repeated view then skips building its figures and tables,
+    which the cache of service results alone cannot skip.
     """
     @functools.wraps(callback)
     def wrapper(*args: Any) -> T:
         # Pattern-matching outputs (the KPI cards) are part of what the callback answers.
         context = (setting("CURRENCY"), repr(ctx.outputs_list))
-        return cached_call(callback, args, context, lambda: _plain(callback(*args)))
+        return cached_call(callback, args, context, lambda: callback(*args))
     return wrapper
 
-
-def _plain(output: Any) -> Any:
-    """The output with every plotly figure as its dict (cheap to store and to send)."""
-    if isinstance(output, go.Figure):
-        return output.to_plotly_json()
-    if isinstance(output, tuple):
-        return tuple(_plain(item) for item in output)
-    if isinstance(output, list):
-        return [_plain(item) for item in output]
-    return output

@@ -1,7 +1,7 @@
 """Pure figure builders and number formats: the one visual language of every chart.
 
-Each builder takes a small DataFrame from a service and returns a `go.Figure`; none of them
-queries anything. Empty data gives an empty-state figure that says why.
+Each builder takes a small DataFrame from a service and returns a Plotly figure as a dict;
+none of them queries anything. Empty data gives an empty-state figure that says why.
 """
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import plotly.io as pio
 
 PRIMARY = "#2563eb"
@@ -28,18 +27,47 @@ CURRENCY_SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€", "JPY": "¥", "INR": "
                     "CAD": "C$", "CHF": "CHF ", "SEK": "kr ", "NZD": "NZ$"}
 
 
-# plotly's white look without its 3-D, polar and ternary defaults, built once: the full
-# template is deep-copied into every figure and serialised with it, which cost about 10 ms
-# per chart (six sparklines made a cached KPI refresh take 150 ms).
+Figure = dict[str, Any]  # a Plotly figure as JSON: {"data": [traces], "layout": {...}}
+
+# Figures are plain Plotly JSON, not `go.Figure` objects: plotly's validating objects cost
+# 10-25 ms per chart to build (more than the rollup queries behind most of them), and Dash
+# sends a dict as it is. tests/layouts/test_figures.py validates every builder's output
+# against plotly's schema, so a misspelt property still fails a test.
+#
+# plotly's white look without its 3-D, polar and ternary defaults, built once.
 _UNUSED_PARTS = frozenset({"scene", "polar", "ternary"})
-TEMPLATE = go.layout.Template(layout={
+TEMPLATE: dict[str, Any] = {"layout": {
     key: value for key, value in pio.templates["plotly_white"].layout.to_plotly_json().items()
-    if key not in _UNUSED_PARTS})
+    if key not in _UNUSED_PARTS}}
+HOUSE_LAYOUT: dict[str, Any] = {
+    "template": TEMPLATE,
+    "font": {"family": FONT, "size": 12, "color": "#1e293b"},
+    "margin": {"l": 8, "r": 8, "t": 8, "b": 8},
+    "hoverlabel": {"font": {"family": FONT}},
+    "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+    "separators": ".,",
+}
 
 
-def _figure(*traces: Any) -> go.Figure:
-    """A new figure on the lean template (a figure without one copies plotly's default)."""
-    return go.Figure(data=list(traces), layout={"template": TEMPLATE})
+def _figure(traces: Sequence[dict[str, Any]] = (), **layout: Any) -> Figure:
+    """A figure in the house style; `layout` adds to it (nested settings merge, like
+    plotly's `update_layout`)."""
+    return {"data": list(traces), "layout": _merged(HOUSE_LAYOUT, layout)}
+
+
+def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`base` updated by `extra`, nested dicts merged rather than replaced (neither changes)."""
+    result = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            value = _merged(result[key], value)
+        result[key] = value
+    return result
+
+
+def _values(column: Any) -> list[Any]:
+    """A column (Series, array or sequence) as a plain list for the figure JSON."""
+    return column.tolist() if hasattr(column, "tolist") else list(column)
 
 
 def currency_symbol(currency: str) -> str:
@@ -78,34 +106,17 @@ def format_percent(value: float | None, decimals: int = 1, signed: bool = False)
     return f"{value * 100:{'+' if signed else ''}.{decimals}f}%"
 
 
-def _style(figure: go.Figure) -> go.Figure:
-    figure.update_layout(  # the template is set once, by _figure
-        font={"family": FONT, "size": 12, "color": "#1e293b"},
-        margin={"l": 8, "r": 8, "t": 8, "b": 8},
-        hoverlabel={"font": {"family": FONT}},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-        separators=".,",
-    )
-    return figure
-
-
-def empty_figure(message: str) -> go.Figure:
+def empty_figure(message: str) -> Figure:
     """A blank chart that says why it is empty."""
-    figure = _figure()
-    figure.add_annotation(text=message, showarrow=False, xref="paper", yref="paper",
-                          x=0.5, y=0.5, font={"size": 14, "color": MUTED})
-    figure.update_xaxes(visible=False)
-    figure.update_yaxes(visible=False)
-    return _style(figure)
+    hidden = {"visible": False}
+    return _figure(xaxis=hidden, yaxis=hidden, annotations=[{
+        "text": message, "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5,
+        "y": 0.5, "font": {"size": 14, "color": MUTED}}])
 
 
 def sparkline(dates: Sequence, values: Sequence[float],
               colour: str = PRIMARY) -> dict[str, Any]:
-    """A tiny axis-less line for a KPI card.
-
-    A plain figure dict: six of these draw on every KPI refresh, and plotly's validating
-    objects cost more than the cached numbers behind them.
-    """
+    """A tiny axis-less line for a KPI card (no house style: no axes, legend or margins)."""
     hidden = {"visible": False}
     return {
         "data": [{"type": "scatter", "x": [str(day) for day in dates],
@@ -124,7 +135,7 @@ def _money_axis(currency: str) -> dict[str, str]:
 
 
 def trend_figure(trend: pd.DataFrame, grain: str, rolling: Sequence[int], currency: str,
-                 compare_label: str | None) -> go.Figure:
+                 compare_label: str | None) -> Figure:
     """Net revenue per bucket, the comparison period overlaid and chosen rolling means."""
     renamed = trend.rename(columns={"net_revenue": "value",
                                     "compare_net_revenue": "compare_value"})
@@ -158,7 +169,7 @@ def _value_axis(unit: str, currency: str) -> dict[str, str]:
 def ranked_bar_figure(frame: pd.DataFrame, label_column: str, key_column: str, currency: str,
                       compare: bool = False, colour: str = PRIMARY,
                       selected: Sequence[str] = (), value: str = "net_revenue",
-                      value_name: str = "Net revenue", unit: str = "money") -> go.Figure:
+                      value_name: str = "Net revenue", unit: str = "money") -> Figure:
     """Horizontal bars of a value (net revenue by default), largest on top; `customdata`
     carries the filter key.
 
@@ -167,80 +178,86 @@ def ranked_bar_figure(frame: pd.DataFrame, label_column: str, key_column: str, c
     """
     ordered = frame.iloc[::-1]
     hover = f"%{{y}}<br>{_hover_number('x', unit, currency)}<extra>%{{fullData.name}}</extra>"
-    figure = _figure()
     compare_column = f"compare_{value}"
     has_comparison = bool(compare_column in ordered and ordered[compare_column].notna().any())
+    labels, keys = _values(ordered[label_column]), _values(ordered[key_column])
+    bars = []
     if compare and has_comparison:
-        figure.add_bar(x=ordered[compare_column], y=ordered[label_column],
-                       orientation="h", name="Comparison period", marker_color=COMPARISON,
-                       customdata=ordered[key_column], hovertemplate=hover)
-    figure.add_bar(
-        x=ordered[value], y=ordered[label_column], orientation="h", name=value_name,
-        marker_color=[ACCENT if key in selected else colour for key in ordered[key_column]],
-        customdata=ordered[key_column], hovertemplate=hover,
-        text=[format_value(number, unit, currency) for number in ordered[value]],
-        textposition="auto", cliponaxis=False)
+        bars.append({"type": "bar", "x": _values(ordered[compare_column]), "y": labels,
+                     "orientation": "h", "name": "Comparison period",
+                     "marker": {"color": COMPARISON}, "customdata": keys,
+                     "hovertemplate": hover})
+    bars.append({
+        "type": "bar", "x": _values(ordered[value]), "y": labels, "orientation": "h",
+        "name": value_name,
+        "marker": {"color": [ACCENT if key in selected else colour for key in keys]},
+        "customdata": keys, "hovertemplate": hover,
+        "text": [format_value(number, unit, currency) for number in ordered[value]],
+        "textposition": "auto", "cliponaxis": False})
     values = pd.concat([ordered[value], ordered.get(compare_column,
                                                     pd.Series(dtype=float))]).dropna()
     # Room on the right for the value labels printed outside the longest bar.
     low, high = (float(values.min()), float(values.max())) if len(values) else (0.0, 0.0)
-    figure.update_xaxes(**_value_axis(unit, currency),
-                        range=[min(0.0, low) * 1.25, max(0.0, high) * 1.25 or 1.0])
-    figure.update_yaxes(automargin=True)
-    figure.update_layout(showlegend=compare and has_comparison, clickmode="event",
-                         barmode="group", bargap=0.25, bargroupgap=0.05,
-                         legend={"traceorder": "reversed"})
-    return _style(figure)
+    return _figure(
+        bars, xaxis={**_value_axis(unit, currency),
+                     "range": [min(0.0, low) * 1.25, max(0.0, high) * 1.25 or 1.0]},
+        yaxis={"automargin": True}, showlegend=compare and has_comparison,
+        clickmode="event", barmode="group", bargap=0.25, bargroupgap=0.05,
+        legend={"traceorder": "reversed"})
 
 
 def metric_trend_figure(trend: pd.DataFrame, grain: str, rolling: Sequence[int], name: str,
-                        unit: str, currency: str, compare_label: str | None) -> go.Figure:
+                        unit: str, currency: str, compare_label: str | None) -> Figure:
     """A metric per bucket (`value`), the comparison overlaid and chosen rolling means."""
     number = _hover_number("y", unit, currency)
-    figure = _figure()
-    figure.add_bar(x=trend["bucket"], y=trend["value"], name=name, marker_color=PRIMARY,
-                   opacity=0.85 if grain == "day" else 1.0,
-                   hovertemplate=f"%{{x|%a %d %b %Y}}<br>{number}<extra>{name}</extra>")
+    buckets = _values(trend["bucket"])
+    traces: list[dict[str, Any]] = [{
+        "type": "bar", "x": buckets, "y": _values(trend["value"]), "name": name,
+        "marker": {"color": PRIMARY}, "opacity": 0.85 if grain == "day" else 1.0,
+        "hovertemplate": f"%{{x|%a %d %b %Y}}<br>{number}<extra>{name}</extra>"}]
     if compare_label and trend["compare_value"].notna().any():
-        figure.add_scatter(
-            x=trend["bucket"], y=trend["compare_value"], name=compare_label, mode="lines",
-            line={"color": COMPARISON, "width": 2, "dash": "dot"},
-            customdata=trend["compare_bucket"].astype(str),
-            hovertemplate=f"%{{customdata}}<br>{number}<extra>{compare_label}</extra>")
+        traces.append({
+            "type": "scatter", "x": buckets, "y": _values(trend["compare_value"]),
+            "name": compare_label, "mode": "lines",
+            "line": {"color": COMPARISON, "width": 2, "dash": "dot"},
+            "customdata": _values(trend["compare_bucket"].astype(str)),
+            "hovertemplate": f"%{{customdata}}<br>{number}<extra>{compare_label}</extra>"})
     for window in rolling:
         column = f"rolling_{window}"
         if column in trend and trend[column].notna().any():
-            figure.add_scatter(
-                x=trend["bucket"], y=trend[column], name=f"{window}-day average", mode="lines",
-                line={"color": ROLLING_COLOURS.get(window, ACCENT), "width": 2},
-                hovertemplate=f"%{{x|%d %b %Y}}<br>{number}<extra>{window}-day average</extra>")
-    figure.update_yaxes(**_value_axis(unit, currency), rangemode="tozero")
-    figure.update_xaxes(type="date")
-    figure.update_layout(bargap=0.15, hovermode="x unified" if grain != "day" else "closest")
-    return _style(figure)
+            traces.append({
+                "type": "scatter", "x": buckets, "y": _values(trend[column]),
+                "name": f"{window}-day average", "mode": "lines",
+                "line": {"color": ROLLING_COLOURS.get(window, ACCENT), "width": 2},
+                "hovertemplate": f"%{{x|%d %b %Y}}<br>{number}"
+                                 f"<extra>{window}-day average</extra>"})
+    return _figure(traces, yaxis={**_value_axis(unit, currency), "rangemode": "tozero"},
+                   xaxis={"type": "date"}, bargap=0.15,
+                   hovermode="x unified" if grain != "day" else "closest")
 
 
-def growth_figure(trend: pd.DataFrame, grain: str) -> go.Figure:
+def growth_figure(trend: pd.DataFrame, grain: str) -> Figure:
     """Period-over-period growth as bars (green up, red down) and year-over-year as a line."""
     label = {"day": "Day", "week": "Week", "month": "Month"}[grain]
     pop = trend["pop_growth"]
-    figure = _figure()
-    figure.add_bar(x=trend["bucket"], y=pop, name=f"{label} over {label.lower()}",
-                   marker_color=[POSITIVE if value >= 0 else NEGATIVE for value in
-                                 pop.fillna(0)],
-                   hovertemplate=f"%{{x|%d %b %Y}}<br>%{{y:+.1%}}<extra>{label} over "
-                                 f"{label.lower()}</extra>")
+    buckets = _values(trend["bucket"])
+    traces: list[dict[str, Any]] = [{
+        "type": "bar", "x": buckets, "y": _values(pop), "name": f"{label} over {label.lower()}",
+        "marker": {"color": [POSITIVE if value >= 0 else NEGATIVE for value in pop.fillna(0)]},
+        "hovertemplate": f"%{{x|%d %b %Y}}<br>%{{y:+.1%}}<extra>{label} over "
+                         f"{label.lower()}</extra>"}]
     if trend["yoy_growth"].notna().any():
-        figure.add_scatter(x=trend["bucket"], y=trend["yoy_growth"], name="Year over year",
-                           mode="lines+markers", line={"color": ACCENT, "width": 2},
-                           marker={"size": 5}, connectgaps=False,
-                           hovertemplate="%{x|%d %b %Y}<br>%{y:+.1%}<extra>Year over year"
-                                         "</extra>")
-    figure.update_yaxes(tickformat="+.0%", zeroline=True, zerolinecolor=MUTED,
-                        range=_robust_range(pd.concat([pop, trend["yoy_growth"]])))
-    figure.update_xaxes(type="date")
-    figure.update_layout(bargap=0.15, hovermode="x unified", showlegend=True)
-    return _style(figure)
+        traces.append({
+            "type": "scatter", "x": buckets, "y": _values(trend["yoy_growth"]),
+            "name": "Year over year", "mode": "lines+markers",
+            "line": {"color": ACCENT, "width": 2}, "marker": {"size": 5}, "connectgaps": False,
+            "hovertemplate": "%{x|%d %b %Y}<br>%{y:+.1%}<extra>Year over year</extra>"})
+    value_axis = {"tickformat": "+.0%", "zeroline": True, "zerolinecolor": MUTED}
+    axis_range = _robust_range(pd.concat([pop, trend["yoy_growth"]]))
+    if axis_range is not None:
+        value_axis["range"] = axis_range
+    return _figure(traces, yaxis=value_axis, xaxis={"type": "date"}, bargap=0.15,
+                   hovermode="x unified", showlegend=True)
 
 
 def _robust_range(values: pd.Series) -> list[float] | None:
@@ -261,78 +278,78 @@ def _robust_range(values: pd.Series) -> list[float] | None:
 
 
 def weekday_figure(weekdays: pd.DataFrame, value: str, name: str, unit: str, currency: str,
-                   best: Sequence[str] = ()) -> go.Figure:
+                   best: Sequence[str] = ()) -> Figure:
     """A value per weekday, Monday first, the best day(s) in the accent colour."""
     number = _hover_number("y", unit, currency)
-    figure = _figure(go.Bar(
-        x=weekdays["day"].str.slice(0, 3), y=weekdays[value], name=name,
-        marker_color=[ACCENT if day in best else PRIMARY for day in weekdays["day"]],
-        customdata=weekdays["day"], text=[format_value(v, unit, currency)
-                                          for v in weekdays[value]],
-        textposition="outside", cliponaxis=False,
-        hovertemplate=f"%{{customdata}}<br>{number}<extra>{name}</extra>"))
-    figure.update_yaxes(**_value_axis(unit, currency), rangemode="tozero")
-    figure.update_layout(showlegend=False, bargap=0.3)
-    return _style(figure)
+    days = _values(weekdays["day"])
+    bars = {
+        "type": "bar", "x": [day[:3] for day in days], "y": _values(weekdays[value]),
+        "name": name, "marker": {"color": [ACCENT if day in best else PRIMARY for day in days]},
+        "customdata": days,
+        "text": [format_value(v, unit, currency) for v in weekdays[value]],
+        "textposition": "outside", "cliponaxis": False,
+        "hovertemplate": f"%{{customdata}}<br>{number}<extra>{name}</extra>"}
+    return _figure([bars], yaxis={**_value_axis(unit, currency), "rangemode": "tozero"},
+                   showlegend=False, bargap=0.3)
 
 
 def heatmap_figure(cells: pd.DataFrame, value: str, name: str, unit: str,
-                   currency: str) -> go.Figure:
+                   currency: str) -> Figure:
     """A value per weekday (rows, Monday on top) and local hour (columns)."""
     grid = cells.pivot(index="weekday", columns="hour", values=value).reindex(
         index=range(7), columns=range(24))
     days = cells.drop_duplicates("weekday").set_index("weekday")["day"].reindex(range(7))
     number = _hover_number("z", unit, currency)
-    figure = _figure(go.Heatmap(
-        z=grid.to_numpy(), x=[f"{hour:02d}" for hour in range(24)], y=days.tolist(),
-        colorscale=[[0, "#f8fafc"], [1, PRIMARY]], xgap=1, ygap=1,
-        colorbar={"thickness": 10, "tickformat": ".0%" if unit == "percent" else "~s"},
-        hovertemplate=f"%{{y}} %{{x}}:00<br>{number}<extra>{name}</extra>"))
-    figure.update_yaxes(autorange="reversed")
-    figure.update_xaxes(title_text="Local hour", dtick=2)
-    return _style(figure)
+    heat = {
+        "type": "heatmap", "z": grid.to_numpy(dtype=float).tolist(),
+        "x": [f"{hour:02d}" for hour in range(24)], "y": days.tolist(),
+        "colorscale": [[0, "#f8fafc"], [1, PRIMARY]], "xgap": 1, "ygap": 1,
+        "colorbar": {"thickness": 10, "tickformat": ".0%" if unit == "percent" else "~s"},
+        "hovertemplate": f"%{{y}} %{{x}}:00<br>{number}<extra>{name}</extra>"}
+    return _figure([heat], yaxis={"autorange": "reversed"},
+                   xaxis={"title": {"text": "Local hour"}, "dtick": 2})
 
 
 def share_figure(frame: pd.DataFrame, label_column: str, key_column: str, currency: str,
-                 selected: Sequence[str] = ()) -> go.Figure:
+                 selected: Sequence[str] = ()) -> Figure:
     """A donut of net revenue shares; `customdata` carries the filter key of each slice."""
     symbol = currency_symbol(currency)
+    keys = _values(frame[key_column])
     colours = [ACCENT if key in selected and key else SERIES[i % len(SERIES)]
-               for i, key in enumerate(frame[key_column])]
-    if len(frame) and frame[key_column].iloc[-1] is None:
+               for i, key in enumerate(keys)]
+    if keys and keys[-1] is None:
         colours[-1] = COMPARISON  # "Other" is the rest, not a slice one can pick
-    figure = _figure(go.Pie(
-        labels=frame[label_column], values=frame["net_revenue"].clip(lower=0),
-        customdata=frame[key_column], hole=0.5, sort=False, direction="clockwise",
-        marker={"colors": colours}, textinfo="percent", textposition="inside",
-        hovertemplate=f"%{{label}}<br>{symbol}%{{value:,.2f}} (%{{percent}})<extra></extra>"))
-    _style(figure)
-    # After the house style: a donut's legend sits beside it, not over it.
-    figure.update_layout(legend={"orientation": "v", "x": 1.0, "y": 0.5, "yanchor": "middle"},
-                         clickmode="event")
-    return figure
+    donut = {
+        "type": "pie", "labels": _values(frame[label_column]),
+        "values": _values(frame["net_revenue"].clip(lower=0)), "customdata": keys,
+        "hole": 0.5, "sort": False, "direction": "clockwise", "marker": {"colors": colours},
+        "textinfo": "percent", "textposition": "inside",
+        "hovertemplate": f"%{{label}}<br>{symbol}%{{value:,.2f}} (%{{percent}})<extra></extra>"}
+    # A donut's legend sits beside it, not over it.
+    return _figure([donut], legend={"orientation": "v", "x": 1.0, "y": 0.5,
+                                    "yanchor": "middle"}, clickmode="event")
 
 
-def price_margin_figure(frame: pd.DataFrame, currency: str) -> go.Figure:
+def price_margin_figure(frame: pd.DataFrame, currency: str) -> Figure:
     """Average selling price against margin per product, bubble area by net revenue."""
     symbol = currency_symbol(currency)
-    figure = _figure()
     revenue = frame["net_revenue"].clip(lower=0)
     scale = float(revenue.max()) if len(revenue) and revenue.max() > 0 else 1.0
+    points = []
     for i, (category, rows) in enumerate(frame.groupby("category", sort=True)):
-        figure.add_scatter(
-            x=rows["avg_price"], y=rows["margin"], mode="markers", name=category,
-            customdata=rows[["sku", "name"]].to_numpy(),
-            marker={"color": SERIES[i % len(SERIES)], "opacity": 0.75,
-                    "size": 6 + 30 * (rows["net_revenue"].clip(lower=0) / scale) ** 0.5,
-                    "line": {"width": 0.5, "color": "#fff"}},
-            hovertemplate=f"%{{customdata[1]}} (%{{customdata[0]}})<br>average price "
-                          f"{symbol}%{{x:,.2f}}<br>margin %{{y:.1%}}<extra>{category}</extra>")
-    figure.update_xaxes(title_text="Average selling price", tickprefix=symbol)
-    figure.update_yaxes(title_text="Margin", tickformat=".0%")
-    figure.update_layout(clickmode="event", legend={"orientation": "h", "y": -0.25,
-                                                    "yanchor": "top"})
-    return _style(figure)
+        sizes = 6 + 30 * (rows["net_revenue"].clip(lower=0) / scale) ** 0.5
+        points.append({
+            "type": "scatter", "x": _values(rows["avg_price"]), "y": _values(rows["margin"]),
+            "mode": "markers", "name": category,
+            "customdata": rows[["sku", "name"]].to_numpy().tolist(),
+            "marker": {"color": SERIES[i % len(SERIES)], "opacity": 0.75,
+                       "size": _values(sizes), "line": {"width": 0.5, "color": "#fff"}},
+            "hovertemplate": f"%{{customdata[1]}} (%{{customdata[0]}})<br>average price "
+                             f"{symbol}%{{x:,.2f}}<br>margin %{{y:.1%}}"
+                             f"<extra>{category}</extra>"})
+    return _figure(points, xaxis={"title": {"text": "Average selling price"},
+                                  "tickprefix": symbol},
+                   yaxis={"title": {"text": "Margin"}, "tickformat": ".0%"}, clickmode="event")
 
 
 # Country spellings found in real exports that Plotly's name matching does not know.
@@ -341,28 +358,29 @@ COUNTRY_ALIASES = {"EIRE": "Ireland", "RSA": "South Africa", "USA": "United Stat
 
 
 def country_map_figure(frame: pd.DataFrame, name_column: str, key_column: str, currency: str,
-                       selected: Sequence[str] = ()) -> go.Figure:
+                       selected: Sequence[str] = ()) -> Figure:
     """A world choropleth of net revenue by country; `customdata` carries the filter key.
 
     The chosen country gets a dark outline. Names Plotly cannot place (e.g. "Unspecified")
     are simply not drawn; the table next to the map lists every country.
     """
     symbol = currency_symbol(currency)
-    names = frame[name_column].map(lambda name: COUNTRY_ALIASES.get(name, name))
-    figure = _figure(go.Choropleth(
-        locations=names, locationmode="country names", z=frame["net_revenue"],
-        customdata=frame[key_column], text=frame[name_column],
-        colorscale=[[0, "#dbeafe"], [1, PRIMARY]], marker_line_color="#ffffff",
-        marker_line_width=[2.5 if key in selected else 0.5 for key in frame[key_column]],
-        colorbar={"title": {"text": "Net revenue"}, "tickprefix": symbol, "tickformat": "~s",
-                  "thickness": 12},
-        hovertemplate=f"%{{text}}<br>{symbol}%{{z:,.2f}}<extra></extra>"))
+    names = _values(frame[name_column])
+    keys = _values(frame[key_column])
+    countries = {
+        "type": "choropleth", "locations": [COUNTRY_ALIASES.get(name, name) for name in names],
+        "locationmode": "country names", "z": _values(frame["net_revenue"]),
+        "customdata": keys, "text": names, "colorscale": [[0, "#dbeafe"], [1, PRIMARY]],
+        "marker": {"line": {"color": "#ffffff",
+                            "width": [2.5 if key in selected else 0.5 for key in keys]}},
+        "colorbar": {"title": {"text": "Net revenue"}, "tickprefix": symbol,
+                     "tickformat": "~s", "thickness": 12},
+        "hovertemplate": f"%{{text}}<br>{symbol}%{{z:,.2f}}<extra></extra>"}
     # The whole world centred on Greenwich, whatever the data spans (Plotly would otherwise
     # centre on the data and may put the Pacific in the middle), without Antarctica.
-    figure.update_geos(showframe=False, showcoastlines=False, projection_type="natural earth",
-                       showcountries=True, countrycolor="#e2e8f0", landcolor="#f8fafc",
-                       showland=True, fitbounds=False, projection_rotation_lon=0,
-                       center={"lon": 0, "lat": 15}, lonaxis_range=[-170, 190],
-                       lataxis_range=[-58, 85])
-    figure.update_layout(clickmode="event")
-    return _style(figure)
+    world = {"showframe": False, "showcoastlines": False,
+             "projection": {"type": "natural earth", "rotation": {"lon": 0}},
+             "showcountries": True, "countrycolor": "#e2e8f0", "landcolor": "#f8fafc",
+             "showland": True, "fitbounds": False, "center": {"lon": 0, "lat": 15},
+             "lonaxis": {"range": [-170, 190]}, "lataxis": {"range": [-58, 85]}}
+    return _figure([countries], geo=world, clickmode="event")

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from plotly.io.json import to_json_plotly
 
 from layouts import figures
 
@@ -21,22 +25,22 @@ def platform_frame(with_comparison: bool) -> pd.DataFrame:
 
 def test_ranked_bars_put_the_largest_on_top_and_carry_the_filter_key() -> None:
     figure = figures.ranked_bar_figure(platform_frame(False), "platform", "slug", "GBP")
-    (bars,) = figure.data
-    assert list(bars.y) == ["TikTok", "Amazon", "Online Store"]  # plotly draws bottom-up
-    assert list(bars.customdata) == ["tiktok", "amazon", "online-store"]
-    assert list(bars.text) == ["£50.00", "£200.00", "£300.00"]
-    assert figure.layout.showlegend is False
+    (bars,) = figure["data"]
+    assert bars["y"] == ["TikTok", "Amazon", "Online Store"]  # plotly draws bottom-up
+    assert bars["customdata"] == ["tiktok", "amazon", "online-store"]
+    assert bars["text"] == ["£50.00", "£200.00", "£300.00"]
+    assert figure["layout"]["showlegend"] is False
 
 
 def test_ranked_bars_show_the_comparison_and_highlight_the_selection() -> None:
     figure = figures.ranked_bar_figure(platform_frame(True), "platform", "slug", "USD",
                                        compare=True, selected=["amazon"])
-    comparison, current = figure.data
-    assert comparison.name == "Comparison period"
-    assert list(comparison.x) == [0.0, 220.0, 250.0]
-    assert list(comparison.customdata) == list(current.customdata)  # either bar filters
-    assert list(current.marker.color) == [figures.PRIMARY, figures.ACCENT, figures.PRIMARY]
-    assert figure.layout.showlegend is True
+    comparison, current = figure["data"]
+    assert comparison["name"] == "Comparison period"
+    assert comparison["x"] == [0.0, 220.0, 250.0]
+    assert comparison["customdata"] == current["customdata"]  # either bar filters
+    assert current["marker"]["color"] == [figures.PRIMARY, figures.ACCENT, figures.PRIMARY]
+    assert figure["layout"]["showlegend"] is True
 
 
 def test_trend_overlays_comparison_and_chosen_rolling_means() -> None:
@@ -47,17 +51,17 @@ def test_trend_overlays_comparison_and_chosen_rolling_means() -> None:
                           "rolling_3": [1.0, 1.5, 2, 3, 4], "rolling_7": [1.0] * 5,
                           "rolling_30": [1.0] * 5})
     figure = figures.trend_figure(trend, "day", (3,), "EUR", "Same period last year")
-    assert [trace.name for trace in figure.data] == ["Net revenue", "Same period last year",
-                                                    "3-day average"]
-    assert figure.layout.yaxis.tickprefix == "€"
+    assert [trace["name"] for trace in figure["data"]] == [
+        "Net revenue", "Same period last year", "3-day average"]
+    assert figure["layout"]["yaxis"]["tickprefix"] == "€"
     bare = figures.trend_figure(trend, "week", (), "EUR", None)
-    assert [trace.name for trace in bare.data] == ["Net revenue"]
+    assert [trace["name"] for trace in bare["data"]] == ["Net revenue"]
 
 
 def test_empty_figure_says_why() -> None:
     figure = figures.empty_figure("No sales on TikTok in 1–31 Jan 2020.")
-    assert figure.layout.annotations[0].text == "No sales on TikTok in 1–31 Jan 2020."
-    assert figure.data == ()
+    assert figure["layout"]["annotations"][0]["text"] == "No sales on TikTok in 1–31 Jan 2020."
+    assert figure["data"] == []
 
 
 def test_number_formats() -> None:
@@ -74,7 +78,59 @@ def test_growth_axis_keeps_ordinary_values_and_drops_freak_ratios() -> None:
     days = pd.date_range("2026-01-05", periods=13, freq="W-MON")
     ordinary = pd.DataFrame({"bucket": days, "pop_growth": np.linspace(-0.2, 0.3, 13),
                              "yoy_growth": np.linspace(-0.15, 0.45, 13)})
-    low, high = figures.growth_figure(ordinary, "week").layout.yaxis.range
+    low, high = figures.growth_figure(ordinary, "week")["layout"]["yaxis"]["range"]
     assert low < -0.2 and high > 0.45  # every ordinary value is on the chart
     freak = ordinary.assign(pop_growth=[*[0.05] * 12, 400.0])
-    assert figures.growth_figure(freak, "week").layout.yaxis.range[1] < 10
+    assert figures.growth_figure(freak, "week")["layout"]["yaxis"]["range"][1] < 10
+
+
+DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def every_figure() -> dict[str, dict]:
+    """One figure of every builder, from small frames with gaps, NaNs and an "Other" row."""
+    days = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(5)]
+    trend = pd.DataFrame({
+        "bucket": days, "net_revenue": [1.0, 2, 3, 4, 5],
+        "compare_bucket": [d.replace(year=2025) for d in days],
+        "compare_net_revenue": [1.0, 1, 1, 1, 1], "rolling_3": [1.0, 1.5, 2, 3, 4],
+        "rolling_7": [1.0] * 5, "rolling_30": [np.nan] * 5,
+        "pop_growth": [np.nan, 0.2, -0.25, 0.1, 3.0],
+        "yoy_growth": [np.nan, 0.1, 0.2, np.nan, 0.3]})
+    shares = platform_frame(True).assign(slug=["online-store", "amazon", None])
+    cells = pd.DataFrame([{"weekday": d, "day": DAY_NAMES[d], "hour": h, "orders": d * h}
+                          for d in range(7) for h in range(24) if h != 3])
+    points = pd.DataFrame({"sku": ["A", "B"], "name": ["a", "b"], "category": ["X", "Y"],
+                           "avg_price": [10.0, 20.0], "margin": [0.5, 0.2],
+                           "net_revenue": [100.0, 0.0]})
+    countries = pd.DataFrame({"country": ["EIRE", "France"], "key": ["EIRE", "France"],
+                              "net_revenue": [10.0, 5.0]})
+    return {
+        "empty": figures.empty_figure("Nothing here"),
+        "sparkline": figures.sparkline(days, [1.0, 2, 3, 4, 5]),
+        "ranked bars": figures.ranked_bar_figure(platform_frame(True), "platform", "slug",
+                                                 "GBP", compare=True, selected=["amazon"]),
+        "trend": figures.trend_figure(trend, "day", (3, 7, 30), "EUR", "Last year"),
+        "growth": figures.growth_figure(trend, "week"),
+        "weekday": figures.weekday_figure(
+            pd.DataFrame({"day": DAY_NAMES, "per_day": [1.0, 2, 3, 4, 5, 6, 6]}),
+            "per_day", "Net revenue per day", "money", "GBP", ["Sunday"]),
+        "heatmap": figures.heatmap_figure(cells, "orders", "Orders", "number", "GBP"),
+        "donut": figures.share_figure(shares, "platform", "slug", "GBP", ["amazon"]),
+        "price and margin": figures.price_margin_figure(points, "GBP"),
+        "map": figures.country_map_figure(countries, "country", "key", "GBP", ["France"]),
+    }
+
+
+@pytest.mark.parametrize("name", list(every_figure()))
+def test_every_figure_is_valid_plotly_json_in_the_house_style(name: str) -> None:
+    """The builders write plain dicts for speed: plotly's own schema still checks them (a
+    misspelt property raises here), and Dash can send them with either JSON engine."""
+    figure = every_figure()[name]
+    validated = go.Figure(figure)  # raises ValueError on any property plotly does not know
+    assert len(validated.data) == len(figure["data"])
+    for engine in ("json", "orjson"):
+        assert json.loads(to_json_plotly(figure, engine=engine))["data"] is not None
+    if name != "sparkline":  # a sparkline is bare on purpose
+        assert validated.layout.font.family == figures.FONT
+        assert validated.layout.template.layout.paper_bgcolor == "white"

@@ -16,10 +16,11 @@ def test_ranked_bars_can_show_units_or_percentages() -> None:
                           "rate": [0.25, 0.05]})
     units = figures.ranked_bar_figure(frame, "label", "sku", "GBP", value="units",
                                       value_name="Units sold", unit="number")
-    assert list(units.data[0].text) == ["10", "30"] and units.data[0].name == "Units sold"
+    (bars,) = units["data"]
+    assert bars["text"] == ["10", "30"] and bars["name"] == "Units sold"
     rates = figures.ranked_bar_figure(frame, "label", "sku", "GBP", value="rate", unit="percent")
-    assert list(rates.data[0].text) == ["5.0%", "25.0%"]
-    assert rates.layout.xaxis.tickformat == ".0%"
+    assert rates["data"][0]["text"] == ["5.0%", "25.0%"]
+    assert rates["layout"]["xaxis"]["tickformat"] == ".0%"
 
 
 def test_metric_trend_and_growth() -> None:
@@ -31,35 +32,36 @@ def test_metric_trend_and_growth() -> None:
                           "yoy_growth": [np.nan] * 4})
     figure = figures.metric_trend_figure(trend, "week", (7,), "Orders", "number", "GBP",
                                          "Previous period")
-    assert [trace.name for trace in figure.data] == ["Orders"]  # nothing to overlay
+    assert [trace["name"] for trace in figure["data"]] == ["Orders"]  # nothing to overlay
     growth = figures.growth_figure(trend, "week")
-    assert [trace.name for trace in growth.data] == ["Week over week"]
-    assert list(growth.data[0].marker.color) == [figures.POSITIVE, figures.POSITIVE,
-                                                 figures.NEGATIVE, figures.POSITIVE]
+    assert [trace["name"] for trace in growth["data"]] == ["Week over week"]
+    assert growth["data"][0]["marker"]["color"] == [figures.POSITIVE, figures.POSITIVE,
+                                                    figures.NEGATIVE, figures.POSITIVE]
 
 
 def test_weekday_bars_highlight_the_best_days_and_the_heatmap_has_every_cell() -> None:
     weekdays = pd.DataFrame({"day": DAYS, "per_day": [1.0, 2, 3, 4, 5, 6, 6]})
     figure = figures.weekday_figure(weekdays, "per_day", "Net revenue per day", "money", "GBP",
                                     ["Saturday", "Sunday"])
-    assert list(figure.data[0].x) == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-    assert list(figure.data[0].marker.color)[-2:] == [figures.ACCENT, figures.ACCENT]
+    (bars,) = figure["data"]
+    assert bars["x"] == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    assert bars["marker"]["color"][-2:] == [figures.ACCENT, figures.ACCENT]
     cells = pd.DataFrame([{"weekday": d, "day": DAYS[d], "hour": h, "orders": d * h}
                           for d in range(7) for h in range(24)])
     heat = figures.heatmap_figure(cells, "orders", "Orders", "number", "GBP")
-    assert np.asarray(heat.data[0].z).shape == (7, 24)
-    assert list(heat.data[0].y) == DAYS
+    assert np.asarray(heat["data"][0]["z"]).shape == (7, 24)
+    assert heat["data"][0]["y"] == DAYS
 
 
 def test_share_donut_and_price_margin_carry_their_keys() -> None:
     shares = pd.DataFrame({"category": ["Toys", "Books"], "net_revenue": [30.0, 10.0]})
     donut = figures.share_figure(shares, "category", "category", "EUR", selected=["Books"])
-    assert list(donut.data[0].customdata) == ["Toys", "Books"]
-    assert list(donut.data[0].marker.colors)[1] == figures.ACCENT
-    assert donut.layout.legend.orientation == "v"
+    assert donut["data"][0]["customdata"] == ["Toys", "Books"]
+    assert donut["data"][0]["marker"]["colors"][1] == figures.ACCENT
+    assert donut["layout"]["legend"]["orientation"] == "v"
     points = pd.DataFrame({"sku": ["A", "B"], "name": ["a", "b"], "category": ["X", "Y"],
                            "avg_price": [10.0, 20.0], "margin": [0.5, 0.2],
                            "net_revenue": [100.0, 0.0]})
     scatter = figures.price_margin_figure(points, "EUR")
-    assert [trace.name for trace in scatter.data] == ["X", "Y"]
-    assert scatter.data[0].customdata[0][0] == "A"  # the click key comes first
+    assert [trace["name"] for trace in scatter["data"]] == ["X", "Y"]
+    assert scatter["data"][0]["customdata"][0][0] == "A"  # the click key comes first

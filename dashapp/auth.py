@@ -26,6 +26,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.orm import joinedload
 
 from dashapp.extensions import db, login_manager
 from dashapp.security import clock, start_session_clock
@@ -77,7 +78,9 @@ class SessionUser:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> SessionUser | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    # Every request loads its user: the row and its platforms in one round trip, not two.
+    user = (db.session.get(User, int(user_id), options=[joinedload(User.platforms)])
+            if user_id.isdigit() else None)
     if user is None or not user.active or _session_was_ended(user):
         return None
     return _viewed_user(user) or SessionUser.of(user)

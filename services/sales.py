@@ -23,10 +23,15 @@ COUNTS = ("orders", "customers")
 
 def data_bounds(session: Session, scope: Scope) -> tuple[dt.date | None, dt.date | None]:
     """First and last sale date visible in the scope (None, None when there is no data)."""
-    stmt = select(func.min(OrderLine.sale_date), func.max(OrderLine.sale_date))
-    if scope.is_limited:
-        stmt = stmt.where(scope_condition(scope, OrderLine.platform_id))
-    first, last = session.execute(stmt).one()
+    def bound(aggregate: Any) -> Any:
+        stmt = select(aggregate(OrderLine.sale_date))
+        if scope.is_limited:
+            stmt = stmt.where(scope_condition(scope, OrderLine.platform_id))
+        return stmt.scalar_subquery()
+
+    # One subquery each: SQLite reads min() or max() off the date index only when it is the
+    # query's lone aggregate; both in one SELECT scanned every line (~90 ms at 1M lines).
+    first, last = session.execute(select(bound(func.min), bound(func.max))).one()
     return _as_date(first), _as_date(last)
 
 

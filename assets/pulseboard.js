@@ -13,6 +13,25 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       } catch (error) {
         return [true, "The Pulseboard server is not reachable right now. Retrying…"];
       }
+    },
+
+    /* Pass a chosen file on to the import wizard, or refuse one over the upload limit with
+       a message (nothing is sent, the wizard keeps what it had). */
+    acceptUpload: function (contents, filename, limit) {
+      const noUpdate = window.dash_clientside.no_update;
+      if (!contents) {
+        return [noUpdate, false, ""];
+      }
+      const encoded = contents.length - contents.indexOf(",") - 1;  // base64 after the header
+      const bytes = Math.floor(encoded * 3 / 4);
+      if (bytes > limit) {
+        const megabytes = (count) => (count / 1048576).toFixed(1) + " MB";
+        return [noUpdate, true,
+                `${filename} is ${megabytes(bytes)}, more than the ${megabytes(limit)} an ` +
+                "upload may have: it was not uploaded. Compress a CSV with gzip (.csv.gz is " +
+                "read too) or split the file."];
+      }
+      return [{contents: contents, filename: filename}, false, ""];
     }
   }
 });

@@ -19,7 +19,19 @@ from typing import Any
 import dash_bootstrap_components as dbc
 import diskcache
 import pandas as pd
-from dash import ALL, Dash, DiskcacheManager, Input, Output, State, ctx, dcc, html, no_update
+from dash import (
+    ALL,
+    ClientsideFunction,
+    Dash,
+    DiskcacheManager,
+    Input,
+    Output,
+    State,
+    ctx,
+    dcc,
+    html,
+    no_update,
+)
 from dash.exceptions import PreventUpdate
 from flask import Flask, Response, abort, request, stream_with_context
 from flask_login import current_user
@@ -225,17 +237,24 @@ def register_callbacks(app: Dash) -> None:
     manager = DiskcacheManager(diskcache.Cache(cache_dir))
     server.add_url_rule("/data/export.<file_format>", "data_export", export_view)
 
+    app.clientside_callback(
+        ClientsideFunction(namespace="pulseboard", function_name="acceptUpload"),
+        Output(ids.UPLOAD_FILE, "data"), Output(ids.UPLOAD_REFUSED, "is_open"),
+        Output(ids.UPLOAD_REFUSED, "children"),
+        Input(ids.UPLOAD, "contents"), State(ids.UPLOAD, "filename"),
+        State(ids.UPLOAD_LIMIT, "data"), prevent_initial_call=True)
+
     @app.callback(
         Output(ids.UPLOAD_STATE, "data"), Output(ids.ANALYSIS, "children"),
         Output(ids.MAPPING_AREA, "children"), Output(ids.PREVIEW, "children"),
         Output(ids.RESULT, "children"), Output(ids.CHECK, "disabled"),
         Output(ids.IMPORT, "disabled"), Output(ids.MAPPING_TOOLS, "style"),
         Output(ids.DATE_ORDER, "value"), Output(ids.KIND, "value"),
-        Input(ids.UPLOAD, "contents"), State(ids.UPLOAD, "filename"), State(ids.KIND, "value"),
-        prevent_initial_call=True)
-    def upload(contents: str | None, filename: str | None, kind: str | None) -> tuple:
-        if not contents:
+        Input(ids.UPLOAD_FILE, "data"), State(ids.KIND, "value"), prevent_initial_call=True)
+    def upload(chosen: dict[str, Any] | None, kind: str | None) -> tuple:
+        if not chosen or not chosen.get("contents"):
             raise PreventUpdate
+        contents, filename = chosen["contents"], chosen.get("filename")
         hidden = {"display": "none"}
         if not may_import():
             return (None, _alert("Your role may not import files."), None, None, None, True,

@@ -21,6 +21,9 @@ PARAMS: tuple[ParamSpec, ...] = ()
 ROLES = frozenset({"admin", "analyst"})  # viewers read; they neither import nor export
 
 UPLOAD = "data-upload"
+UPLOAD_FILE = "data-upload-file"  # the chosen file once the browser found it small enough
+UPLOAD_LIMIT = "data-upload-limit"
+UPLOAD_REFUSED = "data-upload-refused"
 UPLOAD_STATE = "data-upload-state"  # the staged upload: id, name, columns, detection
 KIND = "data-kind"
 PLATFORM = "data-platform"
@@ -59,6 +62,7 @@ def layout(view: View) -> html.Div:
     """The Data page (the global filters apply to the full export only)."""
     return html.Div([
         dcc.Store(id=UPLOAD_STATE), dcc.Store(id=TICKET), dcc.Store(id=LAST_REPORT),
+        dcc.Store(id=UPLOAD_FILE), dcc.Store(id=UPLOAD_LIMIT, data=upload_limit()),
         dcc.Download(id=DOWNLOAD),
         html.H1("Data", className="h4"),
         html.P("Import sales, catalogue and marketing files; see every import; export the "
@@ -91,8 +95,11 @@ def import_card() -> dbc.Card:
         dbc.CardHeader(html.H2("Import a file", className="h6 mb-0")),
         dbc.CardBody([
             html.Div("1. Choose the file", className="wizard-step"),
+            # No max_size: dcc.Upload drops a larger file without a word (plotly/dash#2638).
+            # The browser reads any file and a client-side check refuses one over the limit
+            # with a message, before anything is sent (assets/pulseboard.js).
             dcc.Upload(id=UPLOAD, className="upload-area", multiple=False,
-                       max_size=upload_limit(), children=html.Div([
+                       max_size=-1, children=html.Div([
                            html.Strong("Drop a CSV or Excel (.xlsx) file here"),
                            " or click to choose one.",
                            html.Div(f"Up to {upload_limit() / 1024 / 1024:,.0f} MB (compress a "
@@ -109,6 +116,7 @@ def import_card() -> dbc.Card:
                                    maxLength=80),
                          html.Datalist(id=PLATFORM_LIST)], md=6),
             ], className="g-2 mt-2"),
+            dbc.Alert(id=UPLOAD_REFUSED, color="danger", is_open=False, className="mt-3 mb-0"),
             html.Div(id=ANALYSIS, className="mt-3"),
             html.Div(id=PREVIEW),
             html.Div(id=MAPPING_AREA),

@@ -81,3 +81,41 @@ def test_upload_check_and_import_through_the_wizard(dash_duo, data_app: Flask,  
     assert fresh_sqlite.scalar("SELECT COUNT(*) FROM order_lines") == lines
     assert fresh_sqlite.scalar("SELECT u.email FROM import_jobs j JOIN users u "
                                "ON u.id = j.user_id") == EMAIL
+
+
+def test_a_file_over_the_upload_limit_is_refused_with_a_message(  # type: ignore[no-untyped-def]
+        dash_duo, fresh_sqlite: Fresh, tmp_path: Path) -> None:
+    """dcc.Upload's own limit drops such a file silently; ours says why and sends nothing."""
+    uploads = tmp_path / "uploads"
+    app = make_app(fresh_sqlite.url, UPLOAD_FOLDER=str(uploads),
+                   BACKGROUND_CACHE_DIR=str(tmp_path / "jobs"),
+                   MAX_CONTENT_LENGTH=256 * 1024)  # an upload may have 128 KiB
+    with app.app_context():
+        create_user(db.session, EMAIL, PASSWORD, "analyst")
+        db.session.commit()
+        db.engine.dispose()
+    large = tmp_path / "large.csv"
+    large.write_text("InvoiceNo,StockCode\n" + "536365,85123A\n" * 20_000)  # 280 KB
+    dash_duo.start_server(app.extensions["dash"], navigate=False)
+    dash_duo.driver.get(base_url(dash_duo) + "/login?next=/data")
+    dash_duo.wait_for_element("#email").send_keys(EMAIL)
+    dash_duo.find_element("#password").send_keys(PASSWORD)
+    dash_duo.find_element("#login-submit").click()
+    dash_duo.wait_for_element("#data-upload")
+
+    upload = dash_duo.driver.find_element(By.CSS_SELECTOR, "#data-upload input[type=file]")
+    upload.send_keys(str(large))
+    wait_until(lambda: "it was not uploaded" in text_of(dash_duo, "data-upload-refused"),
+               what="refusal message")
+    message = text_of(dash_duo, "data-upload-refused")
+    assert "large.csv is 0.3 MB, more than the 0.1 MB" in message
+    assert text_of(dash_duo, "data-analysis") == ""
+    assert not uploads.exists() or not any(uploads.iterdir())  # nothing reached the server
+
+    small = tmp_path / "small.csv"
+    uci_frame().head(200).to_csv(small, index=False)
+    upload.send_keys(str(small))  # a file within the limit goes through as before
+    wait_until(lambda: "UCI Online Retail" in text_of(dash_duo, "data-recognised"),
+               what="recognised format")
+    assert text_of(dash_duo, "data-upload-refused") == ""
+    assert [path.name for path in uploads.rglob("*") if path.is_file()]  # staged this time

@@ -23,16 +23,31 @@ from tests.fixtures.imports import (  # noqa: F401 - the fixtures are used by na
 EMAIL = "importer@example.com"
 
 
-@pytest.fixture
-def data_app(fresh_sqlite: Fresh, tmp_path: Path) -> Flask:
+def make_data_app(fresh: Fresh, tmp_path: Path, **config: object) -> Flask:
     """An app on an empty database with one analyst; uploads and jobs in a temp folder."""
-    app = make_app(fresh_sqlite.url, UPLOAD_FOLDER=str(tmp_path / "uploads"),
-                   BACKGROUND_CACHE_DIR=str(tmp_path / "jobs"), TIMEZONE="Europe/London")
+    app = make_app(fresh.url, UPLOAD_FOLDER=str(tmp_path / "uploads"),
+                   BACKGROUND_CACHE_DIR=str(tmp_path / "jobs"), **config)
     with app.app_context():
         create_user(db.session, EMAIL, PASSWORD, "analyst")
         db.session.commit()
         db.engine.dispose()
     return app
+
+
+@pytest.fixture
+def data_app(fresh_sqlite: Fresh, tmp_path: Path) -> Flask:
+    """The app of the wizard test, in London time."""
+    return make_data_app(fresh_sqlite, tmp_path, TIMEZONE="Europe/London")
+
+
+def open_data_page(dash_duo, app: Flask) -> None:  # type: ignore[no-untyped-def]
+    """Serve the app, log in as the analyst and wait for the Data page."""
+    dash_duo.start_server(app.extensions["dash"], navigate=False)
+    dash_duo.driver.get(base_url(dash_duo) + "/login?next=/data")
+    dash_duo.wait_for_element("#email").send_keys(EMAIL)
+    dash_duo.find_element("#password").send_keys(PASSWORD)
+    dash_duo.find_element("#login-submit").click()
+    dash_duo.wait_for_element("#data-upload")
 
 
 def click(dash_duo, dom_id: str) -> None:  # type: ignore[no-untyped-def]
@@ -48,12 +63,7 @@ def text_of(dash_duo, dom_id: str) -> str:  # type: ignore[no-untyped-def]
 
 def test_upload_check_and_import_through_the_wizard(dash_duo, data_app: Flask,  # type: ignore[no-untyped-def]
                                                     fresh_sqlite: Fresh) -> None:
-    dash_duo.start_server(data_app.extensions["dash"], navigate=False)
-    dash_duo.driver.get(base_url(dash_duo) + "/login?next=/data")
-    dash_duo.wait_for_element("#email").send_keys(EMAIL)
-    dash_duo.find_element("#password").send_keys(PASSWORD)
-    dash_duo.find_element("#login-submit").click()
-    dash_duo.wait_for_element("#data-upload")
+    open_data_page(dash_duo, data_app)
     wait_until(lambda: "No file has been imported yet" in text_of(dash_duo, "data-history"),
                what="empty history")
 
@@ -87,21 +97,11 @@ def test_a_file_over_the_upload_limit_is_refused_with_a_message(  # type: ignore
         dash_duo, fresh_sqlite: Fresh, tmp_path: Path) -> None:
     """dcc.Upload's own limit drops such a file silently; ours says why and sends nothing."""
     uploads = tmp_path / "uploads"
-    app = make_app(fresh_sqlite.url, UPLOAD_FOLDER=str(uploads),
-                   BACKGROUND_CACHE_DIR=str(tmp_path / "jobs"),
-                   MAX_CONTENT_LENGTH=256 * 1024)  # an upload may have 128 KiB
-    with app.app_context():
-        create_user(db.session, EMAIL, PASSWORD, "analyst")
-        db.session.commit()
-        db.engine.dispose()
+    app = make_data_app(fresh_sqlite, tmp_path,
+                        MAX_CONTENT_LENGTH=256 * 1024)  # an upload may have 128 KiB
     large = tmp_path / "large.csv"
     large.write_text("InvoiceNo,StockCode\n" + "536365,85123A\n" * 20_000)  # 280 KB
-    dash_duo.start_server(app.extensions["dash"], navigate=False)
-    dash_duo.driver.get(base_url(dash_duo) + "/login?next=/data")
-    dash_duo.wait_for_element("#email").send_keys(EMAIL)
-    dash_duo.find_element("#password").send_keys(PASSWORD)
-    dash_duo.find_element("#login-submit").click()
-    dash_duo.wait_for_element("#data-upload")
+    open_data_page(dash_duo, app)
 
     upload = dash_duo.driver.find_element(By.CSS_SELECTOR, "#data-upload input[type=file]")
     upload.send_keys(str(large))

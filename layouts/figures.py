@@ -5,6 +5,7 @@ none of them queries anything. Empty data gives an empty-state figure that says 
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -31,8 +32,9 @@ Figure = dict[str, Any]  # a Plotly figure as JSON: {"data": [traces], "layout":
 
 # Figures are plain Plotly JSON, not `go.Figure` objects: plotly's validating objects cost
 # 10-25 ms per chart to build (more than the rollup queries behind most of them), and Dash
-# sends a dict as it is. tests/layouts/test_figures.py validates every builder's output
-# against plotly's schema, so a misspelt property still fails a test.
+# sends a dict of JSON-native values (see `_values`) as it is. tests/layouts/test_figures.py
+# validates every builder's output against plotly's schema, so a misspelt property still
+# fails a test.
 #
 # plotly's white look without its 3-D, polar and ternary defaults, built once.
 _UNUSED_PARTS = frozenset({"scene", "polar", "ternary"})
@@ -66,8 +68,19 @@ def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def _values(column: Any) -> list[Any]:
-    """A column (Series, array or sequence) as a plain list for the figure JSON."""
-    return column.tolist() if hasattr(column, "tolist") else list(column)
+    """A column (Series, array or sequence) as a list of JSON-native values."""
+    values = column.tolist() if hasattr(column, "tolist") else list(column)
+    return [_json_value(value) for value in values]
+
+
+def _json_value(value: Any) -> Any:
+    """Dates as ISO text and NaN as null: Dash's JSON encoder then writes a figure in one C
+    pass, without a Python fallback per date or a second pass to replace NaN."""
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
 
 
 def currency_symbol(currency: str) -> str:
@@ -301,8 +314,8 @@ def heatmap_figure(cells: pd.DataFrame, value: str, name: str, unit: str,
     days = cells.drop_duplicates("weekday").set_index("weekday")["day"].reindex(range(7))
     number = _hover_number("z", unit, currency)
     heat = {
-        "type": "heatmap", "z": grid.to_numpy(dtype=float).tolist(),
-        "x": [f"{hour:02d}" for hour in range(24)], "y": days.tolist(),
+        "type": "heatmap", "z": [_values(row) for row in grid.to_numpy(dtype=float)],
+        "x": [f"{hour:02d}" for hour in range(24)], "y": _values(days),
         "colorscale": [[0, "#f8fafc"], [1, PRIMARY]], "xgap": 1, "ygap": 1,
         "colorbar": {"thickness": 10, "tickformat": ".0%" if unit == "percent" else "~s"},
         "hovertemplate": f"%{{y}} %{{x}}:00<br>{number}<extra>{name}</extra>"}
@@ -341,7 +354,7 @@ def price_margin_figure(frame: pd.DataFrame, currency: str) -> Figure:
         points.append({
             "type": "scatter", "x": _values(rows["avg_price"]), "y": _values(rows["margin"]),
             "mode": "markers", "name": category,
-            "customdata": rows[["sku", "name"]].to_numpy().tolist(),
+            "customdata": [_values(row) for row in rows[["sku", "name"]].to_numpy()],
             "marker": {"color": SERIES[i % len(SERIES)], "opacity": 0.75,
                        "size": _values(sizes), "line": {"width": 0.5, "color": "#fff"}},
             "hovertemplate": f"%{{customdata[1]}} (%{{customdata[0]}})<br>average price "

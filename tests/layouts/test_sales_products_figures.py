@@ -65,3 +65,14 @@ def test_share_donut_and_price_margin_carry_their_keys() -> None:
     scatter = figures.price_margin_figure(points, "EUR")
     assert [trace["name"] for trace in scatter["data"]] == ["X", "Y"]
     assert scatter["data"][0]["customdata"][0][0] == "A"  # the click key comes first
+
+
+def test_the_other_slice_is_grey_and_carries_no_filter_key() -> None:
+    """"Other" is the rest of the shares, not something to filter by (its key is missing:
+    pandas turns the service's None into NaN in a text column)."""
+    shares = pd.DataFrame({"category": ["Toys", "Books", "Other"],
+                           "key": ["Toys", "Books", None], "net_revenue": [30.0, 10.0, 5.0]})
+    (donut,) = figures.share_figure(shares, "category", "key", "EUR")["data"]
+    assert donut["customdata"] == ["Toys", "Books", None]
+    assert donut["marker"]["colors"][-1] == figures.COMPARISON
+    assert figures.COMPARISON not in donut["marker"]["colors"][:-1]

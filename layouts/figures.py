@@ -209,14 +209,21 @@ def ranked_bar_figure(frame: pd.DataFrame, label_column: str, key_column: str, c
         "textposition": "auto", "cliponaxis": False})
     values = pd.concat([ordered[value], ordered.get(compare_column,
                                                     pd.Series(dtype=float))]).dropna()
-    # Room on the right for the value labels printed outside the longest bar.
-    low, high = (float(values.min()), float(values.max())) if len(values) else (0.0, 0.0)
     return _figure(
-        bars, xaxis={**_value_axis(unit, currency),
-                     "range": [min(0.0, low) * 1.25, max(0.0, high) * 1.25 or 1.0]},
+        bars, xaxis={**_value_axis(unit, currency), "range": _bar_range(values)},
         yaxis={"automargin": True}, showlegend=compare and has_comparison,
         clickmode="event", barmode="group", bargap=0.25, bargroupgap=0.05,
         legend={"traceorder": "reversed"})
+
+
+def _bar_range(values: pd.Series) -> list[float]:
+    """The value axis of horizontal bars, from zero, with a quarter of the span spare on the
+    side(s) bars extend to: room for the labels printed outside short bars (a bare ×1.25 of
+    the largest value left none when all bars but one were negative)."""
+    low = min(0.0, float(values.min())) if len(values) else 0.0
+    high = max(0.0, float(values.max())) if len(values) else 0.0
+    spare = 0.25 * ((high - low) or 4.0)  # nothing to draw: an axis from 0 to 1
+    return [low - spare if low < 0 else 0.0, high + spare if high > 0 or low == 0 else 0.0]
 
 
 def metric_trend_figure(trend: pd.DataFrame, grain: str, rolling: Sequence[int], name: str,

@@ -133,3 +133,16 @@ def test_every_figure_is_valid_plotly_json_in_the_house_style(name: str) -> None
     if name != "sparkline":  # a sparkline is bare on purpose
         assert validated.layout.font.family == figures.FONT
         assert validated.layout.template.layout.paper_bgcolor == "white"
+
+
+def test_bar_axis_leaves_room_for_labels_on_the_side_bars_extend_to() -> None:
+    frame = pd.DataFrame({"slug": ["a", "b", "c"], "platform": ["A", "B", "C"],
+                          "net_revenue": [-300.0, 20.0, 40.0]})
+    low, high = figures.ranked_bar_figure(frame, "platform", "slug", "GBP")["layout"][
+        "xaxis"]["range"]
+    assert low == -300 - 0.25 * 340 and high == 40 + 0.25 * 340  # labels of short bars fit
+    positive = figures.ranked_bar_figure(platform_frame(False), "platform", "slug", "GBP")
+    assert positive["layout"]["xaxis"]["range"] == [0.0, 300 * 1.25]
+    negative = figures.ranked_bar_figure(frame.assign(net_revenue=[-3.0, -2, -1]), "platform",
+                                         "slug", "GBP")
+    assert negative["layout"]["xaxis"]["range"] == [-3 * 1.25, 0.0]

@@ -36,7 +36,9 @@ Figure = dict[str, Any]  # a Plotly figure as JSON: {"data": [traces], "layout":
 # validates every builder's output against plotly's schema, so a misspelt property still
 # fails a test.
 #
-# plotly's white look without its 3-D, polar and ternary defaults, built once.
+# plotly's white look without its 3-D, polar and ternary defaults, built once. Every figure
+# shares these nested settings (copying the template per chart is what cost the time), so a
+# figure's layout is read-only: nothing may change it in place.
 _UNUSED_PARTS = frozenset({"scene", "polar", "ternary"})
 TEMPLATE: dict[str, Any] = {"layout": {
     key: value for key, value in pio.templates["plotly_white"].layout.to_plotly_json().items()

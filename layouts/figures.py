@@ -134,8 +134,7 @@ def sparkline(dates: Sequence, values: Sequence[float],
     """A tiny axis-less line for a KPI card (no house style: no axes, legend or margins)."""
     hidden = {"visible": False}
     return {
-        "data": [{"type": "scatter", "x": [str(day) for day in dates],
-                  "y": [float(value) for value in values], "mode": "lines",
+        "data": [{"type": "scatter", "x": _values(dates), "y": _values(values), "mode": "lines",
                   "line": {"color": colour, "width": 1.6}, "fill": "tozeroy",
                   "fillcolor": "rgba(37, 99, 235, 0.08)", "hoverinfo": "skip"}],
         "layout": {"xaxis": hidden, "yaxis": {**hidden, "rangemode": "tozero"},

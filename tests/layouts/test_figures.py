@@ -106,7 +106,7 @@ def every_figure() -> dict[str, dict]:
                               "net_revenue": [10.0, 5.0]})
     return {
         "empty": figures.empty_figure("Nothing here"),
-        "sparkline": figures.sparkline(days, [1.0, 2, 3, 4, 5]),
+        "sparkline": figures.sparkline(pd.Series(days), pd.Series([1.0, 2, np.nan, 4, 5])),
         "ranked bars": figures.ranked_bar_figure(platform_frame(True), "platform", "slug",
                                                  "GBP", compare=True, selected=["amazon"]),
         "trend": figures.trend_figure(trend, "day", (3, 7, 30), "EUR", "Last year"),

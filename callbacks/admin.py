@@ -16,12 +16,13 @@ from callbacks.common import view_of_page
 from callbacks.exports import ExportSpec
 from dashapp import security
 from dashapp.context import administer, fetch, result_cache
-from dashapp.filters import Period, View
+from dashapp.filters import View
 from layouts import admin as ids
 from layouts.shell import STORE
 from services import admin
 from services.dimensions import platform_options
 from services.errors import ServiceError
+from services.filters import Period
 
 
 def _view(data: dict[str, Any] | None) -> View:

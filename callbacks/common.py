@@ -9,8 +9,9 @@ from dash import ctx
 from dash.exceptions import PreventUpdate
 
 from dashapp.context import cached_call, setting
-from dashapp.filters import ParamSpec, Period, View
+from dashapp.filters import View
 from dashapp.views import view_from_store
+from services.filters import ParamSpec, Period
 
 T = TypeVar("T")
 

@@ -40,7 +40,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from callbacks.exports import can_export
 from dashapp.context import current_scope, data_changed, fetch
 from dashapp.extensions import db
-from dashapp.filters import format_range, to_query
+from dashapp.filters import to_query
 from dashapp.views import checked_view, view_from_store
 from layouts import data as ids
 from layouts.shell import STORE
@@ -55,6 +55,7 @@ from services.exports import (
     export_chunks,
     export_filename,
 )
+from services.filters import format_range
 from services.imports.dataset import XLSX_MAX_ROWS, count_order_lines, order_line_chunks
 from services.imports.jobs import import_history
 from services.imports.kinds import KINDS, template_csv

@@ -18,10 +18,11 @@ from flask_login import current_user
 
 from callbacks.common import view_of_page
 from dashapp.extensions import db
-from dashapp.filters import ParamSpec, Period, View, to_query
+from dashapp.filters import View, to_query
 from layouts.shell import DOWNLOAD, EXPORT, STORE
 from services.audit import record
 from services.exports import ExportHeader, describe_filters, export_bytes, export_filename
+from services.filters import ParamSpec, Period
 
 EXPORT_ROLES = frozenset({"admin", "analyst"})  # viewers read, they do not export (SPEC 8)
 

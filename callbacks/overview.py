@@ -9,11 +9,12 @@ from dash import ALL, Dash, Input, Output, ctx, html
 from callbacks.common import cached_output, view_of_page
 from callbacks.exports import ExportSpec
 from dashapp.context import fetch, setting
-from dashapp.filters import COMPARES, Filters, Period, View, format_range
+from dashapp.filters import View
 from layouts import figures, overview
 from layouts.shell import STORE
 from services import overview as service
 from services.dimensions import platform_options
+from services.filters import COMPARES, Filters, Period, format_range
 from services.metrics import CURRENCY_METRICS, POINT_METRICS
 
 # An increase of these is bad news, so their change is coloured the other way round.

@@ -14,12 +14,13 @@ from callbacks.common import cached_output, view_of_page
 from callbacks.exports import ExportSpec
 from callbacks.overview import cost_note, empty_message, selection_note
 from dashapp.context import fetch, setting
-from dashapp.filters import COMPARES, Filters, Period, View, format_range, to_query
+from dashapp.filters import View, to_query
 from layouts import figures, products
 from layouts.shell import STORE
 from services import overview
 from services import product_analysis as service
 from services.errors import NotFound
+from services.filters import COMPARES, Filters, Period, format_range
 from services.sales import totals
 from services.sales_analysis import by_country
 

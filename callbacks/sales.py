@@ -12,10 +12,11 @@ from callbacks.common import cached_output, view_of_page
 from callbacks.exports import ExportSpec
 from callbacks.overview import empty_message, rolling_windows, selection_note
 from dashapp.context import fetch, setting
-from dashapp.filters import COMPARES, GRAINS, Period, View, format_range
+from dashapp.filters import View
 from layouts import figures, sales
 from layouts.shell import STORE
 from services import sales_analysis as service
+from services.filters import COMPARES, GRAINS, Period, format_range
 
 TOP_COUNTRIES = 12
 

@@ -16,21 +16,19 @@ from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
 from dashapp.context import fetch
-from dashapp.filters import (
+from dashapp.filters import View, parse_query, to_query
+from dashapp.views import checked_view, store_payload, view_from_store
+from layouts import shell
+from layouts.pages import Page, page_for
+from services.dimensions import product_options
+from services.filters import (
     CUSTOM,
     DEFAULT_COMPARE,
     DEFAULT_GRAIN,
     DEFAULT_RANGE,
     Filters,
     ParamSpec,
-    View,
-    parse_query,
-    to_query,
 )
-from dashapp.views import checked_view, store_payload, view_from_store
-from layouts import shell
-from layouts.pages import Page, page_for
-from services.dimensions import product_options
 
 
 @dataclass(frozen=True)

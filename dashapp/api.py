@@ -9,11 +9,12 @@ import pandas as pd
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from dashapp.context import fetch
-from dashapp.filters import Period, View, to_query
+from dashapp.filters import View, to_query
 from dashapp.views import checked_view
 from layouts.pages import Page, page_for
 from services import overview, product_analysis, sales_analysis
 from services.errors import NotFound
+from services.filters import Period
 from services.sales import totals
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

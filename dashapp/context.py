@@ -14,7 +14,7 @@ from flask_login import current_user
 from dashapp.extensions import db
 from services.admin import Actor
 from services.audit import record
-from services.cache import ResultCache
+from services.cache import ResultCache, is_cached
 from services.errors import AccessDenied
 from services.scope import Scope
 
@@ -32,12 +32,6 @@ def current_scope() -> Scope:
     return current_user.scope
 
 
-# Analytics read only what imports and demo loads change, and both bump the cache's data
-# version; other services (import history, saved mappings, admin) always read fresh.
-CACHED_MODULES = frozenset({"services.overview", "services.sales", "services.sales_analysis",
-                            "services.product_analysis", "services.dimensions"})
-
-
 def result_cache() -> ResultCache:
     """The app's shared cache of service results."""
     return current_app.extensions["result_cache"]
@@ -52,14 +46,14 @@ def cached_call(function: Callable[..., T], args: tuple[Any, ...], context: Any,
 
 
 def fetch(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a read-only service in the current user's scope (cached where it is analytics)."""
+    """Run a read-only service in the current user's scope (cached when it is `@cached`)."""
     scope = current_scope()
 
     def compute() -> T:
         return service(db.session, scope, *args, **kwargs)
 
     try:
-        if service.__module__ in CACHED_MODULES:
+        if is_cached(service):
             return result_cache().get_or_compute(service, scope, args, kwargs, compute)
         return compute()
     finally:

@@ -32,7 +32,7 @@ DASH_CATCH_ALL = "/<path:path>"  # the endpoint names Dash gives its index route
 DASH_INDEX = "/"
 
 
-def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Flask app with config, extensions, auth, API, health check and Dash mounted."""
     app = Flask("dashapp", instance_path=str(ROOT / "instance"))
     app.config.update(load_config(app.instance_path, overrides))

@@ -6,8 +6,9 @@ from dataclasses import replace
 from typing import Any
 
 from dashapp.context import fetch
-from dashapp.filters import ParamSpec, Period, View, drop_unknown, parse_query, to_query
+from dashapp.filters import View, drop_unknown, parse_query, to_query
 from services.dimensions import known_values
+from services.filters import ParamSpec, Period
 from services.sales import resolve
 
 

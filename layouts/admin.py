@@ -7,8 +7,9 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashapp.filters import ParamSpec, View
+from dashapp.filters import View
 from layouts.shell import PAGE_PARAM, export_menu
+from services.filters import ParamSpec
 
 PATH = "/admin"
 TITLE = "Admin"

@@ -9,8 +9,9 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashapp.context import setting
-from dashapp.filters import ParamSpec, View
+from dashapp.filters import View
 from layouts.admin import table
+from services.filters import ParamSpec
 from services.imports.convert import DATE_ORDERS
 from services.imports.kinds import KINDS
 from services.imports.report import STATUS_LABELS, TOTAL_LABELS

@@ -4,9 +4,10 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
-from dashapp.filters import ParamSpec, View
+from dashapp.filters import View
 from layouts.components import chart_card, graph, kpi_card
 from layouts.shell import PAGE_PARAM, XFILTER, export_menu
+from services.filters import ParamSpec
 
 PATH = "/"
 TITLE = "Overview"

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from dash import html
 
-from dashapp.filters import ParamSpec, View
+from dashapp.filters import View
 from layouts import admin, data, overview, products, sales
+from services.filters import ParamSpec
 
 
 @dataclass(frozen=True)

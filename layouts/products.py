@@ -6,9 +6,10 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashapp.filters import ParamSpec, View
+from dashapp.filters import View
 from layouts.components import chart_card, graph
 from layouts.shell import PAGE_PARAM, XFILTER
+from services.filters import ParamSpec
 from services.product_analysis import SORTS
 
 PATH = "/products"

@@ -6,10 +6,11 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashapp.context import fetch
-from dashapp.filters import ParamSpec, View
+from dashapp.filters import View
 from layouts.components import chart_card, graph
 from layouts.overview import ROLL_CHOICES
 from layouts.shell import PAGE_PARAM, XFILTER
+from services.filters import ParamSpec
 from services.sales_analysis import COUNTRY_SORTS as COUNTRY_SORT_KEYS
 from services.sales_analysis import TREND_METRICS, country_options
 

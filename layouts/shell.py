@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashapp.filters import (
+from services.filters import (
     COMPARES,
     CUSTOM,
     DEFAULT_COMPARE,

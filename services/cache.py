@@ -24,7 +24,25 @@ from cachelib import BaseCache, FileSystemCache, NullCache, RedisCache
 from services.scope import Scope
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+_CACHED = "__pulseboard_cached__"
 DEFAULT_TTL = 600  # seconds; a safety net: data changes bump the version at once
+
+
+def cached(service: F) -> F:
+    """Declare a read-only service whose result depends only on its arguments, the user's
+    scope and the data: every call through `dashapp.context.fetch` is then cached.
+
+    Only for reads of what imports and demo loads change (both bump the data version);
+    import history, saved mappings and administration always read fresh.
+    """
+    setattr(service, _CACHED, True)
+    return service
+
+
+def is_cached(service: Callable[..., Any]) -> bool:
+    """Whether `service` was declared `@cached`."""
+    return bool(getattr(service, _CACHED, False))
 
 
 class DirectoryCache(FileSystemCache):

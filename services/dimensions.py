@@ -6,26 +6,30 @@ from collections.abc import Sequence
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from dashapp.filters import Filters
 from models import Product
+from services.cache import cached
+from services.filters import Filters
 from services.platforms import visible_platforms
 from services.scope import Scope
 
 PRODUCT_OPTION_LIMIT = 50
 
 
+@cached
 def platform_options(session: Session, scope: Scope) -> list[dict[str, str]]:
     """Platforms the scope may filter by: slug, name and kind, by name."""
     return [{"slug": p.slug, "name": p.name, "kind": p.kind}
             for p in visible_platforms(session, scope)]
 
 
+@cached
 def category_options(session: Session, scope: Scope) -> list[str]:
     """Every product category, alphabetically."""
     stmt = select(Product.category).where(Product.category.is_not(None)).distinct()
     return sorted(session.scalars(stmt))
 
 
+@cached
 def product_options(session: Session, scope: Scope, search: str = "",
                     selected: Sequence[str] = (),
                     limit: int = PRODUCT_OPTION_LIMIT) -> list[dict[str, str]]:
@@ -44,6 +48,7 @@ def product_options(session: Session, scope: Scope, search: str = "",
     return [{"sku": sku, "name": name} for sku, name in rows.items()]
 
 
+@cached
 def known_values(session: Session, scope: Scope,
                  filters: Filters) -> tuple[set[str], set[str], set[str]]:
     """Which of the filter's platforms (visible to the scope), SKUs and categories exist."""

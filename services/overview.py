@@ -10,8 +10,9 @@ import pandas as pd
 from sqlalchemy import func
 from sqlalchemy.orm import Session
 
-from dashapp.filters import Filters, Period
 from models import OrderLine, Platform, Product
+from services.cache import cached
+from services.filters import Filters, Period
 from services.metrics import KPI_KEYS, change, money
 from services.query import bucket_starts
 from services.rollups import Lines
@@ -28,6 +29,7 @@ ROLLING_WINDOWS = (3, 7, 30)
 UNCATEGORISED = "Uncategorised"
 
 
+@cached
 def kpis(session: Session, scope: Scope, filters: Filters,
          period: Period) -> dict[str, dict[str, float | int | None]]:
     """Each KPI with its current value, comparison value and change."""
@@ -48,12 +50,14 @@ def kpis(session: Session, scope: Scope, filters: Filters,
     return result
 
 
+@cached
 def kpi_series(session: Session, scope: Scope, filters: Filters, period: Period) -> pd.DataFrame:
     """Every KPI per bucket of the current range at the chosen grain (for sparklines)."""
     return metrics_by_period(session, Lines(filters, scope, period.start, period.end),
                              filters.grain)
 
 
+@cached
 def revenue_trend(session: Session, scope: Scope, filters: Filters,
                   period: Period) -> pd.DataFrame:
     """Net revenue per bucket with the comparison period aligned bucket by bucket.
@@ -104,6 +108,7 @@ def _with_share(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+@cached
 def revenue_by_platform(session: Session, scope: Scope, filters: Filters,
                         period: Period) -> pd.DataFrame:
     """Metrics per platform in range (with comparison revenue), largest first."""
@@ -122,6 +127,7 @@ def revenue_by_platform(session: Session, scope: Scope, filters: Filters,
     return _with_share(frame)
 
 
+@cached
 def revenue_by_category(session: Session, scope: Scope, filters: Filters,
                         period: Period) -> pd.DataFrame:
     """Metrics per product category in range, largest first."""
@@ -132,6 +138,7 @@ def revenue_by_category(session: Session, scope: Scope, filters: Filters,
     return _with_share(frame)
 
 
+@cached
 def top_products(session: Session, scope: Scope, filters: Filters, period: Period,
                  limit: int = 10) -> pd.DataFrame:
     """The `limit` products with the highest net revenue in range."""

@@ -15,9 +15,10 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dashapp.filters import Filters, Period
 from models import Customer, MediaPost, OrderLine, Platform, Product
+from services.cache import cached
 from services.errors import NotFound
+from services.filters import Filters, Period
 from services.metrics import money
 from services.overview import UNCATEGORISED
 from services.query import as_date, line_conditions, product_filter, scope_condition
@@ -60,6 +61,7 @@ def _zero_filled(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+@cached
 def product_performance(session: Session, scope: Scope, filters: Filters,
                         period: Period) -> pd.DataFrame:
     """Every product of the filter with every metric in range (zeros when it did not sell).
@@ -141,6 +143,7 @@ def low_performer_window(period: Period) -> tuple[dt.date, dt.date]:
     return max(period.start, period.end - dt.timedelta(days=LOW_PERFORMER_DAYS - 1)), period.end
 
 
+@cached
 def low_performers(session: Session, scope: Scope, filters: Filters, period: Period,
                    limit: int = TOP) -> pd.DataFrame:
     """The lowest net revenue in the last 30 days of the range, products with no sales included.
@@ -181,6 +184,7 @@ def drill_filters(filters: Filters, sku: str) -> Filters:
     return replace(filters, products=(sku,), categories=())
 
 
+@cached
 def product_info(session: Session, scope: Scope, sku: str) -> dict[str, Any]:
     """A product's catalogue entry; NotFound when there is no such SKU."""
     product = session.scalar(select(Product).where(Product.sku == sku))
@@ -192,6 +196,7 @@ def product_info(session: Session, scope: Scope, sku: str) -> dict[str, Any]:
             "active": product.active}
 
 
+@cached
 def top_customers(session: Session, scope: Scope, filters: Filters, period: Period,
                   limit: int = TOP) -> pd.DataFrame:
     """The known customers with the highest net revenue in range (guest orders have none)."""
@@ -202,6 +207,7 @@ def top_customers(session: Session, scope: Scope, filters: Filters, period: Peri
                            order_by_revenue=True, limit=limit)
 
 
+@cached
 def posts_featuring(session: Session, scope: Scope, filters: Filters,
                     period: Period) -> pd.DataFrame:
     """Media posts in range that promoted a product of the product filter, on the filtered

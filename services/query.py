@@ -15,8 +15,8 @@ from sqlalchemy import ColumnElement, Date, FromClause, Integer, false, or_, sel
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from dashapp.filters import Filters
 from models import OrderLine, Platform, Product
+from services.filters import Filters
 from services.scope import Scope
 
 

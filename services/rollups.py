@@ -45,8 +45,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import visitors
 
-from dashapp.filters import Filters
 from models import CustomerDay, OrderLine, Product, ProductMonth, SalesDay, SalesHour
+from services.filters import Filters
 from services.metrics import (
     ORDER_COUNTS,
     STORED_MEASURES,

@@ -9,8 +9,9 @@ import pandas as pd
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from dashapp.filters import Filters, Period, resolve_period
 from models import OrderLine
+from services.cache import cached
+from services.filters import Filters, Period, resolve_period
 from services.metrics import KPI_MEASURES, derive, money
 from services.query import as_date, bucket, bucket_starts, scope_condition
 from services.rollups import Joins, Lines, aggregate
@@ -21,6 +22,7 @@ METRIC_COLUMNS = ("net_revenue", "gross_sales", "returns", "orders", "units", "a
 COUNTS = ("orders", "customers")
 
 
+@cached
 def data_bounds(session: Session, scope: Scope) -> tuple[dt.date | None, dt.date | None]:
     """First and last sale date visible in the scope (None, None when there is no data)."""
     def bound(aggregate: Any) -> Any:
@@ -39,6 +41,7 @@ def _as_date(value: Any) -> dt.date | None:
     return None if value is None else as_date(value)
 
 
+@cached
 def resolve(session: Session, scope: Scope, filters: Filters) -> Period:
     """The concrete dates of `filters` against the data the scope can see."""
     first, last = data_bounds(session, scope)
@@ -74,6 +77,7 @@ def grouped_metrics(
                         columns=[*names, *metrics])
 
 
+@cached
 def totals(session: Session, scope: Scope, filters: Filters, start: dt.date,
            end: dt.date) -> dict[str, float | int | None]:
     """All metrics for one date range."""

@@ -15,8 +15,9 @@ import pandas as pd
 from sqlalchemy import ColumnElement, case, func, literal, select
 from sqlalchemy.orm import Session
 
-from dashapp.filters import Filters, Period
 from models import Customer, Order, OrderLine, Platform, Product
+from services.cache import cached
+from services.filters import Filters, Period
 from services.metrics import change, money
 from services.overview import ROLLING_WINDOWS, UNCATEGORISED, rolling_start
 from services.query import as_date, bucket, bucket_starts, iso_weekday
@@ -98,6 +99,7 @@ def year_ago_bucket(start: dt.date, grain: str) -> dt.date:
     return start - dt.timedelta(days=364)
 
 
+@cached
 def metric_trend(session: Session, scope: Scope, filters: Filters, period: Period,
                  metric: str = "net_revenue", country: str = "") -> pd.DataFrame:
     """The metric per bucket with the comparison aligned, rolling means and growth rates.
@@ -203,6 +205,7 @@ def weekday_counts(start: dt.date, end: dt.date) -> list[int]:
     return counts
 
 
+@cached
 def by_weekday(session: Session, scope: Scope, filters: Filters, period: Period,
                country: str = "") -> pd.DataFrame:
     """Every metric per weekday (Monday first) with the days it occurs and per-day averages.
@@ -251,6 +254,7 @@ def best_day(weekdays: pd.DataFrame) -> dict[str, Any]:
     return {"days": names, "share": share, "index": index, "text": text}
 
 
+@cached
 def by_weekday_hour(session: Session, scope: Scope, filters: Filters, period: Period,
                     country: str = "") -> pd.DataFrame:
     """Revenue, orders, units and AOV per weekday × local hour: all 168 cells, empty as zero."""
@@ -269,6 +273,7 @@ def by_weekday_hour(session: Session, scope: Scope, filters: Filters, period: Pe
 
 # --- geography --------------------------------------------------------------------------------
 
+@cached
 def country_regions(session: Session, scope: Scope) -> dict[str, str]:
     """Region of each country, as recorded on customers (empty when the data has no regions)."""
     stmt = (select(Customer.country, func.min(Customer.region))
@@ -277,6 +282,7 @@ def country_regions(session: Session, scope: Scope) -> dict[str, str]:
     return dict(session.execute(stmt).all())
 
 
+@cached
 def country_options(session: Session, scope: Scope) -> list[str]:
     """Countries that have orders, alphabetically (for the country picker)."""
     stmt = select(Order.country).where(Order.country.is_not(None)).distinct()
@@ -291,6 +297,7 @@ def _shares(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+@cached
 def by_country(session: Session, scope: Scope, filters: Filters, period: Period) -> pd.DataFrame:
     """Every metric per order country (missing as 'Unknown'), its region and share, largest first.
 
@@ -317,6 +324,7 @@ def sorted_countries(countries: pd.DataFrame, sort: str) -> pd.DataFrame:
                                  na_position="last").reset_index(drop=True)
 
 
+@cached
 def by_region(session: Session, scope: Scope, filters: Filters, period: Period,
               country: str = "") -> pd.DataFrame:
     """Every metric per region of the order country (empty when the data has no regions)."""
@@ -345,6 +353,7 @@ def _with_comparison(session: Session, scope: Scope, filters: Filters, period: P
     return _shares(frame)
 
 
+@cached
 def by_platform(session: Session, scope: Scope, filters: Filters, period: Period,
                 country: str = "") -> pd.DataFrame:
     """Every metric per platform with its comparison revenue and share, largest first."""
@@ -357,6 +366,7 @@ def by_platform(session: Session, scope: Scope, filters: Filters, period: Period
     return _with_comparison(session, scope, filters, period, country, frame, dims[0], joins)
 
 
+@cached
 def by_channel(session: Session, scope: Scope, filters: Filters, period: Period,
                country: str = "") -> pd.DataFrame:
     """Every metric per channel (platform kind: web, marketplace, social, offline)."""
@@ -400,6 +410,7 @@ def _returns_by(session: Session, lines: Lines,
             for row in aggregate(session, lines, measures, dimensions, joins)]
 
 
+@cached
 def returns_summary(session: Session, scope: Scope, filters: Filters, period: Period,
                     country: str = "") -> dict[str, Any]:
     """Returns and cancellations in range: value, split, rates against gross sales and units."""
@@ -407,6 +418,7 @@ def returns_summary(session: Session, scope: Scope, filters: Filters, period: Pe
                                             country))[0]
 
 
+@cached
 def returns_by_category(session: Session, scope: Scope, filters: Filters, period: Period,
                         country: str = "") -> pd.DataFrame:
     """Returns per product category with their rates, highest value return rate first."""
@@ -425,6 +437,7 @@ _RETURN_FIELDS = ("returns", "cancelled", "returned", "gross_sales", "return_rat
                   "returned_units", "units", "unit_return_rate", "return_orders")
 
 
+@cached
 def top_returned_products(session: Session, scope: Scope, filters: Filters, period: Period,
                           country: str = "", limit: int = TOP_RETURNED) -> pd.DataFrame:
     """The products with the largest returned value in range, with their return rates."""

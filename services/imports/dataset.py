@@ -8,8 +8,8 @@ import pandas as pd
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from dashapp.filters import Filters, Period
 from models import Customer, Order, OrderLine, Platform, Product
+from services.filters import Filters, Period
 from services.query import line_conditions
 from services.scope import Scope
 

@@ -18,11 +18,12 @@ from callbacks.exports import export_file
 from callbacks.shell import Controls, apply_click, sync_view
 from dashapp.auth import SessionUser
 from dashapp.extensions import db
-from dashapp.filters import Filters, View, parse_query
+from dashapp.filters import View, parse_query
 from dashapp.views import store_payload
 from layouts import products, sales
 from models import User
 from services import product_analysis, sales_analysis
+from services.filters import Filters
 from services.sales import resolve
 from tests.conftest import ADMIN
 

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from callbacks.shell import Controls, _clicked, apply_cross_filter, sync_view, with_control_change
 from dashapp.auth import SessionUser
 from dashapp.extensions import db
-from dashapp.filters import Filters
 from layouts import shell
 from models import User
+from services.filters import Filters
 from tests.conftest import LIMITED
 
 NO_CONTROLS = Controls(None, None, None, None, None, None, None, None)

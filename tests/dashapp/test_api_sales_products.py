@@ -10,8 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from dashapp.filters import Filters, parse_query, to_query
+from dashapp.filters import parse_query, to_query
 from layouts import products, sales
+from services.filters import Filters
 from tests.conftest import LIMITED, LIMITED_PLATFORM, login
 
 SALES_KEYS = {"query", "currency", "period", "page", "trend", "by_weekday", "best_day",

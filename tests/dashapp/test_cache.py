@@ -112,7 +112,7 @@ def test_an_import_invalidates_cached_numbers(tmp_path: Path,
 def test_equal_arguments_give_equal_keys_whatever_their_identity() -> None:
     import datetime as dt
 
-    from dashapp.filters import Filters, resolve_period
+    from services.filters import Filters, resolve_period
     from services import overview
     from services.cache import ResultCache, backend_from_settings
     from services.scope import Scope

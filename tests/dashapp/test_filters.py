@@ -7,18 +7,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dashapp.filters import (
+from dashapp.filters import drop_unknown, parse_query, to_query
+from services.filters import (
     COMPARES,
     GRAINS,
     PRESETS,
     Filters,
     ParamSpec,
-    describe_period,
-    drop_unknown,
-    format_range,
-    parse_query,
-    resolve_period,
-    to_query,
 )
 
 ROLL = ParamSpec("roll", default="7", choices=("none", "3", "7", "30", "all"))
@@ -115,64 +110,3 @@ def test_drop_unknown_removes_values_that_do_not_exist() -> None:
     assert (cleaned.platforms, cleaned.products, cleaned.categories) == \
         (("instagram",), ("A1",), ())
     assert len(notices) == 3 and "amazon" in notices[0]
-
-
-LAST = dt.date(2011, 12, 9)
-FIRST = dt.date(2010, 12, 1)
-
-
-@pytest.mark.parametrize("preset, start", [
-    ("7d", dt.date(2011, 12, 3)),
-    ("30d", dt.date(2011, 11, 10)),
-    ("90d", dt.date(2011, 9, 11)),
-    ("mtd", dt.date(2011, 12, 1)),
-    ("qtd", dt.date(2011, 10, 1)),
-    ("ytd", dt.date(2011, 1, 1)),
-    ("12m", dt.date(2010, 12, 10)),
-    ("all", FIRST),
-])
-def test_relative_presets_count_back_from_the_last_day_with_data(preset: str,
-                                                                 start: dt.date) -> None:
-    period = resolve_period(Filters(range=preset), FIRST, LAST, today=dt.date(2026, 1, 1))
-    assert (period.start, period.end) == (start, LAST)
-
-
-def test_asof_pins_a_relative_range_and_absolute_ranges_ignore_new_data() -> None:
-    pinned = Filters(range="30d", asof=dt.date(2011, 6, 30))
-    custom = Filters(range="custom", start=dt.date(2011, 4, 1), end=dt.date(2011, 4, 30))
-    for last in (LAST, LAST + dt.timedelta(days=400)):
-        assert resolve_period(pinned, FIRST, last).start == dt.date(2011, 6, 1)
-        assert (resolve_period(custom, FIRST, last).start,
-                resolve_period(custom, FIRST, last).end) == (dt.date(2011, 4, 1),
-                                                             dt.date(2011, 4, 30))
-    # A relative range moves on with the data.
-    assert resolve_period(Filters(range="7d"), FIRST, LAST + dt.timedelta(days=1)).end == \
-        LAST + dt.timedelta(days=1)
-
-
-def test_comparison_periods() -> None:
-    april = Filters(range="custom", start=dt.date(2011, 4, 1), end=dt.date(2011, 4, 30))
-    prev = resolve_period(april, FIRST, LAST)
-    assert (prev.compare_start, prev.compare_end) == (dt.date(2011, 3, 2), dt.date(2011, 3, 31))
-    yoy = resolve_period(Filters(range="custom", start=dt.date(2012, 2, 1),
-                                 end=dt.date(2012, 2, 29), compare="yoy"), FIRST, LAST)
-    assert (yoy.compare_start, yoy.compare_end) == (dt.date(2011, 2, 1), dt.date(2011, 2, 28))
-    none = resolve_period(Filters(compare="none"), FIRST, LAST)
-    assert none.compare_start is None and "vs" not in none.label
-
-
-def test_resolved_dates_are_described_in_words() -> None:
-    april = Filters(range="custom", start=dt.date(2011, 4, 1), end=dt.date(2011, 4, 30))
-    assert resolve_period(april, FIRST, LAST).label == "1–30 Apr 2011 vs 2–31 Mar 2011"
-    last30 = resolve_period(Filters(range="30d", compare="none"), FIRST, LAST).label
-    assert last30 == "Last 30 days of data, up to 9 Dec 2011 (10 Nov – 9 Dec 2011)"
-    assert format_range(dt.date(2010, 12, 10), dt.date(2011, 12, 9)) == \
-        "10 Dec 2010 – 9 Dec 2011"
-    pinned = Filters(range="7d", asof=dt.date(2011, 6, 30), compare="none")
-    assert describe_period(pinned, resolve_period(pinned, FIRST, LAST),
-                           asof_is_latest=False).startswith("Last 7 days, up to 30 Jun 2011")
-
-
-def test_empty_database_resolves_to_today() -> None:
-    period = resolve_period(Filters(range="7d"), None, None, today=dt.date(2026, 5, 10))
-    assert (period.start, period.end) == (dt.date(2026, 5, 4), dt.date(2026, 5, 10))

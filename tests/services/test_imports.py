@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from dashapp.filters import Filters
 from models import ImportJob, utcnow
+from services.filters import Filters
 from services.imports.jobs import import_history, previous_import
 from services.imports.kinds import KINDS, columns_markdown, template_csv
 from services.imports.mapping import ColumnMapping, detect, save_mapping, saved_mappings

@@ -13,9 +13,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from dashapp.extensions import db
-from dashapp.filters import Filters, resolve_period
 from models import Product
 from services.exports import ExportHeader, export_chunks
+from services.filters import Filters, resolve_period
 from services.imports.dataset import count_order_lines, order_line_chunks
 from services.scope import Scope
 from services.users import create_user

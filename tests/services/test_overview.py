@@ -18,9 +18,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from dashapp.filters import Filters, Period
 from models import Order, OrderLine, Product
 from services import overview, rollups
+from services.filters import Filters, Period
 from services.sales import resolve
 from services.scope import Scope
 from tests.conftest import TestDatabase

@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from dashapp.filters import Filters, Period
 from services import product_analysis as service
 from services.errors import NotFound
+from services.filters import Filters, Period
 from services.sales import resolve
 from services.scope import Scope
 from tests.conftest import TestDatabase

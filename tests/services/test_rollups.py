@@ -23,8 +23,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from dashapp.filters import Filters
 from services import overview, product_analysis, rollups, sales_analysis
+from services.filters import Filters
 from services.sales import resolve
 from services.scope import Scope
 from tests.conftest import TestDatabase

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from dash import Dash
 
-from callbacks import admin, data, exports, overview, products, sales, shell
+from callbacks import admin, data, exports, panels, products, sales, shell
+from layouts.pages import PAGES
 
 
 def register_all(app: Dash) -> None:
-    """Register every page's callbacks on `app`, and the one export callback for them all."""
+    """Register the frame's callbacks, every declared panel's, each page's own, and the one
+    export callback for them all."""
     shell.register_callbacks(app)
-    overview.register_callbacks(app)
+    panels.register_callbacks(app, PAGES)
     sales.register_callbacks(app)
     products.register_callbacks(app)
     admin.register_callbacks(app)
     data.register_callbacks(app)
-    exports.register_callbacks(app, overview.EXPORTS + sales.EXPORTS + products.EXPORTS
-                               + admin.EXPORTS)
+    exports.register_callbacks(app, exports.page_exports(PAGES) + admin.EXPORTS)

@@ -1,7 +1,8 @@
 """The one export mechanism of every chart and table: CSV/XLSX of exactly what is shown.
 
-A page declares `ExportSpec`s (what a chart's data is, computed from the view); the export
-buttons carry the spec's key; one callback builds the file through `services.exports`.
+Every declared panel (`layouts.panels.Panel`) is exported as the rows it draws; other tables
+(the audit log) declare an `ExportSpec`. The export buttons carry the key; one callback
+builds the file through `services.exports`.
 """
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from flask_login import current_user
 from callbacks.common import view_of_page
 from dashapp.extensions import db
 from dashapp.filters import View, to_query
+from dashapp.panels import panel_rows
+from layouts.pages import Page
+from layouts.panels import Panel
 from layouts.shell import DOWNLOAD, EXPORT, STORE
 from services.audit import record
 from services.exports import ExportHeader, describe_filters, export_bytes, export_filename
@@ -36,6 +40,19 @@ class ExportSpec:
     page_path: str
     params: tuple[ParamSpec, ...]
     build: Callable[[View, Period], pd.DataFrame]
+
+
+def panel_export(page: Page, panel: Panel) -> ExportSpec:
+    """The export of a declared panel: exactly the rows it draws, as its table."""
+    def build(view: View, period: Period) -> pd.DataFrame:
+        return panel.table(panel_rows(panel, view, period), view)
+    return ExportSpec(panel.key, panel.export_title or panel.title, page.path, page.params,
+                      build)
+
+
+def page_exports(pages: Sequence[Page]) -> tuple[ExportSpec, ...]:
+    """The exports of every panel of every page."""
+    return tuple(panel_export(page, panel) for page in pages for panel in page.panels)
 
 
 def can_export() -> bool:

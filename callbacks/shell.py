@@ -16,7 +16,7 @@ from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
 from dashapp.context import fetch
-from dashapp.filters import View, parse_query, to_query
+from dashapp.filters import View, page_choices, parse_query, to_query
 from dashapp.views import checked_view, store_payload, view_from_store
 from layouts import shell
 from layouts.pages import Page, page_for
@@ -26,6 +26,7 @@ from services.filters import (
     DEFAULT_COMPARE,
     DEFAULT_GRAIN,
     DEFAULT_RANGE,
+    PAGE_FILTERS,
     Filters,
     ParamSpec,
 )
@@ -103,6 +104,9 @@ def apply_click(filters: Filters, page_choices: dict[str, str], params: Sequence
     spec = next((spec for spec in params if spec.name == dimension), None)
     if spec is None or not spec.accepts(key):
         return filters, page_choices
+    if dimension in PAGE_FILTERS:  # the order country: a filter of the pages that offer it
+        chosen = spec.default if getattr(filters, dimension) == key else key
+        return replace(filters, **{dimension: chosen}), page_choices
     chosen = spec.default if page_choices.get(dimension) == key else key
     return filters, {**page_choices, dimension: chosen}
 
@@ -134,7 +138,10 @@ def sync_view(pathname: str | None, search: str | None, controls: Controls,
         filters, page_choices = apply_click(filters, page_choices, params, *click)
     if isinstance(trigger, dict) and trigger.get("type") == shell.PAGE_PARAM:
         name = trigger.get("name")
-        if name in page_choices and page_values.get(name) is not None:
+        if name in PAGE_FILTERS and name in {spec.name for spec in params} and \
+                page_values.get(name) is not None:
+            filters = replace(filters, **{name: str(page_values[name])})
+        elif name in page_choices and page_values.get(name) is not None:
             page_choices[name] = str(page_values[name])
     view, period = checked_view(to_query(filters, page_choices, params), params)
     # Keep reporting what the URL itself had wrong (it may not be canonical yet).
@@ -232,6 +239,7 @@ def register_callbacks(app: Dash) -> None:
         params = page.params if page else ()
         query = "?" + to_query(view.filters, view.page, params)
         filters = view.filters
+        choices = page_choices(view, params)
         options = fetch(product_options, "", filters.products)
         return (
             query if query != (search or "") else no_update,
@@ -244,7 +252,7 @@ def register_callbacks(app: Dash) -> None:
             product_items(options),
             filters.grain,
             filters.compare,
-            [view.page.get(component["name"], no_update) for component in page_ids],
+            [choices.get(component["name"], no_update) for component in page_ids],
             store_payload(pathname or "/", view, period, params),
             notices_output(view.notices, trigger),
             period.label,

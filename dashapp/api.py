@@ -1,21 +1,21 @@
-"""JSON API: `/api/v1/<page>?<the page's own query string>` returns what the page shows."""
+"""JSON API: `/api/v1/<page>?<the page's own query string>` returns what the page shows:
+the rows of every panel the page declares (`layouts.panels`), under its API key."""
 from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from dashapp.context import fetch
-from dashapp.filters import View, to_query
+from dashapp.filters import View, page_choices, to_query
+from dashapp.panels import source_data, source_key
 from dashapp.views import checked_view
-from layouts.pages import Page, page_for
-from services import overview, product_analysis, sales_analysis
+from layouts.pages import PAGES, Page, page_for
 from services.errors import NotFound
 from services.filters import Period
-from services.sales import totals
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -63,91 +63,56 @@ def envelope(page: Page, view: View, period: Period) -> dict[str, Any]:
     currency, the resolved dates and the page-level choices."""
     return {"query": to_query(view.filters, view.page, page.params),
             "currency": current_app.config["CURRENCY"], "period": period.as_dict(),
-            "page": dict(view.page)}
+            "page": page_choices(view, page.params)}
 
 
-@bp.route("/overview")
-def overview_api() -> Response:
-    """KPIs, trend, revenue by platform and category and top products for the filters."""
-    page, view, period = page_view("/")
-    filters = view.filters
-    return jsonify(
-        **envelope(page, view, period),
-        kpis=fetch(overview.kpis, filters, period),
-        trend=records(fetch(overview.revenue_trend, filters, period)),
-        by_platform=records(fetch(overview.revenue_by_platform, filters, period)),
-        by_category=records(fetch(overview.revenue_by_category, filters, period)),
-        top_products=records(fetch(overview.top_products, filters, period)),
-    )
+def jsonable(value: Any) -> Any:
+    """A panel's rows as JSON: frames as records, dicts and lists value by value."""
+    if isinstance(value, pd.DataFrame):
+        return records(value)
+    if isinstance(value, Mapping):
+        return {key: jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    return _json_value(value)
 
 
-@bp.route("/sales")
-def sales_api() -> Response:
-    """Everything the Sales page shows: trend with growth, weekdays and hours, geography,
-    platforms and channels, returns; `country`, `metric` and `sort` as on the page."""
-    page, view, period = page_view("/sales")
-    filters, country = view.filters, view.page.get("country", "")
-    weekdays = fetch(sales_analysis.by_weekday, filters, period, country)
-    countries = fetch(sales_analysis.by_country, filters, period)
-    return jsonify(
-        **envelope(page, view, period),
-        trend=records(fetch(sales_analysis.metric_trend, filters, period,
-                            view.page.get("metric", "net_revenue"), country)),
-        by_weekday=records(weekdays),
-        best_day=sales_analysis.best_day(weekdays),
-        by_weekday_hour=records(fetch(sales_analysis.by_weekday_hour, filters, period,
-                                      country)),
-        by_country=records(sales_analysis.sorted_countries(countries,
-                                                           view.page.get("sort", ""))),
-        by_region=records(fetch(sales_analysis.by_region, filters, period, country)),
-        by_platform=records(fetch(sales_analysis.by_platform, filters, period, country)),
-        by_channel=records(fetch(sales_analysis.by_channel, filters, period, country)),
-        returns=fetch(sales_analysis.returns_summary, filters, period, country),
-        returns_by_category=records(fetch(sales_analysis.returns_by_category, filters, period,
-                                          country)),
-        top_returned_products=records(fetch(sales_analysis.top_returned_products, filters,
-                                            period, country)),
-    )
+def page_data(page: Page, view: View, period: Period) -> dict[str, Any]:
+    """Every panel the view shows, under its API key, from one call per source."""
+    found: dict[str, Any] = {}
+    results: dict[tuple[Any, ...], Any] = {}
+    for panel in page.panels:
+        if not panel.shown(view):
+            continue
+        key = source_key(panel)
+        if key not in results:
+            results[key] = source_data(panel, view, period)[0]
+        data = results[key]
+        rows = panel.rows(data, view)
+        if isinstance(panel.api_key, str):
+            found[panel.api_key] = jsonable(rows)
+        else:
+            found.update({name: jsonable(rows[name]) for name in panel.api_key})
+        found.update({name: jsonable(extra(data)) for name, extra in panel.api_extra})
+    return found
 
 
-@bp.route("/products")
-def products_api() -> tuple[Response, int] | Response:
-    """Everything the Products page shows; with `sku`, that product's drill-down."""
-    page, view, period = page_view("/products")
-    sku = view.page.get("sku", "")
-    if sku:
+def page_endpoint(page: Page) -> Callable[[], tuple[Response, int] | Response]:
+    """The API endpoint of a page: what the page shows, for its own query string."""
+    def answer() -> tuple[Response, int] | Response:
+        checked, view, period = page_view(page.path)
         try:
-            return jsonify(**envelope(page, view, period), **_product_drill(view, period, sku))
+            return jsonify(**envelope(checked, view, period), **page_data(checked, view, period))
         except NotFound as error:
             return _error(str(error), 404)
-    filters = view.filters
-    frame = fetch(product_analysis.product_performance, filters, period)
-    return jsonify(
-        **envelope(page, view, period),
-        best_sellers=records(product_analysis.best_sellers(frame)),
-        most_profitable=records(product_analysis.most_profitable(frame)),
-        profit_coverage=product_analysis.profit_coverage(frame),
-        low_performers=records(fetch(product_analysis.low_performers, filters, period)),
-        share_by_product=records(product_analysis.revenue_share_by_product(frame)),
-        share_by_category=records(fetch(overview.revenue_by_category, filters, period)),
-        price_vs_margin=records(product_analysis.price_vs_margin(frame)),
-        products=records(product_analysis.product_table(frame, view.page.get("q", ""),
-                                                        view.page.get("sort", ""))),
-    )
+    answer.__doc__ = f"What the {page.title} page shows (see the OpenAPI description)."
+    return answer
 
 
-def _product_drill(view: View, period: Period, sku: str) -> dict[str, Any]:
-    product = fetch(product_analysis.product_info, sku)
-    filters = product_analysis.drill_filters(view.filters, sku)
-    return {
-        "product": product,
-        "kpis": fetch(totals, filters, period.start, period.end),
-        "trend": records(fetch(overview.revenue_trend, filters, period)),
-        "by_platform": records(fetch(overview.revenue_by_platform, filters, period)),
-        "by_country": records(fetch(sales_analysis.by_country, filters, period)),
-        "top_customers": records(fetch(product_analysis.top_customers, filters, period)),
-        "posts": records(fetch(product_analysis.posts_featuring, filters, period)),
-    }
+for _page in PAGES:  # one route per page with an API name: /api/v1/overview, /api/v1/sales, …
+    if _page.api_name:
+        bp.add_url_rule(f"/{_page.api_name}", endpoint=f"{_page.api_name}_api",
+                        view_func=page_endpoint(_page))
 
 
 @bp.errorhandler(404)

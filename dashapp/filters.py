@@ -23,6 +23,7 @@ from services.filters import (
     DEFAULT_RANGE,
     GRAINS,
     MAX_TEXT,
+    PAGE_FILTERS,
     PRESETS,
     Filters,
     ParamSpec,
@@ -84,7 +85,9 @@ def parse_query(
     )
     page = {name: _parse_page_param(spec, values.get(name, []), notices)
             for name, spec in specs.items()}
-    return View(filters, page, tuple(notices))
+    # A page filter (the order country) is a page parameter in the URL but a filter below it.
+    narrowed = {name: page.pop(name) for name in PAGE_FILTERS if name in page}
+    return View(replace(filters, **narrowed), page, tuple(notices))
 
 
 def _is_text(value: str) -> bool:
@@ -195,7 +198,7 @@ def to_query(filters: Filters, page: Mapping[str, str] | None = None,
     pairs += [("product", sku) for sku in filters.products]
     pairs += [("category", name) for name in filters.categories]
     pairs += [("grain", filters.grain), ("compare", filters.compare)]
-    page = page or {}
+    page = {**(page or {}), **{name: getattr(filters, name) for name in PAGE_FILTERS}}
     for spec in page_params:
         value = page.get(spec.name, spec.default)
         if value != spec.default and spec.accepts(value):
@@ -203,9 +206,19 @@ def to_query(filters: Filters, page: Mapping[str, str] | None = None,
     return urlencode(pairs)
 
 
+def page_choices(view: View, page_params: Sequence[ParamSpec]) -> dict[str, str]:
+    """Every page-level choice of the view as the URL names them, the page filters (the
+    order country) among them where the page declares them."""
+    declared = {spec.name for spec in page_params}
+    return {**view.page, **{name: getattr(view.filters, name) for name in PAGE_FILTERS
+                            if name in declared}}
+
+
 def drop_unknown(filters: Filters, platforms: Iterable[str], products: Iterable[str],
-                 categories: Iterable[str]) -> tuple[Filters, list[str]]:
-    """Remove platform slugs, SKUs and categories that do not exist (or are not visible)."""
+                 categories: Iterable[str],
+                 countries: Iterable[str] = ()) -> tuple[Filters, list[str]]:
+    """Remove platform slugs, SKUs, categories and a country that do not exist (or are not
+    visible)."""
     notices: list[str] = []
 
     def keep(chosen: tuple[str, ...], known: Iterable[str], noun: str) -> tuple[str, ...]:
@@ -221,5 +234,7 @@ def drop_unknown(filters: Filters, platforms: Iterable[str], products: Iterable[
         platforms=keep(filters.platforms, platforms, "platform"),
         products=keep(filters.products, products, "product"),
         categories=keep(filters.categories, categories, "category"),
+        country="".join(keep((filters.country,) if filters.country else (), countries,
+                             "country")),
     )
     return cleaned, notices

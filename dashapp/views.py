@@ -16,8 +16,7 @@ def checked_view(query: str | Mapping[str, Sequence[str]],
                  params: Sequence[ParamSpec] = ()) -> tuple[View, Period]:
     """Parse, drop what does not exist or is not visible to the user, resolve the dates."""
     view = parse_query(query, params)
-    platforms, skus, categories = fetch(known_values, view.filters)
-    filters, notices = drop_unknown(view.filters, platforms, skus, categories)
+    filters, notices = drop_unknown(view.filters, *fetch(known_values, view.filters))
     period = fetch(resolve, filters)
     return replace(view, filters=filters, notices=view.notices + tuple(notices)), period
 

@@ -37,14 +37,15 @@ def chart_card(title: str, body: Any, note_id: str | None = None, tools: Any = N
                      dbc.CardBody(children)], className="chart-card h-100")
 
 
-def kpi_card(metric: str, title: str) -> dbc.Card:
-    """An empty KPI card; a callback fills its value, change and sparkline."""
+def kpi_card(metric: str, title: str, value: Any = "…", change: Any = None,
+             spark: Any = None) -> dbc.Card:
+    """A KPI card: its value, change and sparkline (a placeholder until they are known)."""
     return dbc.Card(dbc.CardBody([
         html.Div(title, className="kpi-title"),
         html.Div(id={"type": "kpi-value", "metric": metric}, className="kpi-value",
-                 children="…"),
-        html.Div(id={"type": "kpi-change", "metric": metric}, className="kpi-change"),
+                 children=value),
+        html.Div(change, id={"type": "kpi-change", "metric": metric}, className="kpi-change"),
         dcc.Graph(id={"type": "kpi-spark", "metric": metric}, className="kpi-spark",
-                  config={"displayModeBar": False, "staticPlot": True},
+                  figure=spark, config={"displayModeBar": False, "staticPlot": True},
                   style={"height": "42px"}),
     ]), className="kpi-card h-100", id=f"kpi-card-{metric}")

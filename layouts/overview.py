@@ -1,65 +1,210 @@
 """Overview page: KPI cards, revenue trend, revenue by platform and category, top products."""
 from __future__ import annotations
 
+from typing import Any
+
 import dash_bootstrap_components as dbc
+import pandas as pd
 from dash import html
 
 from dashapp.filters import View
-from layouts.components import chart_card, graph, kpi_card
-from layouts.shell import PAGE_PARAM, XFILTER, export_menu
-from services.filters import ParamSpec
+from layouts import figures
+from layouts.components import kpi_card
+from layouts.panels import (
+    FILTERS,
+    NO_COMPARE,
+    Context,
+    Drawn,
+    Panel,
+    Source,
+    panel_body,
+    panel_card,
+)
+from layouts.shell import PAGE_PARAM, export_menu
+from services import overview as service
+from services.filters import COMPARES, ParamSpec
+from services.metrics import METRICS
 
 PATH = "/"
 TITLE = "Overview"
 ROLL_CHOICES = {"none": "None", "3": "3-day", "7": "7-day", "30": "30-day", "all": "All"}
 PARAMS = (ParamSpec("roll", default="7", choices=tuple(ROLL_CHOICES)),)
-
-KPIS = (("net_revenue", "Net revenue"), ("gross_profit", "Gross profit"), ("orders", "Orders"),
-        ("aov", "Average order value"), ("units", "Units sold"), ("customers", "Customers"))
-
 ROLL = {"type": PAGE_PARAM, "name": "roll"}
-TREND = "overview-trend"
-TREND_NOTE = "overview-trend-note"
-PLATFORMS = {"type": XFILTER, "dim": "platform", "chart": "overview-platforms"}
-PLATFORMS_NOTE = "overview-platforms-note"
-CATEGORIES = {"type": XFILTER, "dim": "category", "chart": "overview-categories"}
-CATEGORIES_NOTE = "overview-categories-note"
-PRODUCTS = {"type": XFILTER, "dim": "product", "chart": "overview-products"}
-PRODUCTS_NOTE = "overview-products-note"
-COST_NOTE = "overview-cost-note"
-KPI_EXPORT = "overview-kpis"
+
+# The cards, in order; "Units sold" says more on a card than the metric's own label.
+KPIS = tuple((key, "Units sold" if key == "units" else METRICS[key].label)
+             for key in ("net_revenue", "gross_profit", "orders", "aov", "units", "customers"))
 
 
-def ranked_card(title: str, graph_id: dict[str, str], note_id: str, subtitle: str) -> dbc.Card:
-    """A card with a clickable ranked bar chart and its export buttons."""
-    return chart_card(title, graph(graph_id, 380, toolbar=False), note_id, subtitle=subtitle,
-                      export_key=graph_id["chart"])
+# --- presentation helpers (pure) ---------------------------------------------------------------
+
+def format_value(metric: str, value: float | None, currency: str) -> str:
+    """A KPI value in its unit."""
+    unit = METRICS[metric].unit
+    if unit == "money":
+        return figures.format_money(value, currency, compact=True)
+    if unit == "ratio":
+        return figures.format_percent(value)
+    return figures.format_number(value)
+
+
+def change_badge(metric: str, kpi: dict[str, Any], compare: str, currency: str) -> Any:
+    """'▲ 12.3% vs previous period (£10.2k)' coloured by whether the change is good news."""
+    if compare == "none":
+        return html.Span("No comparison selected", className="text-muted")
+    delta = kpi["change"]
+    previous = format_value(metric, kpi["comparison"], currency)
+    if delta is None:
+        return html.Span(f"n/a vs {previous}", className="text-muted",
+                         title="No comparison value to compute a change from")
+    definition = METRICS[metric]
+    text = (f"{delta * 100:+.1f} pp" if definition.in_points
+            else figures.format_percent(delta, signed=True))
+    good = (delta >= 0) != definition.lower_is_better
+    arrow = "▲" if delta > 0 else ("▼" if delta < 0 else "■")
+    return html.Span([html.Span(f"{arrow} {text}",
+                                className="change-up" if good else "change-down"),
+                      html.Span(f" vs {previous}", className="text-muted")])
+
+
+def selection_note(selected: tuple[str, ...], noun: str) -> str:
+    """Tell the user how a cross-filter on this chart is undone."""
+    if not selected:
+        return ""
+    if len(selected) == 1:
+        return f"Filtered to this {noun}: click its bar again to clear."
+    return f"Filtered to {len(selected)} {noun} values."
+
+
+def cost_note(coverage: float | None) -> str:
+    """Say how much of revenue has a known unit cost when profit is not complete."""
+    if coverage is None or coverage >= 0.9995:
+        return ""
+    if coverage <= 0:
+        return "Gross profit and margin are n/a: no sale in this view has a known unit cost."
+    return (f"Gross profit and margin cover the {figures.format_percent(coverage)} of net "
+            "revenue whose unit cost is known; the rest is left out, not estimated.")
+
+
+def rolling_windows(choice: str) -> tuple[int, ...]:
+    """The rolling-average windows a `roll` choice asks for."""
+    if choice == "none":
+        return ()
+    if choice == "all":
+        return service.ROLLING_WINDOWS
+    return (int(choice),)
+
+
+def compare_label(compare: str) -> str | None:
+    """The comparison's name for a chart legend (None without a comparison)."""
+    return COMPARES[compare] if compare != "none" else None
+
+
+def short_labels(frame: pd.DataFrame, length: int = 24) -> pd.DataFrame:
+    """`frame` with a 'label' column: the product name cut to `length`, and the SKU."""
+    names = frame["name"].where(frame["name"].str.len() <= length,
+                                frame["name"].str.slice(0, length - 1) + "…")
+    return frame.assign(label=names + " (" + frame["sku"] + ")")
+
+
+# --- the panels ---------------------------------------------------------------------------------
+
+def draw_kpis(rows: dict[str, Any], context: Context) -> Drawn:
+    """The KPI cards: value, change against the comparison, sparkline."""
+    kpis, series, currency = rows["kpis"], rows["kpi_series"], context.currency
+    cards = []
+    for metric, title in KPIS:
+        kpi = kpis[metric]
+        value: Any = format_value(metric, kpi["current"], currency)
+        if metric == "gross_profit" and kpi["current"] is not None:
+            value = [value, html.Small(
+                f" {figures.format_percent(kpis['margin']['current'])} margin",
+                className="kpi-sub")]
+        cards.append(dbc.Col(kpi_card(
+            metric, title, value, change_badge(metric, kpi, context.view.filters.compare,
+                                               currency),
+            figures.sparkline(series["bucket"], series[metric].fillna(0))), xs=6, md=4, xl=2))
+    return Drawn(dbc.Row(cards, className="g-3 mb-1"),
+                 cost_note(kpis["cost_coverage"]["current"]))
+
+
+def kpi_table(rows: dict[str, Any], _view: View) -> pd.DataFrame:
+    """The KPI cards as rows: metric, current, comparison, change."""
+    return pd.DataFrame([{"metric": key, **values} for key, values in rows["kpis"].items()])
+
+
+def draw_trend(trend: pd.DataFrame, context: Context) -> Drawn:
+    """Net revenue over time with the comparison and the rolling averages."""
+    windows = rolling_windows(context.view.page["roll"])
+    if float(trend["net_revenue"].abs().sum()) == 0:
+        return Drawn(figures.empty_figure(context.empty))
+    grain = context.filters.grain
+    figure = figures.trend_figure(trend, grain, windows, context.currency,
+                                  compare_label(context.filters.compare))
+    note = ("Rolling averages are daily: choose Day granularity to see them."
+            if grain != "day" and windows else "")
+    return Drawn(figure, note)
+
+
+def ranked(label: str, key: str, noun: str, selected: str, compare: bool = False,
+           labelled: bool = False) -> Any:
+    """A ranked bar chart whose bars filter by `noun` when clicked (`labelled`: products,
+    named by a short name and their SKU)."""
+    def draw(frame: pd.DataFrame, context: Context) -> Drawn:
+        chosen = getattr(context.view.filters, selected)
+        if frame.empty:
+            return Drawn(figures.empty_figure(context.empty))
+        if labelled:
+            frame = short_labels(frame)
+        figure = figures.ranked_bar_figure(frame, label, key, context.currency,
+                                           compare=compare and context.filters.compare != "none",
+                                           selected=chosen)
+        return Drawn(figure, selection_note(chosen, noun))
+    return draw
+
+
+def _trend_tools(view: View) -> html.Div:
+    roll = dbc.RadioItems(
+        id=ROLL, value=view.page["roll"], inline=True, className="btn-group",
+        inputClassName="btn-check", labelClassName="btn btn-outline-secondary btn-sm",
+        labelCheckedClassName="active",
+        options=[{"label": label, "value": key} for key, label in ROLL_CHOICES.items()])
+    return html.Div([html.Span("Rolling average ", className="small me-2"), roll])
+
+
+KPI_PANEL = Panel(
+    "overview-kpis", "Overview KPIs", Source(service.kpi_cards), draw_kpis,
+    api_key=("kpis", "kpi_series"), kind="html", applies=FILTERS, table=kpi_table,
+    placeholder=dbc.Row([dbc.Col(kpi_card(key, title), xs=6, md=4, xl=2)
+                         for key, title in KPIS], className="g-3 mb-1"))
+TREND = Panel("overview-trend", "Revenue trend", Source(service.revenue_trend), draw_trend,
+              api_key="trend", applies=FILTERS, tools=_trend_tools)
+PLATFORMS = Panel("overview-platforms", "Revenue by platform",
+                  Source(service.revenue_by_platform),
+                  ranked("platform", "slug", "platform", "platforms", compare=True),
+                  api_key="by_platform", xfilter="platform", toolbar=False, height=380,
+                  subtitle="Click a bar to filter by it")
+CATEGORIES = Panel("overview-categories", "Revenue by category",
+                   Source(service.revenue_by_category),
+                   ranked("category", "category", "category", "categories"),
+                   api_key="by_category", xfilter="category", toolbar=False, height=380,
+                   applies=NO_COMPARE,
+                   subtitle="Click a bar to filter by it")
+PRODUCTS = Panel("overview-products", "Top products", Source(service.top_products),
+                 ranked("label", "sku", "product", "products", labelled=True),
+                 api_key="top_products", xfilter="product", toolbar=False, height=380,
+                 applies=NO_COMPARE, subtitle="By net revenue; click a bar to filter by it")
+PANELS = (KPI_PANEL, TREND, PLATFORMS, CATEGORIES, PRODUCTS)
 
 
 def layout(view: View) -> html.Div:
     """The Overview page for a view (page choices come from the URL)."""
-    roll = dbc.RadioItems(
-        id=ROLL, value=view.page.get("roll", "7"), inline=True, className="btn-group",
-        inputClassName="btn-check", labelClassName="btn btn-outline-secondary btn-sm",
-        labelCheckedClassName="active",
-        options=[{"label": label, "value": key} for key, label in ROLL_CHOICES.items()])
     return html.Div([
         html.H1(TITLE, className="visually-hidden"),
-        dbc.Row([dbc.Col(kpi_card(key, title), xs=6, md=4, xl=2) for key, title in KPIS],
-                className="g-3 mb-1"),
-        html.Div([html.Div(id=COST_NOTE, className="small text-muted"),
-                  export_menu(KPI_EXPORT)], className="d-flex justify-content-between mb-3"),
-        dbc.Row(dbc.Col(chart_card("Revenue trend", graph(TREND, 340), TREND_NOTE,
-                                   tools=html.Div([html.Span("Rolling average ",
-                                                             className="small me-2"), roll]),
-                                   export_key=TREND)),
-                className="mb-3"),
-        dbc.Row([
-            dbc.Col(ranked_card("Revenue by platform", PLATFORMS, PLATFORMS_NOTE,
-                                "Click a bar to filter by it"), lg=4),
-            dbc.Col(ranked_card("Revenue by category", CATEGORIES, CATEGORIES_NOTE,
-                                "Click a bar to filter by it"), lg=4),
-            dbc.Col(ranked_card("Top products", PRODUCTS, PRODUCTS_NOTE,
-                                "By net revenue; click a bar to filter by it"), lg=4),
-        ], className="g-3"),
+        panel_body(KPI_PANEL),
+        html.Div([html.Div(id=KPI_PANEL.note_id, className="small text-muted"),
+                  export_menu(KPI_PANEL.key)], className="d-flex justify-content-between mb-3"),
+        dbc.Row(dbc.Col(panel_card(TREND, view)), className="mb-3"),
+        dbc.Row([dbc.Col(panel_card(panel, view), lg=4)
+                 for panel in (PLATFORMS, CATEGORIES, PRODUCTS)], className="g-3"),
     ])

@@ -1,4 +1,8 @@
-"""The page registry: path, title, layout function and page-level URL parameters."""
+"""The page registry: path, title, layout function, page-level URL parameters, panels.
+
+A page's panels (`layouts.panels.Panel`) are declared in its layout module; their
+callbacks, exports and API entries are derived from this registry.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -8,6 +12,7 @@ from dash import html
 
 from dashapp.filters import View
 from layouts import admin, data, overview, products, sales
+from layouts.panels import Panel
 from services.filters import ParamSpec
 
 
@@ -19,7 +24,8 @@ class Page:
     title: str
     layout: Callable[[View], html.Div]
     params: tuple[ParamSpec, ...]
-    api_name: str
+    api_name: str | None = None  # `/api/v1/<api_name>` answers with the panels' rows
+    panels: tuple[Panel, ...] = ()
     roles: frozenset[str] | None = None  # None: every logged-in user
 
     def allows(self, role: str) -> bool:
@@ -28,11 +34,13 @@ class Page:
 
 
 PAGES: tuple[Page, ...] = (
-    Page(overview.PATH, overview.TITLE, overview.layout, overview.PARAMS, "overview"),
-    Page(sales.PATH, sales.TITLE, sales.layout, sales.PARAMS, "sales"),
-    Page(products.PATH, products.TITLE, products.layout, products.PARAMS, "products"),
-    Page(data.PATH, data.TITLE, data.layout, data.PARAMS, "data", data.ROLES),
-    Page(admin.PATH, admin.TITLE, admin.layout, admin.PARAMS, "admin", admin.ROLES),
+    Page(overview.PATH, overview.TITLE, overview.layout, overview.PARAMS, "overview",
+         overview.PANELS),
+    Page(sales.PATH, sales.TITLE, sales.layout, sales.PARAMS, "sales", sales.PANELS),
+    Page(products.PATH, products.TITLE, products.layout, products.PARAMS, "products",
+         products.PANELS),
+    Page(data.PATH, data.TITLE, data.layout, data.PARAMS, roles=data.ROLES),
+    Page(admin.PATH, admin.TITLE, admin.layout, admin.PARAMS, roles=admin.ROLES),
 )
 _BY_PATH = {page.path: page for page in PAGES}
 

@@ -2,24 +2,43 @@
 and channels, returns and cancellations."""
 from __future__ import annotations
 
+from typing import Any
+
 import dash_bootstrap_components as dbc
+import pandas as pd
 from dash import dcc, html
 
-from dashapp.context import fetch
 from dashapp.filters import View
-from layouts.components import chart_card, graph
-from layouts.overview import ROLL_CHOICES
-from layouts.shell import PAGE_PARAM, XFILTER
-from services.filters import ParamSpec
+from layouts import figures
+from layouts.components import graph
+from layouts.overview import (
+    ROLL_CHOICES,
+    compare_label,
+    rolling_windows,
+    selection_note,
+    short_labels,
+)
+from layouts.panels import (
+    FILTERS,
+    NO_COMPARE,
+    TIMELESS,
+    Context,
+    Drawn,
+    Panel,
+    Source,
+    panel_body,
+    panel_card,
+)
+from layouts.shell import PAGE_PARAM
+from services import sales_analysis as service
+from services.filters import ParamSpec, Period, format_range
+from services.metrics import METRICS
 from services.sales_analysis import COUNTRY_SORTS as COUNTRY_SORT_KEYS
-from services.sales_analysis import TREND_METRICS, country_options
+from services.sales_analysis import TREND_METRICS
 
 PATH = "/sales"
 TITLE = "Sales"
-METRIC_LABELS = {"net_revenue": "Net revenue", "orders": "Orders", "units": "Units",
-                 "aov": "Average order value"}
-METRIC_CHOICES = {key: METRIC_LABELS[key] for key in TREND_METRICS}
-METRIC_UNITS = {"net_revenue": "money", "orders": "number", "units": "number", "aov": "money"}
+METRIC_CHOICES = {key: METRICS[key].label for key in TREND_METRICS}
 SORT_LABELS = {"net_revenue": "Net revenue", "orders": "Orders", "customers": "Customers",
                "aov": "Average order value", "country": "Name"}
 COUNTRY_SORTS = {key: SORT_LABELS[key] for key in COUNTRY_SORT_KEYS}
@@ -27,39 +46,250 @@ ALL_COUNTRIES = ""
 PARAMS = (
     ParamSpec("metric", default="net_revenue", choices=tuple(METRIC_CHOICES)),
     ParamSpec("roll", default="7", choices=tuple(ROLL_CHOICES)),
-    ParamSpec("country", default=ALL_COUNTRIES),
+    ParamSpec("country", default=ALL_COUNTRIES),  # a filter of this page: Filters.country
     ParamSpec("sort", default="net_revenue", choices=tuple(COUNTRY_SORTS)),
 )
+TOP_COUNTRIES = 12
+GEOGRAPHY = NO_COMPARE - {"country"}  # where a country is chosen, every country is shown
 
 METRIC = {"type": PAGE_PARAM, "name": "metric"}
 ROLL = {"type": PAGE_PARAM, "name": "roll"}
 COUNTRY = {"type": PAGE_PARAM, "name": "country"}
 SORT = {"type": PAGE_PARAM, "name": "sort"}
 COUNTRY_BANNER = "sales-country-banner"
-TREND = "sales-trend"
-TREND_NOTE = "sales-trend-note"
-GROWTH = "sales-growth"
-GROWTH_NOTE = "sales-growth-note"
-WEEKDAY = "sales-weekday"
-BEST_DAY = "sales-best-day"
-HEATMAP = "sales-heatmap"
-HEATMAP_NOTE = "sales-heatmap-note"
-COUNTRIES = {"type": XFILTER, "dim": "country", "chart": "sales-countries"}
-COUNTRIES_NOTE = "sales-countries-note"
-COUNTRY_MAP = {"type": XFILTER, "dim": "country", "chart": "sales-country-map"}
-COUNTRY_TABLE = "sales-country-table"
-COUNTRY_TABLE_KEY = "sales-country-table"
-REGIONS = "sales-regions"
-REGIONS_NOTE = "sales-regions-note"
-PLATFORMS = {"type": XFILTER, "dim": "platform", "chart": "sales-platforms"}
-PLATFORMS_NOTE = "sales-platforms-note"
-CHANNELS = "sales-channels"
-RETURNS_SUMMARY = "sales-returns-summary"
-RETURNS_KEY = "sales-returns"
-RETURN_CATEGORIES = {"type": XFILTER, "dim": "category", "chart": "sales-return-categories"}
-RETURNED_PRODUCTS = {"type": XFILTER, "dim": "product", "chart": "sales-returned-products"}
-RETURNED_NOTE = "sales-returned-note"
 
+
+def metric_of(view: View) -> tuple[str, str, str]:
+    """(metric key, its label, its figure unit) of the page's metric choice."""
+    metric = view.page["metric"]
+    unit = "money" if METRICS[metric].unit == "money" else "number"
+    return metric, METRIC_CHOICES[metric], unit
+
+
+def trend_note(view: View, trend: pd.DataFrame, windows: tuple[int, ...]) -> str:
+    """Rolling averages need day granularity; incomplete end buckets are marked."""
+    notes = []
+    if view.filters.grain != "day" and windows:
+        notes.append("Rolling averages are daily: choose Day granularity to see them.")
+    if not trend["complete"].all():
+        notes.append(f"The first or last {view.filters.grain} is only partly inside the range.")
+    return " ".join(notes)
+
+
+def growth_note(view: View, period: Period, trend: pd.DataFrame) -> str:
+    """Why growth rates are missing where they are."""
+    grain = view.filters.grain
+    notes = []
+    if grain == "day":
+        notes.append("Day-to-day growth is mostly noise: choose Week or Month granularity "
+                     "for growth you can act on.")
+    if not trend["complete"].all():
+        notes.append(f"No growth for a {grain} only partly inside the range.")
+    if trend["yoy_growth"].isna().all() and len(trend):
+        first = period.first_data
+        since = f" (the data starts on {format_range(first, first)})" if first else ""
+        notes.append(f"Year over year needs a year of history before the range{since}.")
+    if trend["pop_growth"].isna().any() and trend["previous_value"].eq(0).any():
+        notes.append("Growth from an empty period is shown as a gap, not as infinite.")
+    return " ".join(notes)
+
+
+def country_table(frame: pd.DataFrame, currency: str, selected: str) -> Any:
+    """The countries as a table in the chosen order, the selected country highlighted."""
+    if frame.empty:
+        return html.P("No sales in this view.", className="text-muted small")
+    has_regions = frame["region"].notna().any()
+    headers = ["Country", *(["Region"] if has_regions else []), "Net revenue", "Orders",
+               "Customers", "AOV", "Share"]
+    rows = []
+    for row in frame.itertuples():
+        cells = [row.country, *([row.region] if has_regions else []),
+                 figures.format_money(row.net_revenue, currency),
+                 figures.format_number(row.orders), figures.format_number(row.customers),
+                 figures.format_money(row.aov, currency), figures.format_percent(row.share)]
+        text_cells = len(cells) - 5  # the last five are numbers
+        rows.append(html.Tr([html.Td(cell, className="text-end" if i >= text_cells else None)
+                             for i, cell in enumerate(cells)],
+                            className="table-active" if row.country_key == selected else None))
+    text_headers = len(headers) - 5
+    return dbc.Table([html.Thead(html.Tr([html.Th(name, className="text-end"
+                                                  if i >= text_headers else None)
+                                          for i, name in enumerate(headers)])),
+                      html.Tbody(rows)], size="sm", hover=True, className="mb-0 numeric-table")
+
+
+def returns_text(summary: dict[str, Any], currency: str) -> Any:
+    """Returns and cancellations in words and numbers."""
+    money = figures.format_money
+    rate = figures.format_percent(summary["return_rate"])
+    if not summary["gross_sales"] and not summary["returns"]:
+        return html.P("No sales or returns in this view.", className="text-muted small")
+    return html.Div([
+        html.Div([html.Span(money(summary["returns"], currency), className="h5 me-2"),
+                  html.Span(f"returned or cancelled, {rate} of gross sales",
+                            className="text-muted")]),
+        html.Div(f"{money(summary['returned'], currency)} on return orders, "
+                 f"{money(summary['cancelled'], currency)} cancelled on the original order; "
+                 f"{figures.format_number(summary['returned_units'])} units back of "
+                 f"{figures.format_number(summary['units'])} sold "
+                 f"({figures.format_percent(summary['unit_return_rate'])}).", className="small"),
+    ])
+
+
+def countries_note(countries: pd.DataFrame, country: str) -> str:
+    """What the country chart leaves out, and how a chosen country is undone."""
+    notes = []
+    if len(countries) > TOP_COUNTRIES:
+        notes.append(f"The {TOP_COUNTRIES} largest of {len(countries)} countries; the table "
+                     "lists all.")
+    if country:
+        notes.append(f"{country} is selected: click its bar again to show all countries on "
+                     "the page. This chart and the table always show every country.")
+    if (countries["country_key"].isna()).any():
+        notes.append("“Unknown” holds orders without a country.")
+    return " ".join(notes)
+
+
+# --- drawing the panels -------------------------------------------------------------------------
+
+def draw_trend(trend: pd.DataFrame, context: Context) -> Drawn:
+    """The chosen metric over time, with the comparison and rolling averages."""
+    view = context.view
+    metric, label, unit = metric_of(view)
+    if trend["value"].fillna(0).abs().sum() == 0:
+        return Drawn(figures.empty_figure(context.empty))
+    windows = rolling_windows(view.page["roll"])
+    figure = figures.metric_trend_figure(trend, view.filters.grain, windows, label, unit,
+                                         context.currency, compare_label(view.filters.compare))
+    return Drawn(figure, trend_note(view, trend, windows))
+
+
+def draw_growth(trend: pd.DataFrame, context: Context) -> Drawn:
+    """Growth against the bucket before and the same bucket a year earlier."""
+    if trend["value"].fillna(0).abs().sum() == 0:
+        return Drawn(figures.empty_figure(context.empty))
+    return Drawn(figures.growth_figure(trend, context.view.filters.grain),
+                 growth_note(context.view, context.period, trend))
+
+
+def draw_weekday(weekdays: pd.DataFrame, context: Context) -> Drawn:
+    """The average day of each weekday, the best day named above it."""
+    metric, label, unit = metric_of(context.view)
+    best = service.best_day(weekdays)
+    if not weekdays["orders"].any() and not weekdays["net_revenue"].any():
+        return Drawn(figures.empty_figure(context.empty), lead="")
+    value = "aov" if metric == "aov" else f"per_day_{metric}"
+    name = label if metric == "aov" else f"{label} per day"
+    figure = figures.weekday_figure(weekdays, value, name, unit, context.currency, best["days"])
+    return Drawn(figure, lead=best["text"])
+
+
+def draw_heatmap(cells: pd.DataFrame, context: Context) -> Drawn:
+    """The chosen metric per weekday and local hour."""
+    metric, label, unit = metric_of(context.view)
+    if not cells["orders"].any() and not cells["net_revenue"].any():
+        return Drawn(figures.empty_figure(context.empty))
+    return Drawn(figures.heatmap_figure(cells, metric, label, unit, context.currency))
+
+
+def sorted_countries(frame: pd.DataFrame, view: View) -> pd.DataFrame:
+    """The countries in the order the page's `sort` choice asks for."""
+    return service.sorted_countries(frame, view.page["sort"])
+
+
+def _by_revenue(countries: pd.DataFrame) -> pd.DataFrame:
+    return countries.sort_values(["net_revenue", "country"], ascending=[False, True])
+
+
+def draw_countries(countries: pd.DataFrame, context: Context) -> Drawn:
+    """The largest countries as clickable bars."""
+    if countries.empty:
+        return Drawn(figures.empty_figure(context.empty))
+    chosen = context.view.filters.country
+    figure = figures.ranked_bar_figure(_by_revenue(countries).head(TOP_COUNTRIES), "country",
+                                       "country_key", context.currency, selected=(chosen,))
+    return Drawn(figure, countries_note(countries, chosen))
+
+
+def draw_map(countries: pd.DataFrame, context: Context) -> Drawn:
+    """Revenue by country on a world map."""
+    if countries.empty:
+        return Drawn(figures.empty_figure(context.empty))
+    return Drawn(figures.country_map_figure(countries, "country", "country_key",
+                                            context.currency,
+                                            selected=(context.view.filters.country,)))
+
+
+def draw_country_table(countries: pd.DataFrame, context: Context) -> Drawn:
+    """Every country in the chosen order."""
+    return Drawn(country_table(countries, context.currency, context.view.filters.country))
+
+
+def draw_regions(regions: pd.DataFrame, context: Context) -> Drawn:
+    """Revenue by region of the order's country."""
+    if regions.empty:
+        return Drawn(figures.empty_figure("No region to show: no sales in this view, or the "
+                                          "data has no regions."))
+    return Drawn(figures.ranked_bar_figure(regions, "region", "region", context.currency))
+
+
+def draw_platforms(platforms: pd.DataFrame, context: Context) -> Drawn:
+    """Revenue by platform (with the comparison); a click filters by it."""
+    if platforms.empty:
+        return Drawn(figures.empty_figure(context.empty))
+    chosen = context.view.filters.platforms
+    return Drawn(figures.ranked_bar_figure(platforms, "platform", "slug", context.currency,
+                                           compare=context.filters.compare != "none",
+                                           selected=chosen),
+                 selection_note(chosen, "platform"))
+
+
+def draw_channels(channels: pd.DataFrame, context: Context) -> Drawn:
+    """Revenue by channel (platform kind)."""
+    if channels.empty:
+        return Drawn(figures.empty_figure(context.empty))
+    labelled = channels.assign(label=channels["channel"].str.capitalize())
+    return Drawn(figures.ranked_bar_figure(labelled, "label", "channel", context.currency,
+                                           compare=context.filters.compare != "none",
+                                           colour=figures.SERIES[1]))
+
+
+def draw_returns_summary(summary: dict[str, Any], context: Context) -> Drawn:
+    """Returns and cancellations in words and numbers."""
+    return Drawn(returns_text(summary, context.currency))
+
+
+def draw_return_categories(categories: pd.DataFrame, context: Context) -> Drawn:
+    """Return rate by category; a click filters by it."""
+    rated = categories.loc[categories["return_rate"].notna()]
+    if rated.empty:
+        return Drawn(figures.empty_figure(context.empty))
+    return Drawn(figures.ranked_bar_figure(
+        rated, "category", "category", context.currency, value="return_rate",
+        value_name="Return rate", unit="percent", colour=figures.NEGATIVE,
+        selected=context.view.filters.categories))
+
+
+def draw_returned_products(products: pd.DataFrame, context: Context) -> Drawn:
+    """The products with the largest returned value; a click filters by it."""
+    chosen = context.view.filters.products
+    if products.empty:
+        return Drawn(figures.empty_figure("No returns in this view."),
+                     selection_note(chosen, "product"))
+    return Drawn(figures.ranked_bar_figure(short_labels(products), "label", "sku",
+                                           context.currency, value="returns",
+                                           value_name="Returned value",
+                                           colour=figures.NEGATIVE, selected=chosen),
+                 selection_note(chosen, "product"))
+
+
+def trend_table(trend: pd.DataFrame, view: View) -> pd.DataFrame:
+    """The trend as exported: the value columns named after the metric."""
+    metric = view.page["metric"]
+    return trend.rename(columns={"value": metric, "compare_value": f"compare_{metric}"})
+
+
+# --- tools of the panels ------------------------------------------------------------------------
 
 def _toggle(component_id: dict[str, str], value: str, choices: dict[str, str]) -> dbc.RadioItems:
     return dbc.RadioItems(
@@ -77,86 +307,111 @@ def _labelled(label: str, control: object) -> html.Div:
 def _trend_tools(view: View) -> html.Div:
     metric_labels = {**METRIC_CHOICES, "aov": "AOV", "net_revenue": "Revenue"}
     return html.Div([
-        _toggle(METRIC, view.page.get("metric", "net_revenue"), metric_labels),
-        _labelled("Rolling average", _toggle(ROLL, view.page.get("roll", "7"), ROLL_CHOICES)),
+        _toggle(METRIC, view.page["metric"], metric_labels),
+        _labelled("Rolling average", _toggle(ROLL, view.page["roll"], ROLL_CHOICES)),
     ], className="d-flex flex-wrap gap-3")
 
 
 def _country_picker(view: View) -> dcc.Dropdown:
-    countries = fetch(country_options)
-    chosen = view.page.get("country", ALL_COUNTRIES)
-    if chosen and chosen not in countries:
-        countries = [*countries, chosen]  # keep a linked country visible even without sales
+    """The country choice; its options are filled by a callback (no query at layout time)."""
+    chosen = view.filters.country
     options = [{"label": "All countries", "value": ALL_COUNTRIES},
-               *[{"label": name, "value": name} for name in countries]]
+               *([{"label": chosen, "value": chosen}] if chosen else [])]
     return dcc.Dropdown(id=COUNTRY, options=options, value=chosen, clearable=False,
                         searchable=True, className="country-picker")
 
 
-def _geography(view: View) -> dbc.Row:
-    sort = dcc.Dropdown(id=SORT, value=view.page.get("sort", "net_revenue"), clearable=False,
+def _sort_picker(view: View) -> html.Div:
+    sort = dcc.Dropdown(id=SORT, value=view.page["sort"], clearable=False,
                         searchable=False, className="sort-picker",
                         options=[{"label": label, "value": key}
                                  for key, label in COUNTRY_SORTS.items()])
-    table = html.Div(id=COUNTRY_TABLE, className="table-responsive country-table")
-    world = dbc.Col(chart_card("Revenue by country: map", graph(COUNTRY_MAP, 420),
-                               export_key=COUNTRY_MAP["chart"],
-                               subtitle="Click a country to show only it on this page"), lg=12)
-    return dbc.Row([
-        world,
-        dbc.Col(chart_card("Revenue by country", graph(COUNTRIES, 380, toolbar=False),
-                           COUNTRIES_NOTE, export_key=COUNTRIES["chart"],
-                           subtitle="Click a bar to show only that country on this page",
-                           tools=_country_picker(view)), lg=5),
-        dbc.Col(chart_card("Countries", dcc.Loading(table, type="dot", delay_show=250),
-                           tools=_labelled("Sort by", sort), export_key=COUNTRY_TABLE_KEY,
-                           subtitle="Orders, customers, average order value and share"), lg=7),
-    ], className="g-3 mb-3")
+    return _labelled("Sort by", sort)
+
+
+# --- the panels ---------------------------------------------------------------------------------
+
+TREND_SOURCE = Source(service.metric_trend, choices=("metric",))
+COUNTRY_SOURCE = Source(service.by_country)
+TREND = Panel("sales-trend", "Sales over time", TREND_SOURCE, draw_trend, api_key="trend",
+              applies=FILTERS, tools=_trend_tools, table=trend_table)
+GROWTH = Panel("sales-growth", "Growth rates", TREND_SOURCE, draw_growth, api_key="trend",
+               applies=FILTERS, height=260, table=trend_table,
+               subtitle="Each bucket against the one before it and the same bucket a year "
+                        "earlier")
+WEEKDAY = Panel("sales-weekday", "Sales by day of week", Source(service.by_weekday),
+                draw_weekday, api_key="by_weekday", applies=NO_COMPARE, time_axis=True,
+                api_extra=(("best_day", service.best_day),), lead=True, height=300,
+                toolbar=False, subtitle="Average day of each weekday in the range")
+HEATMAP = Panel("sales-heatmap", "Hour × weekday", Source(service.by_weekday_hour),
+                draw_heatmap, api_key="by_weekday_hour", applies=NO_COMPARE, time_axis=True,
+                height=330, subtitle="Local time of the sale",
+                export_title="Sales by hour and weekday")
+COUNTRY_MAP = Panel("sales-country-map", "Revenue by country: map", COUNTRY_SOURCE, draw_map,
+                    rows=sorted_countries, api_key="by_country", applies=GEOGRAPHY,
+                    xfilter="country", height=420,
+                    subtitle="Click a country to show only it on this page")
+COUNTRIES = Panel("sales-countries", "Revenue by country", COUNTRY_SOURCE, draw_countries,
+                  rows=sorted_countries, api_key="by_country", applies=GEOGRAPHY,
+                  xfilter="country", height=380, toolbar=False, tools=_country_picker,
+                  subtitle="Click a bar to show only that country on this page")
+COUNTRY_TABLE = Panel("sales-country-table", "Countries", COUNTRY_SOURCE, draw_country_table,
+                      rows=sorted_countries, api_key="by_country", applies=GEOGRAPHY,
+                      kind="html", tools=_sort_picker,
+                      subtitle="Orders, customers, average order value and share")
+REGIONS = Panel("sales-regions", "Revenue by region", Source(service.by_region), draw_regions,
+                api_key="by_region", applies=NO_COMPARE, height=360, toolbar=False,
+                subtitle="Region of the order's country")
+PLATFORMS = Panel("sales-platforms", "Revenue by platform", Source(service.by_platform),
+                  draw_platforms, api_key="by_platform", applies=TIMELESS,
+                  xfilter="platform", height=360, toolbar=False,
+                  subtitle="Click a bar to filter by it")
+CHANNELS = Panel("sales-channels", "Revenue by channel", Source(service.by_channel),
+                 draw_channels, api_key="by_channel", applies=TIMELESS, height=360,
+                 toolbar=False, subtitle="Platforms grouped by kind")
+RETURNS_SUMMARY = Panel("sales-returns-summary", "Returns and cancellations",
+                        Source(service.returns_summary), draw_returns_summary,
+                        api_key="returns", applies=NO_COMPARE, kind="html")
+RETURN_CATEGORIES = Panel(
+    "sales-return-categories", "Returns and cancellations",
+    Source(service.returns_by_category), draw_return_categories,
+    api_key="returns_by_category", applies=NO_COMPARE, xfilter="category", height=300,
+    toolbar=False, export_title="Returns by category",
+    subtitle="Return rate (returned value / gross sales) by category; click a bar to filter "
+             "by it")
+RETURNED_PRODUCTS = Panel("sales-returned-products", "Most returned products",
+                          Source(service.top_returned_products), draw_returned_products,
+                          api_key="top_returned_products", applies=NO_COMPARE,
+                          xfilter="product", height=400, toolbar=False,
+                          subtitle="By returned value; click a bar to filter by it")
+PANELS = (TREND, GROWTH, WEEKDAY, HEATMAP, COUNTRY_MAP, COUNTRIES, COUNTRY_TABLE, REGIONS,
+          PLATFORMS, CHANNELS, RETURNS_SUMMARY, RETURN_CATEGORIES, RETURNED_PRODUCTS)
+
+
+def _returns_card(view: View) -> Any:
+    body = html.Div([panel_body(RETURNS_SUMMARY),
+                     html.Div(id=RETURNS_SUMMARY.note_id, className="small text-muted"),
+                     graph(RETURN_CATEGORIES.component_id, RETURN_CATEGORIES.height,
+                           toolbar=False)], className="returns-summary")
+    return panel_card(RETURN_CATEGORIES, view, body)
 
 
 def layout(view: View) -> html.Div:
     """The Sales page for a view (page choices come from the URL)."""
+    table = html.Div(panel_body(COUNTRY_TABLE), className="table-responsive country-table")
     return html.Div([
         html.H1(TITLE, className="visually-hidden"),
         html.Div(id=COUNTRY_BANNER),
-        dbc.Row(dbc.Col(chart_card("Sales over time", graph(TREND, 340), TREND_NOTE,
-                                   tools=_trend_tools(view), export_key=TREND)),
-                className="mb-3"),
-        dbc.Row(dbc.Col(chart_card("Growth rates", graph(GROWTH, 260), GROWTH_NOTE,
-                                   export_key=GROWTH,
-                                   subtitle="Each bucket against the one before it and the "
-                                            "same bucket a year earlier")),
-                className="mb-3"),
-        dbc.Row([
-            dbc.Col(chart_card("Sales by day of week", html.Div([
-                html.P(id=BEST_DAY, className="best-day mb-1"),
-                graph(WEEKDAY, 300, toolbar=False)]), export_key=WEEKDAY,
-                subtitle="Average day of each weekday in the range"), lg=5),
-            dbc.Col(chart_card("Hour × weekday", graph(HEATMAP, 330), HEATMAP_NOTE,
-                               export_key=HEATMAP, subtitle="Local time of the sale"), lg=7),
-        ], className="g-3 mb-3"),
-        _geography(view),
-        dbc.Row([
-            dbc.Col(chart_card("Revenue by region", graph(REGIONS, 360, toolbar=False),
-                               REGIONS_NOTE, export_key=REGIONS,
-                               subtitle="Region of the order's country"), lg=4),
-            dbc.Col(chart_card("Revenue by platform", graph(PLATFORMS, 360, toolbar=False),
-                               PLATFORMS_NOTE, export_key=PLATFORMS["chart"],
-                               subtitle="Click a bar to filter by it"), lg=4),
-            dbc.Col(chart_card("Revenue by channel", graph(CHANNELS, 360, toolbar=False),
-                               export_key=CHANNELS,
-                               subtitle="Platforms grouped by kind"), lg=4),
-        ], className="g-3 mb-3"),
-        dbc.Row([
-            dbc.Col(chart_card("Returns and cancellations", html.Div([
-                html.Div(id=RETURNS_SUMMARY, className="returns-summary mb-2"),
-                graph(RETURN_CATEGORIES, 300, toolbar=False)]), export_key=RETURNS_KEY,
-                subtitle="Return rate (returned value / gross sales) by category; click a bar "
-                         "to filter by it"), lg=6),
-            dbc.Col(chart_card("Most returned products", graph(RETURNED_PRODUCTS, 400,
-                                                               toolbar=False),
-                               RETURNED_NOTE, export_key=RETURNED_PRODUCTS["chart"],
-                               subtitle="By returned value; click a bar to filter by it"),
-                    lg=6),
-        ], className="g-3"),
+        dbc.Row(dbc.Col(panel_card(TREND, view)), className="mb-3"),
+        dbc.Row(dbc.Col(panel_card(GROWTH, view)), className="mb-3"),
+        dbc.Row([dbc.Col(panel_card(WEEKDAY, view), lg=5),
+                 dbc.Col(panel_card(HEATMAP, view), lg=7)], className="g-3 mb-3"),
+        dbc.Row([dbc.Col(panel_card(COUNTRY_MAP, view), lg=12),
+                 dbc.Col(panel_card(COUNTRIES, view), lg=5),
+                 dbc.Col(panel_card(COUNTRY_TABLE, view, table), lg=7)],
+                className="g-3 mb-3"),
+        dbc.Row([dbc.Col(panel_card(panel, view), lg=4)
+                 for panel in (REGIONS, PLATFORMS, CHANNELS)], className="g-3 mb-3"),
+        dbc.Row([dbc.Col(_returns_card(view), lg=6),
+                 dbc.Col(panel_card(RETURNED_PRODUCTS, view), lg=6)], className="g-3"),
     ])

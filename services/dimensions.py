@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from models import Product
+from models import Order, Product
 from services.cache import cached
 from services.filters import Filters
 from services.platforms import visible_platforms
@@ -50,8 +50,9 @@ def product_options(session: Session, scope: Scope, search: str = "",
 
 @cached
 def known_values(session: Session, scope: Scope,
-                 filters: Filters) -> tuple[set[str], set[str], set[str]]:
-    """Which of the filter's platforms (visible to the scope), SKUs and categories exist."""
+                 filters: Filters) -> tuple[set[str], set[str], set[str], set[str]]:
+    """Which of the filter's platforms (visible to the scope), SKUs, categories and order
+    country exist (the country among the scope's orders)."""
     platforms = {option["slug"] for option in platform_options(session, scope)}
     skus: set[str] = set()
     if filters.products:
@@ -61,4 +62,10 @@ def known_values(session: Session, scope: Scope,
     if filters.categories:
         categories = set(session.scalars(select(Product.category).distinct()
                                          .where(Product.category.in_(filters.categories))))
-    return platforms, skus, categories
+    countries: set[str] = set()
+    if filters.country:
+        stmt = select(Order.country).where(Order.country == filters.country).limit(1)
+        if scope.platform_ids is not None:
+            stmt = stmt.where(Order.platform_id.in_(sorted(scope.platform_ids)))
+        countries = set(session.scalars(stmt))
+    return platforms, skus, categories, countries

@@ -36,6 +36,8 @@ DEFAULT_GRAIN = "day"
 DEFAULT_COMPARE = "prev"
 
 MAX_TEXT = 120  # the longest free-text value a parameter may have
+# Filters a page takes from its URL only when it declares a page parameter of that name.
+PAGE_FILTERS = ("country",)
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ class Filters:
     categories: tuple[str, ...] = ()
     grain: str = DEFAULT_GRAIN
     compare: str = DEFAULT_COMPARE
+    # The order country ('' for all): a filter only of the pages that offer it (see
+    # `PAGE_FILTERS`), so it never travels to a page that would ignore it.
+    country: str = ""
 
 
 @dataclass(frozen=True)

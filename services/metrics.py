@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -27,22 +28,47 @@ from sqlalchemy.orm import aliased
 
 from models import OrderLine
 
-KPI_KEYS = ("net_revenue", "gross_sales", "returns", "orders", "units", "aov", "customers",
-            "gross_profit", "margin")
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric as every page, export and API shows it.
+
+    `unit` is money, count or ratio (a ratio's change is shown in percentage points);
+    `needs` are the stored sums it derives from (in `derive`); `additive` says whether those
+    sums add up over any grouping of lines, so a rollup can answer it (distinct customers
+    do not: they come from the customer-day rollup, or from the lines).
+    """
+
+    key: str
+    label: str
+    unit: str
+    needs: tuple[str, ...]
+    additive: bool = True
+    lower_is_better: bool = False  # more returns is bad news
+
+    @property
+    def in_points(self) -> bool:
+        """Whether a change of this metric is a difference in points, not a relative change."""
+        return self.unit == "ratio"
+
+
+_COST = ("costed_revenue", "cost", "costed_lines")
+METRICS: dict[str, Metric] = {metric.key: metric for metric in (
+    Metric("net_revenue", "Net revenue", "money", ("net_revenue",)),
+    Metric("gross_sales", "Gross sales", "money", ("gross_sales",)),
+    Metric("returns", "Returns", "money", ("returns",), lower_is_better=True),
+    Metric("orders", "Orders", "count", ("orders",)),
+    Metric("units", "Units", "count", ("units",)),
+    Metric("aov", "Average order value", "money", ("gross_sales", "orders")),
+    Metric("customers", "Customers", "count", ("customers",), additive=False),
+    Metric("gross_profit", "Gross profit", "money", _COST),
+    Metric("margin", "Margin", "ratio", _COST),
+)}
+KPI_KEYS = tuple(METRICS)
+METRIC_LABELS = {key: metric.label for key, metric in METRICS.items()}
 # Metrics whose change is shown in percentage points rather than as a relative change.
-POINT_METRICS = frozenset({"margin"})
-METRIC_LABELS = {
-    "net_revenue": "Net revenue",
-    "gross_sales": "Gross sales",
-    "returns": "Returns",
-    "orders": "Orders",
-    "units": "Units",
-    "aov": "Average order value",
-    "customers": "Customers",
-    "gross_profit": "Gross profit",
-    "margin": "Margin",
-}
-CURRENCY_METRICS = frozenset({"net_revenue", "gross_sales", "returns", "aov", "gross_profit"})
+POINT_METRICS = frozenset(key for key, metric in METRICS.items() if metric.in_points)
+CURRENCY_METRICS = frozenset(key for key, metric in METRICS.items() if metric.unit == "money")
 
 _line_value = OrderLine.quantity * OrderLine.unit_price
 _is_sale = OrderLine.quantity > 0
@@ -56,9 +82,9 @@ STORED_MEASURES = ("net_revenue", "gross_sales", "returns", "cancelled", "costed
 ORDER_COUNTS = frozenset({"orders", "return_orders"})
 MONEY_MEASURES = frozenset({"net_revenue", "gross_sales", "returns", "cancelled",
                             "costed_revenue", "cost"})
-# What `derive` needs; `customers` is never stored (distinct people do not add up over days).
-KPI_MEASURES = ("net_revenue", "gross_sales", "returns", "orders", "units", "customers",
-                "costed_revenue", "cost", "costed_lines")
+# What `derive` needs for every registered metric (and the cost coverage).
+KPI_MEASURES = tuple(dict.fromkeys(["net_revenue", *(name for metric in METRICS.values()
+                                                     for name in metric.needs)]))
 
 
 def is_sale() -> ColumnElement[bool]:

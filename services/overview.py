@@ -51,6 +51,15 @@ def kpis(session: Session, scope: Scope, filters: Filters,
 
 
 @cached
+def kpi_cards(session: Session, scope: Scope, filters: Filters,
+              period: Period) -> dict[str, Any]:
+    """What the KPI cards show: each KPI with its comparison (`kpis`) and every KPI per
+    bucket of the range at the chosen grain (`kpi_series`, for the sparklines)."""
+    return {"kpis": kpis(session, scope, filters, period),
+            "kpi_series": kpi_series(session, scope, filters, period)}
+
+
+@cached
 def kpi_series(session: Session, scope: Scope, filters: Filters, period: Period) -> pd.DataFrame:
     """Every KPI per bucket of the current range at the chosen grain (for sparklines)."""
     return metrics_by_period(session, Lines(filters, scope, period.start, period.end),

@@ -23,7 +23,7 @@ from services.metrics import money
 from services.overview import UNCATEGORISED
 from services.query import as_date, line_conditions, product_filter, scope_condition
 from services.rollups import Lines
-from services.sales import grouped_metrics
+from services.sales import grouped_metrics, totals
 from services.scope import Scope
 
 LOW_PERFORMER_DAYS = 30
@@ -194,6 +194,15 @@ def product_info(session: Session, scope: Scope, sku: str) -> dict[str, Any]:
             "category": product.category or UNCATEGORISED, "brand": product.brand,
             "list_price": product.list_price, "unit_cost": product.unit_cost,
             "active": product.active}
+
+
+@cached
+def product_summary(session: Session, scope: Scope, filters: Filters, period: Period,
+                    sku: str) -> dict[str, Any]:
+    """A drill-down's header: the product's catalogue entry and its numbers in the range
+    (`filters` are the drill-down's: see `drill_filters`); NotFound for an unknown SKU."""
+    return {"product": product_info(session, scope, sku),
+            "kpis": totals(session, scope, filters, period.start, period.end)}
 
 
 @cached

@@ -35,10 +35,11 @@ def scope_condition(scope: Scope, platform_column: ColumnElement[int]) -> Column
 
 
 def line_conditions(filters: Filters, scope: Scope, start: dt.date, end: dt.date,
-                    merchandise_only: bool = True, country: str = "",
+                    merchandise_only: bool = True,
                     table: FromClause | None = None,
                     date_column: str = "sale_date") -> list[ColumnElement[bool]]:
-    """WHERE conditions for a date range, the filters, the scope and an order country.
+    """WHERE conditions for a date range, the filters (the order country among them) and the
+    scope.
 
     On `order_lines` by default, or on any `table` with its column names (a rollup, whose
     lines are all merchandise already). `merchandise_only=False` is for the full data export
@@ -56,8 +57,8 @@ def line_conditions(filters: Filters, scope: Scope, start: dt.date, end: dt.date
     product_condition = product_filter(filters)
     if product_condition is not None:
         conditions.append(lines.c.product_id.in_(select(Product.id).where(product_condition)))
-    if country:
-        conditions.append(lines.c.country == country)
+    if filters.country:
+        conditions.append(lines.c.country == filters.country)
     return conditions
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,20 +59,19 @@ from services.metrics import (
 from services.query import line_conditions, merchandise_condition, month_start
 from services.scope import Scope
 
+log = logging.getLogger(__name__)
 ORDER_LINES: Table = OrderLine.__table__  # type: ignore[assignment]
 Joins = Sequence[tuple[Any, ColumnElement[bool]]]
 
 
 @dataclass(frozen=True)
 class Lines:
-    """Which order lines an aggregate reads: a date range, the filters, the scope and the
-    order country ('' for every country)."""
+    """Which order lines an aggregate reads: a date range, the filters and the scope."""
 
     filters: Filters
     scope: Scope
     start: dt.date
     end: dt.date
-    country: str = ""
 
     def filtered_columns(self) -> set[str]:
         """The order-line columns the filters and the scope restrict (besides the date): read
@@ -83,7 +83,7 @@ class Lines:
                    end: dt.date | None = None) -> list[ColumnElement[bool]]:
         """The WHERE conditions on `order_lines` (or on a rollup with its column names)."""
         return line_conditions(self.filters, self.scope, start or self.start, end or self.end,
-                               country=self.country, table=table, date_column=date_column)
+                               table=table, date_column=date_column)
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,10 @@ def aggregate(session: Session, lines: Lines, measures: Sequence[str],
     `dimensions` and `joins` are written against `OrderLine`; `with_total` adds
     `total_net_revenue` (all groups, before `limit`); `order_by_revenue` sorts by net revenue.
     """
-    rollup = choose(lines, measures, dimensions, joins)
+    rollup, reason = explain(lines, measures, dimensions, joins)
+    if rollup is None:
+        log.debug("order_lines answers %s by %s: %s", ", ".join(measures),
+                  ", ".join(d.name for d in dimensions) or "nothing", reason)
     summed = [name for name in measures if rollup is None or name != "customers"]
     source, conditions = (_base_source(lines) if rollup is None
                           else _rollup_source(rollup, lines, summed))
@@ -156,23 +159,34 @@ def aggregate(session: Session, lines: Lines, measures: Sequence[str],
 def choose(lines: Lines, measures: Sequence[str], dimensions: Sequence[ColumnElement[Any]],
            joins: Joins) -> Rollup | None:
     """The first rollup that answers exactly, or None for `order_lines`."""
+    return explain(lines, measures, dimensions, joins)[0]
+
+
+def explain(lines: Lines, measures: Sequence[str], dimensions: Sequence[ColumnElement[Any]],
+            joins: Joins) -> tuple[Rollup | None, str]:
+    """The rollup that answers exactly (None for `order_lines`), and why no rollup could."""
     summed = set(measures) - {"customers"}
-    if _base_only.get() or not summed <= set(STORED_MEASURES):
-        return None
+    if _base_only.get():
+        return None, "rollups are switched off in this block"
+    if not summed <= set(STORED_MEASURES):
+        return None, f"no rollup stores {', '.join(sorted(summed - set(STORED_MEASURES)))}"
     needed = _line_columns([*dimensions, *(on for _target, on in joins)])
     needed |= lines.filtered_columns()
     # A drill-down's lines are those of one product: its order counts add up as well.
     one_product = len(lines.filters.products) == 1 and not lines.filters.categories
     per_product = one_product or _groups_by_product(dimensions)
+    reasons = []
     for rollup in ROLLUPS:
+        name = rollup.table.name
         if not needed <= rollup.keeps:
-            continue
-        if summed & ORDER_COUNTS and not (rollup.orders_add_up or per_product):
-            continue
-        if rollup.monthly and _whole_months(lines.start, lines.end) is None:
-            continue
-        return rollup
-    return None
+            reasons.append(f"{name} does not keep {', '.join(sorted(needed - rollup.keeps))}")
+        elif summed & ORDER_COUNTS and not (rollup.orders_add_up or per_product):
+            reasons.append(f"order counts do not add up over the products of {name}")
+        elif rollup.monthly and _whole_months(lines.start, lines.end) is None:
+            reasons.append(f"{name} needs a whole month in the range")
+        else:
+            return rollup, ""
+    return None, "; ".join(reasons)
 
 
 def _line_columns(expressions: Sequence[ColumnElement[Any]]) -> set[str]:

@@ -1,8 +1,8 @@
 """The Sales page: a metric over time with growth rates, weekday and hour patterns, geography,
 platforms and channels, returns and cancellations. The API returns exactly what these compute.
 
-Every function takes the page's selected `country` (a page-level choice, '' for all): it
-narrows every panel except the geography itself, which is where a country is chosen.
+The order country is a filter (`Filters.country`, '' for all) like the others: it narrows
+every function it is given to; the page decides which panels it applies to.
 """
 from __future__ import annotations
 
@@ -31,12 +31,6 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 UNKNOWN_COUNTRY = "Unknown"
 UNKNOWN_REGION = "Unknown"
 TOP_RETURNED = 10
-
-
-def sales_lines(filters: Filters, scope: Scope, start: dt.date, end: dt.date,
-                country: str = "") -> Lines:
-    """The lines of the page: a range, the filters and the page's country ('' for all)."""
-    return Lines(filters, scope, start, end, country)
 
 
 # --- the metric over time, with growth -------------------------------------------------------
@@ -101,7 +95,7 @@ def year_ago_bucket(start: dt.date, grain: str) -> dt.date:
 
 @cached
 def metric_trend(session: Session, scope: Scope, filters: Filters, period: Period,
-                 metric: str = "net_revenue", country: str = "") -> pd.DataFrame:
+                 metric: str = "net_revenue") -> pd.DataFrame:
     """The metric per bucket with the comparison aligned, rolling means and growth rates.
 
     Columns: bucket, complete (the whole bucket lies in the range), value, compare_bucket,
@@ -114,30 +108,28 @@ def metric_trend(session: Session, scope: Scope, filters: Filters, period: Perio
     starts = bucket_starts(period.start, period.end, grain)
     history_start = min(year_ago_bucket(starts[0], grain), previous_bucket(starts[0], grain),
                         rolling_start(period))
-    history = _by_bucket(session, sales_lines(filters, scope, history_start, period.end,
-                                              country), grain)
+    history = _by_bucket(session, Lines(filters, scope, history_start, period.end), grain)
     complete = [start >= period.start and bucket_end(start, grain) <= period.end
                 for start in starts]
     current = history.loc[starts]
     if not all(complete):  # partial end buckets: count only the days inside the range
-        current = _by_bucket(session, sales_lines(filters, scope, period.start, period.end,
-                                                  country), grain)
+        current = _by_bucket(session, Lines(filters, scope, period.start, period.end), grain)
     trend = pd.DataFrame({"bucket": starts, "complete": complete,
                           "value": _metric_values(current, metric).to_numpy()})
-    _add_comparison(session, scope, filters, period, metric, country, trend)
+    _add_comparison(session, scope, filters, period, metric, trend)
     _add_rolling(history, period, metric, grain, trend)
     _add_growth(history, period, metric, grain, trend)
     return trend
 
 
 def _add_comparison(session: Session, scope: Scope, filters: Filters, period: Period,
-                    metric: str, country: str, trend: pd.DataFrame) -> None:
+                    metric: str, trend: pd.DataFrame) -> None:
     trend["compare_bucket"] = None
     trend["compare_value"] = np.nan
     if not (period.compare_start and period.compare_end):
         return
-    previous = _by_bucket(session, sales_lines(filters, scope, period.compare_start,
-                                               period.compare_end, country), filters.grain)
+    previous = _by_bucket(session, Lines(filters, scope, period.compare_start,
+                                         period.compare_end), filters.grain)
     # Bucket i of the comparison sits under bucket i of the current range.
     count = min(len(previous), len(trend))
     trend.loc[: count - 1, "compare_bucket"] = list(previous.index[:count])
@@ -206,8 +198,7 @@ def weekday_counts(start: dt.date, end: dt.date) -> list[int]:
 
 
 @cached
-def by_weekday(session: Session, scope: Scope, filters: Filters, period: Period,
-               country: str = "") -> pd.DataFrame:
+def by_weekday(session: Session, scope: Scope, filters: Filters, period: Period) -> pd.DataFrame:
     """Every metric per weekday (Monday first) with the days it occurs and per-day averages.
 
     `per_day_<metric>` divides by the number of such days in the range (a 30-day range has
@@ -215,8 +206,8 @@ def by_weekday(session: Session, scope: Scope, filters: Filters, period: Period,
     average day against the average day of the range.
     """
     day = iso_weekday(OrderLine.sale_date).label("weekday")
-    found = grouped_metrics(session, sales_lines(filters, scope, period.start, period.end,
-                                                 country), [day], counts=("orders",))
+    found = grouped_metrics(session, Lines(filters, scope, period.start, period.end), [day],
+                            counts=("orders",))
     frame = pd.DataFrame({"weekday": range(7), "day": WEEKDAYS,
                           "days": weekday_counts(period.start, period.end)})
     found["weekday"] = found["weekday"].astype(int)
@@ -255,13 +246,12 @@ def best_day(weekdays: pd.DataFrame) -> dict[str, Any]:
 
 
 @cached
-def by_weekday_hour(session: Session, scope: Scope, filters: Filters, period: Period,
-                    country: str = "") -> pd.DataFrame:
+def by_weekday_hour(session: Session, scope: Scope, filters: Filters,
+                    period: Period) -> pd.DataFrame:
     """Revenue, orders, units and AOV per weekday × local hour: all 168 cells, empty as zero."""
     dims = [iso_weekday(OrderLine.sale_date).label("weekday"),
             OrderLine.sale_hour.label("hour")]
-    found = additive_metrics(session, sales_lines(filters, scope, period.start, period.end,
-                                                  country), dims)
+    found = additive_metrics(session, Lines(filters, scope, period.start, period.end), dims)
     found[["weekday", "hour"]] = found[["weekday", "hour"]].astype(int)
     cells = pd.MultiIndex.from_product([range(7), range(24)], names=["weekday", "hour"])
     frame = found.set_index(["weekday", "hour"]).reindex(cells).reset_index()
@@ -325,16 +315,14 @@ def sorted_countries(countries: pd.DataFrame, sort: str) -> pd.DataFrame:
 
 
 @cached
-def by_region(session: Session, scope: Scope, filters: Filters, period: Period,
-              country: str = "") -> pd.DataFrame:
+def by_region(session: Session, scope: Scope, filters: Filters, period: Period) -> pd.DataFrame:
     """Every metric per region of the order country (empty when the data has no regions)."""
     regions = country_regions(session, scope)
     if not regions:
         return pd.DataFrame(columns=["region", *METRIC_COLUMNS, "share"])
     region = case(regions, value=OrderLine.country,
                   else_=literal(UNKNOWN_REGION)).label("region")
-    frame = grouped_metrics(session, sales_lines(filters, scope, period.start, period.end,
-                                                 country),
+    frame = grouped_metrics(session, Lines(filters, scope, period.start, period.end),
                             [region], order_by_revenue=True, counts=("orders",))
     return _shares(frame)
 
@@ -342,40 +330,36 @@ def by_region(session: Session, scope: Scope, filters: Filters, period: Period,
 # --- platforms and channels -------------------------------------------------------------------
 
 def _with_comparison(session: Session, scope: Scope, filters: Filters, period: Period,
-                     country: str, frame: pd.DataFrame, key: ColumnElement[Any],
+                     frame: pd.DataFrame, key: ColumnElement[Any],
                      joins: Sequence[tuple[Any, ColumnElement[bool]]]) -> pd.DataFrame:
     frame["compare_net_revenue"] = np.nan
     if period.compare_start and period.compare_end and len(frame):
-        previous = net_revenue_by(session, sales_lines(
-            filters, scope, period.compare_start, period.compare_end, country), [key], joins)
+        previous = net_revenue_by(session, Lines(
+            filters, scope, period.compare_start, period.compare_end), [key], joins)
         frame["compare_net_revenue"] = frame[key.name].map(
             previous.set_index(key.name)["net_revenue"]).fillna(0.0)
     return _shares(frame)
 
 
 @cached
-def by_platform(session: Session, scope: Scope, filters: Filters, period: Period,
-                country: str = "") -> pd.DataFrame:
+def by_platform(session: Session, scope: Scope, filters: Filters, period: Period) -> pd.DataFrame:
     """Every metric per platform with its comparison revenue and share, largest first."""
     dims = [Platform.slug.label("slug"), Platform.name.label("platform"),
             Platform.kind.label("channel")]
     joins = [(Platform, Platform.id == OrderLine.platform_id)]
-    frame = grouped_metrics(session, sales_lines(filters, scope, period.start, period.end,
-                                                 country), dims, joins,
+    frame = grouped_metrics(session, Lines(filters, scope, period.start, period.end), dims, joins,
                             order_by_revenue=True, counts=("orders",))
-    return _with_comparison(session, scope, filters, period, country, frame, dims[0], joins)
+    return _with_comparison(session, scope, filters, period, frame, dims[0], joins)
 
 
 @cached
-def by_channel(session: Session, scope: Scope, filters: Filters, period: Period,
-               country: str = "") -> pd.DataFrame:
+def by_channel(session: Session, scope: Scope, filters: Filters, period: Period) -> pd.DataFrame:
     """Every metric per channel (platform kind: web, marketplace, social, offline)."""
     dims = [Platform.kind.label("channel")]
     joins = [(Platform, Platform.id == OrderLine.platform_id)]
-    frame = grouped_metrics(session, sales_lines(filters, scope, period.start, period.end,
-                                                 country), dims, joins,
+    frame = grouped_metrics(session, Lines(filters, scope, period.start, period.end), dims, joins,
                             order_by_revenue=True, counts=("orders",))
-    return _with_comparison(session, scope, filters, period, country, frame, dims[0], joins)
+    return _with_comparison(session, scope, filters, period, frame, dims[0], joins)
 
 
 # --- returns and cancellations ----------------------------------------------------------------
@@ -411,20 +395,19 @@ def _returns_by(session: Session, lines: Lines,
 
 
 @cached
-def returns_summary(session: Session, scope: Scope, filters: Filters, period: Period,
-                    country: str = "") -> dict[str, Any]:
+def returns_summary(session: Session, scope: Scope, filters: Filters,
+                    period: Period) -> dict[str, Any]:
     """Returns and cancellations in range: value, split, rates against gross sales and units."""
-    return _returns_by(session, sales_lines(filters, scope, period.start, period.end,
-                                            country))[0]
+    return _returns_by(session, Lines(filters, scope, period.start, period.end))[0]
 
 
 @cached
-def returns_by_category(session: Session, scope: Scope, filters: Filters, period: Period,
-                        country: str = "") -> pd.DataFrame:
+def returns_by_category(session: Session, scope: Scope, filters: Filters,
+                        period: Period) -> pd.DataFrame:
     """Returns per product category with their rates, highest value return rate first."""
     category = func.coalesce(Product.category, UNCATEGORISED).label("category")
     # Orders with a return do not add up over the products of a category: not counted here.
-    rows = _returns_by(session, sales_lines(filters, scope, period.start, period.end, country),
+    rows = _returns_by(session, Lines(filters, scope, period.start, period.end),
                        [category], [(Product, Product.id == OrderLine.product_id)],
                        [m for m in RETURN_MEASURES if m != "return_orders"])
     frame = pd.DataFrame(rows, columns=["category", *_RETURN_FIELDS[:-1]])
@@ -439,11 +422,11 @@ _RETURN_FIELDS = ("returns", "cancelled", "returned", "gross_sales", "return_rat
 
 @cached
 def top_returned_products(session: Session, scope: Scope, filters: Filters, period: Period,
-                          country: str = "", limit: int = TOP_RETURNED) -> pd.DataFrame:
+                          limit: int = TOP_RETURNED) -> pd.DataFrame:
     """The products with the largest returned value in range, with their return rates."""
     dims = [Product.sku.label("sku"), Product.name.label("name"),
             func.coalesce(Product.category, UNCATEGORISED).label("category")]
-    rows = _returns_by(session, sales_lines(filters, scope, period.start, period.end, country),
+    rows = _returns_by(session, Lines(filters, scope, period.start, period.end),
                        dims, [(Product, Product.id == OrderLine.product_id)])
     frame = pd.DataFrame(rows, columns=["sku", "name", "category", *_RETURN_FIELDS])
     frame = frame.loc[frame["returns"] > 0]

@@ -12,19 +12,19 @@ from flask import Flask
 from flask_login import login_user
 from sqlalchemy import func, select
 
-from callbacks.exports import can_export, export_file
-from callbacks.overview import EXPORTS
+from callbacks.exports import can_export, export_file, page_exports
 from dashapp.auth import SessionUser
 from dashapp.extensions import db
 from dashapp.filters import parse_query
 from dashapp.views import store_payload
 from layouts.overview import PARAMS
+from layouts.pages import page_for
 from models import AuditEvent, User
 from services import overview
 from services.sales import resolve
 from tests.conftest import ADMIN, LIMITED, LIMITED_PLATFORM
 
-SPECS = {spec.key: spec for spec in EXPORTS}
+SPECS = {spec.key: spec for spec in page_exports([page_for("/")])}
 
 
 @pytest.fixture

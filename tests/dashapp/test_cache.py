@@ -112,9 +112,9 @@ def test_an_import_invalidates_cached_numbers(tmp_path: Path,
 def test_equal_arguments_give_equal_keys_whatever_their_identity() -> None:
     import datetime as dt
 
-    from services.filters import Filters, resolve_period
     from services import overview
     from services.cache import ResultCache, backend_from_settings
+    from services.filters import Filters, resolve_period
     from services.scope import Scope
 
     cache = ResultCache(backend_from_settings(None, None), "sqlite:///x.db")

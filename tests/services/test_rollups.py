@@ -205,8 +205,9 @@ Service = Callable[..., Any]
 def page_services(country: str) -> dict[str, Callable[[Session, Scope, Filters, Any], Any]]:
     """Every aggregate a page refresh asks for, by name."""
     def sales(function: Service, **extra: Any) -> Callable[..., Any]:
+        # The Sales page's country is a filter: its panels get it in their filters.
         return lambda session, scope, filters, period: function(
-            session, scope, filters, period, country=country, **extra)
+            session, scope, replace(filters, country=country), period, **extra)
 
     return {
         "kpis": overview.kpis, "kpi_series": overview.kpi_series,

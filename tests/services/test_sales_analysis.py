@@ -89,6 +89,11 @@ def raw(database: TestDatabase) -> pd.DataFrame:
     return lines_of(database)
 
 
+def in_country(filters: Filters, country: str) -> Filters:
+    """The filters narrowed to an order country ('' for all), as the Sales page passes them."""
+    return replace(filters, country=country)
+
+
 def sales_lines(raw: pd.DataFrame, filters: Filters, start: dt.date, end: dt.date,
                 country: str = "", scope: Scope = EVERYTHING) -> pd.DataFrame:
     """The lines a Sales panel sees: the view's lines, then the page's country."""
@@ -137,7 +142,7 @@ def check_trend(session: Session, raw: pd.DataFrame, filters: Filters, metric: s
                 country: str = "", scope: Scope = EVERYTHING) -> pd.DataFrame:
     """`metric_trend` bucket by bucket: values, comparison, rolling means and both growths."""
     period = resolve(session, scope, filters)
-    trend = service.metric_trend(session, scope, filters, period, metric, country)
+    trend = service.metric_trend(session, scope, in_country(filters, country), period, metric)
     grain = filters.grain
     starts = bucket_starts(period.start, period.end, grain)
     lines = sales_lines(raw, filters, period.start, period.end, country, scope)
@@ -279,7 +284,7 @@ def test_sales_by_weekday_match_pandas(session: Session, raw: pd.DataFrame, rang
     if range_ == "custom":
         filters = replace(filters, start=custom_dates(raw)[0], end=custom_dates(raw)[1])
     period = resolve(session, EVERYTHING, filters)
-    frame = service.by_weekday(session, EVERYTHING, filters, period, country)
+    frame = service.by_weekday(session, EVERYTHING, in_country(filters, country), period)
     lines = sales_lines(raw, filters, period.start, period.end, country)
     expected = expected_weekdays(lines, period.start, period.end)
     assert frame["day"].tolist() == ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
@@ -353,7 +358,7 @@ def test_hour_by_weekday_has_every_cell_and_matches_pandas(session: Session,
     country = busiest_countries(raw)[1]
     filters = Filters(range="90d", compare="none", categories=tuple(busiest_categories(raw)[:2]))
     period = resolve(session, EVERYTHING, filters)
-    cells = service.by_weekday_hour(session, EVERYTHING, filters, period, country)
+    cells = service.by_weekday_hour(session, EVERYTHING, in_country(filters, country), period)
     lines = sales_lines(raw, filters, period.start, period.end, country)
     index = pd.MultiIndex.from_product([range(7), range(24)])
     key = pd.Series(list(zip(lines["day"].dt.day_of_week, lines["sale_hour"], strict=True)),
@@ -460,9 +465,10 @@ def test_platforms_and_channels_match_pandas(session: Session, raw: pd.DataFrame
     before = (sales_lines(raw, filters, period.compare_start, period.compare_end, country)
               if period.compare_start else None)
     for key, column, result in (
-            ("slug", "slug", service.by_platform(session, EVERYTHING, filters, period, country)),
-            ("channel", "kind", service.by_channel(session, EVERYTHING, filters, period,
-                                                   country))):
+            ("slug", "slug", service.by_platform(session, EVERYTHING,
+                                                 in_country(filters, country), period)),
+            ("channel", "kind", service.by_channel(session, EVERYTHING,
+                                                   in_country(filters, country), period))):
         expected = metrics_by(lines, lines[column])
         assert_ranked(result, key, expected, f"by {key}")
         assert result["share"].sum() == pytest.approx(1.0)
@@ -515,13 +521,14 @@ def test_returns_and_cancellations_match_pandas(session: Session, raw: pd.DataFr
     filters = Filters(range=range_)
     period = resolve(session, EVERYTHING, filters)
     lines = sales_lines(raw, filters, period.start, period.end, country)
-    summary = service.returns_summary(session, EVERYTHING, filters, period, country)
+    summary = service.returns_summary(session, EVERYTHING, in_country(filters, country), period)
     expected = expected_returns(raw, lines, period.start, period.end)
     for key, value in expected.items():
         assert summary[key] == pytest.approx(value, abs=0.01, rel=1e-9), key
     assert summary["cancelled"] > 0 and summary["returned"] > 0
 
-    categories = service.returns_by_category(session, EVERYTHING, filters, period, country)
+    categories = service.returns_by_category(session, EVERYTHING,
+                                             in_country(filters, country), period)
     for row in categories.itertuples():
         wanted = expected_returns(raw, lines.loc[lines["category"] == row.category],
                                   period.start, period.end)
@@ -532,7 +539,7 @@ def test_returns_and_cancellations_match_pandas(session: Session, raw: pd.DataFr
         assert categories["category"].iloc[0] == "Apparel"
         assert categories["category"].iloc[-1] == "Beauty"
 
-    top = service.top_returned_products(session, EVERYTHING, filters, period, country)
+    top = service.top_returned_products(session, EVERYTHING, in_country(filters, country), period)
     value = lines["quantity"] * lines["price_units"]
     by_sku = (-value.where(lines["quantity"] < 0, 0)).groupby(lines["sku"]).sum() / SCALE
     by_sku = by_sku[by_sku > 0].sort_values(ascending=False)

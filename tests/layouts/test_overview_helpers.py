@@ -1,7 +1,8 @@
-"""Overview presentation helpers: change badges, cost coverage notes, KPI formats."""
+"""Overview presentation helpers (layouts.overview): change badges, cost coverage notes, KPI
+formats."""
 from __future__ import annotations
 
-from callbacks.overview import change_badge, cost_note, format_value, selection_note
+from layouts.overview import change_badge, cost_note, format_value, selection_note
 
 
 def _classes(component) -> list[str]:  # type: ignore[no-untyped-def]
@@ -47,8 +48,7 @@ def test_selection_note_explains_how_to_clear_a_cross_filter() -> None:
 
 
 def test_every_rolling_choice_maps_to_windows() -> None:
-    from callbacks.overview import rolling_windows
-    from layouts.overview import ROLL_CHOICES
+    from layouts.overview import ROLL_CHOICES, rolling_windows
 
     assert {choice: rolling_windows(choice) for choice in ROLL_CHOICES} == {
         "none": (), "3": (3,), "7": (7,), "30": (30,), "all": (3, 7, 30)}

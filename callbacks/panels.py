@@ -1,0 +1,90 @@
+"""The callbacks of every declared panel, derived from the page registry.
+
+One callback per group of panels that share a source call: it reads the view from the
+store, calls the source once (in the user's scope, with the filters that apply), draws each
+panel from its rows and adds the note naming any filter the panel does not obey.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import Dash, Input, Output
+from dash.exceptions import PreventUpdate
+
+from callbacks.common import cached_output, view_of_page
+from dashapp.context import fetch, setting
+from dashapp.filters import View
+from dashapp.panels import grouped, source_data
+from layouts import figures
+from layouts.pages import PAGES, Page
+from layouts.panels import Context, Drawn, Panel, empty_message, not_applied
+from layouts.shell import STORE
+from services.dimensions import platform_options
+from services.errors import NotFound
+from services.filters import Period
+
+
+def outputs_of(panel: Panel) -> list[Output]:
+    """The body, the note and (for panels with a lead line) the lead a panel fills."""
+    found = [Output(panel.component_id, panel.prop), Output(panel.note_id, "children")]
+    if panel.lead:
+        found.append(Output(panel.lead_id, "children"))
+    return found
+
+
+def _platform_names(view: View) -> dict[str, str]:
+    if not view.filters.platforms:
+        return {}
+    return {option["slug"]: option["name"] for option in fetch(platform_options)}
+
+
+def draw_group(panels: Sequence[Panel], view: View, period: Period) -> list[Any]:
+    """Every output of a group of panels for the view, in `outputs_of` order."""
+    if not panels[0].shown(view):
+        raise PreventUpdate  # e.g. the product overview while one product is shown
+    try:
+        data, filters, dates = source_data(panels[0], view, period)
+    except NotFound as error:
+        return [value for panel in panels for value in _outputs(panel, _missing(panel, error))]
+    context = Context(view, filters, dates, setting("CURRENCY"),
+                      empty_message(filters, dates, _platform_names(view)), data)
+    values = []
+    for panel in panels:
+        drawn = panel.draw(panel.rows(data, view), context)
+        note = " ".join(text for text in (drawn.note, not_applied(panel, view)) if text)
+        values += _outputs(panel, Drawn(drawn.body, note, drawn.lead))
+    return values
+
+
+def _outputs(panel: Panel, drawn: Drawn) -> list[Any]:
+    return [drawn.body, drawn.note] + ([drawn.lead] if panel.lead else [])
+
+
+def _missing(panel: Panel, error: NotFound) -> Drawn:
+    """What a panel shows when the thing it is about does not exist (an unknown SKU)."""
+    if panel.kind == "graph":
+        return Drawn(figures.empty_figure(str(error)))
+    if panel.kind == "grid":
+        return Drawn([])
+    return Drawn(dbc.Alert(str(error), color="warning"))
+
+
+def register_group(app: Dash, page: Page, panels: Sequence[Panel]) -> None:
+    """One callback filling a group of panels that share a source call."""
+    def fill(data: dict[str, Any] | None) -> list[Any]:
+        view, period = view_of_page(data, page.path, page.params)
+        return draw_group(panels, view, period)
+
+    # The cache of callback outputs keys on the function's name: one name per group.
+    fill.__qualname__ = f"panels.{panels[0].key}"
+    outputs = [output for panel in panels for output in outputs_of(panel)]
+    app.callback(*outputs, Input(STORE, "data"))(cached_output(fill))
+
+
+def register_callbacks(app: Dash, pages: Sequence[Page] = PAGES) -> None:
+    """Register the callbacks of every panel of every page."""
+    for page in pages:
+        for panels in grouped(page.panels):
+            register_group(app, page, panels)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 IMPORT_LOCK_KEY = 727_0301
 IN_CHUNK = 5_000  # values per IN (...) list: well under SQLite's variable limit
 COPY_CHUNK_ROWS = 20_000  # rows formatted at a time for COPY
+INSERT_CHUNK_ROWS = 50_000  # rows made Python values at a time for executemany
 COPY_READ_SIZE = 256 * 1024  # characters handed to the server per read
 
 
@@ -79,8 +80,11 @@ def insert_frame(session: Session, table: Table, frame: pd.DataFrame) -> None:
                                CsvStream(frame), size=COPY_READ_SIZE)
         else:
             marks = ", ".join("?" * len(frame.columns))
-            cursor.executemany(f"INSERT INTO {target} ({names}) VALUES ({marks})",
-                               python_rows(frame))
+            statement = f"INSERT INTO {target} ({names}) VALUES ({marks})"
+            # A chunk at a time: a million rows as Python tuples at once take about a gigabyte.
+            for start in range(0, len(frame), INSERT_CHUNK_ROWS):
+                cursor.executemany(statement,
+                                   python_rows(frame.iloc[start:start + INSERT_CHUNK_ROWS]))
     finally:
         cursor.close()
 

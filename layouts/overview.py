@@ -24,6 +24,7 @@ from layouts.shell import PAGE_PARAM, export_menu
 from services import overview as service
 from services.filters import COMPARES, ParamSpec
 from services.metrics import METRICS
+from services.trends import ROLLING_WINDOWS
 
 PATH = "/"
 TITLE = "Overview"
@@ -91,7 +92,7 @@ def rolling_windows(choice: str) -> tuple[int, ...]:
     if choice == "none":
         return ()
     if choice == "all":
-        return service.ROLLING_WINDOWS
+        return ROLLING_WINDOWS
     return (int(choice),)
 
 

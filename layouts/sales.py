@@ -34,7 +34,7 @@ from services import sales_analysis as service
 from services.filters import ParamSpec, Period, format_range
 from services.metrics import METRICS
 from services.sales_analysis import COUNTRY_SORTS as COUNTRY_SORT_KEYS
-from services.sales_analysis import TREND_METRICS
+from services.trends import TREND_METRICS
 
 PATH = "/sales"
 TITLE = "Sales"

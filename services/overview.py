@@ -2,7 +2,6 @@
 top products. The API returns exactly what these functions compute."""
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import numpy as np
@@ -14,18 +13,16 @@ from models import OrderLine, Platform, Product
 from services.cache import cached
 from services.filters import Filters, Period
 from services.metrics import KPI_KEYS, change, money
-from services.query import bucket_starts
 from services.rollups import Lines
 from services.sales import (
     grouped_metrics,
     metrics_by_period,
     net_revenue_by,
-    net_revenue_by_period,
     totals,
 )
 from services.scope import Scope
+from services.trends import ROLLING_WINDOWS, metric_trend
 
-ROLLING_WINDOWS = (3, 7, 30)
 UNCATEGORISED = "Uncategorised"
 
 
@@ -73,42 +70,13 @@ def revenue_trend(session: Session, scope: Scope, filters: Filters,
 
     Columns: bucket, net_revenue, compare_bucket, compare_net_revenue and, at day grain,
     rolling_3/7/30 (trailing means of daily net revenue that include days before the range,
-    so the first point of a 30-day average is not an average of one day).
+    so the first point of a 30-day average is not an average of one day). The same pipeline
+    as every trend (`services.trends.metric_trend`), without growth rates.
     """
-    daily_lead_in = rolling_start(period) if filters.grain == "day" else period.start
-    series = net_revenue_by_period(session, Lines(filters, scope, daily_lead_in, period.end),
-                                   filters.grain)
-    trend = series[series["bucket"] >= _bucket_of(period.start, filters.grain)]
-    trend = trend.reset_index(drop=True)
-    trend["compare_bucket"] = None
-    trend["compare_net_revenue"] = np.nan
-    if period.compare_start and period.compare_end:
-        previous = net_revenue_by_period(
-            session, Lines(filters, scope, period.compare_start, period.compare_end),
-            filters.grain)
-        # Bucket i of the comparison sits under bucket i of the current range.
-        aligned = previous.iloc[: len(trend)].reset_index(drop=True).reindex(range(len(trend)))
-        trend["compare_bucket"] = aligned["bucket"].to_numpy()
-        trend["compare_net_revenue"] = aligned["net_revenue"].to_numpy(dtype=float)
-    revenue = series.set_index("bucket")["net_revenue"]
-    for window in ROLLING_WINDOWS:
-        rolled = revenue.rolling(window, min_periods=1).mean()
-        trend[f"rolling_{window}"] = (trend["bucket"].map(rolled).to_numpy()
-                                      if filters.grain == "day" else np.nan)
-    return trend
-
-
-def rolling_start(period: Period) -> dt.date:
-    """Where the daily series starts so every rolling mean has its full window of history
-    (but never before the first day with data, which would average in empty days)."""
-    lead_in = period.start - dt.timedelta(days=max(ROLLING_WINDOWS) - 1)
-    if period.first_data:
-        lead_in = max(lead_in, min(period.first_data, period.start))
-    return lead_in
-
-
-def _bucket_of(day: dt.date, grain: str) -> dt.date:
-    return bucket_starts(day, day, grain)[0]
+    trend = metric_trend(session, scope, filters, period, "net_revenue", growth=False)
+    trend = trend.rename(columns={"value": "net_revenue", "compare_value": "compare_net_revenue"})
+    rolling = [f"rolling_{window}" for window in ROLLING_WINDOWS]
+    return trend[["bucket", "net_revenue", "compare_bucket", "compare_net_revenue", *rolling]]
 
 
 def _with_share(frame: pd.DataFrame) -> pd.DataFrame:

@@ -143,15 +143,3 @@ def bucket(column: ColumnElement[dt.date], grain: str) -> ColumnElement[dt.date]
     if grain == "month":
         return month_start(column)
     return column
-
-
-def bucket_starts(start: dt.date, end: dt.date, grain: str) -> list[dt.date]:
-    """Every bucket start from the bucket containing `start` to the one containing `end`."""
-    if grain == "week":
-        first = start - dt.timedelta(days=start.weekday())
-        return [first + dt.timedelta(weeks=i) for i in range((end - first).days // 7 + 1)]
-    if grain == "month":
-        months = (end.year - start.year) * 12 + end.month - start.month
-        return [dt.date(start.year + (start.month - 1 + i) // 12, (start.month - 1 + i) % 12 + 1, 1)
-                for i in range(months + 1)]
-    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]

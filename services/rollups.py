@@ -56,7 +56,9 @@ from services.metrics import (
     line_measures,
     stored_measures,
 )
-from services.query import line_conditions, merchandise_condition, month_start
+from services.periods import month_end, month_start
+from services.query import line_conditions, merchandise_condition
+from services.query import month_start as sql_month_start
 from services.scope import Scope
 
 log = logging.getLogger(__name__)
@@ -248,7 +250,7 @@ def _rollup_source(rollup: Rollup, lines: Lines,
     keys = sorted(rollup.keeps)
     parts: list[Select[Any]] = [
         select(*[rollup.table.c[key] for key in keys], *[rollup.table.c[m] for m in measures])
-        .where(*lines.conditions(rollup.table, "month", months[0], month_start_of(months[1])))]
+        .where(*lines.conditions(rollup.table, "month", months[0], month_start(months[1])))]
     for start, end in _edges(lines.start, lines.end, months):
         edge = line_measures()
         parts.append(select(*[ORDER_LINES.c[key] for key in keys], *[edge[m] for m in measures])
@@ -277,22 +279,12 @@ def _add_customers(session: Session, lines: Lines, dimensions: Sequence[ColumnEl
 
 # --- month arithmetic -------------------------------------------------------------------------
 
-def month_start_of(day: dt.date) -> dt.date:
-    """The first day of the month of `day`."""
-    return day.replace(day=1)
-
-
-def _month_end(day: dt.date) -> dt.date:
-    following = day.replace(day=28) + dt.timedelta(days=4)
-    return following - dt.timedelta(days=following.day)
-
-
 def _whole_months(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date] | None:
     """First and last day of the whole calendar months within start..end (None: none)."""
     if start > end or end == dt.date.max or start == dt.date.min:
         return None
-    first = start if start.day == 1 else _month_end(start) + dt.timedelta(days=1)
-    last = end if end == _month_end(end) else end.replace(day=1) - dt.timedelta(days=1)
+    first = start if start.day == 1 else month_end(start) + dt.timedelta(days=1)
+    last = end if end == month_end(end) else end.replace(day=1) - dt.timedelta(days=1)
     return (first, last) if first <= last else None
 
 
@@ -319,7 +311,7 @@ def refresh(session: Session, start: dt.date | None = None, end: dt.date | None 
 def _refresh(session: Session, rollup: Rollup, start: dt.date | None,
              end: dt.date | None) -> None:
     if rollup.monthly and start is not None and end is not None:
-        start, end = month_start_of(start), _month_end(end)
+        start, end = month_start(start), month_end(end)
     date_column = rollup.table.c["month" if rollup.monthly else "sale_date"]
     clear = delete(rollup.table)
     if start is not None and end is not None:
@@ -330,7 +322,7 @@ def _refresh(session: Session, rollup: Rollup, start: dt.date | None,
         source = source.where(day.between(start, end))
     # Written in date order, so a range reads neighbouring rows: PostgreSQL reads a date
     # range through the index, and on rows in random order that was 8x slower.
-    first = month_start(day) if rollup.monthly else day
+    first = sql_month_start(day) if rollup.monthly else day
     session.execute(insert(rollup.table).from_select(names, source.order_by(first)))
 
 
@@ -345,7 +337,7 @@ def _rebuilt_rows(rollup: Rollup) -> tuple[list[str], Select[Any], ColumnElement
                 select(*grouping, *[func.sum(hours.c[name]) for name in STORED_MEASURES])
                 .group_by(*grouping), hours.c.sale_date)
     day = ORDER_LINES.c.sale_date
-    grouping = [month_start(day).label("month") if name == "month" else ORDER_LINES.c[name]
+    grouping = [sql_month_start(day).label("month") if name == "month" else ORDER_LINES.c[name]
                 for name in keys]
     if rollup is CUSTOMERS:
         return ([*keys, "customer_id"],

@@ -13,7 +13,8 @@ from models import OrderLine
 from services.cache import cached
 from services.filters import Filters, Period, resolve_period
 from services.metrics import KPI_MEASURES, derive, money
-from services.query import as_date, bucket, bucket_starts, scope_condition
+from services.periods import bucket_starts
+from services.query import as_date, bucket, scope_condition
 from services.rollups import Joins, Lines, aggregate
 from services.scope import Scope
 
@@ -86,17 +87,50 @@ def totals(session: Session, scope: Scope, filters: Filters, start: dt.date,
     return derive(aggregate(session, Lines(filters, scope, start, end), KPI_MEASURES)[0])
 
 
+ADDITIVE = ("net_revenue", "gross_sales", "returns", "orders", "units")
+
+
+def additive_metrics(session: Session, lines: Lines,
+                     dimensions: Sequence[ColumnElement[Any]]) -> pd.DataFrame:
+    """Net revenue, gross sales, returns, orders, units and AOV per group (the metrics that
+    trends and heatmaps show: no customers or costs)."""
+    rows = aggregate(session, lines, ADDITIVE, dimensions)
+    names = [column.name for column in dimensions]
+    frame = pd.DataFrame(rows, columns=[*names, *ADDITIVE])
+    for column in ("net_revenue", "gross_sales", "returns"):
+        frame[column] = frame[column].map(money).astype(float)
+    frame[["orders", "units"]] = frame[["orders", "units"]].astype(int)
+    frame["aov"] = (frame["gross_sales"] / frame["orders"]).where(frame["orders"] > 0)
+    return frame
+
+
+def _every_bucket(frame: pd.DataFrame, lines: Lines, grain: str,
+                  zero: Sequence[str]) -> pd.DataFrame:
+    """`frame` (one row per bucket that has sales) on every bucket of the lines' range, the
+    `zero` columns of empty buckets as 0."""
+    frame = frame.assign(bucket=frame["bucket"].map(_as_date))
+    full = pd.DataFrame({"bucket": bucket_starts(lines.start, lines.end, grain)})
+    merged = full.merge(frame, on="bucket", how="left")
+    merged[list(zero)] = merged[list(zero)].fillna(0)
+    return merged
+
+
 def metrics_by_period(session: Session, lines: Lines, grain: str) -> pd.DataFrame:
     """Every metric per day/week/month bucket of the lines' range, empty buckets as zero."""
     period = bucket(OrderLine.sale_date, grain).label("bucket")
-    frame = grouped_metrics(session, lines, [period])
-    frame["bucket"] = frame["bucket"].map(_as_date)
-    full = pd.DataFrame({"bucket": bucket_starts(lines.start, lines.end, grain)})
-    merged = full.merge(frame, on="bucket", how="left")
-    zero_filled = ["net_revenue", "gross_sales", "returns", "orders", "units", "customers"]
-    merged[zero_filled] = merged[zero_filled].fillna(0)
-    merged[["orders", "units", "customers"]] = merged[["orders", "units", "customers"]].astype(int)
+    counts = ["orders", "units", "customers"]
+    merged = _every_bucket(grouped_metrics(session, lines, [period]), lines, grain,
+                           ["net_revenue", "gross_sales", "returns", *counts])
+    merged[counts] = merged[counts].astype(int)
     return merged
+
+
+def additive_by_period(session: Session, lines: Lines, grain: str) -> pd.DataFrame:
+    """The additive sums per bucket of the lines' range (indexed by bucket start), empty
+    buckets as zero."""
+    period = bucket(OrderLine.sale_date, grain).label("bucket")
+    frame = additive_metrics(session, lines, [period])[["bucket", *ADDITIVE]]
+    return _every_bucket(frame, lines, grain, ADDITIVE).set_index("bucket")
 
 
 def net_revenue_by(session: Session, lines: Lines, dimensions: Sequence[ColumnElement[Any]],
@@ -106,13 +140,3 @@ def net_revenue_by(session: Session, lines: Lines, dimensions: Sequence[ColumnEl
     names = [column.name for column in dimensions]
     return pd.DataFrame([(*[row[name] for name in names], money(row["net_revenue"]))
                          for row in rows], columns=[*names, "net_revenue"])
-
-
-def net_revenue_by_period(session: Session, lines: Lines, grain: str) -> pd.DataFrame:
-    """Net revenue per day/week/month bucket of the lines' range, empty buckets as zero."""
-    period = bucket(OrderLine.sale_date, grain).label("bucket")
-    frame = net_revenue_by(session, lines, [period])
-    found = dict(zip(frame["bucket"].map(_as_date), frame["net_revenue"], strict=True))
-    starts = bucket_starts(lines.start, lines.end, grain)
-    return pd.DataFrame({"bucket": starts,
-                         "net_revenue": [found.get(day, 0.0) for day in starts]})

@@ -18,171 +18,24 @@ from sqlalchemy.orm import Session
 from models import Customer, Order, OrderLine, Platform, Product
 from services.cache import cached
 from services.filters import Filters, Period
-from services.metrics import change, money
-from services.overview import ROLLING_WINDOWS, UNCATEGORISED, rolling_start
-from services.query import as_date, bucket, bucket_starts, iso_weekday
+from services.metrics import money
+from services.overview import UNCATEGORISED
+from services.query import iso_weekday
 from services.rollups import Lines, aggregate
-from services.sales import METRIC_COLUMNS, grouped_metrics, net_revenue_by
+from services.sales import (
+    ADDITIVE,
+    METRIC_COLUMNS,
+    additive_metrics,
+    grouped_metrics,
+    net_revenue_by,
+)
 from services.scope import Scope
+from services.trends import TREND_METRICS, metric_trend  # noqa: F401 - the Sales trend
 
-TREND_METRICS = ("net_revenue", "orders", "units", "aov")
-ADDITIVE = ("net_revenue", "gross_sales", "returns", "orders", "units")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 UNKNOWN_COUNTRY = "Unknown"
 UNKNOWN_REGION = "Unknown"
 TOP_RETURNED = 10
-
-
-# --- the metric over time, with growth -------------------------------------------------------
-
-def _metric_values(frame: pd.DataFrame, metric: str) -> pd.Series:
-    """The chosen metric from additive sums (AOV = gross sales / orders, None without orders)."""
-    if metric == "aov":
-        orders = frame["orders"].astype(float)
-        return (frame["gross_sales"] / orders).where(orders > 0)
-    return frame[metric].astype(float)
-
-
-def additive_metrics(session: Session, lines: Lines,
-                     dimensions: Sequence[ColumnElement[Any]]) -> pd.DataFrame:
-    """Net revenue, gross sales, returns, orders, units and AOV per group (the metrics that
-    trends and heatmaps show: no customers or costs)."""
-    rows = aggregate(session, lines, ADDITIVE, dimensions)
-    names = [column.name for column in dimensions]
-    frame = pd.DataFrame(rows, columns=[*names, *ADDITIVE])
-    for column in ("net_revenue", "gross_sales", "returns"):
-        frame[column] = frame[column].map(money).astype(float)
-    frame[["orders", "units"]] = frame[["orders", "units"]].astype(int)
-    frame["aov"] = (frame["gross_sales"] / frame["orders"]).where(frame["orders"] > 0)
-    return frame
-
-
-def _by_bucket(session: Session, lines: Lines, grain: str) -> pd.DataFrame:
-    """Additive metrics per bucket of the lines' range (every bucket, empty ones as zero)."""
-    period = bucket(OrderLine.sale_date, grain).label("bucket")
-    frame = additive_metrics(session, lines, [period])
-    frame["bucket"] = frame["bucket"].map(as_date)
-    full = pd.DataFrame({"bucket": bucket_starts(lines.start, lines.end, grain)})
-    merged = full.merge(frame[["bucket", *ADDITIVE]], on="bucket", how="left")
-    merged[list(ADDITIVE)] = merged[list(ADDITIVE)].fillna(0)
-    return merged.set_index("bucket")
-
-
-
-def bucket_end(start: dt.date, grain: str) -> dt.date:
-    """The last day of the day, week or month bucket that starts on `start`."""
-    if grain == "week":
-        return start + dt.timedelta(days=6)
-    if grain == "month":
-        following = start.replace(day=28) + dt.timedelta(days=4)
-        return following - dt.timedelta(days=following.day)
-    return start
-
-
-def previous_bucket(start: dt.date, grain: str) -> dt.date:
-    """The start of the bucket before the one starting on `start`."""
-    if grain == "month":
-        return (start - dt.timedelta(days=1)).replace(day=1)
-    return start - dt.timedelta(days=7 if grain == "week" else 1)
-
-
-def year_ago_bucket(start: dt.date, grain: str) -> dt.date:
-    """The bucket a year earlier: the same month, or 52 weeks earlier (same weekday)."""
-    if grain == "month":
-        return start.replace(year=start.year - 1)
-    return start - dt.timedelta(days=364)
-
-
-@cached
-def metric_trend(session: Session, scope: Scope, filters: Filters, period: Period,
-                 metric: str = "net_revenue") -> pd.DataFrame:
-    """The metric per bucket with the comparison aligned, rolling means and growth rates.
-
-    Columns: bucket, complete (the whole bucket lies in the range), value, compare_bucket,
-    compare_value, rolling_3/7/30 (day grain), previous_value, pop_growth, yoy_bucket,
-    yoy_value, yoy_growth. Growth is only given for complete buckets whose base bucket lies
-    wholly within the data's history, and is None when the base is zero: a half-month
-    against a full one, or anything against an empty period, is not a growth rate.
-    """
-    grain = filters.grain
-    starts = bucket_starts(period.start, period.end, grain)
-    history_start = min(year_ago_bucket(starts[0], grain), previous_bucket(starts[0], grain),
-                        rolling_start(period))
-    history = _by_bucket(session, Lines(filters, scope, history_start, period.end), grain)
-    complete = [start >= period.start and bucket_end(start, grain) <= period.end
-                for start in starts]
-    current = history.loc[starts]
-    if not all(complete):  # partial end buckets: count only the days inside the range
-        current = _by_bucket(session, Lines(filters, scope, period.start, period.end), grain)
-    trend = pd.DataFrame({"bucket": starts, "complete": complete,
-                          "value": _metric_values(current, metric).to_numpy()})
-    _add_comparison(session, scope, filters, period, metric, trend)
-    _add_rolling(history, period, metric, grain, trend)
-    _add_growth(history, period, metric, grain, trend)
-    return trend
-
-
-def _add_comparison(session: Session, scope: Scope, filters: Filters, period: Period,
-                    metric: str, trend: pd.DataFrame) -> None:
-    trend["compare_bucket"] = None
-    trend["compare_value"] = np.nan
-    if not (period.compare_start and period.compare_end):
-        return
-    previous = _by_bucket(session, Lines(filters, scope, period.compare_start,
-                                         period.compare_end), filters.grain)
-    # Bucket i of the comparison sits under bucket i of the current range.
-    count = min(len(previous), len(trend))
-    trend.loc[: count - 1, "compare_bucket"] = list(previous.index[:count])
-    trend.loc[: count - 1, "compare_value"] = _metric_values(previous, metric).to_numpy()[:count]
-
-
-def _add_rolling(history: pd.DataFrame, period: Period, metric: str, grain: str,
-                 trend: pd.DataFrame) -> None:
-    """Trailing means of daily values that reach before the range, never before the data."""
-    for window in ROLLING_WINDOWS:
-        trend[f"rolling_{window}"] = np.nan
-    if grain != "day":
-        return
-    daily = history.loc[history.index >= rolling_start(period)]
-    for window in ROLLING_WINDOWS:
-        sums = daily.rolling(window, min_periods=1).sum()
-        days = daily["orders"].rolling(window, min_periods=1).count()
-        if metric == "aov":
-            rolled = (sums["gross_sales"] / sums["orders"]).where(sums["orders"] > 0)
-        else:
-            rolled = sums[metric] / days
-        trend[f"rolling_{window}"] = trend["bucket"].map(rolled).astype(float).to_numpy()
-
-
-def _add_growth(history: pd.DataFrame, period: Period, metric: str, grain: str,
-                trend: pd.DataFrame) -> None:
-    values = _metric_values(history, metric)
-    first_full = period.first_data or period.start
-
-    def base(start: dt.date) -> float | None:
-        # A base bucket that starts before the first day of data is only partly observed.
-        if start < first_full or start not in values.index or pd.isna(values[start]):
-            return None
-        return float(values[start])
-
-    previous = [previous_bucket(start, grain) for start in trend["bucket"]]
-    year_ago = [year_ago_bucket(start, grain) for start in trend["bucket"]]
-    trend["previous_value"] = [base(start) for start in previous]
-    trend["yoy_bucket"] = year_ago
-    trend["yoy_value"] = [base(start) for start in year_ago]
-    trend["pop_growth"] = [_growth(metric, row.value, row.previous_value, row.complete)
-                           for row in trend.itertuples()]
-    trend["yoy_growth"] = [_growth(metric, row.value, row.yoy_value, row.complete)
-                           for row in trend.itertuples()]
-    trend["previous_value"] = trend["previous_value"].astype(float)
-    trend["yoy_value"] = trend["yoy_value"].astype(float)
-
-
-def _growth(metric: str, value: float, base: float | None, complete: bool) -> float:
-    if not complete or base is None or pd.isna(value):
-        return np.nan
-    growth = change(metric, float(value), base)
-    return np.nan if growth is None else growth
 
 
 # --- weekday and hour -------------------------------------------------------------------------

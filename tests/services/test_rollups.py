@@ -333,11 +333,11 @@ def test_whole_months_and_edges_cover_the_range_exactly() -> None:
     for start, end in cases:
         months = rollups._whole_months(start, end)
         if months is None:
-            assert (start.day != 1 or end < rollups._month_end(start))
+            assert (start.day != 1 or end < rollups.month_end(start))
             continue
         edges = rollups._edges(start, end, months)
         days = {months[0] + dt.timedelta(days=i) for i in range((months[1] - months[0]).days + 1)}
         for first, last in edges:
             days |= {first + dt.timedelta(days=i) for i in range((last - first).days + 1)}
         assert days == {start + dt.timedelta(days=i) for i in range((end - start).days + 1)}
-        assert months[0].day == 1 and months[1] == rollups._month_end(months[1])
+        assert months[0].day == 1 and months[1] == rollups.month_end(months[1])

@@ -84,13 +84,6 @@ class ImportReport:
         """The report as JSON (kept with the import job)."""
         return json.dumps(asdict(self), default=str)
 
-    @classmethod
-    def from_json(cls, text: str) -> ImportReport:
-        """Inverse of `to_json`."""
-        data = json.loads(text)
-        known = set(cls.__dataclass_fields__)
-        return cls(**{key: value for key, value in data.items() if key in known})
-
     def to_text(self) -> str:
         """The report as plain text (the CLI prints this)."""
         lines = [self.headline(), ""]

@@ -1,5 +1,6 @@
-"""Admin callbacks: every action goes through `services.admin` as the logged-in admin, which
-refuses anyone else and writes the audit log."""
+"""Admin callbacks: every action goes through `services.admin` as the logged-in admin (by
+`dashapp.context.perform`, which commits), and the service refuses anyone else and writes the
+audit log."""
 from __future__ import annotations
 
 from typing import Any
@@ -15,7 +16,7 @@ import dashapp
 from callbacks.common import view_of_page
 from callbacks.exports import ExportSpec
 from dashapp import security
-from dashapp.context import administer, fetch, result_cache
+from dashapp.context import actor, fetch, perform, result_cache
 from dashapp.filters import View
 from layouts import admin as ids
 from layouts.shell import STORE
@@ -41,25 +42,26 @@ def _failed(error: ServiceError) -> dbc.Alert:
 
 def audit_frame(view: View) -> pd.DataFrame:
     """The audit events the view asks for (also what the audit export contains)."""
-    action = view.page.get("action", "all")
-    who = view.page.get("who", "anyone")
-    return administer(admin.audit_log, None if action == "all" else action,
-                      None if who == "anyone" else who)
+    action = view.page["action"]
+    who = view.page["who"]
+    return perform(admin.audit_log, actor(), None if action == "all" else action,
+                   None if who == "anyone" else who)
 
 
 def tab_content(view: View) -> Any:
     """The content of the selected tab."""
-    tab = view.page.get("tab", "users")
-    users = administer(admin.list_users)
+    tab = view.page["tab"]
+    who = actor()
+    users = perform(admin.list_users, who)
     if tab == "tokens":
-        return ids.tokens_tab(administer(admin.list_tokens), users)
+        return ids.tokens_tab(perform(admin.list_tokens, who), users)
     if tab == "audit":
         events = audit_frame(view).astype({"at": str}).to_dict("records")
-        return ids.audit_tab(events, administer(admin.audit_actions),
-                             view.page.get("action", "all"), users,
-                             view.page.get("who", "anyone"))
+        return ids.audit_tab(events, perform(admin.audit_actions, who),
+                             view.page["action"], users,
+                             view.page["who"])
     if tab == "status":
-        return ids.status_tab({**administer(admin.system_status),
+        return ids.status_tab({**perform(admin.system_status, who),
                                "cache": describe_cache(result_cache().stats()),
                                "requests": describe_requests(request_stats())},
                               dashapp.__version__)
@@ -95,7 +97,7 @@ def describe_requests(summary: dict[str, Any] | None) -> str:
 def run_action(action: Any, *args: Any, success: str) -> tuple[Any, Any]:
     """Feedback and a refresh signal for an admin action (the error message if it fails)."""
     try:
-        administer(action, *args)
+        perform(action, actor(), *args)
     except ServiceError as error:
         return _failed(error), no_update
     return _done(success), success
@@ -130,7 +132,7 @@ def register_callbacks(app: Dash) -> None:
     def load_user(user_id: int | None) -> tuple[Any, ...]:
         if user_id is None:
             raise PreventUpdate
-        users = {user["id"]: user for user in administer(admin.list_users)}
+        users = {user["id"]: user for user in perform(admin.list_users, actor())}
         user = users.get(user_id)
         if user is None:
             raise PreventUpdate
@@ -172,7 +174,7 @@ def register_callbacks(app: Dash) -> None:
         if not clicks or user_id is None:
             raise PreventUpdate
         try:
-            token = administer(admin.issue_token, user_id, name)
+            token = perform(admin.issue_token, actor(), user_id, name)
         except ServiceError as error:
             return _failed(error), no_update
         return dbc.Alert([html.Div("Copy this token now: it is shown only once."),

@@ -1,62 +1,36 @@
-"""Data page callbacks: the import wizard, templates, import history and the full export.
+"""Data page callbacks: the import wizard, templates, import history and the full export's
+links (the export itself is `dashapp.downloads`).
 
-Checking and importing a file run as Dash background callbacks (DiskcacheManager: one
-machine), so a long import shows its progress and never holds a web worker. The background
-process has no request: the in-request callback that starts it checks the user's role and
-hands over a signed ticket naming the user, the upload and the mapping.
+Checking and importing a file run as Dash background callbacks, so a long import shows its
+progress and never holds a web worker. The background process has no request: the
+in-request callback that starts it checks the user's role and hands over a signed ticket
+naming the user, the upload and the mapping (`dashapp.jobs`).
 """
 from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 import json
-import logging
-import time
-from pathlib import Path
 from typing import Any
 
 import dash_bootstrap_components as dbc
-import diskcache
 import pandas as pd
-from dash import (
-    ALL,
-    ClientsideFunction,
-    Dash,
-    DiskcacheManager,
-    Input,
-    Output,
-    State,
-    ctx,
-    dcc,
-    html,
-    no_update,
-)
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
-from flask import Flask, Response, abort, request, stream_with_context
+from flask import Flask, request
 from flask_login import current_user
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from callbacks.exports import can_export
-from dashapp.context import current_scope, data_changed, fetch
-from dashapp.extensions import db
+from dashapp import jobs
+from dashapp.context import fetch, perform
 from dashapp.filters import to_query
-from dashapp.views import checked_view, view_from_store
+from dashapp.permissions import can_import
+from dashapp.views import view_from_store
 from layouts import data as ids
 from layouts.shell import STORE
-from models import User
-from services.audit import record
 from services.dimensions import platform_options
 from services.errors import ServiceError
-from services.exports import (
-    FORMATS,
-    ExportHeader,
-    describe_filters,
-    export_chunks,
-    export_filename,
-)
 from services.filters import format_range
-from services.imports.dataset import XLSX_MAX_ROWS, count_order_lines, order_line_chunks
+from services.imports.dataset import XLSX_MAX_ROWS, count_order_lines
 from services.imports.jobs import import_history
 from services.imports.kinds import KINDS, template_csv
 from services.imports.mapping import (
@@ -66,30 +40,10 @@ from services.imports.mapping import (
     saved_mapping,
     saved_mappings,
 )
-from services.imports.pipeline import ImportRequest, analyse, check_file, import_file
+from services.imports.pipeline import analyse
 from services.imports.reader import import_limits
-from services.imports.report import UNEXPECTED, ImportReport
-from services.imports.uploads import load_upload, save_upload
-from services.users import scope_for
-
-log = logging.getLogger(__name__)
-TICKET_SALT = "pulseboard-import-ticket"
-TICKET_MAX_AGE = 600  # seconds between the click and the job picking it up
-
-
-def may_import() -> bool:
-    """Analysts and admins import; viewers and admins previewing as someone else do not."""
-    return (current_user.is_authenticated and current_user.role in ids.ROLES
-            and not current_user.viewed_by)
-
-
-def upload_folder(server: Flask) -> Path:
-    """Where uploads wait between the wizard's steps (UPLOAD_FOLDER, default instance/)."""
-    return Path(server.config.get("UPLOAD_FOLDER") or Path(server.instance_path) / "uploads")
-
-
-def _serializer(server: Flask) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(server.config["SECRET_KEY"], salt=TICKET_SALT)
+from services.imports.runner import CHECK, IMPORT, JobRequest
+from services.imports.uploads import save_upload
 
 
 def _alert(message: str, color: str = "danger") -> dbc.Alert:
@@ -116,7 +70,7 @@ def stage_upload(server: Flask, contents: str, filename: str, kind: str | None) 
     """Save an upload and recognise it; the state the wizard keeps in the browser."""
     data = decode_upload(contents)
     analysis = fetch(analyse, data, filename, kind, limits=import_limits(server.config))
-    upload_id = save_upload(upload_folder(server), data, filename, current_user.id)
+    upload_id = save_upload(jobs.upload_folder(server), data, filename, current_user.id)
     detection = analysis.detection
     return {"upload": upload_id, "filename": filename, "read_as": analysis.read_as,
             "columns": list(analysis.columns), "description": detection.description,
@@ -125,51 +79,22 @@ def stage_upload(server: Flask, contents: str, filename: str, kind: str | None) 
             "preview": analysis.preview.to_dict(orient="split")}
 
 
-def run_job(server: Flask, ticket: str,
-            progress: Any) -> tuple[dict[str, Any], bool]:
+def run_job(server: Flask, ticket: str, progress: Any) -> tuple[dict[str, Any], bool]:
     """The background part: check or import the uploaded file as the ticket's user."""
-    try:
-        payload = _serializer(server).loads(ticket, max_age=TICKET_MAX_AGE)
-    except BadSignature as error:
-        raise PreventUpdate from error
-    with server.app_context():
-        db.engine.dispose(close=False)  # connections of the web process are not ours to use
-        try:
-            user = db.session.get(User, payload["user"])
-            if user is None or not user.active or user.role not in ids.ROLES:
-                raise ServiceError("Your account may not import files.")
-            data, meta = load_upload(upload_folder(server), payload["upload"], user.id)
-            import_request = ImportRequest(
-                data=data, filename=meta["filename"],
-                mapping=ColumnMapping.from_dict(payload["mapping"]),
-                platform=payload["platform"], skip_invalid=payload["skip"],
-                timezone=server.config["TIMEZONE"], limits=import_limits(server.config))
+    job = jobs.read_ticket(server, ticket)
+    if job is None:
+        raise PreventUpdate  # a forged ticket, or one too old
 
-            def step(text: str, fraction: float) -> None:
-                progress((int(fraction * 100), text))
+    def step(text: str, fraction: float) -> None:
+        progress((int(fraction * 100), text))
 
-            if payload["action"] == "check":
-                report = check_file(db.session, scope_for(user), import_request, step)
-            else:
-                report = import_file(db.session, scope_for(user), import_request, user.id,
-                                     payload.get("ip"), step)
-                if report.status == "succeeded":
-                    data_changed()
-        except ServiceError as error:
-            report = ImportReport(kind=payload["mapping"]["kind"], filename="the file",
-                                  status="rejected", errors=[str(error)])
-        except Exception:  # the job process has no error page: say so, log the rest
-            log.exception("Import job failed")
-            report = ImportReport(kind=payload["mapping"]["kind"], filename="the file",
-                                  status="failed", errors=[UNEXPECTED])
-        finally:
-            db.session.remove()
-    return json.loads(report.to_json()), payload["action"] == "check"
+    report = jobs.run_in_app(server, job, step)
+    return json.loads(report.to_json()), job.action == CHECK
 
 
 def history_for(data: dict[str, Any] | None) -> Any:
     """The history table when the Data page is shown."""
-    if not data or data.get("path") != ids.PATH or not may_import():
+    if not data or data.get("path") != ids.PATH or not can_import():
         raise PreventUpdate
     return ids.history_table(fetch(import_history))
 
@@ -194,49 +119,10 @@ def export_links(data: dict[str, Any] | None) -> tuple[str, str, str, Any]:
     return f"/data/export.csv?{query}", f"/data/export.xlsx?{query}", xlsx_class, note
 
 
-def export_view(file_format: str) -> Response:
-    """GET /data/export.<csv|xlsx>?<view>: every order line of the view, streamed."""
-    if file_format not in FORMATS:
-        abort(404)
-    if not can_export():
-        abort(403)
-    view, period = checked_view(request.args.to_dict(flat=False), ids.PARAMS)
-    filters = view.filters
-    if file_format == "xlsx" and fetch(count_order_lines, filters, period) > XLSX_MAX_ROWS:
-        return Response(f"Too many lines for an XLSX file (more than {XLSX_MAX_ROWS:,}): "
-                        "narrow the filters or download the CSV.", status=400,
-                        mimetype="text/plain")
-    query = to_query(filters)
-    header = ExportHeader(
-        title="All order lines",
-        filters=describe_filters(filters.platforms, filters.products, filters.categories,
-                                 filters.grain, filters.compare),
-        dates=period.label, url=request.host_url.rstrip("/") + ids.PATH + "?" + query,
-        exported_at=dt.datetime.now(dt.UTC))
-    record(db.session, "export", current_user.id, request.remote_addr,
-           chart="data-order-lines", format=file_format, query=query)
-    db.session.commit()
-    scope = current_scope()
-
-    def generate() -> Any:
-        try:
-            yield from export_chunks(order_line_chunks(db.session, scope, filters, period),
-                                     header, file_format)
-        finally:
-            db.session.rollback()
-
-    name = export_filename("order-lines", period.start, period.end, file_format)
-    return Response(stream_with_context(generate()), mimetype=FORMATS[file_format],
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
 def register_callbacks(app: Dash) -> None:
-    """Register the Data page callbacks and its export route on `app`."""
+    """Register the Data page callbacks on `app`."""
     server = app.server
-    cache_dir = server.config.get("BACKGROUND_CACHE_DIR") or str(
-        Path(server.instance_path) / "background-jobs")
-    manager = DiskcacheManager(diskcache.Cache(cache_dir))
-    server.add_url_rule("/data/export.<file_format>", "data_export", export_view)
+    manager = jobs.background_manager(server)
 
     app.clientside_callback(
         ClientsideFunction(namespace="pulseboard", function_name="acceptUpload"),
@@ -257,7 +143,7 @@ def register_callbacks(app: Dash) -> None:
             raise PreventUpdate
         contents, filename = chosen["contents"], chosen.get("filename")
         hidden = {"display": "none"}
-        if not may_import():
+        if not can_import():
             return (None, _alert("Your role may not import files."), None, None, None, True,
                     True, hidden, no_update, no_update)
         try:
@@ -310,15 +196,13 @@ def register_callbacks(app: Dash) -> None:
         State(ids.UPLOAD_STATE, "data"), *editor, prevent_initial_call=True)
     def save(clicks: int, name: str | None, kind: str | None, date_order: str | None,
              state: dict[str, Any] | None, values: list, map_ids: list) -> tuple:
-        if not clicks or not state or not may_import():
+        if not clicks or not state or not can_import():
             raise PreventUpdate
         kind = _editor_kind(kind, state)
         try:
-            save_mapping(db.session, name or "", mapping_from(kind, values, map_ids, date_order),
-                         current_user.id)
-            db.session.commit()
+            perform(save_mapping, name or "", mapping_from(kind, values, map_ids, date_order),
+                    current_user.id)
         except ServiceError as error:
-            db.session.rollback()
             return html.Span(str(error), className="text-danger"), no_update
         options = [{"label": f"{m.name} ({KINDS[m.kind].label.lower()})", "value": m.name}
                    for m in fetch(saved_mappings)]
@@ -358,21 +242,20 @@ def register_callbacks(app: Dash) -> None:
                     values: list, map_ids: list) -> tuple:
         if not state or not ctx.triggered[0].get("value"):
             raise PreventUpdate
-        if not may_import():
+        if not can_import():
             return None, _alert("Your role may not import files."), True
         mapping = mapping_from(_editor_kind(kind, state), values, map_ids, date_order)
         try:
             mapping.check(state["columns"])
         except ServiceError as error:
             return None, _alert(str(error)), True
-        action = "import" if ctx.triggered_id == ids.IMPORT else "check"
-        ticket = _serializer(server).dumps({
-            "upload": state["upload"], "user": current_user.id, "action": action,
-            "mapping": {**mapping.as_dict(),
-                        "source_format": _source_format(state, mapping)},
-            "platform": (platform or "").strip() or "Online Store", "skip": bool(skip),
-            "ip": request.remote_addr, "at": time.time()})
-        return ticket, None, True
+        job = JobRequest(
+            action=IMPORT if ctx.triggered_id == ids.IMPORT else CHECK, user_id=current_user.id,
+            upload=state["upload"],
+            mapping={**mapping.as_dict(), "source_format": _source_format(state, mapping)},
+            platform=(platform or "").strip() or "Online Store", skip_invalid=bool(skip),
+            ip=request.remote_addr)
+        return jobs.sign_ticket(server, job), None, True
 
     @app.callback(
         Output(ids.RESULT, "children", allow_duplicate=True),

@@ -15,20 +15,18 @@ import pandas as pd
 from dash import ALL, Dash, Input, Output, State, ctx, dcc
 from dash.exceptions import PreventUpdate
 from flask import request
-from flask_login import current_user
 
 from callbacks.common import view_of_page
-from dashapp.extensions import db
+from dashapp.context import actor, perform
 from dashapp.filters import View, to_query
 from dashapp.panels import panel_rows
+from dashapp.permissions import can_export
 from layouts.pages import Page
 from layouts.panels import Panel
 from layouts.shell import DOWNLOAD, EXPORT, STORE
 from services.audit import record
 from services.exports import ExportHeader, describe_filters, export_bytes, export_filename
 from services.filters import ParamSpec, Period
-
-EXPORT_ROLES = frozenset({"admin", "analyst"})  # viewers read, they do not export (SPEC 8)
 
 
 @dataclass(frozen=True)
@@ -55,13 +53,6 @@ def page_exports(pages: Sequence[Page]) -> tuple[ExportSpec, ...]:
     return tuple(panel_export(page, panel) for page in pages for panel in page.panels)
 
 
-def can_export() -> bool:
-    """Whether the logged-in user's role may download data."""
-    # Previewing as someone else is read-only: nothing leaves under their name.
-    return (current_user.is_authenticated and current_user.role in EXPORT_ROLES
-            and not current_user.viewed_by)
-
-
 def export_file(spec: ExportSpec, store: dict[str, Any] | None,
                 file_format: str) -> dict[str, Any]:
     """The download for one chart in the current view (as dcc.Download data)."""
@@ -77,9 +68,8 @@ def export_file(spec: ExportSpec, store: dict[str, Any] | None,
         exported_at=dt.datetime.now(dt.UTC),
     )
     content = export_bytes(spec.build(view, period), header, file_format)
-    record(db.session, "export", current_user.id, request.remote_addr, chart=spec.key,
-           format=file_format, query=query)
-    db.session.commit()
+    who = actor()
+    perform(record, "export", who.id, who.ip, chart=spec.key, format=file_format, query=query)
     return dcc.send_bytes(content, export_filename(spec.key, period.start, period.end,
                                                    file_format))
 

@@ -29,6 +29,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.orm import joinedload
 
 from dashapp.extensions import db, login_manager
+from dashapp.permissions import can_administer, may_administer
 from dashapp.security import clock, start_session_clock
 from models import User
 from services.admin import end_sessions
@@ -76,7 +77,6 @@ class SessionUser:
                    viewed_by)
 
 
-@login_manager.user_loader
 def _load_user(user_id: str) -> SessionUser | None:
     # Every request loads its user: the row and its platforms in one round trip, not two.
     user = (db.session.get(User, int(user_id), options=[joinedload(User.platforms)])
@@ -89,7 +89,7 @@ def _load_user(user_id: str) -> SessionUser | None:
 def _viewed_user(user: User) -> SessionUser | None:
     """An admin previewing the app as someone else sees exactly what that user sees."""
     target_id = session.get(VIEW_AS_KEY)
-    if user.role != "admin" or not isinstance(target_id, int):
+    if not may_administer(user.role) or not isinstance(target_id, int):
         return None
     target = db.session.get(User, target_id)
     if target is None or not target.active:
@@ -103,7 +103,7 @@ def _viewed_user(user: User) -> SessionUser | None:
 def start_viewing_as() -> Response:
     """Preview the app as another user from the next request on (admins only)."""
     target = db.session.get(User, request.form.get("user_id", type=int) or 0)
-    if current_user.role != "admin" or current_user.viewed_by:
+    if not can_administer():  # admins only, and not from inside a preview
         record(db.session, "access_denied", current_user.id, request.remote_addr,
                what="view as")
         db.session.commit()
@@ -153,7 +153,6 @@ def authenticate_bearer_token() -> None:
     g._login_user = SessionUser.of(user) if user else login_manager.anonymous_user()
 
 
-@login_manager.unauthorized_handler
 def refuse_anonymous() -> Response:
     """401 JSON for callbacks and the API, a redirect to the login form for pages."""
     if request.path.startswith(JSON_PREFIXES):
@@ -241,14 +240,17 @@ def logout() -> Response:
     return redirect(url_for("auth.login"))
 
 
-def init_token_auth(app: Flask) -> None:
-    """Bearer tokens for the API (before the session rules look at the user)."""
+def register_token_auth(app: Flask) -> None:
+    """Before every request: a bearer token for the API sets the request's user."""
     app.before_request(authenticate_bearer_token)
 
 
-def init_auth(app: Flask) -> None:
-    """Wire flask-login, the login routes and the login-required rule into `app`."""
-    login_manager.init_app(app)
+def register_login(app: Flask) -> None:
+    """flask-login (its user loader and its answer to anonymous requests), the login routes,
+    and before every request: the login-required rule."""
+    login_manager.init_app(app)  # after every request: the remember-me cookie
     login_manager.session_protection = "strong"
+    login_manager.user_loader(_load_user)
+    login_manager.unauthorized_handler(refuse_anonymous)
     app.register_blueprint(bp)
     app.before_request(require_login)

@@ -2,6 +2,8 @@
 
 `fetch(service, ...)` calls `service(session, scope, ...)` with the request's database session
 and the logged-in user's scope, so no callback ever handles a session or forgets the scope.
+`perform(service, ...)` is its counterpart for writes: one transaction, committed or rolled
+back, and refusals audited, so no callback ever commits.
 """
 from __future__ import annotations
 
@@ -72,11 +74,17 @@ def actor() -> Actor:
     return Actor(current_user.id, current_user.role, request.remote_addr)
 
 
-def administer(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run an administrative service as the current user and commit (or roll back)."""
-    who = actor()
+def perform(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a service that writes, `service(session, *args, **kwargs)`, for the logged-in user
+    in one transaction: commit, or roll back if it fails.
+
+    The arguments say who acts in the service's own terms (`actor()` for the administrative
+    services, which refuse anyone but an admin, `actor().id` for the others). A refusal
+    (`AccessDenied`) is rolled back and then written to the audit log, in its own commit.
+    """
+    who = actor()  # refuses anonymous requests before anything is written
     try:
-        result = service(db.session, who, *args, **kwargs)
+        result = service(db.session, *args, **kwargs)
         db.session.commit()
         return result
     except AccessDenied:

@@ -10,14 +10,14 @@ from flask import Flask, abort, has_request_context, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
-from callbacks.exports import can_export
-from dashapp import api, auth, health
+from dashapp import api, auth, downloads, health, security
 from dashapp.cli import register_commands
 from dashapp.config import load_config
 from dashapp.context import fetch
 from dashapp.errors import on_callback_error, register_error_handlers
 from dashapp.extensions import db, migrate
-from dashapp.security import add_security_headers, csrf, init_security, init_session_rules
+from dashapp.permissions import can_export, may_open
+from dashapp.security import csrf
 from layouts.pages import nav_links, page_for
 from layouts.shell import app_shell
 from services.audit import record
@@ -37,21 +37,48 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app = Flask("dashapp", instance_path=str(ROOT / "instance"))
     app.config.update(load_config(app.instance_path, overrides))
     register_extensions(app)
-    init_security(app)
-    auth.init_token_auth(app)
-    init_session_rules(app)
-    auth.init_auth(app)
-    csrf.init_app(app)
-    app.register_blueprint(health.bp)
-    app.register_blueprint(api.bp)
+    # The request hooks. Flask runs before-request hooks in the order they are registered,
+    # after-request hooks in the reverse order. Before a request:
+    #  1. its id and timer: first, so that every log line of the request carries the id;
+    #  2. the cross-site rule: a forged callback is refused before any work is done for it;
+    #  3. a bearer token sets the API caller's user before anything reads the session cookie
+    #     (flask-login's "strong" protection would otherwise discard the login, token too);
+    #  4. session timeouts: a stale session ends before the login rule counts it;
+    #  5. the login rule: everything but the public routes needs a login;
+    #  6. CSRF tokens of forms, after the login rule: an anonymous form post is sent to the
+    #     login page rather than told about a missing token;
+    #  7. Dash's own first-request setup (added when Dash is mounted);
+    #  8. the page guard, after the login rule: an anonymous visitor is sent to log in
+    #     rather than told that a page does not exist or is not theirs.
+    # After a request: the security headers (they need Dash's script hashes, hence so late),
+    # flask-login's remember-me cookie, and last the log line, with the final status.
+    security.register_request_log(app)  # 1, and the log line after
+    security.register_cross_site_rule(app)  # 2
+    auth.register_token_auth(app)  # 3
+    security.register_session_timeouts(app)  # 4
+    auth.register_login(app)  # 5, and the remember-me cookie after
+    security.register_csrf(app)  # 6
+    register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
-    dash_app = mount_dash(app)
-    app.extensions["dash"] = dash_app
-    app.before_request(refuse_unknown_paths)
-    add_security_headers(app, dash_app.csp_hashes())
+    dash_app = register_dash(app)  # 7
+    register_page_guard(app)  # 8
+    security.register_security_headers(app, dash_app.csp_hashes())
     exempt_dash_from_form_csrf(app)
     return app
+
+
+def register_blueprints(app: Flask) -> None:
+    """The routes besides the login ones (`auth.register_login`) and Dash's."""
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(downloads.bp)
+
+
+def register_page_guard(app: Flask) -> None:
+    """Before every request for a Dash page: 404 for an unknown path, 403 for a page the
+    user's role may not open."""
+    app.before_request(refuse_unknown_paths)
 
 
 def exempt_dash_from_form_csrf(app: Flask) -> None:
@@ -69,7 +96,7 @@ def refuse_unknown_paths() -> None:
     page = page_for(request.path)
     if page is None:
         abort(404)
-    if current_user.is_authenticated and not page.allows(current_user.role):
+    if current_user.is_authenticated and not may_open(current_user.role, page.roles):
         record(db.session, "access_denied", current_user.id, request.remote_addr,
                what=request.path)
         db.session.commit()
@@ -106,8 +133,8 @@ def serve_layout() -> html.Div:
                      can_export=can_export(), viewing_as=viewing_as)
 
 
-def mount_dash(app: Flask) -> Dash:
-    """Create the Dash app on the Flask server and register its callbacks."""
+def register_dash(app: Flask) -> Dash:
+    """Mount the Dash app on the Flask server (`app.extensions["dash"]`) with its callbacks."""
     from callbacks import register_all  # imported here: callbacks import layouts and dash
 
     dash_app = Dash(
@@ -125,6 +152,7 @@ def mount_dash(app: Flask) -> Dash:
     )
     dash_app.layout = serve_layout
     register_all(dash_app)
+    app.extensions["dash"] = dash_app
     return dash_app
 
 

@@ -162,25 +162,31 @@ def start_session_clock() -> None:
     session["last_seen"] = now
 
 
-def init_security(app: Flask) -> None:
-    """Request ids, logging and the cross-site rule, before any other request hook.
-
-    Session timeouts (`init_session_rules`) come after token authentication, and CSRF
-    checks (`csrf.init_app`) after the login rule, so that an anonymous POST is sent to the
-    login form rather than told about a missing token.
-    """
+def register_request_log(app: Flask) -> None:
+    """Structured logging; before every request: its id and timer; after it: its log line and
+    the request figures of the status page."""
     configure_logging(app)
     app.before_request(_assign_request_id)
-    app.before_request(refuse_cross_site_json)
     app.after_request(_log_request)
 
 
-def init_session_rules(app: Flask) -> None:
-    """Idle and absolute timeouts of login sessions."""
+def register_cross_site_rule(app: Flask) -> None:
+    """Before every request: JSON calls that change state must come from our own pages."""
+    app.before_request(refuse_cross_site_json)
+
+
+def register_session_timeouts(app: Flask) -> None:
+    """Before every request: the idle and absolute timeouts of login sessions."""
     app.before_request(enforce_session_timeouts(app))
 
 
-def add_security_headers(app: Flask, script_hashes: list[str]) -> None:
-    """Security headers on every response, with a CSP allowing Dash's inline script."""
+def register_csrf(app: Flask) -> None:
+    """Before every request: the CSRF token of HTML forms (Dash's JSON endpoints are exempted
+    once Dash is mounted, see `dashapp.factory.exempt_dash_from_form_csrf`)."""
+    csrf.init_app(app)
+
+
+def register_security_headers(app: Flask, script_hashes: list[str]) -> None:
+    """After every request: security headers, with a CSP allowing Dash's inline script."""
     policy = content_security_policy(script_hashes)
     app.after_request(_security_headers(policy, app.config["ENV"] == "production"))

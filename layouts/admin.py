@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashapp.filters import View
+from dashapp.permissions import ADMIN_PAGE_ROLES
 from layouts.shell import PAGE_PARAM, export_menu
 from services.filters import ParamSpec
 
@@ -16,7 +17,7 @@ TITLE = "Admin"
 TABS = {"users": "Users", "tokens": "API tokens", "audit": "Audit log", "status": "System"}
 PARAMS = (ParamSpec("tab", default="users", choices=tuple(TABS)),
           ParamSpec("action", default="all"), ParamSpec("who", default="anyone"))
-ROLES = frozenset({"admin"})
+ROLES = ADMIN_PAGE_ROLES
 
 TAB = {"type": PAGE_PARAM, "name": "tab"}
 AUDIT_ACTION = {"type": PAGE_PARAM, "name": "action"}
@@ -46,7 +47,7 @@ ROLE_OPTIONS = [{"label": role.capitalize(), "value": role}
 
 def layout(view: View) -> html.Div:
     """The admin page; the selected tab comes from the URL."""
-    tab = view.page.get("tab", "users")
+    tab = view.page["tab"]
     tabs = dbc.RadioItems(
         id=TAB, value=tab, inline=True, className="btn-group mb-3",
         inputClassName="btn-check", labelClassName="btn btn-outline-primary btn-sm",

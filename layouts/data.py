@@ -10,6 +10,7 @@ from dash import dcc, html
 
 from dashapp.context import setting
 from dashapp.filters import View
+from dashapp.permissions import DATA_PAGE_ROLES
 from layouts.admin import table
 from services.filters import ParamSpec
 from services.imports.convert import DATE_ORDERS
@@ -19,7 +20,7 @@ from services.imports.report import STATUS_LABELS, TOTAL_LABELS
 PATH = "/data"
 TITLE = "Data"
 PARAMS: tuple[ParamSpec, ...] = ()
-ROLES = frozenset({"admin", "analyst"})  # viewers read; they neither import nor export
+ROLES = DATA_PAGE_ROLES  # viewers read; they neither import nor export
 
 UPLOAD = "data-upload"
 UPLOAD_FILE = "data-upload-file"  # the chosen file once the browser found it small enough

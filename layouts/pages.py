@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from dash import html
 
 from dashapp.filters import View
+from dashapp.permissions import may_open
 from layouts import admin, data, overview, products, sales
 from layouts.panels import Panel
 from services.filters import ParamSpec
@@ -30,7 +31,7 @@ class Page:
 
     def allows(self, role: str) -> bool:
         """Whether a user with `role` may open this page."""
-        return self.roles is None or role in self.roles
+        return may_open(role, self.roles)
 
 
 PAGES: tuple[Page, ...] = (

@@ -12,10 +12,11 @@ from flask import Flask
 from flask_login import login_user
 from sqlalchemy import func, select
 
-from callbacks.exports import can_export, export_file, page_exports
+from callbacks.exports import export_file, page_exports
 from dashapp.auth import SessionUser
 from dashapp.extensions import db
 from dashapp.filters import parse_query
+from dashapp.permissions import can_export
 from dashapp.views import store_payload
 from layouts.overview import PARAMS
 from layouts.pages import page_for

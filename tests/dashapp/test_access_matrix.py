@@ -46,8 +46,11 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, int]]]] = {
         "/_dash-component-suites/dash/dcc/dash_core_components.v4_4_1m1.js", EVERYONE)},
     "/_reload-hash": {"GET": ("/_reload-hash", EVERYONE)},  # Dash dev-tools hash, no data
     "/": {"GET": ("/", PAGE)},
+    # The OpenAPI description and the reference page rendered from it: any logged-in user.
+    "api.openapi_json": {"GET": ("/api/v1/openapi.json", EVERYONE)},
+    "api.reference": {"GET": ("/api/v1/reference", EVERYONE)},
     # The full export of the Data page: analysts and admins export, viewers do not.
-    "data_export": {"GET": ("/data/export.csv?range=30d", {
+    "downloads.data_export": {"GET": ("/data/export.csv?range=30d", {
         "anonymous": 302, "viewer": 403, "analyst": 200, "limited": 200, "admin": 200})},
 }
 API_OK = {"anonymous": 401, "viewer": 200, "analyst": 200, "limited": 200, "admin": 200}

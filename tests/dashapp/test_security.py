@@ -254,3 +254,21 @@ def test_access_denials_are_audited(app: Flask, sqlite_db) -> None:  # type: ign
     with app.app_context():
         event = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
         assert event.action == "access_denied" and "/admin" in event.detail
+
+
+def test_request_hooks_run_in_the_order_the_factory_gives(app: Flask) -> None:
+    # The order is part of the security rules (see dashapp.factory.create_app): ids first,
+    # the token before the session is read, CSRF after the login rule, headers on every reply.
+    def names(hooks: list) -> list[str]:  # type: ignore[type-arg]
+        return [hook.__qualname__ for hook in hooks]
+
+    assert names(app.before_request_funcs[None]) == [
+        "_assign_request_id", "refuse_cross_site_json", "authenticate_bearer_token",
+        "enforce_session_timeouts.<locals>.check", "require_login",
+        "CSRFProtect.init_app.<locals>.csrf_protect", "Dash._setup_server",
+        "refuse_unknown_paths"]
+    # Flask runs these in reverse: headers first, the log line (with the final status) last.
+    assert names(app.after_request_funcs[None]) == [
+        "_log_request", "LoginManager._update_remember_cookie",
+        "_security_headers.<locals>.add_headers"]
+    assert set(app.before_request_funcs) == {None} == set(app.after_request_funcs)

@@ -9,6 +9,7 @@ import io
 import json
 import socket
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import openpyxl
@@ -22,10 +23,15 @@ from services.imports.jobs import import_history, previous_import
 from services.imports.kinds import KINDS, columns_markdown, template_csv
 from services.imports.mapping import ColumnMapping, detect, save_mapping, saved_mappings
 from services.imports.reader import Limits
+from services.imports.report import UNEXPECTED, ImportReport
+from services.imports.runner import CHECK, IMPORT, JobRequest, run_import_job
+from services.imports.uploads import save_upload
 from services.sales import totals
 from services.scope import Scope
+from services.users import create_user
 from tests.fixtures.imports import (  # noqa: F401 - the fixtures are used by name
     NON_MERCHANDISE,
+    TIMEZONE,
     Fresh,
     fresh_fixture,
     fresh_sqlite_fixture,
@@ -450,3 +456,67 @@ def test_skipping_invalid_rows_of_a_catalogue_loads_the_others_only(
     report = fresh_sqlite.run(catalogue, "catalogue.csv", skip_invalid=True)
     assert (report.status, report.rows_loaded, report.rows_rejected) == ("succeeded", 1, 1)
     assert fresh_sqlite.scalar("SELECT group_concat(sku) FROM products") == "TEA"
+
+
+class JobBench:
+    """Users, a staged upload of the UCI slice per user, and a way to run import jobs."""
+
+    def __init__(self, fresh: Fresh, folder: Path) -> None:
+        self.fresh, self.folder, self.loaded = fresh, folder, []
+        with fresh.session() as session:
+            users = {role: create_user(session, f"{role}@example.com", "a-long-password", role)
+                     for role in ("analyst", "viewer", "admin")}
+            users["admin"].active = False
+            session.commit()
+            self.ids = {role: user.id for role, user in users.items()}
+        self.uploads = {role: save_upload(folder, SLICE, "retail.csv", user_id)
+                        for role, user_id in self.ids.items()}
+
+    def run(self, role: str, action: str = IMPORT, **changes: object) -> ImportReport:
+        """Run a job for the upload of the user with `role`, as the analysts' wizard does."""
+        mapping = detect(SLICE.decode().splitlines()[0].split(",")).mapping.as_dict()
+        job = JobRequest(action=action, user_id=self.ids[role], upload=self.uploads[role],
+                         mapping=mapping, platform="Online Store", skip_invalid=False)
+        with self.fresh.session() as session:
+            return run_import_job(session, replace(job, **changes), folder=self.folder,
+                                  timezone=TIMEZONE, limits=Limits(),
+                                  roles={"admin", "analyst"}, progress=lambda *_: None,
+                                  on_loaded=lambda: self.loaded.append(action))
+
+
+def test_an_import_job_checks_then_loads_as_its_user(fresh_sqlite: Fresh,
+                                                     tmp_path: Path) -> None:
+    bench = JobBench(fresh_sqlite, tmp_path)
+    checked = bench.run("analyst", CHECK)
+    assert checked.status == "checked" and checked.errors == [] and bench.loaded == []
+    assert fresh_sqlite.scalar("SELECT COUNT(*) FROM order_lines") == 0
+    loaded = bench.run("analyst")
+    assert loaded.status == "succeeded" and bench.loaded == [IMPORT]
+    assert fresh_sqlite.scalar("SELECT user_id FROM import_jobs") == bench.ids["analyst"]
+
+
+@pytest.mark.parametrize("role, changes", [("viewer", {}), ("admin", {}),  # inactive admin
+                                           ("analyst", {"user_id": 999})])
+def test_an_import_job_refuses_users_who_may_not_import(fresh_sqlite: Fresh, tmp_path: Path,
+                                                        role: str,
+                                                        changes: dict[str, object]) -> None:
+    bench = JobBench(fresh_sqlite, tmp_path)
+    report = bench.run(role, **changes)
+    assert (report.status, report.errors) == ("rejected", ["Your account may not import files."])
+    assert fresh_sqlite.scalar("SELECT COUNT(*) FROM import_jobs") == 0 and bench.loaded == []
+
+
+def test_an_import_job_reports_a_missing_upload_and_an_unexpected_error(
+        fresh_sqlite: Fresh, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    bench = JobBench(fresh_sqlite, tmp_path)
+    missing = bench.run("analyst", upload="0" * 32)
+    assert missing.status == "rejected" and "no longer here" in missing.errors[0]
+
+    def bug(*_args: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("services.imports.runner.import_file", bug)
+    broken = bench.run("analyst")
+    assert (broken.status, broken.errors, broken.kind) == ("failed", [UNEXPECTED], "sales")
+    assert "Import job failed" in caplog.text and bench.loaded == []

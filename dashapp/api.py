@@ -3,17 +3,30 @@ the rows of every panel the page declares (`layouts.panels`), under its API key.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
-from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
 
+from dashapp import __version__
 from dashapp.filters import View, page_choices, to_query
+from dashapp.openapi import REFERENCE_PATH, SPEC_PATH, endpoints, openapi_spec
 from dashapp.panels import source_data, source_key
 from dashapp.views import checked_view
-from layouts.pages import PAGES, Page, page_for
+from layouts.pages import PAGES, Page, nav_links, page_for
 from services.errors import NotFound
 from services.filters import Period
 
@@ -118,3 +131,25 @@ for _page in PAGES:  # one route per page with an API name: /api/v1/overview, /a
 @bp.errorhandler(404)
 def _not_found(_error_value: Exception) -> tuple[Response, int]:
     return _error("No such API endpoint.", 404)
+
+
+def api_description() -> dict[str, Any]:
+    """The OpenAPI description of this API, generated from the page registry."""
+    return openapi_spec(PAGES, __version__, prefix=bp.url_prefix or "",
+                        cookie=current_app.config["SESSION_COOKIE_NAME"])
+
+
+@bp.get(f"/{SPEC_PATH}")
+def openapi_json() -> Response:
+    """The OpenAPI 3.1 description, in the registry's order (jsonify would sort the keys)."""
+    return current_app.response_class(json.dumps(api_description(), indent=2) + "\n",
+                                      mimetype="application/json")
+
+
+@bp.get(f"/{REFERENCE_PATH}")
+def reference() -> str:
+    """The API reference for people: the same description, as a page of the app."""
+    spec = api_description()
+    return render_template("api_reference.html", spec=spec, endpoints=endpoints(spec),
+                           base=request.host_url.rstrip("/"), spec_url=url_for(".openapi_json"),
+                           links=nav_links(current_user.role), email=current_user.email)

@@ -41,6 +41,7 @@ TOKENS_TABLE = "admin-tokens-table"
 AUDIT_TABLE = "admin-audit-table"
 AUDIT_EXPORT = "admin-audit"
 STATUS = "admin-status"
+API_REFERENCE = "/api/v1/reference"  # rendered from the OpenAPI description
 ROLE_OPTIONS = [{"label": role.capitalize(), "value": role}
                 for role in ("viewer", "analyst", "admin")]
 
@@ -56,8 +57,10 @@ def layout(view: View) -> html.Div:
     return html.Div([
         dcc.Store(id=REFRESH, data=0),
         html.H1("Administration", className="h4"),
-        html.P("The date, platform and product filters above do not apply to "
-               "administration.", className="small text-muted mb-2"),
+        html.P(["The date, platform and product filters above do not apply to "
+                "administration. API tokens give scripts the same numbers as the pages: see the ",
+                html.A("API reference", href=API_REFERENCE, id="admin-api-reference"), "."],
+               className="small text-muted mb-2"),
         tabs,
         html.Div(id=FEEDBACK),
         html.Div(id=NEW_TOKEN),

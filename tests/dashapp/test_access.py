@@ -34,7 +34,8 @@ def test_the_route_list_is_complete(app: Flask) -> None:
     endpoints = {endpoint for endpoint, _, _ in routes(app)}
     # If this fails, a route was added: decide whether it is public and extend the tests.
     assert {"/_dash-update-component", "/_dash-layout", "/_dash-dependencies",
-            "api.overview_api", "auth.login", "auth.logout", "health.healthz"} <= endpoints
+            "api.overview_api", "api.openapi_json", "api.reference", "auth.login",
+            "auth.logout", "health.healthz"} <= endpoints
 
 
 def test_every_non_public_route_refuses_anonymous_requests_with_no_data(app: Flask) -> None:

@@ -31,6 +31,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # Benchmarks write their sections of docs/performance.md. PostgreSQL runs need
 # BENCH_DATABASE_URL (a database the benchmark may empty and refill). `make bench`: imports,

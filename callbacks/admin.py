@@ -120,7 +120,8 @@ def register_callbacks(app: Dash) -> None:
                   State(ids.NEW_EMAIL, "value"), State(ids.NEW_PASSWORD, "value"),
                   State(ids.NEW_ROLE, "value"), State(ids.NEW_PLATFORMS, "value"),
                   State(ids.NEW_NAME, "value"), prevent_initial_call=True)
-    def create(clicks, email, password, role, platforms, name):  # type: ignore[no-untyped-def]
+    def create(clicks: int | None, email: str | None, password: str | None, role: str | None,
+               platforms: list[str] | None, name: str | None) -> tuple[Any, Any]:
         if not clicks:
             raise PreventUpdate
         return run_action(admin.add_user, email or "", password or "", role or "viewer",
@@ -144,7 +145,8 @@ def register_callbacks(app: Dash) -> None:
                   State(ids.EDIT_USER, "value"), State(ids.EDIT_NAME, "value"),
                   State(ids.EDIT_ROLE, "value"), State(ids.EDIT_PLATFORMS, "value"),
                   State(ids.EDIT_ACTIVE, "value"), prevent_initial_call=True)
-    def save(clicks, user_id, name, role, platforms, active):  # type: ignore[no-untyped-def]
+    def save(clicks: int | None, user_id: int | None, name: str | None, role: str | None,
+             platforms: list[str] | None, active: bool | None) -> tuple[Any, Any]:
         if not clicks or user_id is None:
             raise PreventUpdate
         return run_action(admin.update_user, user_id, name, role, platforms or [],

@@ -102,7 +102,7 @@ def history_for(data: dict[str, Any] | None) -> Any:
 def export_links(data: dict[str, Any] | None) -> tuple[str, str, str, Any]:
     """Download links of the full export for the current view, and how many lines it has."""
     parsed = view_from_store(data, ids.PARAMS)
-    if parsed is None or data.get("path") != ids.PATH:
+    if parsed is None or data is None or data.get("path") != ids.PATH:
         raise PreventUpdate
     view, period = parsed
     query = to_query(view.filters)
@@ -181,7 +181,7 @@ def register_callbacks(app: Dash) -> None:
     @app.callback(
         Output(ids.SAVED, "options"), Input(ids.UPLOAD_STATE, "data"),
         prevent_initial_call=True)
-    def saved_options(state: dict[str, Any] | None) -> list[dict[str, str]]:
+    def saved_options(state: dict[str, Any] | None) -> list[dict[str, str | None]]:
         return [{"label": f"{m.name} ({KINDS[m.kind].label.lower()})", "value": m.name}
                 for m in fetch(saved_mappings)]
 
@@ -206,6 +206,7 @@ def register_callbacks(app: Dash) -> None:
             return html.Span(str(error), className="text-danger"), no_update
         options = [{"label": f"{m.name} ({KINDS[m.kind].label.lower()})", "value": m.name}
                    for m in fetch(saved_mappings)]
+        assert name is not None  # save_mapping refused a missing name
         return html.Span(f"Saved as “{name.strip()}”.", className="text-success"), options
 
     @app.callback(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import dash_bootstrap_components as dbc
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, html, no_update
@@ -70,7 +70,7 @@ def with_control_change(filters: Filters, controls: Controls, trigger: Any) -> F
             return replace(filters, range=CUSTOM, start=start, end=end) if start and end \
                 else filters
         return replace(filters, range=controls.range or DEFAULT_RANGE, start=None, end=None)
-    changes = {
+    changes: dict[str, tuple[str, Any]] = {  # control: (field, value of the field's type)
         shell.PLATFORM: ("platforms", tuple(controls.platforms or ())),
         shell.CATEGORY: ("categories", tuple(controls.categories or ())),
         shell.PRODUCT: ("products", tuple(controls.products or ())),
@@ -91,7 +91,8 @@ def apply_cross_filter(filters: Filters, dimension: str, key: str) -> Filters:
     field = CROSS_FILTER_FIELDS[dimension]
     current = getattr(filters, field)
     chosen: tuple[str, ...] = () if current == (key,) else (key,)
-    return replace(filters, **{field: chosen})
+    # `field` names one of the tuple fields, which the checker cannot tell from a str.
+    return replace(filters, **cast("dict[str, Any]", {field: chosen}))
 
 
 def apply_click(filters: Filters, page_choices: dict[str, str], params: Sequence[ParamSpec],
@@ -106,7 +107,8 @@ def apply_click(filters: Filters, page_choices: dict[str, str], params: Sequence
         return filters, page_choices
     if dimension in PAGE_FILTERS:  # the order country: a filter of the pages that offer it
         chosen = spec.default if getattr(filters, dimension) == key else key
-        return replace(filters, **{dimension: chosen}), page_choices
+        # A page filter is a str field, which the checker cannot tell from the name.
+        return replace(filters, **cast("dict[str, Any]", {dimension: chosen})), page_choices
     chosen = spec.default if page_choices.get(dimension) == key else key
     return filters, {**page_choices, dimension: chosen}
 
@@ -140,7 +142,8 @@ def sync_view(pathname: str | None, search: str | None, controls: Controls,
         name = trigger.get("name")
         if name in PAGE_FILTERS and name in {spec.name for spec in params} and \
                 page_values.get(name) is not None:
-            filters = replace(filters, **{name: str(page_values[name])})
+            # A page filter is a str field, which the checker cannot tell from the name.
+            filters = replace(filters, **cast("dict[str, Any]", {name: str(page_values[name])}))
         elif name in page_choices and page_values.get(name) is not None:
             page_choices[name] = str(page_values[name])
     view, period = checked_view(to_query(filters, page_choices, params), params)
@@ -224,8 +227,12 @@ def register_callbacks(app: Dash) -> None:
         State(page_param, "id"),
         State(xfilter, "id"),
     )
-    def sync(pathname, search, range_value, start, end, platforms, categories, products,  # type: ignore[no-untyped-def]
-             grain, compare, page_values, click_data, page_ids, xfilter_ids):
+    def sync(pathname: str | None, search: str | None, range_value: str | None,
+             start: str | None, end: str | None, platforms: list[str] | None,
+             categories: list[str] | None, products: list[str] | None, grain: str | None,
+             compare: str | None, page_values: list[Any], click_data: list[Any],
+             page_ids: list[dict[str, str]],
+             xfilter_ids: list[dict[str, str]]) -> tuple[Any, ...]:
         trigger = ctx.triggered_id
         if isinstance(trigger, dict) and trigger.get("type") == shell.XFILTER and \
                 not _clicked(click_data, xfilter_ids, trigger):

@@ -62,6 +62,7 @@ def page_view(path: str) -> tuple[Page, View, Period]:
     silently different answer.
     """
     page = page_for(path)
+    assert page is not None  # the API asks only for the paths of registered pages
     view, period = checked_view(request.args.to_dict(flat=False), page.params)
     if view.notices:
         response, status = _error("Invalid query parameters.", status=400,

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     Flask,
-    Response,
     abort,
     current_app,
     flash,
@@ -27,8 +27,9 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.orm import joinedload
+from werkzeug.wrappers import Response  # what redirect() returns; Flask's is a subclass
 
-from dashapp.extensions import db, login_manager
+from dashapp.extensions import db, db_session, login_manager
 from dashapp.permissions import can_administer, may_administer
 from dashapp.security import clock, start_session_clock
 from models import User
@@ -104,14 +105,14 @@ def start_viewing_as() -> Response:
     """Preview the app as another user from the next request on (admins only)."""
     target = db.session.get(User, request.form.get("user_id", type=int) or 0)
     if not can_administer():  # admins only, and not from inside a preview
-        record(db.session, "access_denied", current_user.id, request.remote_addr,
+        record(db_session(), "access_denied", current_user.id, request.remote_addr,
                what="view as")
         db.session.commit()
         abort(403)
     if target is None or not target.active:
         flash("Choose an active user to preview as.", "warning")
         return redirect("/admin?range=30d&grain=day&compare=prev&tab=users")
-    record(db.session, "view_as_started", current_user.id, request.remote_addr,
+    record(db_session(), "view_as_started", current_user.id, request.remote_addr,
            target=target.email)
     db.session.commit()
     session[VIEW_AS_KEY] = target.id
@@ -123,7 +124,7 @@ def start_viewing_as() -> Response:
 def stop_viewing_as() -> Response:
     """Back to the admin's own view."""
     if session.pop(VIEW_AS_KEY, None) is not None:
-        record(db.session, "view_as_stopped", current_user.viewed_by, request.remote_addr,
+        record(db_session(), "view_as_stopped", current_user.viewed_by, request.remote_addr,
                target=current_user.id)
         db.session.commit()
     return redirect("/admin?range=30d&grain=day&compare=prev&tab=users")
@@ -147,7 +148,7 @@ def authenticate_bearer_token() -> None:
     header = request.headers.get("Authorization", "")
     if not request.path.startswith("/api/") or not header.startswith("Bearer "):
         return
-    user = user_for_token(db.session, header.removeprefix("Bearer ").strip())
+    user = user_for_token(db_session(), header.removeprefix("Bearer ").strip())
     if user is not None:
         db.session.commit()  # records last_used_at
     g._login_user = SessionUser.of(user) if user else login_manager.anonymous_user()
@@ -202,15 +203,15 @@ def login() -> Response | tuple[str, int]:
         email, ip = request.form.get("email", ""), request.remote_addr
         now = _now()
         limits = current_app.config["LOGIN_LIMITS"]
-        if is_throttled(db.session, email, ip, now, limits):
+        if is_throttled(db_session(), email, ip, now, limits):
             minutes = int(limits.window.total_seconds() // 60)
             flash(f"Too many failed attempts: wait {minutes} minutes and try again.", "danger")
-            record(db.session, "login_throttled", ip=ip, at=now, email=email.strip().lower())
+            record(db_session(), "login_throttled", ip=ip, at=now, email=email.strip().lower())
             db.session.commit()
             return render_template("login.html", next=request.args.get("next", "")), 429
-        user = authenticate(db.session, email, request.form.get("password", ""))
+        user = authenticate(db_session(), email, request.form.get("password", ""))
         if user is not None:
-            record(db.session, "login", user.id, ip, at=now)
+            record(db_session(), "login", user.id, ip, at=now)
             db.session.commit()
             session.clear()  # a new session at login: nothing carried over from before
             login_user(SessionUser.of(user))
@@ -218,7 +219,7 @@ def login() -> Response | tuple[str, int]:
             start_session_clock()
             return redirect(safe_next(request.args.get("next")))
         db.session.rollback()
-        record_failure(db.session, email, ip, at=now)
+        record_failure(db_session(), email, ip, at=now)
         db.session.commit()
         flash("Unknown e-mail or wrong password.", "danger")
         status = 401
@@ -230,9 +231,10 @@ def login() -> Response | tuple[str, int]:
 def logout() -> Response:
     """End the session."""
     real_id = current_user.viewed_by or current_user.id
-    record(db.session, "logout", real_id, request.remote_addr)
+    record(db_session(), "logout", real_id, request.remote_addr)
     # Ends this session everywhere: a copy of the cookie is worthless from now on.
-    end_sessions(db.session.get(User, real_id), _now())
+    # The user loader read this row for this request, so it is there.
+    end_sessions(cast(User, db.session.get(User, real_id)), _now())
     db.session.commit()
     logout_user()
     session.clear()

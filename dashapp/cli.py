@@ -15,7 +15,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from dashapp.cli_import import import_command
 from dashapp.context import data_changed
-from dashapp.extensions import db
+from dashapp.extensions import db, db_session
 from services import rollups
 from services.errors import ServiceError
 from services.maintenance import refresh_statistics
@@ -49,17 +49,17 @@ def demo_data_command(lines: int | None, seed: int, if_empty: bool) -> None:
     """Load deterministic demo data (two years, every entity) into an empty database."""
     from services.demo_data import DEFAULT_LINES, generate_demo_data, has_sales
 
-    if has_sales(db.session):
+    if has_sales(db_session()):
         if if_empty:
             click.echo("Sales data already present: demo data not loaded.")
             return
         _fail("The database already has sales; demo data loads into an empty database only.")
     started = time.perf_counter()
     try:
-        summary = generate_demo_data(db.session, lines=lines or DEFAULT_LINES, seed=seed,
+        summary = generate_demo_data(db_session(), lines=lines or DEFAULT_LINES, seed=seed,
                                      timezone=current_app.config["TIMEZONE"])
         db.session.commit()
-        refresh_statistics(db.session)
+        refresh_statistics(db_session())
         db.session.commit()
         data_changed()
     except ServiceError as error:
@@ -85,7 +85,7 @@ def create_user_command(email: str, role: str, platforms: tuple[str, ...],
     """Create a user; the password is prompted for, or read from standard input."""
     password = _read_password(prompt=True)
     try:
-        user = create_user(db.session, email, password, role, platforms, name)
+        user = create_user(db_session(), email, password, role, platforms, name)
         db.session.commit()
     except ServiceError as error:
         db.session.rollback()
@@ -102,9 +102,9 @@ def ensure_demo_user_command() -> None:
         _fail("The demo login is for development; create real users with `users create`.")
     from services.users import authenticate
 
-    if authenticate(db.session, DEMO_EMAIL, DEMO_PASSWORD) is None:
+    if authenticate(db_session(), DEMO_EMAIL, DEMO_PASSWORD) is None:
         try:
-            create_user(db.session, DEMO_EMAIL, DEMO_PASSWORD, "admin", name="Demo admin")
+            create_user(db_session(), DEMO_EMAIL, DEMO_PASSWORD, "admin", name="Demo admin")
         except ServiceError as error:
             db.session.rollback()
             _fail(f"{error} (its password was changed: log in with that one).")
@@ -124,7 +124,7 @@ def tokens_group() -> None:
 def create_token_command(email: str, name: str | None) -> None:
     """Create an API token for a user and print it once (only its hash is stored)."""
     try:
-        token = create_token(db.session, email, name)
+        token = create_token(db_session(), email, name)
         db.session.commit()
     except ServiceError as error:
         db.session.rollback()
@@ -155,7 +155,7 @@ def rollups_group() -> None:
 def rebuild_rollups_command() -> None:
     """Rebuild them from the order lines (after changing sales by hand)."""
     started = time.perf_counter()
-    rollups.refresh(db.session)
+    rollups.refresh(db_session())
     db.session.commit()
     data_changed()
     click.echo(f"Rollups rebuilt in {time.perf_counter() - started:.1f} s; cached results "

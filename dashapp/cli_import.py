@@ -5,6 +5,7 @@ or failed; nothing is changed in either case.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -12,7 +13,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from dashapp.context import data_changed
-from dashapp.extensions import db
+from dashapp.extensions import db_session
 from services.errors import ServiceError
 from services.imports.kinds import KINDS
 from services.imports.mapping import ColumnMapping, load_mapping_file, saved_mapping
@@ -30,7 +31,7 @@ def _mapping(mapping_file: str | None, saved: str | None,
     if mapping_file:
         mapping = load_mapping_file(Path(mapping_file).read_text(encoding="utf-8"))
     elif saved:
-        mapping = saved_mapping(db.session, Scope.everything(), saved)
+        mapping = saved_mapping(db_session(), Scope.everything(), saved)
     if mapping is not None and date_order:
         mapping = ColumnMapping(mapping.kind, mapping.columns, mapping.source_format,
                                 date_order, mapping.name)
@@ -76,15 +77,15 @@ def import_command(file: str, kind: str | None, platform: str, mapping_file: str
         timezone=current_app.config["TIMEZONE"], limits=import_limits(current_app.config))
     progress = _progress_printer()
     if dry_run:
-        report = check_file(db.session, Scope.everything(), request, progress)
+        report = check_file(db_session(), Scope.everything(), request, progress)
     else:
-        report = import_file(db.session, Scope.everything(), request, progress=progress)
+        report = import_file(db_session(), Scope.everything(), request, progress=progress)
         if report.status == "succeeded":
             data_changed()
     _finish(report)
 
 
-def _progress_printer():  # type: ignore[no-untyped-def]
+def _progress_printer() -> Callable[[str, float], None]:
     shown: set[str] = set()
 
     def show(step: str, _fraction: float) -> None:

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from flask import current_app, request
 from flask_login import current_user
 
-from dashapp.extensions import db
+from dashapp.extensions import db, db_session
 from services.admin import Actor
 from services.audit import record
 from services.cache import ResultCache, is_cached
@@ -52,7 +52,7 @@ def fetch(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     scope = current_scope()
 
     def compute() -> T:
-        return service(db.session, scope, *args, **kwargs)
+        return service(db_session(), scope, *args, **kwargs)
 
     try:
         if is_cached(service):
@@ -84,12 +84,12 @@ def perform(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """
     who = actor()  # refuses anonymous requests before anything is written
     try:
-        result = service(db.session, *args, **kwargs)
+        result = service(db_session(), *args, **kwargs)
         db.session.commit()
         return result
     except AccessDenied:
         db.session.rollback()
-        record(db.session, "access_denied", who.id, who.ip, what=service.__name__)
+        record(db_session(), "access_denied", who.id, who.ip, what=service.__name__)
         db.session.commit()
         raise
     except Exception:

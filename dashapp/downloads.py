@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, request, stream_with_context
 
 from dashapp.context import actor, current_scope, fetch, perform
-from dashapp.extensions import db
+from dashapp.extensions import db, db_session
 from dashapp.filters import to_query
 from dashapp.permissions import can_export
 from dashapp.views import checked_view
@@ -51,7 +51,7 @@ def data_export(file_format: str) -> Response:
 
     def generate() -> Any:
         try:
-            yield from export_chunks(order_line_chunks(db.session, scope, filters, period),
+            yield from export_chunks(order_line_chunks(db_session(), scope, filters, period),
                                      header, file_format)
         finally:
             db.session.rollback()  # the stream only reads: end its transaction

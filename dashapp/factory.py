@@ -15,7 +15,7 @@ from dashapp.cli import register_commands
 from dashapp.config import load_config
 from dashapp.context import fetch
 from dashapp.errors import on_callback_error, register_error_handlers
-from dashapp.extensions import db, migrate
+from dashapp.extensions import db, db_session, migrate
 from dashapp.permissions import can_export, may_open
 from dashapp.security import csrf
 from layouts.pages import nav_links, page_for
@@ -97,7 +97,7 @@ def refuse_unknown_paths() -> None:
     if page is None:
         abort(404)
     if current_user.is_authenticated and not may_open(current_user.role, page.roles):
-        record(db.session, "access_denied", current_user.id, request.remote_addr,
+        record(db_session(), "access_denied", current_user.id, request.remote_addr,
                what=request.path)
         db.session.commit()
         abort(403)
@@ -139,11 +139,11 @@ def register_dash(app: Flask) -> Dash:
 
     dash_app = Dash(
         __name__,
-        server=app,
+        server=app,  # type: ignore[arg-type]  # Dash documents a Flask app here; its hint omits it
         url_base_pathname="/",
         assets_folder=str(ASSETS),
         title="Pulseboard",
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # documented as allowed; its hint says str
         suppress_callback_exceptions=True,
         on_error=on_callback_error,
         serve_locally=True,

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from services.filters import (
@@ -86,7 +87,7 @@ def parse_query(
     page = {name: _parse_page_param(spec, values.get(name, []), notices)
             for name, spec in specs.items()}
     # A page filter (the order country) is a page parameter in the URL but a filter below it.
-    narrowed = {name: page.pop(name) for name in PAGE_FILTERS if name in page}
+    narrowed: dict[str, Any] = {name: page.pop(name) for name in PAGE_FILTERS if name in page}
     return View(replace(filters, **narrowed), page, tuple(notices))
 
 
@@ -139,9 +140,9 @@ def _parse_page_param(spec: ParamSpec, found: list[str], notices: list[str]) -> 
     return found[0]
 
 
-def _parse_dates(values: dict[str, list[str]], notices: list[str]) -> dict[str, object]:
+def _parse_dates(values: dict[str, list[str]], notices: list[str]) -> dict[str, Any]:
     """Range, custom dates and as-of: custom dates win over a preset when both are valid."""
-    out: dict[str, object] = {"range": DEFAULT_RANGE}
+    out: dict[str, Any] = {"range": DEFAULT_RANGE}  # Filters fields: a str and dates
     asof_text = _single(values, "asof", notices)
     if asof_text is not None:
         out["asof"] = _parse_date(asof_text)

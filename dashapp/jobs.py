@@ -18,7 +18,7 @@ from flask import Flask
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from dashapp.context import data_changed
-from dashapp.extensions import db
+from dashapp.extensions import db, db_session
 from dashapp.permissions import IMPORT_ROLES
 from services.imports.reader import import_limits
 from services.imports.report import ImportReport
@@ -64,7 +64,7 @@ def run_in_app(server: Flask, job: JobRequest,
     """Run an import job in an app context of `server` (the job's process has no request)."""
     with server.app_context():
         try:
-            return run_import_job(db.session, job, folder=upload_folder(server),
+            return run_import_job(db_session(), job, folder=upload_folder(server),
                                   timezone=server.config["TIMEZONE"],
                                   limits=import_limits(server.config), roles=IMPORT_ROLES,
                                   progress=progress, on_loaded=data_changed)

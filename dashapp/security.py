@@ -9,12 +9,13 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, jsonify, request, session
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.wrappers import Response as BaseResponse  # redirect()'s; Flask's subclasses it
 
 csrf = CSRFProtect()
 log = logging.getLogger("dashapp.requests")
@@ -50,7 +51,7 @@ def configure_logging(app: Flask) -> None:
     if any(getattr(handler, "_pulseboard", False) for handler in logger.handlers):
         return
     handler = logging.StreamHandler()
-    handler._pulseboard = True  # type: ignore[attr-defined]
+    handler._pulseboard = True  # type: ignore[attr-defined]  # our marker on a stdlib handler
     handler.addFilter(RequestContextFilter())
     handler.setFormatter(logging.Formatter(
         "%(asctime)s %(levelname)s %(name)s rid=%(request_id)s user=%(user)s ip=%(ip)s "
@@ -65,7 +66,7 @@ def _assign_request_id() -> None:
     g.started = time.perf_counter()
 
 
-def content_security_policy(script_hashes: list[str]) -> str:
+def content_security_policy(script_hashes: Sequence[str]) -> str:
     """A CSP that Dash works with: scripts only from us plus the renderer's inline hash."""
     return "; ".join([
         "default-src 'self'",
@@ -131,9 +132,9 @@ def refuse_cross_site_json() -> Response | None:
     return None
 
 
-def enforce_session_timeouts(app: Flask) -> Callable[[], Response | None]:
+def enforce_session_timeouts(app: Flask) -> Callable[[], BaseResponse | None]:
     """End logins idle for longer than SESSION_IDLE_SECONDS or older than the lifetime."""
-    def check() -> Response | None:
+    def check() -> BaseResponse | None:
         if not current_user.is_authenticated or "_user_id" not in session:
             return None
         now = clock()
@@ -186,7 +187,7 @@ def register_csrf(app: Flask) -> None:
     csrf.init_app(app)
 
 
-def register_security_headers(app: Flask, script_hashes: list[str]) -> None:
+def register_security_headers(app: Flask, script_hashes: Sequence[str]) -> None:
     """After every request: security headers, with a CSP allowing Dash's inline script."""
     policy = content_security_policy(script_hashes)
     app.after_request(_security_headers(policy, app.config["ENV"] == "production"))

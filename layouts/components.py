@@ -5,10 +5,11 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from dash.development.base_component import Component
 
 from layouts.shell import export_menu
 
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
+GRAPH_CONFIG: dcc.Graph.Config = {"displaylogo": False, "responsive": True,
                 # Maps load their outlines from our own assets (vendored), never from a CDN.
                 "topojsonURL": "/assets/topojson/",
                 "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
@@ -19,7 +20,8 @@ def graph(component_id: Any, height: int = 340, toolbar: bool = True) -> dcc.Gra
 
     Small ranked charts go without the toolbar: it would cover their legend and bars.
     """
-    config = GRAPH_CONFIG if toolbar else {**GRAPH_CONFIG, "displayModeBar": False}
+    config: dcc.Graph.Config = (GRAPH_CONFIG if toolbar
+                                else {**GRAPH_CONFIG, "displayModeBar": False})
     return dcc.Graph(id=component_id, config=config, style={"height": f"{height}px"})
 
 
@@ -30,7 +32,7 @@ def chart_card(title: str, body: Any, note_id: str | None = None, tools: Any = N
                         html.Small(subtitle, className="text-muted") if subtitle else None]),
               html.Div([tools, export_menu(export_key) if export_key else None],
                        className="card-tools")]
-    children = [dcc.Loading(body, type="dot", delay_show=250, color="#2563eb")]
+    children: list[Component] = [dcc.Loading(body, type="dot", delay_show=250, color="#2563eb")]
     if note_id:
         children.append(html.Div(id=note_id, className="chart-note small text-muted mt-1"))
     return dbc.Card([dbc.CardHeader(header, className="chart-card-header"),

@@ -243,7 +243,7 @@ def mapping_tools() -> html.Div:
     ], id=MAPPING_TOOLS, style={"display": "none"})
 
 
-def preview_table(frame: Any) -> html.Div:
+def preview_table(frame: Any) -> html.Details:
     """The first rows of the file, as text."""
     columns = [(column, column) for column in frame.columns]
     rows = frame.to_dict(orient="records")

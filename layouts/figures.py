@@ -98,6 +98,7 @@ def format_money(value: float | None, currency: str, compact: bool = False) -> s
     """'£12,345', '-£1.2M' (compact), or 'n/a' for a missing value."""
     if _is_missing(value):
         return "n/a"
+    assert value is not None  # _is_missing caught None
     sign = "-" if value < 0 else ""
     symbol = currency_symbol(currency)
     amount = abs(value)
@@ -118,6 +119,7 @@ def format_percent(value: float | None, decimals: int = 1, signed: bool = False)
     """'12.3%' from 0.123 ('+12.3%' when signed), or 'n/a'."""
     if _is_missing(value):
         return "n/a"
+    assert value is not None  # _is_missing caught None
     return f"{value * 100:{'+' if signed else ''}.{decimals}f}%"
 
 
@@ -195,7 +197,7 @@ def ranked_bar_figure(frame: pd.DataFrame, label_column: str, key_column: str, c
     compare_column = f"compare_{value}"
     has_comparison = bool(compare_column in ordered and ordered[compare_column].notna().any())
     labels, keys = _values(ordered[label_column]), _values(ordered[key_column])
-    bars = []
+    bars: list[dict[str, Any]] = []
     if compare and has_comparison:
         bars.append({"type": "bar", "x": _values(ordered[compare_column]), "y": labels,
                      "orientation": "h", "name": "Comparison period",

@@ -140,8 +140,10 @@ class Panel:
 
 
 # The filters a panel may not obey, as (Filters field, its "not set" value).
-_RESETS = {"platform": ("platforms", ()), "product": ("products", ()),
-           "category": ("categories", ()), "country": ("country", "")}
+# Each filter: the field it sets and the field's unset value (of that field's type).
+_RESETS: dict[str, tuple[str, Any]] = {
+    "platform": ("platforms", ()), "product": ("products", ()),
+    "category": ("categories", ()), "country": ("country", "")}
 
 
 def effective(panel: Panel, view: View, period: Period) -> tuple[Filters, Period]:

@@ -7,6 +7,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import dcc, html
+from dash.development.base_component import Component
 
 from dashapp.filters import View
 from layouts import figures
@@ -299,7 +300,7 @@ def _toggle(component_id: dict[str, str], value: str, choices: dict[str, str]) -
         options=[{"label": label, "value": key} for key, label in choices.items()])
 
 
-def _labelled(label: str, control: object) -> html.Div:
+def _labelled(label: str, control: Component) -> html.Div:
     return html.Div([html.Span(label, className="small me-2"), control],
                     className="d-flex align-items-center")
 

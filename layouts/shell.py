@@ -38,7 +38,7 @@ HEALTH_BANNER = "health-banner"
 ERROR_ALERT = "app-error"  # filled by the global callback error handler (dashapp.errors)
 
 
-def _control(label: str, control: object, width: dict[str, int]) -> dbc.Col:
+def _control(label: str, control: object, width: dict[str, int | str]) -> dbc.Col:
     return dbc.Col([dbc.Label(label, className="filter-label"), control], **width)
 
 

@@ -1,7 +1,9 @@
 """Declarative base shared by every Pulseboard model (plain SQLAlchemy, no Flask)."""
 from __future__ import annotations
 
-from sqlalchemy import MetaData, Numeric
+from typing import TYPE_CHECKING, ClassVar
+
+from sqlalchemy import MetaData, Numeric, Table
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names so Alembic migrations can alter them on SQLite and PostgreSQL alike.
@@ -23,3 +25,9 @@ class Base(DeclarativeBase):
     """Base class of all models; its metadata is what migrations compare against."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    if TYPE_CHECKING:
+        # Every model names a __tablename__, so its __table__ is a Table; SQLAlchemy types it
+        # as any FromClause (a model may also map a join or a select), which is no INSERT or
+        # UPDATE target. Declared for the type checker only, like SQLAlchemy's own.
+        __table__: ClassVar[Table]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 from sqlalchemy import func, select, text
@@ -72,8 +72,9 @@ def add_user(session: Session, actor: Actor, email: str, password: str, role: st
 
 
 def _active_admins(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(User)
-                          .where(User.role == "admin", User.active.is_(True)))
+    # A count() returns one row, so the scalar is never None.
+    return cast(int, session.scalar(select(func.count()).select_from(User)
+                                    .where(User.role == "admin", User.active.is_(True))))
 
 
 def update_user(session: Session, actor: Actor, user_id: int, name: str | None, role: str,

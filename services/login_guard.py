@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -44,7 +45,9 @@ def is_throttled(session: Session, email: str, ip: str | None, now: dt.datetime,
     since = now - limits.window
     recent = select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == FAILED, AuditEvent.at > since, AuditEvent.at <= now)
-    by_account = session.scalar(recent.where(AuditEvent.detail == _email_detail(email)))
+    # A count() returns one row, so these scalars are never None.
+    by_account = cast(int, session.scalar(recent.where(AuditEvent.detail == _email_detail(email))))
     if by_account >= limits.per_account:
         return True
-    return bool(ip) and session.scalar(recent.where(AuditEvent.ip == ip)) >= limits.per_address
+    return bool(ip) and (cast(int, session.scalar(recent.where(AuditEvent.ip == ip)))
+                         >= limits.per_address)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from models import Customer, MediaPost, OrderLine, Platform, Product
@@ -209,8 +209,9 @@ def product_summary(session: Session, scope: Scope, filters: Filters, period: Pe
 def top_customers(session: Session, scope: Scope, filters: Filters, period: Period,
                   limit: int = TOP) -> pd.DataFrame:
     """The known customers with the highest net revenue in range (guest orders have none)."""
-    dims = [Customer.external_id.label("customer"), Customer.name.label("name"),
-            Customer.segment.label("segment"), Customer.country.label("country")]
+    dims: list[ColumnElement[Any]] = [
+        Customer.external_id.label("customer"), Customer.name.label("name"),
+        Customer.segment.label("segment"), Customer.country.label("country")]
     return grouped_metrics(session, Lines(filters, scope, period.start, period.end), dims,
                            [(Customer, Customer.id == OrderLine.customer_id)],
                            order_by_revenue=True, limit=limit)

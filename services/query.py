@@ -11,8 +11,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, FromClause, Integer, false, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    FromClause,
+    Integer,
+    SQLColumnExpression,
+    false,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from models import OrderLine, Platform, Product
@@ -25,7 +37,8 @@ def as_date(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
-def scope_condition(scope: Scope, platform_column: ColumnElement[int]) -> ColumnElement[bool]:
+def scope_condition(scope: Scope,
+                    platform_column: SQLColumnExpression[int]) -> ColumnElement[bool]:
     """Restrict `platform_column` to the scope's platforms (always true for full scope)."""
     if scope.platform_ids is None:
         return true()
@@ -97,23 +110,23 @@ class month_start(FunctionElement):  # noqa: N801 - SQL function naming
 
 
 @compiles(week_start, "sqlite")
-def _week_start_sqlite(element, compiler, **kw):  # type: ignore[no-untyped-def]
+def _week_start_sqlite(element: week_start, compiler: SQLCompiler, **kw: Any) -> str:
     # 'weekday 1' moves forward to the next Monday (or stays), so step back six days first.
     return f"date({compiler.process(element.clauses, **kw)}, '-6 days', 'weekday 1')"
 
 
 @compiles(week_start, "postgresql")
-def _week_start_pg(element, compiler, **kw):  # type: ignore[no-untyped-def]
+def _week_start_pg(element: week_start, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST(date_trunc('week', {compiler.process(element.clauses, **kw)}) AS DATE)"
 
 
 @compiles(month_start, "sqlite")
-def _month_start_sqlite(element, compiler, **kw):  # type: ignore[no-untyped-def]
+def _month_start_sqlite(element: month_start, compiler: SQLCompiler, **kw: Any) -> str:
     return f"date({compiler.process(element.clauses, **kw)}, 'start of month')"
 
 
 @compiles(month_start, "postgresql")
-def _month_start_pg(element, compiler, **kw):  # type: ignore[no-untyped-def]
+def _month_start_pg(element: month_start, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST(date_trunc('month', {compiler.process(element.clauses, **kw)}) AS DATE)"
 
 
@@ -126,17 +139,18 @@ class iso_weekday(FunctionElement):  # noqa: N801 - SQL function naming
 
 
 @compiles(iso_weekday, "sqlite")
-def _iso_weekday_sqlite(element, compiler, **kw):  # type: ignore[no-untyped-def]
+def _iso_weekday_sqlite(element: iso_weekday, compiler: SQLCompiler, **kw: Any) -> str:
     # strftime('%w') counts from Sunday = 0; shift so Monday is 0.
     return f"((CAST(strftime('%w', {compiler.process(element.clauses, **kw)}) AS INTEGER) + 6) % 7)"
 
 
 @compiles(iso_weekday, "postgresql")
-def _iso_weekday_pg(element, compiler, **kw):  # type: ignore[no-untyped-def]
+def _iso_weekday_pg(element: iso_weekday, compiler: SQLCompiler, **kw: Any) -> str:
     return f"(CAST(EXTRACT(ISODOW FROM {compiler.process(element.clauses, **kw)}) AS INTEGER) - 1)"
 
 
-def bucket(column: ColumnElement[dt.date], grain: str) -> ColumnElement[dt.date]:
+def bucket(column: ColumnElement[dt.date] | QueryableAttribute[dt.date],
+           grain: str) -> ColumnElement[dt.date] | QueryableAttribute[dt.date]:
     """The start date of the day, week (Monday) or month that `column` falls in."""
     if grain == "week":
         return week_start(column)

@@ -62,7 +62,7 @@ from services.query import month_start as sql_month_start
 from services.scope import Scope
 
 log = logging.getLogger(__name__)
-ORDER_LINES: Table = OrderLine.__table__  # type: ignore[assignment]
+ORDER_LINES: Table = OrderLine.__table__
 Joins = Sequence[tuple[Any, ColumnElement[bool]]]
 
 
@@ -98,16 +98,16 @@ class Rollup:
     orders_add_up: bool = True  # False: order counts add up per product only
 
 
-DAY = Rollup(SalesDay.__table__, frozenset({"sale_date", "platform_id", "country"}))  # type: ignore[arg-type]
-PRODUCT_MONTH = Rollup(ProductMonth.__table__,  # type: ignore[arg-type]
+DAY = Rollup(SalesDay.__table__, frozenset({"sale_date", "platform_id", "country"}))
+PRODUCT_MONTH = Rollup(ProductMonth.__table__,
                        frozenset({"platform_id", "product_id"}), monthly=True,
                        orders_add_up=False)
-HOUR = Rollup(SalesHour.__table__,  # type: ignore[arg-type]
+HOUR = Rollup(SalesHour.__table__,
               frozenset({"sale_date", "sale_hour", "platform_id", "country"}))
 ROLLUPS = (DAY, PRODUCT_MONTH, HOUR)  # fewest rows first: the first that can answer is used
 # Which known customers bought on each day (per platform and country): distinct customers
 # do not add up, but a distinct count over these rows is the distinct count over the lines.
-CUSTOMERS = Rollup(CustomerDay.__table__,  # type: ignore[arg-type]
+CUSTOMERS = Rollup(CustomerDay.__table__,
                    frozenset({"sale_date", "platform_id", "country"}))
 
 _base_only: contextvars.ContextVar[bool] = contextvars.ContextVar("base_only", default=False)
@@ -214,7 +214,7 @@ def _retarget(expression: ColumnElement[Any], source: FromClause) -> ColumnEleme
     if source is ORDER_LINES:
         return expression
 
-    def replace(element: Any) -> Any:
+    def replace(element: Any, **kw: Any) -> Any:
         if isinstance(element, Column) and element.table is ORDER_LINES:
             return source.c[element.name]
         return None
@@ -332,7 +332,7 @@ def _rebuilt_rows(rollup: Rollup) -> tuple[list[str], Select[Any], ColumnElement
     keys = _key_names(rollup)
     if rollup is DAY:  # the hours of a day add up to the day: no second pass over the lines
         hours = HOUR.table
-        grouping = [hours.c[name] for name in keys]
+        grouping: list[ColumnElement[Any]] = [hours.c[name] for name in keys]
         return ([*keys, *STORED_MEASURES],
                 select(*grouping, *[func.sum(hours.c[name]) for name in STORED_MEASURES])
                 .group_by(*grouping), hours.c.sale_date)

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from benchmarks.common import reset_postgres
 from dashapp import create_app
@@ -176,7 +177,8 @@ def csrf_token(client: FlaskClient, path: str = "/login") -> str:
     return match.group(1)
 
 
-def post_login(client: FlaskClient, email: str, password: str, **kwargs: object):  # type: ignore[no-untyped-def]
+def post_login(client: FlaskClient, email: str, password: str,
+               **kwargs: object) -> TestResponse:
     """Submit the login form with its CSRF token; returns the response."""
     data = {"email": email, "password": password, "csrf_token": csrf_token(client)}
     return client.post("/login", data=data, **kwargs)

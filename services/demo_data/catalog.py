@@ -57,7 +57,8 @@ class Catalog:
         active = np.ones(n, dtype=bool)
         active[inactive] = False
         retired_day = np.full(n, PLANTED["history_days"])
-        retired_day[inactive] = rng.integers(*settings["inactive_retired_days"], len(inactive))
+        first, last = settings["inactive_retired_days"]
+        retired_day[inactive] = rng.integers(first, last, len(inactive))
         return cls(np.array(category), np.array(brand), sku, _unique_names(names),
                    np.concatenate(prices), unit_cost, active, weight / weight.sum(), retired_day,
                    heroes)

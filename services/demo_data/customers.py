@@ -21,7 +21,7 @@ def assign_customers(rng: np.random.Generator,
     guest = (rng.random(n) < PLANTED["guest_share"]) & ~wholesale
     new_candidate = rng.random(n) < _new_customer_share(orders["day"])
     customer = np.full(n, -1)
-    pools = []
+    pools: list[dict[str, np.ndarray]] = []
     for pool_name, in_pool in (("retail", ~wholesale & ~guest), ("wholesale", wholesale)):
         positions = np.flatnonzero(in_pool)
         if len(positions) == 0:

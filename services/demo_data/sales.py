@@ -31,7 +31,7 @@ def orders_per_unit_rate(lines: int, calendar: Calendar, catalog: Catalog,
 class Sales:
     """The simulated orders, lines and customers, numbered as they are stored."""
 
-    orders: dict[str, np.ndarray]  # index + 1 = id
+    orders: dict[str, Any]  # index + 1 = id; arrays, but "order_number" is a list of str
     lines: dict[str, np.ndarray]  # index + 1 = id
     customers: dict[str, np.ndarray]  # index + 1 = id
     sales_orders: dict[str, np.ndarray]  # the positive orders before returns: source, id
@@ -214,7 +214,8 @@ def _number_everything(orders: dict[str, np.ndarray], lines: dict[str, np.ndarra
     """Merge sales and returns in time order, assign ids and copy order fields to lines."""
     n_sales = len(orders["day"])
     columns = ("ordered_at", "sale_date", "sale_hour", "platform", "customer", "country")
-    merged = {key: np.concatenate([orders[key], returns[key]]) for key in columns}
+    merged: dict[str, Any] = {key: np.concatenate([orders[key], returns[key]])
+                              for key in columns}
     merged["is_return"] = np.r_[np.zeros(n_sales, bool), np.ones(len(returns["day"]), bool)]
     sequence = np.lexsort((np.arange(len(merged["is_return"])), merged["ordered_at"]))
     merged = {key: values[sequence] for key, values in merged.items()}

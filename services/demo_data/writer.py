@@ -5,11 +5,11 @@ without round trips; that is only valid because every table written must be empt
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Date, DateTime, Table, select, text
+from sqlalchemy import ColumnDefault, Date, DateTime, Table, select, text
 from sqlalchemy.orm import Session
 
 from models import Base, OrderLine
@@ -62,7 +62,8 @@ def _frame(table: Table, columns: Columns) -> pd.DataFrame:
                 frame[column.name] = bulk.iso_dates(frame[column.name])
         elif column.default is not None and column.default.is_scalar:
             # The bulk writer bypasses the ORM, so fill in what an ORM insert would have.
-            frame[column.name] = column.default.arg
+            # A scalar default is a ColumnDefault, which holds the value as `arg`.
+            frame[column.name] = cast(ColumnDefault, column.default).arg
     return frame
 
 

@@ -70,6 +70,7 @@ def insert_frame(session: Session, table: Table, frame: pd.DataFrame) -> None:
         return
     connection = session.connection()
     raw = connection.connection.dbapi_connection
+    assert raw is not None  # None only once the pool has invalidated the connection
     preparer = connection.dialect.identifier_preparer
     names = ", ".join(preparer.quote(str(name)) for name in frame.columns)
     target = preparer.format_table(table)

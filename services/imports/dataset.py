@@ -2,7 +2,8 @@
 user's scope, with its order, product and platform in words, read in chunks."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Select, func, select
@@ -59,7 +60,7 @@ def order_line_chunks(session: Session, scope: Scope, filters: Filters, period: 
         yield _frame([])
 
 
-def _frame(rows: list) -> pd.DataFrame:
+def _frame(rows: Sequence[Any]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     frame["merchandise"] = frame["merchandise"].map(lambda flag: "yes" if flag else "no")
     frame["line_value"] = frame["line_value"].astype(float).round(4)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -207,6 +208,7 @@ def _convert(raw: RawTable, mapping: ColumnMapping, problems: convert.Problems,
 def _convert_field(cells: pd.Series, field_: Field, column: str, problems: convert.Problems,
                    mapping: ColumnMapping, request: ImportRequest, today: dt.date,
                    report: ImportReport) -> pd.Series:
+    function: Callable[..., pd.Series]  # the time converters take the order and zone too
     if field_.type in convert.TIME_TYPES:
         order, note = convert.date_order(cells, mapping.date_order)
         if note:
@@ -221,6 +223,7 @@ def _convert_field(cells: pd.Series, field_: Field, column: str, problems: conve
 def _prepare_kind(session: Session, scope: Scope, mapping: ColumnMapping,
                   values: dict[str, pd.Series], problems: convert.Problems,
                   request: ImportRequest) -> Any:
+    context: sales.SalesContext | entities.Context
     if mapping.kind == "sales":
         context = sales.SalesContext(mapping.source_format,
                                      request.platform.strip() or DEFAULT_PLATFORM,

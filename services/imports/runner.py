@@ -11,8 +11,9 @@ import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from models import User
@@ -67,7 +68,8 @@ def run_import_job(session: Session, job: JobRequest, *, folder: Path, timezone:
     """
     # The job runs in a process forked from a web worker: the pooled connections it
     # inherited belong to that worker. Forget them (without closing them) and open our own.
-    session.get_bind().dispose(close=False)
+    # get_bind() may also answer a Connection; a job's session is bound to the engine.
+    cast(Engine, session.get_bind()).dispose(close=False)
     try:
         user = session.get(User, job.user_id)
         if user is None or not user.active or user.role not in roles:

@@ -14,12 +14,13 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import (
     Column,
+    CursorResult,
     Date,
     DateTime,
     Integer,
@@ -334,7 +335,8 @@ def platform_ids(session: Session, scope: Scope, names: list[str]) -> dict[str, 
     ids: dict[str, int] = {}
     for name in names:
         existing = session.scalar(select(Platform).where(Platform.slug == slugify(name)))
-        if scope.is_limited and (existing is None or existing.id not in scope.platform_ids):
+        if scope.platform_ids is not None and (existing is None
+                                               or existing.id not in scope.platform_ids):
             raise AccessDenied(f"You may not import data for the platform “{name}”.")
         ids[name] = (existing or ensure_platform(session, name)).id
     return ids
@@ -456,7 +458,9 @@ def _load_orders(session: Session, orders: pd.DataFrame, platforms: dict[str, in
         select(func.min(Order.sale_date), func.max(Order.sale_date))
         .where(Order.id.in_(overlap))).one() if day is not None]
     session.execute(delete(OrderLine).where(OrderLine.order_id.in_(overlap)))
-    replaced = session.execute(delete(Order).where(Order.id.in_(overlap))).rowcount
+    # A DELETE's result is a CursorResult, which counts the rows it deleted.
+    replaced = cast(CursorResult[Any],
+                    session.execute(delete(Order).where(Order.id.in_(overlap)))).rowcount
     columns = [c.name for c in staging.columns]
     session.execute(insert(Order).from_select(columns, select(*staging.columns)))
     found = session.execute(

@@ -4,21 +4,22 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from dash.testing.composite import DashComposite
 from flask import Flask
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from tests.browser.test_overview_browser import base_url, log_in, wait_until
-from tests.conftest import make_app
+from tests.conftest import TestDatabase, make_app
 
 
 @pytest.fixture(scope="module")
-def admin_app(sqlite_db) -> Flask:  # type: ignore[no-untyped-def]
+def admin_app(sqlite_db: TestDatabase) -> Flask:
     """A separate app object for dash_duo's server thread."""
     return make_app(sqlite_db.url)
 
 
-def pick(dash_duo, dropdown_id: str, label: str) -> None:  # type: ignore[no-untyped-def]
+def pick(dash_duo: DashComposite, dropdown_id: str, label: str) -> None:
     """Choose `label` in a Dash 4 dropdown."""
     dash_duo.find_element(f"#{dropdown_id}").click()
     option = wait_until(lambda: [o for o in dash_duo.driver.find_elements(
@@ -27,12 +28,13 @@ def pick(dash_duo, dropdown_id: str, label: str) -> None:  # type: ignore[no-unt
     dash_duo.find_element("#" + dropdown_id).send_keys(Keys.ESCAPE)
 
 
-def table_text(dash_duo, table_id: str) -> str:  # type: ignore[no-untyped-def]
+def table_text(dash_duo: DashComposite, table_id: str) -> str:
     """All text of an admin table."""
     return dash_duo.find_element(f"#{table_id}").text
 
 
-def test_admin_adds_a_limited_user_and_previews_the_app_as_them(dash_duo, admin_app) -> None:  # type: ignore[no-untyped-def]
+def test_admin_adds_a_limited_user_and_previews_the_app_as_them(
+        dash_duo: DashComposite, admin_app: Flask) -> None:
     email = f"agency-{uuid.uuid4().hex[:6]}@example.com"
     dash_duo.start_server(admin_app.extensions["dash"], navigate=False)
     log_in(dash_duo, "/admin?tab=users", overview=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from dash.testing.composite import DashComposite
 from flask import Flask
 from selenium.webdriver.common.by import By
 
@@ -40,7 +41,7 @@ def data_app(fresh_sqlite: Fresh, tmp_path: Path) -> Flask:
     return make_data_app(fresh_sqlite, tmp_path, TIMEZONE="Europe/London")
 
 
-def open_data_page(dash_duo, app: Flask) -> None:  # type: ignore[no-untyped-def]
+def open_data_page(dash_duo: DashComposite, app: Flask) -> None:
     """Serve the app, log in as the analyst and wait for the Data page."""
     dash_duo.start_server(app.extensions["dash"], navigate=False)
     dash_duo.driver.get(base_url(dash_duo) + "/login?next=/data")
@@ -50,18 +51,18 @@ def open_data_page(dash_duo, app: Flask) -> None:  # type: ignore[no-untyped-def
     dash_duo.wait_for_element("#data-upload")
 
 
-def click(dash_duo, dom_id: str) -> None:  # type: ignore[no-untyped-def]
+def click(dash_duo: DashComposite, dom_id: str) -> None:
     """Click by script: the wizard is long and a real click may land on what scrolled over."""
     dash_duo.driver.execute_script(f"document.getElementById('{dom_id}').click()")
 
 
-def text_of(dash_duo, dom_id: str) -> str:  # type: ignore[no-untyped-def]
+def text_of(dash_duo: DashComposite, dom_id: str) -> str:
     """The text of an element, or '' while it is not there."""
     found = dash_duo.driver.find_elements(By.ID, dom_id)
     return found[0].text if found else ""
 
 
-def test_upload_check_and_import_through_the_wizard(dash_duo, data_app: Flask,  # type: ignore[no-untyped-def]
+def test_upload_check_and_import_through_the_wizard(dash_duo: DashComposite, data_app: Flask,
                                                     fresh_sqlite: Fresh) -> None:
     open_data_page(dash_duo, data_app)
     wait_until(lambda: "No file has been imported yet" in text_of(dash_duo, "data-history"),
@@ -93,8 +94,8 @@ def test_upload_check_and_import_through_the_wizard(dash_duo, data_app: Flask,  
                                "ON u.id = j.user_id") == EMAIL
 
 
-def test_a_file_over_the_upload_limit_is_refused_with_a_message(  # type: ignore[no-untyped-def]
-        dash_duo, fresh_sqlite: Fresh, tmp_path: Path) -> None:
+def test_a_file_over_the_upload_limit_is_refused_with_a_message(
+        dash_duo: DashComposite, fresh_sqlite: Fresh, tmp_path: Path) -> None:
     """dcc.Upload's own limit drops such a file silently; ours says why and sends nothing."""
     uploads = tmp_path / "uploads"
     app = make_data_app(fresh_sqlite, tmp_path,

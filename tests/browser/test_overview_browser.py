@@ -8,11 +8,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from dash.testing.composite import DashComposite
 from flask import Flask
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 
-from tests.conftest import ADMIN, PASSWORD, make_app
+from tests.conftest import ADMIN, PASSWORD, TestDatabase, make_app
 
 PLATFORM_CHART = json.dumps({"chart": "overview-platforms", "dim": "platform", "type": "xfilter"},
                             separators=(",", ":"))
@@ -20,7 +23,7 @@ NET_REVENUE = json.dumps({"metric": "net_revenue", "type": "kpi-value"}, separat
 
 
 @pytest.fixture(scope="module")
-def browser_app(sqlite_db) -> Flask:  # type: ignore[no-untyped-def]
+def browser_app(sqlite_db: TestDatabase) -> Flask:
     """A separate app object: dash_duo runs it in its own server thread."""
     return make_app(sqlite_db.url)
 
@@ -40,22 +43,22 @@ def wait_until(condition: Callable[[], Any], timeout: float = 15, what: str = ""
     raise AssertionError(f"timed out waiting for {what or condition}: {last_error}")
 
 
-def find(dash_duo, dom_id: str):  # type: ignore[no-untyped-def]
+def find(dash_duo: DashComposite, dom_id: str) -> WebElement:
     """Element by a pattern-matching Dash id (JSON with quotes, which CSS selectors choke on)."""
     return dash_duo.driver.find_element(By.XPATH, f"//*[@id='{dom_id}']")
 
 
-def base_url(dash_duo) -> str:  # type: ignore[no-untyped-def]
+def base_url(dash_duo: DashComposite) -> str:
     """The test server's address (server_url is only set when dash_duo navigates itself)."""
     return dash_duo.server.url.rstrip("/")
 
 
-def query_of(driver) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+def query_of(driver: WebDriver) -> dict[str, list[str]]:
     """The current URL's query string, parsed."""
     return parse_qs(urlsplit(driver.current_url).query)
 
 
-def log_in(dash_duo, next_path: str = "/", overview: bool = True) -> None:  # type: ignore[no-untyped-def]
+def log_in(dash_duo: DashComposite, next_path: str = "/", overview: bool = True) -> None:
     """Log in through the form (and wait for the Overview figures when landing there)."""
     dash_duo.driver.get(base_url(dash_duo) + "/login?next=" + next_path.replace("&", "%26"))
     dash_duo.wait_for_element("#email").send_keys(ADMIN)
@@ -65,31 +68,31 @@ def log_in(dash_duo, next_path: str = "/", overview: bool = True) -> None:  # ty
         wait_for_figures(dash_duo)
 
 
-def kpi_text(dash_duo) -> str:  # type: ignore[no-untyped-def]
+def kpi_text(dash_duo: DashComposite) -> str:
     """The net revenue card's value."""
     return find(dash_duo, NET_REVENUE).text
 
 
-def wait_for_figures(dash_duo) -> None:  # type: ignore[no-untyped-def]
+def wait_for_figures(dash_duo: DashComposite) -> None:
     """Wait until the KPI cards and the platform chart have been drawn."""
     wait_until(lambda: kpi_text(dash_duo) not in ("", "…"), what="KPI values")
     wait_until(lambda: find(dash_duo, PLATFORM_CHART).find_elements(
         By.CSS_SELECTOR, ".bars .point"), what="platform bars")
 
 
-def platform_labels(dash_duo) -> list[str]:  # type: ignore[no-untyped-def]
+def platform_labels(dash_duo: DashComposite) -> list[str]:
     """The y-axis labels of the platform chart, top to bottom."""
     chart = find(dash_duo, PLATFORM_CHART)
     return [tick.text for tick in chart.find_elements(By.CSS_SELECTOR, ".ytick text")][::-1]
 
 
-def dropdown_labels(dash_duo, dom_id: str) -> list[str]:  # type: ignore[no-untyped-def]
+def dropdown_labels(dash_duo: DashComposite, dom_id: str) -> list[str]:
     """Labels of the values selected in a Dash 4 multi dropdown (some are visually clipped)."""
     items = dash_duo.driver.find_elements(By.CSS_SELECTOR, f"#{dom_id} .dash-dropdown-value-item")
     return [item.get_attribute("textContent").strip() for item in items]
 
 
-def choose_platform(dash_duo, name: str) -> None:  # type: ignore[no-untyped-def]
+def choose_platform(dash_duo: DashComposite, name: str) -> None:
     """Open the platform dropdown and pick `name`."""
     dash_duo.find_element("#filter-platform").click()
     option = wait_until(lambda: [o for o in dash_duo.driver.find_elements(
@@ -98,7 +101,8 @@ def choose_platform(dash_duo, name: str) -> None:  # type: ignore[no-untyped-def
     dash_duo.driver.find_element(By.TAG_NAME, "body").click()  # close the menu
 
 
-def test_login_renders_the_overview_without_console_errors(dash_duo, browser_app) -> None:  # type: ignore[no-untyped-def]
+def test_login_renders_the_overview_without_console_errors(
+        dash_duo: DashComposite, browser_app: Flask) -> None:
     dash_duo.start_server(browser_app.extensions["dash"], navigate=False)
     dash_duo.driver.get(base_url(dash_duo) + "/")
     assert "/login" in dash_duo.driver.current_url  # logged out: the form, not the app
@@ -109,7 +113,8 @@ def test_login_renders_the_overview_without_console_errors(dash_duo, browser_app
     assert dash_duo.get_logs() == []
 
 
-def test_platform_filter_updates_url_and_figures_and_back_restores(dash_duo, browser_app) -> None:  # type: ignore[no-untyped-def]
+def test_platform_filter_updates_url_and_figures_and_back_restores(
+        dash_duo: DashComposite, browser_app: Flask) -> None:
     dash_duo.start_server(browser_app.extensions["dash"], navigate=False)
     log_in(dash_duo, "/?range=90d&compare=prev")
     before_revenue = kpi_text(dash_duo)
@@ -126,7 +131,8 @@ def test_platform_filter_updates_url_and_figures_and_back_restores(dash_duo, bro
     assert dash_duo.get_logs() == []
 
 
-def test_deep_link_in_a_fresh_session_restores_controls_and_figures(dash_duo, browser_app) -> None:  # type: ignore[no-untyped-def]
+def test_deep_link_in_a_fresh_session_restores_controls_and_figures(
+        dash_duo: DashComposite, browser_app: Flask) -> None:
     link = ("/?from=2026-01-01&to=2026-03-31&platform=amazon&platform=online-store"
             "&grain=week&compare=yoy&roll=30")
     dash_duo.start_server(browser_app.extensions["dash"], navigate=False)
@@ -147,7 +153,7 @@ def test_deep_link_in_a_fresh_session_restores_controls_and_figures(dash_duo, br
     assert dash_duo.get_logs() == []
 
 
-def test_invalid_link_parameters_show_a_notice(dash_duo, browser_app) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_link_parameters_show_a_notice(dash_duo: DashComposite, browser_app: Flask) -> None:
     dash_duo.start_server(browser_app.extensions["dash"], navigate=False)
     log_in(dash_duo, "/?range=fortnight&platform=atlantis&grain=week")
     notice = wait_until(lambda: dash_duo.find_element("#notice-alert").text, what="notice")
@@ -157,7 +163,7 @@ def test_invalid_link_parameters_show_a_notice(dash_duo, browser_app) -> None:  
     assert "platform" not in query
 
 
-def test_clicking_a_platform_bar_filters_by_it(dash_duo, browser_app) -> None:  # type: ignore[no-untyped-def]
+def test_clicking_a_platform_bar_filters_by_it(dash_duo: DashComposite, browser_app: Flask) -> None:
     dash_duo.start_server(browser_app.extensions["dash"], navigate=False)
     log_in(dash_duo, "/?range=12m&compare=none")
     top = platform_labels(dash_duo)[0]

@@ -6,12 +6,14 @@ import json
 import time
 
 import pytest
+from dash.testing.composite import DashComposite
 from flask import Flask
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
 
 from tests.browser.test_overview_browser import base_url, find, query_of, wait_until
-from tests.conftest import ADMIN, PASSWORD, make_app
+from tests.conftest import ADMIN, PASSWORD, TestDatabase, make_app
 
 
 def dom_id(**parts: str) -> str:
@@ -27,12 +29,12 @@ BEST_SELLERS = dom_id(chart="products-best-sellers", dim="sku", type="xfilter")
 
 
 @pytest.fixture(scope="module")
-def browser_app(sqlite_db) -> Flask:  # type: ignore[no-untyped-def]
+def browser_app(sqlite_db: TestDatabase) -> Flask:
     """A separate app object: dash_duo runs it in its own server thread."""
     return make_app(sqlite_db.url)
 
 
-def open_link(dash_duo, browser_app: Flask, link: str) -> None:  # type: ignore[no-untyped-def]
+def open_link(dash_duo: DashComposite, browser_app: Flask, link: str) -> None:
     """Open a shared link in a fresh session: the login form, then the link itself."""
     dash_duo.start_server(browser_app.extensions["dash"], navigate=False)
     dash_duo.driver.delete_all_cookies()
@@ -42,31 +44,32 @@ def open_link(dash_duo, browser_app: Flask, link: str) -> None:  # type: ignore[
     dash_duo.find_element("#login-submit").click()
 
 
-def bars(dash_duo, chart_id: str) -> list:  # type: ignore[no-untyped-def]
+def bars(dash_duo: DashComposite, chart_id: str) -> list[WebElement]:
     """The bar shapes of a chart (empty until it is drawn)."""
     return find(dash_duo, chart_id).find_elements(By.CSS_SELECTOR, ".bars .point path")
 
 
-def ticks(dash_duo, chart_id: str) -> list[str]:  # type: ignore[no-untyped-def]
+def ticks(dash_duo: DashComposite, chart_id: str) -> list[str]:
     """The y-axis labels of a horizontal bar chart, top to bottom."""
     labels = find(dash_duo, chart_id).find_elements(By.CSS_SELECTOR, ".ytick text")
     return [label.text for label in labels][::-1]
 
 
-def settle(dash_duo) -> None:  # type: ignore[no-untyped-def]
+def settle(dash_duo: DashComposite) -> None:
     """Wait until no callback is in flight, so the test does not end under a live request."""
     wait_until(lambda: not dash_duo.driver.find_elements(
         By.CSS_SELECTOR, "[data-dash-is-loading='true']"), what="callbacks to finish")
     time.sleep(0.5)
 
 
-def click_top_bar(dash_duo, chart_id: str) -> None:  # type: ignore[no-untyped-def]
+def click_top_bar(dash_duo: DashComposite, chart_id: str) -> None:
     """Click the first (topmost) bar of a horizontal bar chart."""
     top = min(bars(dash_duo, chart_id), key=lambda bar: bar.location["y"])
     ActionChains(dash_duo.driver).move_to_element(top).pause(0.3).click().perform()
 
 
-def test_a_shared_sales_link_reopens_the_same_view(dash_duo, browser_app) -> None:  # type: ignore[no-untyped-def]
+def test_a_shared_sales_link_reopens_the_same_view(
+        dash_duo: DashComposite, browser_app: Flask) -> None:
     open_link(dash_duo, browser_app,
               "/sales?range=90d&grain=week&compare=none&metric=orders&country=Germany")
     wait_until(lambda: len(find(dash_duo, SALES_TREND).find_elements(
@@ -98,7 +101,8 @@ def test_a_shared_sales_link_reopens_the_same_view(dash_duo, browser_app) -> Non
     assert dash_duo.get_logs() == []
 
 
-def test_a_best_seller_drills_down_and_the_back_link_returns(dash_duo, browser_app) -> None:  # type: ignore[no-untyped-def]
+def test_a_best_seller_drills_down_and_the_back_link_returns(
+        dash_duo: DashComposite, browser_app: Flask) -> None:
     open_link(dash_duo, browser_app, "/products?range=90d&compare=none&platform=online-store")
     wait_until(lambda: bars(dash_duo, BEST_SELLERS), what="best-seller bars")
     top = ticks(dash_duo, BEST_SELLERS)[0]

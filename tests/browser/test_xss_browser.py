@@ -5,6 +5,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from dash.testing.composite import DashComposite
 from flask import Flask
 from selenium.webdriver.common.by import By
 
@@ -45,7 +46,7 @@ def hostile_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     return app
 
 
-def test_hostile_product_names_are_text(dash_duo, hostile_app) -> None:  # type: ignore[no-untyped-def]
+def test_hostile_product_names_are_text(dash_duo: DashComposite, hostile_app: Flask) -> None:
     dash_duo.start_server(hostile_app.extensions["dash"], navigate=False)
     dash_duo.driver.get(base_url(dash_duo) + "/login?next=/%3Frange%3D7d")
     dash_duo.wait_for_element("#email").send_keys(ADMIN)

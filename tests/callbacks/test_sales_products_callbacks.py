@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -24,7 +25,7 @@ from layouts.pages import page_for
 from layouts.panels import NO_COMPARE, empty_message, not_applied
 from models import User
 from services import product_analysis, sales_analysis
-from services.filters import Filters
+from services.filters import Filters, ParamSpec
 from services.sales import resolve
 from tests.conftest import ADMIN
 
@@ -118,7 +119,8 @@ def read_csv(download: dict) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(text.partition("\r\n\r\n")[2]))
 
 
-def store(path: str, query: str, params: tuple, user: SessionUser) -> dict:  # type: ignore[type-arg]
+def store(path: str, query: str, params: Sequence[ParamSpec],
+          user: SessionUser) -> dict[str, Any]:
     """The browser store of a view, as the sync callback writes it."""
     view = parse_query(query, params)
     return store_payload(path, view, resolve(db.session, user.scope, view.filters), params)

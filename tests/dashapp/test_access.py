@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from dashapp.auth import PUBLIC_ENDPOINTS
-from tests.conftest import ADMIN, LIMITED, LIMITED_PLATFORM, login
+from tests.conftest import ADMIN, LIMITED, LIMITED_PLATFORM, TestDatabase, login
 
 SAMPLE_VALUES = {"path": "overview", "filename": "pulseboard.css", "package_name": "dash",
                  "fingerprinted_path": "dash_renderer/dash_renderer.min.js"}
@@ -63,7 +63,8 @@ def test_public_routes_are_only_login_health_and_static_files(app: Flask) -> Non
                       "/_favicon.ico"}
 
 
-def test_api_accepts_a_bearer_token_and_rejects_a_bad_one(app: Flask, sqlite_db) -> None:  # type: ignore[no-untyped-def]
+def test_api_accepts_a_bearer_token_and_rejects_a_bad_one(app: Flask,
+                                                          sqlite_db: TestDatabase) -> None:
     client = app.test_client()
     good = client.get("/api/v1/overview?range=all",
                       headers={"Authorization": f"Bearer {sqlite_db.admin_token}"})
@@ -83,7 +84,8 @@ def _api(client: FlaskClient, query: str, token: str) -> tuple[int, dict]:
     return response.status_code, response.get_json()
 
 
-def test_limited_user_gets_only_their_platform_through_the_api(app: Flask, sqlite_db) -> None:  # type: ignore[no-untyped-def]
+def test_limited_user_gets_only_their_platform_through_the_api(
+        app: Flask, sqlite_db: TestDatabase) -> None:
     client = app.test_client()
     status, limited = _api(client, "range=all&compare=none", sqlite_db.limited_token)
     assert status == 200
@@ -133,8 +135,8 @@ def _bar_total(figure: dict) -> float:
 
 @pytest.mark.parametrize("query", ["range=all", "range=all&platform=online-store",
                                    "range=all&platform=online-store&platform=amazon"])
-def test_crafted_callback_payloads_cannot_reach_other_platforms(app: Flask, sqlite_db,
-                                                                 query: str) -> None:  # type: ignore[no-untyped-def]
+def test_crafted_callback_payloads_cannot_reach_other_platforms(app: Flask, sqlite_db: TestDatabase,
+                                                                 query: str) -> None:
     admin = app.test_client()
     _, limited_api = _api(admin, "range=all&compare=none", sqlite_db.limited_token)
     period = limited_api["period"]
@@ -149,7 +151,7 @@ def test_crafted_callback_payloads_cannot_reach_other_platforms(app: Flask, sqli
 
 
 def test_drill_down_into_a_product_sold_only_elsewhere_shows_nothing_of_it(
-        app: Flask, sqlite_db) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, sqlite_db: TestDatabase) -> None:
     import pandas as pd
 
     lines = pd.read_sql("SELECT p.sku, pl.slug, l.quantity * l.unit_price AS value "
@@ -177,7 +179,7 @@ def _api_path(client: FlaskClient, path: str, token: str) -> tuple[int, dict]:
 
 
 def test_a_bearer_token_wins_over_whatever_session_cookie_comes_along(
-        app: Flask, sqlite_db) -> None:  # type: ignore[no-untyped-def]
+        app: Flask, sqlite_db: TestDatabase) -> None:
     client = app.test_client()
     client.get("/login")  # an anonymous session cookie (it holds the CSRF token)
     for token in (sqlite_db.admin_token, sqlite_db.limited_token, sqlite_db.admin_token):
@@ -189,7 +191,7 @@ def test_a_bearer_token_wins_over_whatever_session_cookie_comes_along(
 
 
 def test_a_cached_callback_output_is_never_served_to_another_scope(app: Flask,
-                                                                   sqlite_db) -> None:  # type: ignore[no-untyped-def]
+                                                                   sqlite_db: TestDatabase) -> None:
     api = app.test_client()
     _, limited_api = _api(api, "range=all&compare=none", sqlite_db.limited_token)
     _, admin_api = _api(api, "range=all&compare=none", sqlite_db.admin_token)

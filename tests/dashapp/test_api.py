@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import login
+from tests.conftest import TestDatabase, login
 
 KPI_KEYS = {"net_revenue", "gross_sales", "returns", "orders", "units", "aov", "customers",
             "gross_profit", "margin"}
@@ -21,7 +21,7 @@ def admin(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture(scope="module")
-def raw_lines(sqlite_db) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def raw_lines(sqlite_db: TestDatabase) -> pd.DataFrame:
     """Every order line with its platform slug, straight from the table."""
     query = ("SELECT l.order_id, l.quantity, l.unit_price, l.unit_cost, l.sale_date, "
              "l.customer_id, p.slug FROM order_lines l JOIN platforms p ON p.id = l.platform_id")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from types import ModuleType
 
 import pandas as pd
 import pytest
@@ -13,7 +14,7 @@ from flask.testing import FlaskClient
 from dashapp.filters import parse_query, to_query
 from layouts import products, sales
 from services.filters import Filters
-from tests.conftest import LIMITED, LIMITED_PLATFORM, login
+from tests.conftest import LIMITED, LIMITED_PLATFORM, TestDatabase, login
 
 SALES_KEYS = {"query", "currency", "period", "page", "trend", "by_weekday", "best_day",
               "by_weekday_hour", "by_country", "by_region", "by_platform", "by_channel",
@@ -32,7 +33,7 @@ def admin(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture(scope="module")
-def raw_lines(sqlite_db) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def raw_lines(sqlite_db: TestDatabase) -> pd.DataFrame:
     """Every order line with its platform, product and order country, straight from the tables."""
     query = ("SELECT l.order_id, l.quantity, l.unit_price, l.sale_date, p.slug, o.country, "
              "pr.sku FROM order_lines l JOIN platforms p ON p.id = l.platform_id "
@@ -60,7 +61,7 @@ def _in(frame: pd.DataFrame, period: dict) -> pd.DataFrame:
     (sales, {"metric": "aov", "roll": "30", "sort": "customers"}, "United Kingdom"),
     (products, {"sku": "APP-0001", "sort": "margin", "q": "running shoes"}, ""),
 ])
-def test_page_choices_round_trip_through_the_url(page, choices: dict[str, str],  # type: ignore[no-untyped-def]
+def test_page_choices_round_trip_through_the_url(page: ModuleType, choices: dict[str, str],
                                                  country: str) -> None:
     # The country is a page parameter in the URL and a filter below it (Filters.country).
     filters = Filters(range="90d", platforms=("instagram",), grain="week", compare="yoy",
@@ -74,7 +75,8 @@ def test_page_choices_round_trip_through_the_url(page, choices: dict[str, str], 
 
 
 @pytest.mark.parametrize("page", [sales, products])
-def test_default_page_choices_stay_out_of_the_url_and_bad_ones_are_reported(page) -> None:  # type: ignore[no-untyped-def]
+def test_default_page_choices_stay_out_of_the_url_and_bad_ones_are_reported(
+        page: ModuleType) -> None:
     defaults = {spec.name: spec.default for spec in page.PARAMS}
     assert to_query(Filters(), defaults, page.PARAMS) == "range=30d&grain=day&compare=prev"
     view = parse_query("sort=upside-down&sort=units", page.PARAMS)
@@ -178,7 +180,7 @@ def test_anonymous_requests_get_401_and_no_data(app: Flask, path: str) -> None:
     assert status == 401 and set(body) == {"error"}
 
 
-def test_limited_user_sees_only_their_platform(app: Flask, sqlite_db) -> None:  # type: ignore[no-untyped-def]
+def test_limited_user_sees_only_their_platform(app: Flask, sqlite_db: TestDatabase) -> None:
     client = app.test_client()
     _, limited = _get(client, "/api/v1/sales?range=all&compare=none", sqlite_db.limited_token)
     _, admin_same = _get(client, f"/api/v1/sales?range=all&compare=none&platform="
@@ -195,7 +197,8 @@ def test_limited_user_sees_only_their_platform(app: Flask, sqlite_db) -> None:  
     assert mine["products"] == theirs["products"]
 
 
-def test_crafted_sales_callback_cannot_reach_other_platforms(app: Flask, sqlite_db) -> None:  # type: ignore[no-untyped-def]
+def test_crafted_sales_callback_cannot_reach_other_platforms(app: Flask,
+                                                             sqlite_db: TestDatabase) -> None:
     _, limited = _get(app.test_client(), "/api/v1/sales?range=all&compare=none",
                       sqlite_db.limited_token)
     client = login(app.test_client(), LIMITED)

@@ -8,10 +8,11 @@ import time
 
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from dashapp import create_app
 from dashapp.config import DEV_SECRET_KEY, ConfigError
-from tests.conftest import ADMIN, PASSWORD, csrf_token, login, make_app, post_login
+from tests.conftest import ADMIN, PASSWORD, TestDatabase, csrf_token, login, make_app, post_login
 
 STRONG_SECRET = "8f1c2d3e4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a6978"
 
@@ -111,7 +112,7 @@ def test_login_follows_only_local_next_urls(client: FlaskClient) -> None:
         logout(client)
 
 
-def logout(client: FlaskClient):  # type: ignore[no-untyped-def]
+def logout(client: FlaskClient) -> TestResponse:
     """Press the logout button (a POST form with its CSRF token)."""
     return client.post("/logout", data={"csrf_token": csrf_token(client)})
 
@@ -129,7 +130,7 @@ def test_logout_needs_post(client: FlaskClient) -> None:
     assert client.get("/_dash-layout").status_code == 200
 
 
-def test_passwords_are_stored_hashed(sqlite_db) -> None:  # type: ignore[no-untyped-def]
+def test_passwords_are_stored_hashed(sqlite_db: TestDatabase) -> None:
     from sqlalchemy import select
 
     from models import User

@@ -146,7 +146,7 @@ def test_a_full_cache_directory_is_pruned_in_bulk_and_keeps_the_data_version(
         scans += 1
         return list_dir()
 
-    backend._list_dir = counted  # type: ignore[method-assign]
+    backend._list_dir = counted
     cache = ResultCache(backend, "sqlite:///pruned.db")
     cache.invalidate()
     cache.invalidate()

@@ -33,7 +33,7 @@ from services.filters import (
     ParamSpec,
 )
 from services.users import create_user
-from tests.conftest import PASSWORD, login
+from tests.conftest import PASSWORD, TestDatabase, login
 
 SPEC_URL = "/api/v1/openapi.json"
 REFERENCE_URL = "/api/v1/reference"
@@ -222,7 +222,7 @@ def test_a_viewer_gets_the_description_the_registry_generates(viewer: FlaskClien
     assert list(response.get_json()["paths"]) == list(spec_of()["paths"])  # registry order
 
 
-def test_a_bearer_token_gets_the_description(app: Flask, sqlite_db) -> None:  # type: ignore[no-untyped-def]
+def test_a_bearer_token_gets_the_description(app: Flask, sqlite_db: TestDatabase) -> None:
     response = app.test_client().get(
         SPEC_URL, headers={"Authorization": f"Bearer {sqlite_db.limited_token}"})
     assert response.status_code == 200 and "paths" in response.get_json()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import pytest
 from flask import Flask
@@ -10,7 +10,16 @@ from flask.testing import FlaskClient
 
 from dashapp import security
 from dashapp.config import DEV_SECRET_KEY
-from tests.conftest import ADMIN, ANALYST, PASSWORD, csrf_token, login, make_app, post_login
+from tests.conftest import (
+    ADMIN,
+    ANALYST,
+    PASSWORD,
+    TestDatabase,
+    csrf_token,
+    login,
+    make_app,
+    post_login,
+)
 
 DASH_PAYLOAD = {"output": "overview-trend.figure", "outputs": {"id": "overview-trend",
                 "property": "figure"}, "inputs": [], "changedPropIds": [], "state": []}
@@ -66,7 +75,7 @@ def test_security_headers_on_pages_callbacks_and_api(client: FlaskClient, path: 
     assert "Strict-Transport-Security" not in response.headers  # only in production
 
 
-def test_hsts_in_production(monkeypatch: pytest.MonkeyPatch, sqlite_db) -> None:  # type: ignore[no-untyped-def]
+def test_hsts_in_production(monkeypatch: pytest.MonkeyPatch, sqlite_db: TestDatabase) -> None:
     monkeypatch.setenv("PULSEBOARD_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "p" * 48)
     app = make_app(sqlite_db.url, ENV="production", SECRET_KEY="p" * 48)
@@ -209,7 +218,7 @@ def test_deactivation_ends_the_session_on_the_next_request(app: Flask) -> None:
     assert client.get("/_dash-layout").status_code == 401
 
 
-def test_logs_never_carry_passwords_tokens_or_cookies(app: Flask, sqlite_db,  # type: ignore[no-untyped-def]
+def test_logs_never_carry_passwords_tokens_or_cookies(app: Flask, sqlite_db: TestDatabase,
                                                       caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("DEBUG")
     client = app.test_client()
@@ -224,7 +233,7 @@ def test_logs_never_carry_passwords_tokens_or_cookies(app: Flask, sqlite_db,  # 
         assert secret not in text  # …their secrets are not
 
 
-def test_request_size_is_limited(sqlite_db) -> None:  # type: ignore[no-untyped-def]
+def test_request_size_is_limited(sqlite_db: TestDatabase) -> None:
     app = make_app(sqlite_db.url, MAX_CONTENT_LENGTH=1024)
     client = app.test_client()
     response = client.post("/login", data={"email": "x" * 4096, "password": "y"})
@@ -232,7 +241,7 @@ def test_request_size_is_limited(sqlite_db) -> None:  # type: ignore[no-untyped-
 
 
 def test_session_cookie_flags(client: FlaskClient, monkeypatch: pytest.MonkeyPatch,
-                              sqlite_db) -> None:  # type: ignore[no-untyped-def]
+                              sqlite_db: TestDatabase) -> None:
     response = post_login(client, ADMIN, PASSWORD)
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
@@ -243,7 +252,7 @@ def test_session_cookie_flags(client: FlaskClient, monkeypatch: pytest.MonkeyPat
     assert "Secure" in secure.headers["Set-Cookie"]
 
 
-def test_access_denials_are_audited(app: Flask, sqlite_db) -> None:  # type: ignore[no-untyped-def]
+def test_access_denials_are_audited(app: Flask, sqlite_db: TestDatabase) -> None:
     from sqlalchemy import select
 
     from dashapp.extensions import db
@@ -259,7 +268,7 @@ def test_access_denials_are_audited(app: Flask, sqlite_db) -> None:  # type: ign
 def test_request_hooks_run_in_the_order_the_factory_gives(app: Flask) -> None:
     # The order is part of the security rules (see dashapp.factory.create_app): ids first,
     # the token before the session is read, CSRF after the login rule, headers on every reply.
-    def names(hooks: list) -> list[str]:  # type: ignore[type-arg]
+    def names(hooks: Iterable[Callable[..., object]]) -> list[str]:
         return [hook.__qualname__ for hook in hooks]
 
     assert names(app.before_request_funcs[None]) == [

@@ -2,10 +2,12 @@
 formats."""
 from __future__ import annotations
 
+from typing import Any
+
 from layouts.overview import change_badge, cost_note, format_value, selection_note
 
 
-def _classes(component) -> list[str]:  # type: ignore[no-untyped-def]
+def _classes(component: Any) -> list[str]:
     return [child.className for child in component.children if hasattr(child, "className")]
 
 

@@ -1,6 +1,8 @@
 """Administration services: admin-only, audited, and safe against locking everyone out."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,7 +34,8 @@ def last_event(session: Session) -> AuditEvent:
     lambda s, a: admin.reset_password(s, a, a.id, "another-password"),
     lambda s, a: admin.issue_token(s, a, a.id, "sneaky"),
 ])
-def test_non_admins_are_refused_everything(session: Session, call) -> None:  # type: ignore[no-untyped-def]
+def test_non_admins_are_refused_everything(session: Session,
+                                           call: Callable[[Session, admin.Actor], object]) -> None:
     with pytest.raises(AccessDenied):
         call(session, actor(session, ANALYST))
 

@@ -15,7 +15,7 @@ from sqlalchemy import update
 from dashapp.extensions import db
 from models import Product
 from services.exports import ExportHeader, export_chunks
-from services.filters import Filters, resolve_period
+from services.filters import Filters, Period, resolve_period
 from services.imports.dataset import count_order_lines, order_line_chunks
 from services.scope import Scope
 from services.users import create_user
@@ -33,7 +33,7 @@ from tests.fixtures.imports import (  # noqa: F401 - the fixtures are used by na
 UCI_DAYS = Filters(range="custom", start=dt.date(2010, 12, 1), end=dt.date(2011, 12, 31))
 
 
-def _period(filters: Filters):  # type: ignore[no-untyped-def]
+def _period(filters: Filters) -> Period:
     return resolve_period(filters, filters.start, filters.end)
 
 

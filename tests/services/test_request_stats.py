@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from cachelib import NullCache, SimpleCache
+from flask import Flask
 
 from services.request_stats import BUCKETS_MS, RequestStats, percentile_bound
 
@@ -43,7 +44,7 @@ def test_without_a_backend_nothing_is_recorded() -> None:
     assert not stats.enabled and percentile_bound([0] * len(BUCKETS_MS), 0.5) is None
 
 
-def test_the_app_records_its_requests(app) -> None:  # type: ignore[no-untyped-def]
+def test_the_app_records_its_requests(app: Flask) -> None:
     from dashapp import security
     from tests.conftest import login
 

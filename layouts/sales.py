@@ -390,8 +390,11 @@ PANELS = (TREND, GROWTH, WEEKDAY, HEATMAP, COUNTRY_MAP, COUNTRIES, COUNTRY_TABLE
 
 
 def _returns_card(view: View) -> Any:
+    # The summary obeys the same filters as the chart beside it: the card's one note (the
+    # chart's) says what is not applied, so the summary's own note stays out of sight.
+    assert RETURNS_SUMMARY.applies == RETURN_CATEGORIES.applies
     body = html.Div([panel_body(RETURNS_SUMMARY),
-                     html.Div(id=RETURNS_SUMMARY.note_id, className="small text-muted"),
+                     html.Div(id=RETURNS_SUMMARY.note_id, hidden=True),
                      graph(RETURN_CATEGORIES.component_id, RETURN_CATEGORIES.height,
                            toolbar=False)], className="returns-summary")
     return panel_card(RETURN_CATEGORIES, view, body)

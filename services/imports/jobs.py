@@ -19,7 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import ImportJob, User, utcnow
+from services.imports.access import visible_to
 from services.imports.report import FAILED, RUNNING, STATUS_LABELS, ImportReport
+from services.scope import Scope
 
 # A job still "running" after this long is failed even if its process cannot be checked
 # (another host); no import of an allowed file takes anywhere near this long.
@@ -98,14 +100,24 @@ def previous_import(session: Session, checksum: str, kind: str,
         .order_by(ImportJob.id.desc()).limit(1))
 
 
-def import_history(session: Session, scope: Any = None, limit: int = 25) -> list[dict[str, Any]]:
-    """The latest imports, newest first, with a running job whose process died shown as
-    failed. (Everyone who may open the Data page may see the history: it holds file names
-    and counts, not data.)"""
+HISTORY_SCAN = 2_000  # jobs looked through for a limited user's history
+
+
+def import_history(session: Session, scope: Scope | None = None,
+                   limit: int = 25) -> list[dict[str, Any]]:
+    """The latest imports the user may see, newest first, with a running job whose process
+    died shown as failed. A user limited to some platforms sees only the imports of their
+    platforms' data (`access.visible_to`); others see every import."""
+    scope = scope or Scope.everything()
     stmt = (select(ImportJob, User.email).outerjoin(User, User.id == ImportJob.user_id)
-            .order_by(ImportJob.id.desc()).limit(limit))
-    rows = []
+            .order_by(ImportJob.id.desc())
+            .limit(HISTORY_SCAN if scope.is_limited else limit))
+    rows: list[dict[str, Any]] = []
     for job, email in session.execute(stmt):
+        if len(rows) >= limit:
+            break
+        if not visible_to(scope, job):
+            continue
         stale = is_stale(job)
         status = FAILED if stale else job.status
         errors = [DIED] if stale else json.loads(job.errors or "[]")

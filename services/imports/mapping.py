@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import ImportMapping
-from services.errors import InvalidInput, NotFound
+from models import ImportMapping, User
+from services.errors import AccessDenied, InvalidInput, NotFound
 from services.imports.convert import DATE_ORDERS
 from services.imports.kinds import KINDS, UCI_NAMINGS, Kind, normalise_header
 from services.scope import Scope
@@ -213,7 +213,13 @@ def saved_mapping(session: Session, scope: Scope | None, name: str) -> ColumnMap
 
 def save_mapping(session: Session, name: str, mapping: ColumnMapping,
                  user_id: int | None) -> ImportMapping:
-    """Save (or overwrite) a mapping under `name`; flushed, the caller commits."""
+    """Save (or overwrite) a mapping under `name`; flushed, the caller commits. Mappings are
+    shared: a user limited to some platforms may not save one."""
+    if user_id is not None:
+        user = session.get(User, user_id)
+        if user is None or user.platforms:
+            raise AccessDenied("Saved mappings are shared by every user: only a user without "
+                               "a platform limit may save one.")
     name = name.strip()
     if not 0 < len(name) <= 80:
         raise InvalidInput("Give the mapping a name of 1 to 80 characters.")

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from models import ImportJob, Product
 from services.audit import record
-from services.errors import InvalidInput, ServiceError
-from services.imports import bulk, convert, entities, jobs, sales
+from services.errors import AccessDenied, InvalidInput, ServiceError
+from services.imports import access, bulk, convert, entities, jobs, sales
 from services.imports.kinds import KINDS, Field
 from services.imports.mapping import (
     FORMAT_LABELS,
@@ -165,13 +165,26 @@ def _prepare(session: Session, scope: Scope, report: ImportReport, request: Impo
         report.status, report.errors = REJECTED, [str(error)]
         return report, None
     _describe(report, raw, mapping, request)
+    try:  # shared reference data: a limited user is refused before any row is queried
+        access.check_kind(scope, mapping.kind)
+    except AccessDenied as error:
+        report.status, report.errors = REJECTED, [str(error)]
+        return report, None
     progress("Checking every row", 0.1)
     problems = convert.Problems(raw.frame.index)
     values = _convert(raw, mapping, problems, request, report)
     prepared = _prepare_kind(session, scope, mapping, values, problems, request)
     _summarise(report, problems, prepared, request)
+    report.platform_ids = access.platforms_of(session, mapping.kind, prepared)
+    refused = access.refusals(session, scope, mapping.kind, prepared)
+    if refused:  # all or nothing, whatever skip_invalid says; no figure of the rows is shown
+        report.status = REJECTED
+        report.errors.append(access.refusal_message(refused))
+        report.rows_loaded, report.rows_excluded = 0, 0
+        report.totals, report.excluded = {}, {}
+        return report, None
     previous = jobs.previous_import(session, report.checksum, report.kind, report.platform)
-    if previous is not None:
+    if previous is not None and access.visible_to(scope, previous):
         report.notes.append(
             f"This file was already imported on {previous.started_at:%d %b %Y %H:%M} UTC "
             f"(import #{previous.id}); importing it again replaces the same rows, so no total "
@@ -292,6 +305,8 @@ def _load(session: Session, scope: Scope, request: ImportRequest, report: Import
         report.totals.update(sales.load(session, prepared, scope, step))
     else:
         entities.load(session, prepared, scope, request.timezone)
+    # Platforms created by the load now exist: the job's attribution is complete.
+    report.platform_ids = access.platforms_of(session, report.kind, prepared)
     report.status = SUCCEEDED
     _record(session, job, report, ip)
     progress("Saving", 0.97)

@@ -62,6 +62,8 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)
     job_id: int | None = None
     seconds: float = 0.0
+    # The platforms of the file's rows (None: not all known); decides who sees the job.
+    platform_ids: list[int] | None = None
 
     @property
     def ok(self) -> bool:

@@ -350,9 +350,11 @@ def load(session: Session, prepared: PreparedSales, scope: Scope,
     platforms = platform_ids(session, scope, sorted(lines["platform"].unique()))
     progress("Adding new products", 0.1)
     non_merchandise = rollups.non_merchandise_ids(session)
-    products, new_products = _load_products(session, prepared.products)
+    # A limited user adds new SKUs and customers but never changes an existing (shared) one.
+    shared = not scope.is_limited
+    products, new_products = _load_products(session, prepared.products, shared)
     progress("Adding new customers", 0.2)
-    customers, new_customers = _load_customers(session, prepared.customers, platforms)
+    customers, new_customers = _load_customers(session, prepared.customers, platforms, shared)
     progress("Replacing orders already loaded", 0.3)
     order_ids, replaced, replaced_dates = _load_orders(session, prepared.orders, platforms,
                                                        customers)
@@ -365,13 +367,16 @@ def load(session: Session, prepared: PreparedSales, scope: Scope,
         new_dates = pd.to_datetime(prepared.orders["o_date"])
         days = [*replaced_dates, new_dates.min().date(), new_dates.max().date()]
         rollups.refresh(session, min(days), max(days))
+    if not shared:  # how many were new would tell whether a SKU or customer exists anywhere
+        return {"orders_replaced": replaced}
     return {"products_new": new_products, "customers_new": new_customers,
             "orders_replaced": replaced}
 
 
-def _load_products(session: Session,
-                   products: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Insert SKUs not yet in the catalogue; returns id and unit cost per SKU."""
+def _load_products(session: Session, products: pd.DataFrame,
+                   shared: bool = True) -> tuple[pd.DataFrame, int]:
+    """Insert SKUs not yet in the catalogue (and, with `shared`, mark known UCI fee codes);
+    returns id and unit cost per SKU."""
     table = Product.__table__
     existing = {row.sku for row in bulk.rows_in(session, [Product.sku], Product.sku,
                                                products["sku"])}
@@ -381,7 +386,7 @@ def _load_products(session: Session,
          "subcategory": row.subcategory or None, "active": True,
          "is_merchandise": bool(row.merchandise)} for row in new.itertuples()])
     codes = products.loc[products["uci_code"] & products["sku"].isin(existing), "sku"].tolist()
-    if codes:  # a code the catalogue knew as merchandise is a fee or adjustment in UCI data
+    if codes and shared:  # a code the catalogue knew as merchandise is a fee in UCI data
         session.execute(update(table).where(Product.sku.in_(codes))
                         .values(is_merchandise=False))
     found = bulk.rows_in(session, [Product.sku, Product.id, Product.unit_cost], Product.sku,
@@ -390,10 +395,10 @@ def _load_products(session: Session,
     return frame, len(new)
 
 
-def _load_customers(session: Session, customers: pd.DataFrame,
-                    platforms: dict[str, int]) -> tuple[dict[str, int], int]:
-    """Insert new customers; move an existing customer's first-seen date earlier if the file
-    shows an earlier order. Returns the id per external id."""
+def _load_customers(session: Session, customers: pd.DataFrame, platforms: dict[str, int],
+                    shared: bool = True) -> tuple[dict[str, int], int]:
+    """Insert new customers; with `shared`, move an existing customer's first-seen date
+    earlier if the file shows an earlier order. Returns the id per external id."""
     if customers.empty:
         return {}, 0
     found = dict(bulk.rows_in(session, [Customer.external_id, Customer.id],
@@ -405,7 +410,7 @@ def _load_customers(session: Session, customers: pd.DataFrame,
          "first_seen": pd.Timestamp(row.first_seen).date(),
          "acquisition_platform_id": platforms[row.platform]} for row in new.itertuples()])
     old = customers[customers["external_id"].isin(found)]
-    if len(old):
+    if len(old) and shared:
         session.execute(
             update(Customer.__table__)
             .where(Customer.id == bindparam("b_id"),

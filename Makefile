@@ -19,6 +19,9 @@ $(VENV)/.installed: setup.cfg constraints.txt
 
 install: $(VENV)/.installed
 
+# The development key and demo login are for development only: say so explicitly (without
+# PULSEBOARD_ENV, `pulseboard run` and wsgi.py run in production and refuse them).
+run: export PULSEBOARD_ENV = development
 run: install
 	$(PB) db upgrade
 	$(PB) demo-data --if-empty

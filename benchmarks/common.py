@@ -214,7 +214,7 @@ def server_environment(database_url: str) -> dict[str, str]:
     """Environment of a production-mode server on loopback (plain HTTP, so cookies not
     marked Secure); a cache configured in our environment is passed on unchanged."""
     return {**os.environ, "DATABASE_URL": database_url, "PULSEBOARD_ENV": "production",
-            "SECRET_KEY": secrets.token_hex(32), "SESSION_COOKIE_SECURE": "0",
+            "SECRET_KEY": secrets.token_urlsafe(48), "SESSION_COOKIE_SECURE": "0",
             "PYTHONUNBUFFERED": "1"}
 
 

@@ -21,7 +21,8 @@ def view_of_page(data: Mapping[str, Any] | None, path: str,
     """The view in the store when it belongs to the page at `path`; otherwise no update.
 
     The store is shared by every page: a callback of a page that is no longer shown, or a
-    malformed (crafted) payload, must not compute anything.
+    malformed (crafted) payload, must not compute anything. The dates are resolved again
+    from the store's query on the server (a cache hit): the browser's `period` is not used.
     """
     if not data or data.get("path") != path:
         raise PreventUpdate
@@ -42,6 +43,16 @@ def cached_output(callback: Callable[..., T]) -> Callable[..., T]:
     def wrapper(*args: Any) -> T:
         # Pattern-matching outputs (the KPI cards) are part of what the callback answers.
         context = (setting("CURRENCY"), repr(ctx.outputs_list))
-        return cached_call(callback, args, context, lambda: callback(*args))
+        return cached_call(callback, tuple(_cache_key_of(arg) for arg in args), context,
+                           lambda: callback(*args))
     return wrapper
 
+
+
+def _cache_key_of(argument: Any) -> Any:
+    """What of a callback argument its output depends on: of the view store, its path and
+    query (the dates are resolved on the server, so a client's `period` must not make
+    entries of its own)."""
+    if isinstance(argument, Mapping) and "query" in argument:
+        return {"path": argument.get("path"), "query": argument.get("query")}
+    return argument

@@ -35,7 +35,7 @@ from dashapp.security import clock, start_session_clock
 from models import User
 from services.admin import end_sessions
 from services.audit import record
-from services.login_guard import is_throttled, record_failure
+from services.login_guard import attempt_refused, attempt_succeeded, begin_attempt
 from services.scope import Scope
 from services.users import authenticate, scope_for, user_for_token
 
@@ -203,14 +203,19 @@ def login() -> Response | tuple[str, int]:
         email, ip = request.form.get("email", ""), request.remote_addr
         now = _now()
         limits = current_app.config["LOGIN_LIMITS"]
-        if is_throttled(db_session(), email, ip, now, limits):
+        # The attempt is counted (as a failure) before the password is checked, so parallel
+        # attempts cannot get more checks than the limits allow (services/login_guard.py).
+        # `ip` is the client's address as the trusted proxies report it (TRUSTED_PROXIES).
+        attempt, allowed = begin_attempt(db_session(), email, ip, now, limits)
+        if not allowed:
             minutes = int(limits.window.total_seconds() // 60)
             flash(f"Too many failed attempts: wait {minutes} minutes and try again.", "danger")
-            record(db_session(), "login_throttled", ip=ip, at=now, email=email.strip().lower())
+            attempt_refused(db_session(), attempt)
             db.session.commit()
             return render_template("login.html", next=request.args.get("next", "")), 429
         user = authenticate(db_session(), email, request.form.get("password", ""))
         if user is not None:
+            attempt_succeeded(db_session(), attempt)
             record(db_session(), "login", user.id, ip, at=now)
             db.session.commit()
             session.clear()  # a new session at login: nothing carried over from before
@@ -218,9 +223,7 @@ def login() -> Response | tuple[str, int]:
             session.permanent = True
             start_session_clock()
             return redirect(safe_next(request.args.get("next")))
-        db.session.rollback()
-        record_failure(db_session(), email, ip, at=now)
-        db.session.commit()
+        db.session.rollback()  # the failure stays recorded: its reservation was committed
         flash("Unknown e-mail or wrong password.", "danger")
         status = 401
     return render_template("login.html", next=request.args.get("next", "")), status

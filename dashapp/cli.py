@@ -2,16 +2,21 @@
 
 `pulseboard db upgrade` (migrations, from Flask-Migrate), `pulseboard demo-data`,
 `pulseboard users create`, `pulseboard tokens create`, `pulseboard cache clear`,
-`pulseboard rollups rebuild`, `pulseboard run`.
+`pulseboard rollups rebuild`, `pulseboard run` (the development server).
+
+`pulseboard run` serves HTTP, so a missing PULSEBOARD_ENV means production for it, as for
+`wsgi.py`: only an explicit PULSEBOARD_ENV=development (what `make run` sets) runs it with the
+development secret key.
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, routes_command, run_command, shell_command, with_appcontext
 
 from dashapp.cli_import import import_command
 from dashapp.context import data_changed
@@ -175,6 +180,19 @@ def _create_app() -> Flask:
     return create_app()
 
 
+@click.command("run", params=run_command.params, help=run_command.help,
+               short_help=run_command.short_help, context_settings=run_command.context_settings)
+@click.pass_context
+def run_server_command(ctx: click.Context, **options: object) -> None:
+    """Flask's development server, in production mode unless PULSEBOARD_ENV says otherwise."""
+    os.environ.setdefault("PULSEBOARD_ENV", "production")
+    ctx.invoke(run_command, **options)
+
+
 def main() -> None:
     """Entry point of the `pulseboard` console script."""
-    FlaskGroup(create_app=_create_app, help="Pulseboard administration.")()
+    group = FlaskGroup(create_app=_create_app, help="Pulseboard administration.",
+                       add_default_commands=False)
+    for command in (run_server_command, shell_command, routes_command):
+        group.add_command(command)
+    group()

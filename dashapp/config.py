@@ -1,17 +1,21 @@
 """Configuration from environment variables, with development defaults.
 
 Layering: built-in defaults < environment variables < `overrides` passed to create_app().
-Production (PULSEBOARD_ENV=production) refuses to start with a missing or default secret.
+Production (PULSEBOARD_ENV=production; `wsgi.py` assumes it when the variable is missing)
+refuses to start with a missing, default, short or low-entropy secret (`secret_key_problem`).
 """
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from services.cache import DEFAULT_MAX_ENTRY_BYTES
 from services.login_guard import LoginLimits
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-change-me"
@@ -19,6 +23,16 @@ DEV_SECRET_KEY = "dev-only-insecure-secret-change-me"
 KNOWN_DEFAULT_SECRETS = frozenset({DEV_SECRET_KEY, "", "changeme", "change-me", "secret",
                                    "dev", "development", "thisisasecret", "secret-key"})
 ENVIRONMENTS = ("development", "test", "production")
+# A production SECRET_KEY: this long, not a short string repeated, this varied (distinct
+# characters) and this unpredictable (Shannon entropy of its characters, bits per character).
+# Random keys pass with a wide margin: 32 random hex characters (token_hex(16)) have about
+# 14 distinct characters and 3.6 bits (at worst 2.9 in 200,000 draws), token_urlsafe(48)
+# about 5.5 bits; "changeme" * 4 has 7 and 2.75, one letter repeated 1 and 0.
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_DISTINCT = 8
+MIN_SECRET_BITS_PER_CHAR = 2.8
+SECRET_ADVICE = ("set a long random value, e.g. "
+                 "python -c 'import secrets; print(secrets.token_urlsafe(48))'")
 
 
 class ConfigError(RuntimeError):
@@ -58,8 +72,13 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         "LOGIN_LIMITS": LoginLimits(
             per_account=int(os.environ.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)),
             per_address=int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", 30)),
+            per_account_all_addresses=int(
+                os.environ.get("LOGIN_MAX_FAILURES_PER_ACCOUNT_ALL_ADDRESSES", 100)),
             window=dt.timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15)))),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_BYTES", 200 * 1024 * 1024)),
+        # Reverse proxies in front of the app that append to X-Forwarded-For (0: none, the
+        # peer address is the client's). The login limits per address need the real one.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", 0)),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Results cache: Redis when REDIS_URL is set (shared by every worker and host), else
         # a directory under instance/ (shared by the workers of one machine), or "none".
@@ -68,10 +87,41 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
                                     str(Path(instance_path) / "cache")),
         "CACHE": os.environ.get("PULSEBOARD_CACHE", "on"),
         "CACHE_TTL": int(os.environ.get("PULSEBOARD_CACHE_TTL", 600)),
+        # A result whose pickle is larger is computed and returned but not cached.
+        "CACHE_MAX_ENTRY_BYTES": int(os.environ.get("PULSEBOARD_CACHE_MAX_ENTRY_BYTES",
+                                                    DEFAULT_MAX_ENTRY_BYTES)),
     }
     config.update(overrides or {})
     _validate(config)
     return config
+
+
+def _shannon_bits_per_char(text: str) -> float:
+    counts = Counter(text)
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+def _is_repetition(text: str) -> bool:
+    """Whether `text` is a shorter string repeated ("changeme" * 4, "ab" * 20)."""
+    return any(text == (text[:period] * (len(text) // period + 1))[:len(text)]
+               for period in range(1, len(text) // 2 + 1))
+
+
+def secret_key_problem(secret: str | None) -> str | None:
+    """Why `secret` may not sign production sessions, or None when it is strong enough."""
+    if not secret:
+        return "missing"
+    if secret.lower().strip() in KNOWN_DEFAULT_SECRETS or DEV_SECRET_KEY in secret:
+        return "a known default"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"shorter than {MIN_SECRET_LENGTH} characters"
+    if _is_repetition(secret):
+        return "a short string repeated"
+    if len(set(secret)) < MIN_SECRET_DISTINCT:
+        return f"made of fewer than {MIN_SECRET_DISTINCT} distinct characters"
+    if _shannon_bits_per_char(secret) < MIN_SECRET_BITS_PER_CHAR:
+        return "too predictable (low entropy)"
+    return None
 
 
 def _validate(config: dict[str, Any]) -> None:
@@ -79,10 +129,10 @@ def _validate(config: dict[str, Any]) -> None:
         raise ConfigError(f"PULSEBOARD_ENV must be one of {', '.join(ENVIRONMENTS)}, "
                           f"not “{config['ENV']}”.")
     if config["ENV"] == "production":
-        if config["SECRET_KEY"] in KNOWN_DEFAULT_SECRETS or len(config["SECRET_KEY"]) < 32:
-            raise ConfigError("SECRET_KEY is missing, a known default or shorter than 32 "
-                              "characters; set a long random value, e.g. "
-                              "python -c 'import secrets; print(secrets.token_hex(32))'.")
+        problem = secret_key_problem(config["SECRET_KEY"])
+        if problem:
+            raise ConfigError(f"SECRET_KEY is {problem}: production refuses it; {SECRET_ADVICE} "
+                              "(for local development only, set PULSEBOARD_ENV=development).")
         if config["DEBUG"]:
             raise ConfigError("PULSEBOARD_DEBUG must be off in production.")
     try:

@@ -44,7 +44,12 @@ def cached_call(function: Callable[..., T], args: tuple[Any, ...], context: Any,
     """`compute()`, cached per function, arguments, `context`, the user's scope and the data
     version (for callback outputs built from analytics)."""
     return result_cache().get_or_compute(function, current_scope(), args, {"context": context},
-                                         compute)
+                                         compute, _entry_limit())
+
+
+def _entry_limit() -> int | None:
+    """The largest result the cache stores, in bytes (`CACHE_MAX_ENTRY_BYTES`)."""
+    return current_app.config.get("CACHE_MAX_ENTRY_BYTES")
 
 
 def fetch(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -56,7 +61,8 @@ def fetch(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
     try:
         if is_cached(service):
-            return result_cache().get_or_compute(service, scope, args, kwargs, compute)
+            return result_cache().get_or_compute(service, scope, args, kwargs, compute,
+                                                 _entry_limit())
         return compute()
     finally:
         db.session.rollback()  # read-only: release the transaction and any row locks

@@ -9,6 +9,7 @@ from dash import Dash, html
 from flask import Flask, abort, has_request_context, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashapp import api, auth, downloads, health, security
 from dashapp.cli import register_commands
@@ -65,7 +66,18 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     register_page_guard(app)  # 8
     security.register_security_headers(app, dash_app.csp_hashes())
     exempt_dash_from_form_csrf(app)
+    trust_proxies(app)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client address, scheme and host from
+    the X-Forwarded-* headers they append (the login limits per address need the client's
+    address). With none (the default), those headers are ignored: a client could forge them."""
+    count = app.config["TRUSTED_PROXIES"]
+    if count > 0:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way
+            app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -133,11 +145,28 @@ def serve_layout() -> html.Div:
                      can_export=can_export(), viewing_as=viewing_as)
 
 
+# What Dash puts in every page's `_dash-config` for its debug-mode version check: the Python,
+# Dash, Plotly and DDK versions. We never run its dev tools, and they tell an attacker which
+# vulnerabilities to try.
+VERSION_CONFIG_KEYS = ("python_version", "dash_version", "plotly_version", "ddk_version",
+                       "dash_version_url")
+
+
+class PulseboardDash(Dash):
+    """Dash without the software versions in the page's `_dash-config`."""
+
+    def _config(self) -> dict[str, Any]:
+        config: dict[str, Any] = super()._config()
+        for key in VERSION_CONFIG_KEYS:
+            config.pop(key, None)
+        return config
+
+
 def register_dash(app: Flask) -> Dash:
     """Mount the Dash app on the Flask server (`app.extensions["dash"]`) with its callbacks."""
     from callbacks import register_all  # imported here: callbacks import layouts and dash
 
-    dash_app = Dash(
+    dash_app = PulseboardDash(
         __name__,
         server=app,  # type: ignore[arg-type]  # Dash documents a Flask app here; its hint omits it
         url_base_pathname="/",

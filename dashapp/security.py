@@ -84,6 +84,10 @@ def content_security_policy(script_hashes: Sequence[str]) -> str:
 
 def _security_headers(policy: str, production: bool) -> Callable[[Response], Response]:
     def add_headers(response: Response) -> Response:
+        # Pages, callbacks, the layout, the API and downloads carry user data: never stored
+        # by browsers or proxies. Static files (fingerprinted by Dash) stay cacheable.
+        if not request.path.startswith(CACHEABLE_PREFIXES):
+            response.headers["Cache-Control"] = "no-store"
         response.headers.setdefault("Content-Security-Policy", policy)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
@@ -98,6 +102,8 @@ def _security_headers(policy: str, production: bool) -> Callable[[Response], Res
 
 
 STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
+# Responses that may be cached: static files only (Flask's /static/ as well).
+CACHEABLE_PREFIXES = (*STATIC_PREFIXES, "/static/")
 
 
 def _log_request(response: Response) -> Response:
@@ -188,6 +194,7 @@ def register_csrf(app: Flask) -> None:
 
 
 def register_security_headers(app: Flask, script_hashes: Sequence[str]) -> None:
-    """After every request: security headers, with a CSP allowing Dash's inline script."""
+    """After every request: security headers, with a CSP allowing Dash's inline script, and
+    `Cache-Control: no-store` on everything but static files."""
     policy = content_security_policy(script_hashes)
     app.after_request(_security_headers(policy, app.config["ENV"] == "production"))

@@ -8,7 +8,7 @@ from typing import Any
 from dashapp.context import fetch
 from dashapp.filters import View, drop_unknown, parse_query, to_query
 from services.dimensions import known_values
-from services.filters import ParamSpec, Period
+from services.filters import Filters, ParamSpec, Period
 from services.sales import resolve
 
 
@@ -17,28 +17,38 @@ def checked_view(query: str | Mapping[str, Sequence[str]],
     """Parse, drop what does not exist or is not visible to the user, resolve the dates."""
     view = parse_query(query, params)
     filters, notices = drop_unknown(view.filters, *fetch(known_values, view.filters))
-    period = fetch(resolve, filters)
-    return replace(view, filters=filters, notices=view.notices + tuple(notices)), period
+    return (replace(view, filters=filters, notices=view.notices + tuple(notices)),
+            resolved(filters))
+
+
+def resolved(filters: Filters) -> Period:
+    """The concrete dates of `filters` against the data the user can see (cached: the
+    sync callback resolves the same filters first, so a chart callback reads a hit)."""
+    return fetch(resolve, filters)
 
 
 def store_payload(path: str, view: View, period: Period,
                   params: Sequence[ParamSpec]) -> dict[str, Any]:
-    """What the browser keeps of the current view (read by every chart callback)."""
+    """What the browser keeps of the current view (read by every chart callback).
+
+    `period` is for the browser only (it shows what the server resolved): the server reads
+    the query and resolves the dates again, see `view_from_store`.
+    """
     return {"path": path, "query": to_query(view.filters, view.page, params),
             "period": period.as_dict()}
 
 
 def view_from_store(data: Mapping[str, Any] | None,
                     params: Sequence[ParamSpec] = ()) -> tuple[View, Period] | None:
-    """Inverse of `store_payload`; None for a missing or malformed payload.
+    """The view of a `store_payload`; None for a missing or malformed payload.
 
-    The payload comes from the browser and may be crafted: it only ever narrows what the
-    services return, because they apply the user's scope themselves.
+    The payload comes from the browser and may be crafted. Its query only ever narrows what
+    the services return, because they apply the user's scope themselves; its `period` is
+    never read: the dates are resolved again from the query, against the data, exactly as
+    the sync callback resolved them (a forged period of years 100 to 9999 once made one
+    trend request run for 25 s).
     """
     if not data or not isinstance(data.get("query"), str):
         return None
-    try:
-        period = Period.from_dict(data["period"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    return parse_query(data["query"], params), period
+    view = parse_query(data["query"], params)
+    return view, resolved(view.filters)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
+import pickle
 import struct
 import time
 from collections.abc import Callable
@@ -27,6 +29,11 @@ T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 _CACHED = "__pulseboard_cached__"
 DEFAULT_TTL = 600  # seconds; a safety net: data changes bump the version at once
+# A result whose pickle is larger is returned but not stored (CACHE_MAX_ENTRY_BYTES).
+DEFAULT_MAX_ENTRY_BYTES = 4 * 1024 * 1024
+# The cache directory's bound in bytes (besides its 5,000 entries).
+DEFAULT_DIRECTORY_BYTES = 512 * 1024 * 1024
+log = logging.getLogger(__name__)
 
 
 def cached(service: F) -> F:
@@ -46,45 +53,98 @@ def is_cached(service: Callable[..., Any]) -> bool:
 
 
 class DirectoryCache(FileSystemCache):
-    """cachelib's directory cache, pruned in bulk and never of its permanent entries.
+    """cachelib's directory cache, pruned in bulk, never of its permanent entries, and
+    bounded in bytes as well as in entries.
 
     Once over its threshold, cachelib's own pruning read every file to remove a single one,
     on every write: under load each write read thousands of files (the load test's p95 grew
     from 0.3 s to 15 s), and it removed the oldest entries first, which are the permanent
     ones (the data version among them). Here one pass removes what expired and then the
-    entries closest to expiry until half the threshold is left; permanent entries stay.
+    entries closest to expiry until half the threshold, and half of `max_bytes`, is left;
+    permanent entries stay. The bytes written are counted in a management file next to
+    cachelib's entry count (as approximate across workers as that count: every pass sets
+    both to what is really there).
     """
 
+    _bytes_file = "__pulseboard_cache_bytes"
+
+    def __init__(self, cache_dir: str, threshold: int = 500,
+                 max_bytes: int = DEFAULT_DIRECTORY_BYTES, **options: Any) -> None:
+        self._max_bytes = max_bytes
+        super().__init__(cache_dir, threshold=threshold, **options)
+
+    def _is_mgmt(self, name: str) -> bool:
+        return super()._is_mgmt(name) or \
+            name == os.path.basename(self._get_filename(self._bytes_file))
+
+    @property
+    def _byte_count(self) -> int:
+        return int(self.get(self._bytes_file) or 0)
+
+    def set(self, key: str, value: Any, timeout: Any = None,
+            mgmt_element: bool = False) -> bool:
+        stored = super().set(key, value, timeout, mgmt_element)
+        if stored and not mgmt_element and self._max_bytes:
+            with contextlib.suppress(OSError):  # removed at once by another worker
+                size = os.path.getsize(self._get_filename(key))
+                super().set(self._bytes_file, self._byte_count + size, mgmt_element=True)
+        return stored
+
+    def clear(self) -> bool:
+        cleared = super().clear()
+        super().set(self._bytes_file, 0, mgmt_element=True)
+        return cleared
+
+    def _over_bytes(self) -> bool:
+        return bool(self._max_bytes) and self._byte_count > self._max_bytes
+
     def _prune(self) -> None:
-        if not self._over_threshold():
+        if not self._over_threshold() and not self._over_bytes():
             return
         now = time.time()
-        expiring: list[tuple[int, str]] = []
-        permanent = 0
+        expiring: list[tuple[int, int, str]] = []
+        permanent, permanent_bytes = 0, 0
         for name in self._list_dir():
             try:
                 with open(name, "rb") as stream:
                     expires = struct.unpack("I", stream.read(4))[0]
+                    size = os.fstat(stream.fileno()).st_size
             except (OSError, struct.error):
                 continue  # being written or removed by another worker
             if expires == 0:
                 permanent += 1
+                permanent_bytes += size
             else:
-                expiring.append((expires, name))
+                expiring.append((expires, size, name))
         expiring.sort()
-        keep = max(self._threshold // 2 - permanent, 0)
-        doomed = [name for expires, name in expiring if expires < now]
-        alive = [name for expires, name in expiring if expires >= now]
-        doomed += alive[:max(len(alive) - keep, 0)]
+        doomed = [name for expires, _size, name in expiring if expires < now]
+        alive = [(size, name) for expires, size, name in expiring if expires >= now]
+        keep = max(self._threshold // 2 - permanent, 0) if self._threshold else len(alive)
+        budget = self._max_bytes // 2 - permanent_bytes if self._max_bytes else None
+        kept: list[tuple[int, str]] = []
+        # The entries furthest from expiry are kept, within both halves of the bounds.
+        for size, name in reversed(alive):
+            if len(kept) < keep and (budget is None or size <= budget):
+                kept.append((size, name))
+                budget = None if budget is None else budget - size
+            else:
+                doomed.append(name)
         for name in doomed:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(name)
-        self._update_count(value=permanent + len(expiring) - len(doomed))
+        self._update_count(value=permanent + len(kept))
+        super().set(self._bytes_file, permanent_bytes + sum(size for size, _ in kept),
+                    mgmt_element=True)
 
 
 def backend_from_settings(redis_url: str | None, directory: str | None,
-                          ttl: int = DEFAULT_TTL) -> BaseCache:
-    """Redis when a URL is given, else a cache directory, else no cache at all."""
+                          ttl: int = DEFAULT_TTL,
+                          directory_bytes: int = DEFAULT_DIRECTORY_BYTES) -> BaseCache:
+    """Redis when a URL is given, else a cache directory, else no cache at all.
+
+    Redis is bounded by its own `maxmemory` (see docs/deploy.md), the directory by 5,000
+    entries and `directory_bytes`.
+    """
     if redis_url:
         import redis  # only needed when Redis is configured
 
@@ -92,7 +152,8 @@ def backend_from_settings(redis_url: str | None, directory: str | None,
                                                socket_connect_timeout=2),
                           default_timeout=ttl, key_prefix="pulseboard:")
     if directory:
-        return DirectoryCache(directory, threshold=5_000, default_timeout=ttl)
+        return DirectoryCache(directory, threshold=5_000, max_bytes=directory_bytes,
+                              default_timeout=ttl)
     return NullCache()
 
 
@@ -108,6 +169,7 @@ class ResultCache:
 
     backend: BaseCache
     database: str  # the database URL; hashed into every key
+    max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES  # larger results are not stored; 0: no limit
 
     @property
     def namespace(self) -> str:
@@ -145,8 +207,14 @@ class ResultCache:
                 f"{scope.cache_key()}:{digest}")
 
     def get_or_compute(self, service: Callable[..., T], scope: Scope, args: tuple[Any, ...],
-                       kwargs: dict[str, Any], compute: Callable[[], T]) -> T:
-        """The cached result of the call, computing and storing it on a miss."""
+                       kwargs: dict[str, Any], compute: Callable[[], T],
+                       max_bytes: int | None = None) -> T:
+        """The cached result of the call, computing and storing it on a miss.
+
+        A result whose pickle is over `max_bytes` (default `max_entry_bytes`; 0 for no
+        limit) is returned but not stored: one oversized answer must not push out hundreds
+        of ordinary ones, nor fill the disk or Redis.
+        """
         if isinstance(self.backend, NullCache):
             return compute()
         key = self.key(service, scope, args, kwargs)
@@ -156,6 +224,12 @@ class ResultCache:
             return found
         self._count("misses")
         result = compute()
+        limit = self.max_entry_bytes if max_bytes is None else max_bytes
+        size = len(pickle.dumps(result, pickle.HIGHEST_PROTOCOL)) if limit else 0
+        if size > limit:
+            log.debug("not cached: %s is %d bytes, over the %d-byte entry limit",
+                      key, size, limit)
+            return result
         self.backend.set(key, result)
         return result
 

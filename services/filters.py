@@ -35,6 +35,8 @@ DEFAULT_RANGE = "30d"
 DEFAULT_GRAIN = "day"
 DEFAULT_COMPARE = "prev"
 
+# How far a range may reach past the data's first or last day (its days there are empty).
+EMPTY_MARGIN = dt.timedelta(days=366)
 MAX_TEXT = 120  # the longest free-text value a parameter may have
 # Filters a page takes from its URL only when it declares a page parameter of that name.
 PAGE_FILTERS = ("country",)
@@ -158,11 +160,33 @@ def resolve_period(filters: Filters, first: dt.date | None, last: dt.date | None
     asof = filters.asof or last or fallback
     if filters.range == CUSTOM and filters.start and filters.end:
         start, end = filters.start, filters.end
+    elif filters.range == "all" and last and asof > last:
+        start, end = first or last, last  # all the data there is (none after `last`)
     else:
         start, end = _preset_start(filters.range, asof, first or asof), asof
+    if first and last:
+        start, end = clamp_range(start, end, first, last)
+    # From the clamped range: never longer than it, so bounded by the data as well.
     compare_start, compare_end = _comparison(filters.compare, start, end)
     period = Period(start, end, compare_start, compare_end, asof, "", first_data=first)
     return replace(period, label=describe_period(filters, period, asof_is_latest=not filters.asof))
+
+
+def clamp_range(start: dt.date, end: dt.date, first: dt.date,
+                last: dt.date) -> tuple[dt.date, dt.date]:
+    """`start`..`end` cut to the data's `first`..`last` day, give or take `EMPTY_MARGIN`.
+
+    No query then covers more days than the data has (plus a margin of empty days either
+    side, which a range starting before the data shows as zeros). A range wholly outside
+    that window keeps at most `EMPTY_MARGIN` of its days, those nearest the data: a valid,
+    empty view of a bounded size. Presets up to 12 months are never changed by this.
+    """
+    low, high = first - EMPTY_MARGIN, last + EMPTY_MARGIN
+    if end < low:
+        return max(start, end - EMPTY_MARGIN), end
+    if start > high:
+        return start, min(end, start + EMPTY_MARGIN)
+    return max(start, low), min(end, high)
 
 
 def _comparison(compare: str, start: dt.date,
@@ -194,6 +218,10 @@ def describe_period(filters: Filters, period: Period, asof_is_latest: bool = Tru
     day = format_range(period.end, period.end)
     if filters.range == CUSTOM:
         text = format_range(period.start, period.end)
+        asked = (filters.start, filters.end)
+        if filters.start and filters.end and asked != (period.start, period.end):
+            text = (f"{text} (asked for {format_range(filters.start, filters.end)}; "
+                    f"no data in the days left out)")
     elif filters.range == "all":
         text = f"all data, {format_range(period.start, period.end)}"
     else:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
@@ -35,7 +36,7 @@ def gunicorn_url(postgresql_db: TestDatabase,
     log_path = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
     log = log_path.open("wb")
     env = {**os.environ, "DATABASE_URL": postgresql_db.url, "PULSEBOARD_ENV": "production",
-           "SECRET_KEY": "f" * 16 + "0123456789abcdef" * 3, "SESSION_COOKIE_SECURE": "0"}
+           "SECRET_KEY": secrets.token_urlsafe(48), "SESSION_COOKIE_SECURE": "0"}
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", "2", "--no-control-socket",
          "-b", f"127.0.0.1:{port}", "wsgi:app"],
@@ -101,3 +102,18 @@ def test_login_throttling_holds_across_workers(gunicorn_url: str,
     assert statuses == [401] * 5
     # Whichever worker answers now, it sees the five failures recorded by both.
     assert [_login_attempt(gunicorn_url, email, PASSWORD) for _ in range(3)] == [429] * 3
+
+
+def test_gunicorn_without_pulseboard_env_refuses_the_development_key(
+        tmp_path: Path) -> None:
+    from dashapp.config import DEV_SECRET_KEY
+
+    env = {key: value for key, value in os.environ.items()
+           if key not in {"PULSEBOARD_ENV", "SECRET_KEY"}}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'unused.db'}", SECRET_KEY=DEV_SECRET_KEY)
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-w", "1", "--no-control-socket",
+         "-b", f"127.0.0.1:{free_port()}", "wsgi:app"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "SECRET_KEY is a known default" in result.stderr

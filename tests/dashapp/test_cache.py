@@ -153,9 +153,74 @@ def test_a_full_cache_directory_is_pruned_in_bulk_and_keeps_the_data_version(
     for n in range(200):
         assert cache.get_or_compute(str, Scope.everything(), (n,), {}, lambda n=n: str(n)) \
             == str(n)
-        assert len(list(tmp_path.iterdir())) <= 40 + 2  # never much over the threshold
+        # Never much over the threshold (+ 3: one entry before the next pass and the
+        # two management files, the entry count and the byte count).
+        assert len(list(tmp_path.iterdir())) <= 40 + 3
     # Each scan frees about half the directory: a handful of scans for 200 writes, where
     # removing one entry per scan would scan on every write once full.
     assert 0 < scans <= 200 // (40 // 2) + 1
     assert cache.data_version() == 2  # the permanent version entry survived every pruning
     assert cache.get_or_compute(str, Scope.everything(), (199,), {}, lambda: "lost") == "199"
+
+
+def test_an_oversized_result_is_returned_but_not_stored(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from services.cache import ResultCache, backend_from_settings
+    from services.scope import Scope
+
+    cache = ResultCache(backend_from_settings(None, str(tmp_path)), "sqlite:///big.db",
+                        max_entry_bytes=10_000)
+    calls = []
+
+    def compute(size: int) -> bytes:
+        calls.append(size)
+        return b"x" * size
+
+    everyone = Scope.everything()
+    with caplog.at_level(logging.DEBUG, logger="services.cache"):
+        for _ in range(2):
+            assert cache.get_or_compute(bytes, everyone, (50_000,), {},
+                                        lambda: compute(50_000)) == b"x" * 50_000
+    assert calls == [50_000, 50_000]  # computed each time: never stored
+    assert "over the 10000-byte entry limit" in caplog.text
+    for _ in range(2):
+        assert cache.get_or_compute(bytes, everyone, (100,), {}, lambda: compute(100)) \
+            == b"x" * 100
+    assert calls == [50_000, 50_000, 100]  # a small one is stored and read back
+    # The per-call limit (the app's CACHE_MAX_ENTRY_BYTES) overrides the default.
+    cache.get_or_compute(bytes, everyone, (20_000,), {}, lambda: compute(20_000),
+                         max_bytes=100_000)
+    cache.get_or_compute(bytes, everyone, (20_000,), {}, lambda: compute(20_000),
+                         max_bytes=100_000)
+    assert calls[3:] == [20_000]
+
+
+def test_the_app_takes_its_entry_limit_from_the_settings(sqlite_db: TestDatabase,
+                                                        tmp_path: Path) -> None:
+    app = make_app(sqlite_db.url, CACHE_DIR=str(tmp_path / "cache"), CACHE_MAX_ENTRY_BYTES=1)
+    revenue(app, token=sqlite_db.admin_token)
+    stats = app.extensions["result_cache"].stats()
+    revenue(app, token=sqlite_db.admin_token)
+    # Nothing fits in one byte: the second request misses as often as the first.
+    assert app.extensions["result_cache"].stats()["hits"] == stats["hits"]
+
+
+def test_the_cache_directory_stays_under_its_byte_bound(tmp_path: Path) -> None:
+    from services.cache import ResultCache, backend_from_settings
+    from services.scope import Scope
+
+    bound = 200_000
+    backend = backend_from_settings(None, str(tmp_path), ttl=600, directory_bytes=bound)
+    cache = ResultCache(backend, "sqlite:///bytes.db")
+    cache.invalidate()
+    for n in range(300):  # 300 entries of 5 kB: far under 5,000 entries, 7x the bytes
+        value = f"{n:05d}" * 1_000
+        assert cache.get_or_compute(str, Scope.everything(), (n,), {}, lambda v=value: v) \
+            == value
+        on_disk = sum(path.stat().st_size for path in tmp_path.iterdir())
+        assert on_disk <= bound + 10_000  # at most one entry over before the next pass
+    assert cache.data_version() == 1  # the permanent version entry survived
+    assert cache.get_or_compute(str, Scope.everything(), (299,), {}, lambda: "lost") \
+        == "00299" * 1_000

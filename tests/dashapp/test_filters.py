@@ -110,3 +110,11 @@ def test_drop_unknown_removes_values_that_do_not_exist() -> None:
     assert (cleaned.platforms, cleaned.products, cleaned.categories) == \
         (("instagram",), ("A1",), ())
     assert len(notices) == 3 and "amazon" in notices[0]
+
+
+@pytest.mark.parametrize("day", ["0100-01-01", "1899-12-31", "2201-01-01", "9999-12-31"])
+def test_dates_outside_1900_to_2200_are_refused(day: str) -> None:
+    view = parse_query(f"from={day}&to=2011-01-31")
+    assert view.filters.range != "custom" and view.filters.start is None
+    assert any("custom dates" in notice for notice in view.notices)
+    assert parse_query(f"asof={day}").filters.asof is None

@@ -1,15 +1,27 @@
 """Hardening: headers, CSRF, login throttling, session timeouts and rotation, error pages."""
 from __future__ import annotations
 
+import itertools
 import json
+import random
+import re
+import sys
+import threading
+import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from dashapp import security
+from dashapp import auth, security
 from dashapp.config import DEV_SECRET_KEY
+from models import utcnow
+from services import login_guard
+from services.login_guard import LoginLimits, is_throttled
+from services.users import create_user
 from tests.conftest import (
     ADMIN,
     ANALYST,
@@ -21,6 +33,8 @@ from tests.conftest import (
     post_login,
 )
 
+# A key production accepts (a repeated letter no longer is one).
+STRONG_SECRET = "Xq3vT9bLm2PzR7wK4nHs8dJf6gYc1aE5uV0oIiBtWxZeQ"
 DASH_PAYLOAD = {"output": "overview-trend.figure", "outputs": {"id": "overview-trend",
                 "property": "figure"}, "inputs": [], "changedPropIds": [], "state": []}
 
@@ -77,8 +91,8 @@ def test_security_headers_on_pages_callbacks_and_api(client: FlaskClient, path: 
 
 def test_hsts_in_production(monkeypatch: pytest.MonkeyPatch, sqlite_db: TestDatabase) -> None:
     monkeypatch.setenv("PULSEBOARD_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "p" * 48)
-    app = make_app(sqlite_db.url, ENV="production", SECRET_KEY="p" * 48)
+    monkeypatch.setenv("SECRET_KEY", STRONG_SECRET)
+    app = make_app(sqlite_db.url, ENV="production", SECRET_KEY=STRONG_SECRET)
     response = app.test_client().get("/healthz")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
     assert app.config["SECRET_KEY"] != DEV_SECRET_KEY
@@ -247,7 +261,7 @@ def test_session_cookie_flags(client: FlaskClient, monkeypatch: pytest.MonkeyPat
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
     assert "remember_token=" not in " ".join(response.headers.getlist("Set-Cookie"))
     monkeypatch.setenv("PULSEBOARD_ENV", "production")
-    production = make_app(sqlite_db.url, ENV="production", SECRET_KEY="s" * 48)
+    production = make_app(sqlite_db.url, ENV="production", SECRET_KEY=STRONG_SECRET)
     secure = post_login(production.test_client(), ADMIN, PASSWORD)
     assert "Secure" in secure.headers["Set-Cookie"]
 
@@ -281,3 +295,206 @@ def test_request_hooks_run_in_the_order_the_factory_gives(app: Flask) -> None:
         "_log_request", "LoginManager._update_remember_cookie",
         "_security_headers.<locals>.add_headers"]
     assert set(app.before_request_funcs) == {None} == set(app.after_request_funcs)
+
+
+# --- Cache-Control: nothing with user data is stored; static files stay cacheable ---------
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/"),  # a page (HTML)
+    ("GET", "/sales?range=30d"),
+    ("GET", "/login"),
+    ("GET", "/api/v1/overview?range=all&compare=none"),
+    ("GET", "/_dash-layout"),
+    ("GET", "/_dash-dependencies"),
+    ("POST", "/_dash-update-component"),
+    ("GET", "/data/export.csv?range=30d"),
+])
+def test_responses_with_user_data_are_not_stored(client: FlaskClient, method: str,
+                                                 path: str) -> None:
+    login(client)
+    if method == "POST":
+        response = client.post(path, data=json.dumps(TREND_CALLBACK),
+                               content_type="application/json",
+                               headers={"Origin": "http://localhost"})
+    else:
+        response = client.get(path)
+    assert response.status_code in (200, 204), response.get_data(as_text=True)[:300]
+    assert response.headers.get("Cache-Control") == "no-store"
+
+
+TREND_CALLBACK = {
+    "output": "..overview-trend.figure...overview-trend-note.children..",
+    "outputs": [{"id": "overview-trend", "property": "figure"},
+                {"id": "overview-trend-note", "property": "children"}],
+    "inputs": [{"id": "view-state", "property": "data", "value": None}],
+    "changedPropIds": ["view-state.data"], "state": []}
+
+
+def test_anonymous_refusals_are_not_stored(app: Flask) -> None:
+    response = app.test_client().get("/api/v1/overview")
+    assert response.status_code == 401
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def _static_paths(client: FlaskClient) -> list[str]:
+    page = client.get("/").get_data(as_text=True)
+    suites = re.findall(r'src="(/_dash-component-suites/[^"]+)"', page)
+    assert suites, page[:500]
+    return ["/assets/pulseboard.css", suites[0]]
+
+
+def test_static_assets_stay_cacheable(client: FlaskClient) -> None:
+    login(client)
+    for path in _static_paths(client):
+        with client.get(path) as response:
+            assert response.status_code == 200, path
+            assert "no-store" not in response.headers.get("Cache-Control", ""), path
+
+
+# --- No software versions in the page's _dash-config --------------------------------------
+
+def test_dash_config_carries_no_versions(client: FlaskClient) -> None:
+    login(client)
+    page = client.get("/").get_data(as_text=True)
+    found = re.search(r'<script id="_dash-config" type="application/json">(.*?)</script>',
+                      page, re.S)
+    assert found, page[:500]
+    config = json.loads(found.group(1))
+    assert "url_base_pathname" in config  # still the config the renderer needs
+    for key in ("python_version", "dash_version", "plotly_version", "ddk_version"):
+        assert key not in config
+    assert sys.version.split()[0] not in found.group(1)
+
+
+# --- Login lockout per (account, address), with a softer limit per account ----------------
+
+def _new_user(database: TestDatabase) -> str:
+    email = f"lockout-{uuid.uuid4().hex[:10]}@example.com"
+    with database.session() as session:
+        create_user(session, email, PASSWORD, "viewer")
+        session.commit()
+    return email
+
+
+def _address() -> str:
+    """A documentation-range address no other test uses."""
+    number = next(_ADDRESSES)
+    return f"203.0.{number // 250}.{number % 250 + 1}"
+
+
+_ADDRESSES = itertools.count(random.randrange(0, 40_000))
+
+
+def test_a_locked_out_address_does_not_lock_the_account_for_others(
+        app: Flask, clock: FakeClock, sqlite_db: TestDatabase) -> None:
+    email = _new_user(sqlite_db)
+    attacker = client_from(app, _address())
+    limits = app.config["LOGIN_LIMITS"]
+    for _ in range(limits.per_account):
+        assert post_login(attacker, email, "wrong-password").status_code == 401
+    assert post_login(attacker, email, PASSWORD).status_code == 429  # this address: locked
+    owner = client_from(app, _address())
+    assert post_login(owner, email, PASSWORD).status_code == 302  # the owner is not
+    # Retrying while locked out neither checks the password nor extends the lockout.
+    clock.advance(limits.window.total_seconds() / 2)
+    assert post_login(attacker, email, PASSWORD).status_code == 429
+    clock.advance(limits.window.total_seconds() / 2 + 1)
+    assert post_login(attacker, email, PASSWORD).status_code == 302
+
+
+def test_failures_from_many_addresses_lock_the_account_for_everyone(
+        clock: FakeClock, sqlite_db: TestDatabase) -> None:
+    limits = LoginLimits(per_account=2, per_address=30, per_account_all_addresses=6)
+    app = make_app(sqlite_db.url, LOGIN_LIMITS=limits)
+    email = _new_user(sqlite_db)
+    for _ in range(limits.per_account_all_addresses // limits.per_account):
+        client = client_from(app, _address())
+        for _ in range(limits.per_account):
+            assert post_login(client, email, "wrong-password").status_code == 401
+    assert post_login(client_from(app, _address()), email, PASSWORD).status_code == 429
+    clock.advance(limits.window.total_seconds() + 1)
+    assert post_login(client_from(app, _address()), email, PASSWORD).status_code == 302
+
+
+def test_parallel_wrong_attempts_get_no_more_password_checks_than_the_limit(
+        database: TestDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = make_app(database.url)
+    limit = app.config["LOGIN_LIMITS"].per_account
+    email = _new_user(database)
+    checks: list[str] = []
+    real_authenticate = auth.authenticate
+
+    def slow_authenticate(*args: object, **kwargs: object) -> object:
+        checks.append("checked")
+        time.sleep(0.2)  # a password hash takes time: the window parallel attempts race in
+        return real_authenticate(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(auth, "authenticate", slow_authenticate)
+    address = _address()
+    clients = [client_from(app, address) for _ in range(16)]
+    tokens = [csrf_token(client) for client in clients]
+    start = threading.Barrier(len(clients))
+
+    def attempt(index: int) -> int:
+        start.wait()
+        return clients[index].post("/login", data={
+            "email": email, "password": "wrong-password", "csrf_token": tokens[index]},
+        ).status_code
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        statuses = list(pool.map(attempt, range(len(clients))))
+    assert len(checks) <= limit, statuses
+    assert statuses.count(401) == len(checks) and statuses.count(429) == 16 - len(checks)
+
+
+def test_parallel_attempts_against_the_guard(database: TestDatabase) -> None:
+    limits = LoginLimits(per_account=5)
+    email, now = f"guard-{uuid.uuid4().hex[:10]}@example.com", utcnow()
+    address = _address()
+    start = threading.Barrier(16)
+
+    def attempt(_: int) -> bool:
+        with database.session() as session:
+            start.wait()
+            return login_guard.begin_attempt(session, email, address, now, limits)[1]
+
+    with ThreadPoolExecutor(16) as pool:
+        allowed = list(pool.map(attempt, range(16)))
+    assert 1 <= allowed.count(True) <= limits.per_account
+    with database.session() as session:
+        assert is_throttled(session, email, address, now, limits)
+
+
+# --- TRUSTED_PROXIES: the client address behind reverse proxies --------------------------
+
+def test_forwarded_addresses_are_ignored_without_trusted_proxies(
+        app: Flask, sqlite_db: TestDatabase) -> None:
+    assert app.config["TRUSTED_PROXIES"] == 0
+    email = _new_user(sqlite_db)
+    proxy = _address()
+    limit = app.config["LOGIN_LIMITS"].per_account
+    for index in range(limit):  # a forged header does not get an attacker a fresh address
+        client = client_from(app, proxy)
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = f"198.18.0.{index + 1}"
+        post_login(client, email, "wrong-password")
+    assert post_login(client_from(app, proxy), email, PASSWORD).status_code == 429
+
+
+def test_trusted_proxies_give_the_limits_the_client_address(
+        monkeypatch: pytest.MonkeyPatch, sqlite_db: TestDatabase) -> None:
+    monkeypatch.setenv("TRUSTED_PROXIES", "1")
+    app = make_app(sqlite_db.url)
+    assert app.config["TRUSTED_PROXIES"] == 1
+    email = _new_user(sqlite_db)
+    proxy = _address()
+
+    def via_proxy(client_address: str) -> FlaskClient:
+        client = client_from(app, proxy)
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = client_address
+        return client
+
+    attacker, owner = _address(), _address()
+    for _ in range(app.config["LOGIN_LIMITS"].per_account):
+        post_login(via_proxy(attacker), email, "wrong-password")
+    assert post_login(via_proxy(attacker), email, PASSWORD).status_code == 429
+    assert post_login(via_proxy(owner), email, PASSWORD).status_code == 302

@@ -5,7 +5,13 @@ import datetime as dt
 
 import pytest
 
-from services.filters import Filters, describe_period, format_range, resolve_period
+from services.filters import (
+    EMPTY_MARGIN,
+    Filters,
+    describe_period,
+    format_range,
+    resolve_period,
+)
 
 LAST = dt.date(2011, 12, 9)
 FIRST = dt.date(2010, 12, 1)
@@ -66,3 +72,42 @@ def test_resolved_dates_are_described_in_words() -> None:
 def test_empty_database_resolves_to_today() -> None:
     period = resolve_period(Filters(range="7d"), None, None, today=dt.date(2026, 5, 10))
     assert (period.start, period.end) == (dt.date(2026, 5, 4), dt.date(2026, 5, 10))
+
+
+def test_a_custom_range_is_clamped_to_the_data_and_says_so() -> None:
+    huge = Filters(range="custom", start=dt.date(1900, 1, 1), end=dt.date(2200, 12, 31))
+    period = resolve_period(huge, FIRST, LAST)
+    # At most a year of empty days either side of the data, however wide the request.
+    assert (period.start, period.end) == (FIRST - EMPTY_MARGIN, LAST + EMPTY_MARGIN)
+    assert (period.compare_start, period.compare_end) == (
+        period.start - dt.timedelta(days=period.days), period.start - dt.timedelta(days=1))
+    assert "asked for 1 Jan 1900 – 31 Dec 2200" in period.label
+    inside = resolve_period(Filters(range="custom", start=FIRST - dt.timedelta(days=75),
+                                    end=LAST, compare="none"), FIRST, LAST)
+    assert (inside.start, inside.end) == (FIRST - dt.timedelta(days=75), LAST)
+    assert "asked" not in inside.label
+
+
+def test_a_range_wholly_outside_the_data_is_a_bounded_empty_view() -> None:
+    before = Filters(range="custom", start=dt.date(1900, 1, 1), end=dt.date(1950, 6, 30),
+                     compare="yoy")
+    period = resolve_period(before, FIRST, LAST)
+    assert period.end == dt.date(1950, 6, 30) and period.days <= EMPTY_MARGIN.days + 1
+    assert period.compare_end is not None and period.compare_start is not None
+    assert (period.compare_end - period.compare_start).days <= EMPTY_MARGIN.days
+    assert "asked for 1 Jan 1900 – 30 Jun 1950" in period.label
+    after = resolve_period(Filters(range="custom", start=dt.date(2150, 1, 1),
+                                   end=dt.date(2200, 1, 1)), FIRST, LAST)
+    assert after.start == dt.date(2150, 1, 1) and after.days <= EMPTY_MARGIN.days + 1
+    # A short range outside the data is left as asked.
+    short = Filters(range="custom", start=dt.date(2001, 4, 1), end=dt.date(2001, 4, 30))
+    assert (resolve_period(short, FIRST, LAST).start, resolve_period(short, FIRST, LAST).end) \
+        == (dt.date(2001, 4, 1), dt.date(2001, 4, 30))
+
+
+def test_all_time_with_a_late_asof_stops_at_the_last_day_with_data() -> None:
+    period = resolve_period(Filters(range="all", asof=dt.date(2200, 1, 1)), FIRST, LAST)
+    assert (period.start, period.end) == (FIRST, LAST)
+    # Presets of up to a year are never cut, even far from the data.
+    late = resolve_period(Filters(range="12m", asof=dt.date(2200, 1, 1)), FIRST, LAST)
+    assert late.days == 365 and late.end == dt.date(2200, 1, 1)

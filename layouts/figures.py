@@ -6,6 +6,7 @@ none of them queries anything. Empty data gives an empty-state figure that says 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -75,6 +76,22 @@ def _values(column: Any) -> list[Any]:
     return [_json_value(value) for value in values]
 
 
+def _labels(column: Any) -> list[Any]:
+    """A column of names (products, categories, countries, ...) as text a figure may show.
+
+    Plotly renders a subset of HTML in every text it draws (tick labels, category values,
+    hover, legend, annotations), links included, so the names users supplied are escaped
+    here, the one way into a figure's text. Numbers and missing values stay as they are;
+    filter keys go into `customdata` raw (`_values`), since a click hands them back.
+    """
+    return [_text(value) for value in _values(column)]
+
+
+def _text(value: Any) -> Any:
+    """One user-supplied string escaped for Plotly's text (`<`, `>`, `&`)."""
+    return html.escape(value, quote=False) if isinstance(value, str) else value
+
+
 def _json_value(value: Any) -> Any:
     """Dates as ISO text and NaN as null: Dash's JSON encoder then writes a figure in one C
     pass, without a Python fallback per date or a second pass to replace NaN."""
@@ -127,7 +144,7 @@ def empty_figure(message: str) -> Figure:
     """A blank chart that says why it is empty."""
     hidden = {"visible": False}
     return _figure(xaxis=hidden, yaxis=hidden, annotations=[{
-        "text": message, "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5,
+        "text": _text(message), "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5,
         "y": 0.5, "font": {"size": 14, "color": MUTED}}])
 
 
@@ -196,7 +213,7 @@ def ranked_bar_figure(frame: pd.DataFrame, label_column: str, key_column: str, c
     hover = f"%{{y}}<br>{_hover_number('x', unit, currency)}<extra>%{{fullData.name}}</extra>"
     compare_column = f"compare_{value}"
     has_comparison = bool(compare_column in ordered and ordered[compare_column].notna().any())
-    labels, keys = _values(ordered[label_column]), _values(ordered[key_column])
+    labels, keys = _labels(ordered[label_column]), _values(ordered[key_column])
     bars: list[dict[str, Any]] = []
     if compare and has_comparison:
         bars.append({"type": "bar", "x": _values(ordered[compare_column]), "y": labels,
@@ -205,7 +222,7 @@ def ranked_bar_figure(frame: pd.DataFrame, label_column: str, key_column: str, c
                      "hovertemplate": hover})
     bars.append({
         "type": "bar", "x": _values(ordered[value]), "y": labels, "orientation": "h",
-        "name": value_name,
+        "name": _text(value_name),
         "marker": {"color": [ACCENT if key in selected else colour for key in keys]},
         "customdata": keys, "hovertemplate": hover,
         "text": [format_value(number, unit, currency) for number in ordered[value]],
@@ -325,10 +342,10 @@ def heatmap_figure(cells: pd.DataFrame, value: str, name: str, unit: str,
     number = _hover_number("z", unit, currency)
     heat = {
         "type": "heatmap", "z": [_values(row) for row in grid.to_numpy(dtype=float)],
-        "x": [f"{hour:02d}" for hour in range(24)], "y": _values(days),
+        "x": [f"{hour:02d}" for hour in range(24)], "y": _labels(days),
         "colorscale": [[0, "#f8fafc"], [1, PRIMARY]], "xgap": 1, "ygap": 1,
         "colorbar": {"thickness": 10, "tickformat": ".0%" if unit == "percent" else "~s"},
-        "hovertemplate": f"%{{y}} %{{x}}:00<br>{number}<extra>{name}</extra>"}
+        "hovertemplate": f"%{{y}} %{{x}}:00<br>{number}<extra>{_text(name)}</extra>"}
     return _figure([heat], yaxis={"autorange": "reversed"},
                    xaxis={"title": {"text": "Local hour"}, "dtick": 2})
 
@@ -343,7 +360,7 @@ def share_figure(frame: pd.DataFrame, label_column: str, key_column: str, curren
     if keys and keys[-1] is None:
         colours[-1] = COMPARISON  # "Other" is the rest, not a slice one can pick
     donut = {
-        "type": "pie", "labels": _values(frame[label_column]),
+        "type": "pie", "labels": _labels(frame[label_column]),
         "values": _values(frame["net_revenue"].clip(lower=0)), "customdata": keys,
         "hole": 0.5, "sort": False, "direction": "clockwise", "marker": {"colors": colours},
         "textinfo": "percent", "textposition": "inside",
@@ -361,15 +378,18 @@ def price_margin_figure(frame: pd.DataFrame, currency: str) -> Figure:
     points = []
     for i, (category, rows) in enumerate(frame.groupby("category", sort=True)):
         sizes = 6 + 30 * (rows["net_revenue"].clip(lower=0) / scale) ** 0.5
+        # customdata: the SKU raw (the click key), then the name and SKU as hover text.
+        shown = zip(_values(rows["sku"]), _labels(rows["name"]), _labels(rows["sku"]),
+                    strict=True)
         points.append({
             "type": "scatter", "x": _values(rows["avg_price"]), "y": _values(rows["margin"]),
-            "mode": "markers", "name": category,
-            "customdata": [_values(row) for row in rows[["sku", "name"]].to_numpy()],
+            "mode": "markers", "name": _text(category),
+            "customdata": [list(point) for point in shown],
             "marker": {"color": SERIES[i % len(SERIES)], "opacity": 0.75,
                        "size": _values(sizes), "line": {"width": 0.5, "color": "#fff"}},
-            "hovertemplate": f"%{{customdata[1]}} (%{{customdata[0]}})<br>average price "
+            "hovertemplate": f"%{{customdata[1]}} (%{{customdata[2]}})<br>average price "
                              f"{symbol}%{{x:,.2f}}<br>margin %{{y:.1%}}"
-                             f"<extra>{category}</extra>"})
+                             "<extra>%{fullData.name}</extra>"})
     return _figure(points, xaxis={"title": {"text": "Average selling price"},
                                   "tickprefix": symbol},
                    yaxis={"title": {"text": "Margin"}, "tickformat": ".0%"}, clickmode="event")
@@ -391,9 +411,10 @@ def country_map_figure(frame: pd.DataFrame, name_column: str, key_column: str, c
     names = _values(frame[name_column])
     keys = _values(frame[key_column])
     countries = {
-        "type": "choropleth", "locations": [COUNTRY_ALIASES.get(name, name) for name in names],
+        "type": "choropleth",
+        "locations": _labels(COUNTRY_ALIASES.get(name, name) for name in names),
         "locationmode": "country names", "z": _values(frame["net_revenue"]),
-        "customdata": keys, "text": names, "colorscale": [[0, "#dbeafe"], [1, PRIMARY]],
+        "customdata": keys, "text": _labels(names), "colorscale": [[0, "#dbeafe"], [1, PRIMARY]],
         "marker": {"line": {"color": "#ffffff",
                             "width": [2.5 if key in selected else 0.5 for key in keys]}},
         "colorbar": {"title": {"text": "Net revenue"}, "tickprefix": symbol,

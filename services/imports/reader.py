@@ -18,10 +18,13 @@ import zipfile
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
+from xml.etree.ElementTree import ParseError
 
-import openpyxl
 import pandas as pd
+from openpyxl.reader.excel import ExcelReader
+from openpyxl.styles.stylesheet import apply_stylesheet
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from services.errors import InvalidInput
 
@@ -30,6 +33,14 @@ DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 ENCODINGS = ("auto", "utf-8", "utf-16", "cp1252", "latin-1")
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 DEFAULT_MAX_ROWS = 2_000_000
+# Limits on the shape of a file, so that no upload can hold a worker for minutes or fill its
+# memory while being read (docs/imports.md, "Limits of one file").
+DEFAULT_MAX_COLUMNS = 1_000
+DEFAULT_MAX_LINE_CHARS = 1_000_000
+DEFAULT_MAX_XLSX_PART_BYTES = 100 * 1024 * 1024
+DEFAULT_MAX_SHEET_BYTES = 1024 * 1024 * 1024
+DEFAULT_MAX_COMPRESSION_RATIO = 300  # deflate packs at most ~1,030:1; real sheets 5-50:1
+RATIO_CHECKED_FROM_BYTES = 1024 * 1024  # small parts (styles, a tiny sheet) may pack tighter
 SNIFF_BYTES = 64 * 1024
 # Signatures of files people rename to .csv by mistake.
 SIGNATURES = ((b"%PDF", "a PDF document"), (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff",
@@ -40,10 +51,21 @@ SIGNATURES = ((b"%PDF", "a PDF document"), (b"\x89PNG", "a PNG image"), (b"\xff\
 
 @dataclass(frozen=True)
 class Limits:
-    """Size and row limits of one import."""
+    """The limits of reading one file, the same for the preview and the full import (the
+    background job): its size, rows and columns; for a CSV the length of one line; for a
+    workbook how large its parts unpack (ZipInfo.file_size, which zipfile also enforces
+    while unpacking) and how many times their stored size."""
 
     max_bytes: int = DEFAULT_MAX_BYTES
     max_rows: int = DEFAULT_MAX_ROWS
+    max_columns: int = DEFAULT_MAX_COLUMNS
+    max_line_chars: int = DEFAULT_MAX_LINE_CHARS  # CSV, one physical line
+    max_xlsx_part_bytes: int = DEFAULT_MAX_XLSX_PART_BYTES  # shared strings, styles, ...
+    max_sheet_bytes: int = DEFAULT_MAX_SHEET_BYTES  # a worksheet (streamed, not held)
+    max_compression_ratio: float = DEFAULT_MAX_COMPRESSION_RATIO
+
+
+ReadLimits = Limits  # the name the import limits go by in docs/imports.md
 
 
 @dataclass(frozen=True)
@@ -95,6 +117,7 @@ def read_table(data: bytes, filename: str, limits: Limits = Limits(), encoding: 
         return _read_xlsx(data, limits, head)
     _refuse_binary(data, filename)
     text = decode(data, encoding)
+    _check_line_lengths(text, limits)
     return _read_csv(text, limits, delimiter, head, _encoding_name(data, encoding))
 
 
@@ -225,6 +248,7 @@ def _read_csv(text: str, limits: Limits, delimiter: str | None, head: int | None
     if delimiter is not None and delimiter not in DELIMITERS:
         raise InvalidInput("The delimiter must be one of: comma, semicolon, tab, pipe.")
     delimiter = delimiter or sniff_delimiter(text)
+    _check_header_width(text, delimiter, limits)
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
                             na_filter=False, header=None, nrows=None if head is None
@@ -235,28 +259,140 @@ def _read_csv(text: str, limits: Limits, delimiter: str | None, head: int | None
     return _table(frame, "csv", encoding, delimiter, limits, head)
 
 
+def _check_line_lengths(text: str, limits: Limits) -> None:
+    """Refuse a line longer than the limit before pandas tokenises it. The text stays as it
+    is (no copy, no list of lines): each step jumps to the last line break within one line's
+    length, so a file takes a few steps per limit's worth of characters, in C."""
+    newline = "\n" if "\n" in text else "\r"  # old Mac files end lines with CR only
+    window = limits.max_line_chars + 2  # the line, a CR before the LF, the LF
+    start = 0
+    while len(text) - start >= window:
+        end = text.rfind(newline, start, start + window)
+        if end < 0:
+            line = text.count(newline, 0, start) + 1
+            raise InvalidInput(
+                f"Line {line:,} is longer than {limits.max_line_chars:,} characters, the "
+                "limit for one line: a CSV file has one row per line, so this is not a CSV "
+                "file (or a value is far too long). Save the data as CSV (one row per line) "
+                "or XLSX.")
+        start = end + 1
+
+
+def _check_header_width(text: str, delimiter: str, limits: Limits) -> None:
+    """Refuse a header wider than the column limit (a wider row is then a parser error)."""
+    first = re.search(r"[^\r\n]*\S[^\r\n]*", text)  # the first line that is not blank
+    if first is None:
+        return
+    try:
+        width = len(next(csv.reader([first.group()], delimiter=delimiter), []))
+    except csv.Error:
+        width = first.group().count(delimiter) + 1
+    if width > limits.max_columns:
+        raise InvalidInput(_too_wide("The header row", width, limits))
+
+
+def _too_wide(what: str, width: int, limits: Limits) -> str:
+    return (f"{what} has {width:,} columns; the limit is {limits.max_columns:,}. Remove the "
+            "columns the import does not need (or check the delimiter), then upload it again.")
+
+
 def _parser_message(error: Exception) -> str:
     message = str(error).strip().splitlines()[-1] if str(error).strip() else "unreadable"
     return re.sub(r"^Error tokenizing data\. C error: ", "", message)
 
 
 def _read_xlsx(data: bytes, limits: Limits, head: int | None) -> RawTable:
-    """The first sheet's cells. Formulas are read as formulas (not their last computed value)
-    so that a formula cell is reported instead of silently becoming empty or stale."""
+    """The first sheet's cells, streamed: a preview parses its first rows only. Formulas are
+    read as formulas (not their last computed value) so that a formula cell is reported
+    instead of silently becoming empty or stale."""
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            _check_xlsx_parts(archive, limits)
+        sheet, archive = _first_sheet(data)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, ParseError) as error:
         raise InvalidInput("The file is not a readable Excel workbook (.xlsx).") from error
     try:
-        sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True, max_row=None if head is None else head + 1)
-        cells = [[_cell_text(value) for value in row]
-                 for row in itertools.islice(rows, limits.max_rows + 2)]
+        cells = _sheet_cells(sheet, limits, head)
+    except (ValueError, KeyError, ParseError) as error:
+        raise InvalidInput("The file is not a readable Excel workbook (.xlsx): its first sheet "
+                           "is damaged.") from error
     finally:
-        workbook.close()
+        archive.close()
     width = max((len(row) for row in cells), default=0)
     frame = pd.DataFrame([row + [""] * (width - len(row)) for row in cells], dtype=object)
     return _table(frame, "xlsx", None, None, limits, head)
+
+
+def _check_xlsx_parts(archive: zipfile.ZipFile, limits: Limits) -> None:
+    """Refuse a workbook whose parts unpack too large (openpyxl holds the shared strings and
+    styles in memory) or absurdly many times their stored size, before anything is parsed."""
+    for part in archive.infolist():
+        name = part.filename.lower()
+        if name.startswith("xl/worksheets/"):
+            if part.file_size > limits.max_sheet_bytes:
+                raise InvalidInput(
+                    f"A sheet of the workbook unpacks to {_megabytes(part.file_size)}; the "
+                    f"limit is {_megabytes(limits.max_sheet_bytes)}. Split it into smaller "
+                    "files, or save it as CSV.")
+        elif part.file_size > limits.max_xlsx_part_bytes:
+            what = ("The workbook's text table (shared strings)" if "sharedstrings" in name
+                    else f"The part “{part.filename[:80]}” of the workbook")
+            raise InvalidInput(
+                f"{what} unpacks to {_megabytes(part.file_size)}; the limit is "
+                f"{_megabytes(limits.max_xlsx_part_bytes)}. Save the sheet as CSV, or split "
+                "it into smaller files.")
+        ratio = part.file_size / max(part.compress_size, 1)
+        if part.file_size >= RATIO_CHECKED_FROM_BYTES and ratio > limits.max_compression_ratio:
+            raise InvalidInput(
+                f"The workbook's part “{part.filename[:80]}” unpacks to {ratio:,.0f} times its "
+                f"stored size (the limit is {limits.max_compression_ratio:,.0f}): it is not a "
+                "spreadsheet but a compression bomb, or it is damaged. Open it in a "
+                "spreadsheet program and save it again.")
+
+
+class _StreamedSheet(ReadOnlyWorksheet):
+    """A read-only sheet that trusts no `<dimension>`: openpyxl reads it when the sheet is
+    opened, and when it is missing parses the whole sheet looking for it (minutes for a
+    sheet of millions of rows); a forged one would pad every row to its width. Rows come
+    as long as their last cell instead."""
+
+    def _get_size(self) -> None:
+        self._min_column = self._min_row = 1
+        self._max_column = self._max_row = None
+
+
+def _first_sheet(data: bytes) -> tuple[_StreamedSheet, zipfile.ZipFile]:
+    """The workbook's first worksheet, opened to be streamed; the other sheets, properties,
+    theme and defined names are not read (openpyxl's `load_workbook(read_only=True)` does
+    this plus a `_get_size` of every sheet). The archive stays open until the caller closes
+    it."""
+    reader = ExcelReader(io.BytesIO(data), read_only=True, keep_vba=False, data_only=False,
+                         keep_links=False)
+    reader.read_manifest()
+    reader.read_strings()
+    reader.read_workbook()
+    apply_stylesheet(reader.archive, reader.wb)  # the date formats of cells
+    for sheet, rel in reader.parser.find_sheets():
+        if rel.target in reader.valid_files and "chartsheet" not in rel.Type:
+            return (_StreamedSheet(reader.wb, sheet.name, rel.target, reader.shared_strings),
+                    reader.archive)
+    reader.archive.close()
+    raise ValueError("no worksheet")
+
+
+def _sheet_cells(sheet: _StreamedSheet, limits: Limits, head: int | None) -> list[list[str]]:
+    # ReadOnlyWorksheet borrows Worksheet.iter_rows, which the stubs type for a Worksheet.
+    rows = cast(Any, sheet).iter_rows(values_only=True,
+                                      max_row=None if head is None else head + 1)
+    cells = []
+    for number, row in enumerate(itertools.islice(rows, limits.max_rows + 2), start=1):
+        values = list(row)
+        while values and values[-1] is None:
+            values.pop()  # formatted but empty cells at the end of the row
+        if len(values) > limits.max_columns:
+            raise InvalidInput(_too_wide(f"Row {number:,} of the sheet", len(values), limits))
+        cells.append([_cell_text(value) for value in values])
+    return cells
 
 
 def _cell_text(value: object) -> str:

@@ -146,3 +146,65 @@ def test_bar_axis_leaves_room_for_labels_on_the_side_bars_extend_to() -> None:
     negative = figures.ranked_bar_figure(frame.assign(net_revenue=[-3.0, -2, -1]), "platform",
                                          "slug", "GBP")
     assert negative["layout"]["xaxis"]["range"] == [-3 * 1.25, 0.0]
+
+
+HOSTILE = '<a href="//evil.example/">x</a>'
+
+
+def _shown_strings(node: object, path: str = "") -> list[tuple[str, str]]:
+    """Every string of a figure's JSON with where it is, `customdata` (never drawn as text
+    by itself) left out."""
+    if isinstance(node, str):
+        return [(path, node)]
+    if isinstance(node, dict):
+        return [found for key, value in node.items() if key != "customdata"
+                for found in _shown_strings(value, f"{path}.{key}")]
+    if isinstance(node, list):
+        return [found for i, value in enumerate(node)
+                for found in _shown_strings(value, f"{path}[{i}]")]
+    return []
+
+
+def hostile_figures() -> dict[str, tuple[dict, object]]:
+    """Figures whose names (products, categories, countries, an empty-state message from a
+    URL's filter) are a link, and the customdata that must keep the raw name."""
+    named = pd.DataFrame({"key": [HOSTILE, "tea"], "label": [HOSTILE, "Tea & <b>cakes</b>"],
+                          "net_revenue": [10.0, 5.0], "compare_net_revenue": [8.0, 4.0]})
+    cells = pd.DataFrame([{"weekday": d, "day": HOSTILE if d == 0 else DAY_NAMES[d],
+                           "hour": h, "orders": d * h} for d in range(7) for h in range(24)])
+    points = pd.DataFrame({"sku": [HOSTILE, "B"], "name": [HOSTILE, "b"],
+                           "category": [HOSTILE, "Y"], "avg_price": [10.0, 20.0],
+                           "margin": [0.5, 0.2], "net_revenue": [100.0, 0.0]})
+    return {
+        "ranked bars": (figures.ranked_bar_figure(named, "label", "key", "GBP", compare=True,
+                                                  selected=[HOSTILE]), [HOSTILE, "tea"]),
+        "donut": (figures.share_figure(named, "label", "key", "GBP"), [HOSTILE, "tea"]),
+        "heatmap": (figures.heatmap_figure(cells, "orders", "Orders", "number", "GBP"), None),
+        "map": (figures.country_map_figure(named, "label", "key", "GBP"), [HOSTILE, "tea"]),
+        "price and margin": (figures.price_margin_figure(points, "GBP"), HOSTILE),
+        "empty": (figures.empty_figure(f"No sales to {HOSTILE} in 1–30 Apr 2011."), None),
+    }
+
+
+@pytest.mark.parametrize("name", list(hostile_figures()))
+def test_user_supplied_names_cannot_put_markup_into_a_figure(name: str) -> None:
+    figure, raw_keys = hostile_figures()[name]
+    go.Figure(figure)  # still valid plotly
+    shown = _shown_strings(figure)
+    assert not [(path, text) for path, text in shown if "<a" in text or "<b>" in text]
+    escaped = [text for _path, text in shown if "&lt;a href=" in text]
+    assert escaped, "the name is still drawn, as text"
+    assert not any("&amp;lt;" in text for _path, text in shown)  # escaped once only
+    if isinstance(raw_keys, list):  # the click key comes back raw: the cross-filter matches
+        assert sorted(figure["data"][-1]["customdata"]) == sorted(raw_keys)
+    elif raw_keys is not None:  # price and margin: [raw SKU, name shown, SKU shown]
+        assert figure["data"][0]["customdata"][0][0] == raw_keys
+
+
+def test_escaping_keeps_numbers_and_our_formatting() -> None:
+    named = pd.DataFrame({"key": ["a&b"], "label": ["Fish & chips"], "net_revenue": [1234.5]})
+    (bars,) = figures.ranked_bar_figure(named, "label", "key", "GBP")["data"]
+    assert bars["y"] == ["Fish &amp; chips"] and bars["customdata"] == ["a&b"]
+    assert bars["x"] == [1234.5] and bars["text"] == ["£1,234"]
+    assert bars["hovertemplate"].startswith("%{y}<br>£%{x:,.2f}<extra>")
+    assert figures.empty_figure("No sales.")["layout"]["annotations"][0]["text"] == "No sales."

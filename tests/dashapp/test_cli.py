@@ -126,6 +126,25 @@ def test_ensure_demo_creates_the_demo_login_once(runner: FlaskCliRunner,
     assert count(fresh_app, User) == 1
 
 
+@pytest.mark.parametrize("env", [None, "production"])
+def test_ensure_demo_refuses_unless_development_is_asked_for(
+        runner: FlaskCliRunner, fresh_app: Flask, monkeypatch: pytest.MonkeyPatch,
+        env: str | None) -> None:
+    # A host that only forgot PULSEBOARD_ENV (the CLI then defaults to development) gets no
+    # demo admin with its published password.
+    if env is None:
+        monkeypatch.delenv("PULSEBOARD_ENV", raising=False)
+    else:
+        monkeypatch.setenv("PULSEBOARD_ENV", env)
+    fresh_app.config["ENV"] = "development"
+    result = runner.invoke(args=["users", "ensure-demo"])
+    assert result.exit_code != 0 and "PULSEBOARD_ENV=development" in result.output
+    assert count(fresh_app, User) == 0
+    monkeypatch.setenv("PULSEBOARD_ENV", "development")
+    result = runner.invoke(args=["users", "ensure-demo"])
+    assert result.exit_code == 0 and count(fresh_app, User) == 1
+
+
 def test_cache_clear_bumps_the_data_version(runner: FlaskCliRunner, fresh_app: Flask) -> None:
     cache = fresh_app.extensions["result_cache"]
     before = cache.data_version()

@@ -5,6 +5,7 @@ CI=true a skip is a failure (see `pytest_sessionfinish`).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -16,12 +17,15 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_login import login_user
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from benchmarks.common import reset_postgres
 from dashapp import create_app
+from dashapp.auth import SessionUser
 from dashapp.extensions import db
+from models import User
 from services.demo_data import generate_demo_data
 from services.maintenance import refresh_statistics
 from services.users import create_token, create_user
@@ -189,3 +193,12 @@ def login(client: FlaskClient, email: str = ADMIN, password: str = PASSWORD) -> 
     response = post_login(client, email, password)
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     return client
+
+
+@contextlib.contextmanager
+def callback_request(app: Flask, email: str) -> Iterator[SessionUser]:
+    """A Dash callback's request context with the user `email` logged in."""
+    with app.test_request_context("/_dash-update-component", method="POST"):
+        user = SessionUser.of(db.session.scalar(sa.select(User).where(User.email == email)))
+        login_user(user)
+        yield user

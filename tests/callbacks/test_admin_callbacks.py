@@ -6,26 +6,22 @@ from collections.abc import Iterator
 import pytest
 from dash import no_update
 from flask import Flask
-from flask_login import login_user
 from sqlalchemy import select
 
 from callbacks.admin import run_action, tab_content
-from dashapp.auth import SessionUser
 from dashapp.extensions import db
 from dashapp.filters import parse_query
 from layouts.admin import PARAMS
 from models import AuditEvent, User
 from services import admin
 from services.errors import AccessDenied
-from tests.conftest import ADMIN, ANALYST
+from tests.conftest import ADMIN, ANALYST, callback_request
 
 
 @pytest.fixture
 def as_user(app: Flask, request: pytest.FixtureRequest) -> Iterator[None]:
     """A request context with the user named by the parameter logged in."""
-    with app.test_request_context("/_dash-update-component", method="POST"):
-        user = db.session.scalar(select(User).where(User.email == request.param))
-        login_user(SessionUser.of(user))
+    with callback_request(app, request.param):
         yield
 
 

@@ -11,8 +11,6 @@ from typing import Any
 import pandas as pd
 import pytest
 from flask import Flask
-from flask_login import login_user
-from sqlalchemy import select
 
 from callbacks.exports import export_file, page_exports
 from callbacks.shell import Controls, apply_click, sync_view
@@ -23,11 +21,10 @@ from dashapp.views import store_payload
 from layouts import products, sales
 from layouts.pages import page_for
 from layouts.panels import NO_COMPARE, empty_message, not_applied
-from models import User
 from services import product_analysis, sales_analysis
 from services.filters import Filters, ParamSpec
 from services.sales import resolve
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, callback_request
 
 NO_CONTROLS = Controls(None, None, None, None, None, None, None, None)
 SALES_EXPORTS = {spec.key: spec for spec in page_exports([page_for("/sales")])}
@@ -37,9 +34,7 @@ PRODUCT_EXPORTS = {spec.key: spec for spec in page_exports([page_for("/products"
 @pytest.fixture
 def admin(app: Flask) -> Iterator[SessionUser]:
     """A request context with the admin logged in."""
-    with app.test_request_context("/_dash-update-component", method="POST"):
-        user = SessionUser.of(db.session.scalar(select(User).where(User.email == ADMIN)))
-        login_user(user)
+    with callback_request(app, ADMIN) as user:
         yield user
 
 

@@ -6,16 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from flask_login import login_user
-from sqlalchemy import select
 
 from callbacks.shell import Controls, _clicked, apply_cross_filter, sync_view, with_control_change
-from dashapp.auth import SessionUser
-from dashapp.extensions import db
 from layouts import shell
-from models import User
 from services.filters import Filters
-from tests.conftest import LIMITED
+from tests.conftest import LIMITED, callback_request
 
 NO_CONTROLS = Controls(None, None, None, None, None, None, None, None)
 
@@ -23,9 +18,7 @@ NO_CONTROLS = Controls(None, None, None, None, None, None, None, None)
 @pytest.fixture
 def as_user(app: Flask) -> Iterator[None]:
     """A request context with the platform-limited analyst logged in."""
-    with app.test_request_context("/_dash-update-component", method="POST"):
-        user = db.session.scalar(select(User).where(User.email == LIMITED))
-        login_user(SessionUser.of(user))
+    with callback_request(app, LIMITED):
         yield
 
 

@@ -13,8 +13,6 @@ from typing import Any
 import pandas as pd
 import pytest
 from flask import Flask
-from flask_login import login_user
-from sqlalchemy import select
 
 from callbacks.exports import export_file, page_exports
 from callbacks.panels import draw_group
@@ -26,10 +24,9 @@ from dashapp.panels import panel_rows
 from dashapp.views import store_payload
 from layouts.pages import PAGES, Page
 from layouts.panels import Panel, by_key
-from models import User
 from services.cache import is_cached
 from services.sales import resolve
-from tests.conftest import ADMIN, login
+from tests.conftest import ADMIN, callback_request, login
 
 # Views that between them show every panel (the Products page shows a drill-down or the list).
 VIEWS = {
@@ -86,9 +83,7 @@ def test_every_panel_is_in_its_page_api(app: Flask) -> None:
 @pytest.fixture
 def admin(app: Flask) -> Iterator[SessionUser]:
     """A request context with the admin logged in."""
-    with app.test_request_context("/_dash-update-component", method="POST"):
-        user = SessionUser.of(db.session.scalar(select(User).where(User.email == ADMIN)))
-        login_user(user)
+    with callback_request(app, ADMIN) as user:
         yield user
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from services.cache import DEFAULT_MAX_ENTRY_BYTES
+from services.cache import DEFAULT_DIRECTORY_BYTES, DEFAULT_MAX_ENTRY_BYTES
+from services.imports.budget import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from services.login_guard import LoginLimits
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-change-me"
@@ -90,6 +91,15 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         # A result whose pickle is larger is computed and returned but not cached.
         "CACHE_MAX_ENTRY_BYTES": int(os.environ.get("PULSEBOARD_CACHE_MAX_ENTRY_BYTES",
                                                     DEFAULT_MAX_ENTRY_BYTES)),
+        # The cache directory's bound in bytes, besides its 5,000 entries.
+        "CACHE_DIR_MAX_BYTES": int(os.environ.get("PULSEBOARD_CACHE_DIR_MAX_MB",
+                                                  DEFAULT_DIRECTORY_BYTES // 2**20)) * 2**20,
+        # What one background import job may use: wall time, and memory beyond what its
+        # process held at the start (0 turns a limit off).
+        "IMPORT_MAX_SECONDS": int(os.environ.get("PULSEBOARD_IMPORT_MAX_SECONDS",
+                                                 DEFAULT_MAX_SECONDS)),
+        "IMPORT_MAX_MEMORY_MB": int(os.environ.get("PULSEBOARD_IMPORT_MAX_MEMORY_MB",
+                                                   DEFAULT_MAX_MEMORY_MB)),
     }
     config.update(overrides or {})
     _validate(config)

@@ -124,7 +124,8 @@ def register_extensions(app: Flask) -> None:
     enabled = app.config["CACHE"] != "none"
     backend = backend_from_settings(app.config["REDIS_URL"] if enabled else None,
                                     app.config["CACHE_DIR"] if enabled else None,
-                                    app.config["CACHE_TTL"])
+                                    app.config["CACHE_TTL"],
+                                    directory_bytes=app.config["CACHE_DIR_MAX_BYTES"])
     cache = ResultCache(backend, app.config["SQLALCHEMY_DATABASE_URI"])
     app.extensions["result_cache"] = cache
     app.extensions["request_stats"] = RequestStats(backend, f"{cache.namespace}:stats")

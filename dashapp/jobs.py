@@ -20,6 +20,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from dashapp.context import data_changed
 from dashapp.extensions import db, db_session
 from dashapp.permissions import IMPORT_ROLES
+from services.imports.budget import JobBudget
 from services.imports.reader import import_limits
 from services.imports.report import ImportReport
 from services.imports.runner import JobRequest, run_import_job
@@ -59,6 +60,12 @@ def read_ticket(server: Flask, ticket: str) -> JobRequest | None:
     return JobRequest.from_payload(payload)
 
 
+def import_budget(server: Flask) -> JobBudget:
+    """The time and memory one import job may use (IMPORT_MAX_SECONDS, IMPORT_MAX_MEMORY_MB)."""
+    return JobBudget(max_seconds=server.config["IMPORT_MAX_SECONDS"],
+                     max_memory_mb=server.config["IMPORT_MAX_MEMORY_MB"])
+
+
 def run_in_app(server: Flask, job: JobRequest,
                progress: Callable[[str, float], None]) -> ImportReport:
     """Run an import job in an app context of `server` (the job's process has no request)."""
@@ -67,6 +74,7 @@ def run_in_app(server: Flask, job: JobRequest,
             return run_import_job(db_session(), job, folder=upload_folder(server),
                                   timezone=server.config["TIMEZONE"],
                                   limits=import_limits(server.config), roles=IMPORT_ROLES,
-                                  progress=progress, on_loaded=data_changed)
+                                  progress=progress, on_loaded=data_changed,
+                                  budget=import_budget(server))
         finally:
             db.session.remove()

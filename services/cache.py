@@ -73,6 +73,11 @@ class DirectoryCache(FileSystemCache):
         self._max_bytes = max_bytes
         super().__init__(cache_dir, threshold=threshold, **options)
 
+    @property
+    def max_bytes(self) -> int:
+        """The directory's bound in bytes."""
+        return self._max_bytes
+
     def _is_mgmt(self, name: str) -> bool:
         return super()._is_mgmt(name) or \
             name == os.path.basename(self._get_filename(self._bytes_file))

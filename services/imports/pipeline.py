@@ -17,6 +17,7 @@ from models import ImportJob, Product
 from services.audit import record
 from services.errors import AccessDenied, InvalidInput, ServiceError
 from services.imports import access, bulk, convert, entities, jobs, sales
+from services.imports.budget import OUT_OF_MEMORY
 from services.imports.kinds import KINDS, Field
 from services.imports.mapping import (
     FORMAT_LABELS,
@@ -107,6 +108,9 @@ def import_file(session: Session, scope: Scope, request: ImportRequest,
     except ServiceError as error:
         session.rollback()
         report.status, report.errors = REJECTED, [*report.errors, str(error)]
+    except MemoryError:  # the job's memory budget (services.imports.budget), or the machine's
+        session.rollback()
+        report.status, report.errors = REJECTED, [*report.errors, OUT_OF_MEMORY]
     except SQLAlchemyError as error:
         session.rollback()
         report.status = FAILED

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from models import User
 from services.errors import ServiceError
+from services.imports.budget import JobBudget, within
 from services.imports.mapping import ColumnMapping
 from services.imports.pipeline import ImportRequest, check_file, import_file
 from services.imports.reader import Limits
@@ -60,36 +61,46 @@ class JobRequest:
 def run_import_job(session: Session, job: JobRequest, *, folder: Path, timezone: str,
                    limits: Limits, roles: Collection[str],
                    progress: Callable[[str, float], None],
-                   on_loaded: Callable[[], None] | None = None) -> ImportReport:
+                   on_loaded: Callable[[], None] | None = None,
+                   budget: JobBudget | None = None) -> ImportReport:
     """Check or import the staged upload as the job's user, who must be active and have one
     of `roles`; the report of what happened (never an exception from the import itself).
 
-    `on_loaded` runs after a successful import (e.g. to drop cached results).
+    `on_loaded` runs after a successful import (e.g. to drop cached results). `budget`
+    limits the job's time and memory; pass it only where the job has a process of its own.
     """
     # The job runs in a process forked from a web worker: the pooled connections it
     # inherited belong to that worker. Forget them (without closing them) and open our own.
     # get_bind() may also answer a Connection; a job's session is bound to the engine.
     cast(Engine, session.get_bind()).dispose(close=False)
     try:
-        user = session.get(User, job.user_id)
-        if user is None or not user.active or user.role not in roles:
-            raise ServiceError("Your account may not import files.")
-        data, meta = load_upload(folder, job.upload, user.id)
-        request = ImportRequest(
-            data=data, filename=meta["filename"], mapping=ColumnMapping.from_dict(job.mapping),
-            platform=job.platform, skip_invalid=job.skip_invalid, timezone=timezone,
-            limits=limits)
-        if job.action == CHECK:
-            return check_file(session, scope_for(user), request, progress)
-        report = import_file(session, scope_for(user), request, user.id, job.ip, progress)
-        if report.status == "succeeded" and on_loaded is not None:
-            on_loaded()
-        return report
+        with within(budget):
+            return _run(session, job, folder, timezone, limits, roles, progress, on_loaded)
     except ServiceError as error:
         return _unfinished(job, "rejected", str(error))
     except Exception:  # the job has no error page: say so in the report, log the rest
         log.exception("Import job failed")
         return _unfinished(job, "failed", UNEXPECTED)
+
+
+def _run(session: Session, job: JobRequest, folder: Path, timezone: str, limits: Limits,
+         roles: Collection[str], progress: Callable[[str, float], None],
+         on_loaded: Callable[[], None] | None) -> ImportReport:
+    """The job itself; its errors become the report in `run_import_job`."""
+    user = session.get(User, job.user_id)
+    if user is None or not user.active or user.role not in roles:
+        raise ServiceError("Your account may not import files.")
+    data, meta = load_upload(folder, job.upload, user.id)
+    request = ImportRequest(
+        data=data, filename=meta["filename"], mapping=ColumnMapping.from_dict(job.mapping),
+        platform=job.platform, skip_invalid=job.skip_invalid, timezone=timezone,
+        limits=limits)
+    if job.action == CHECK:
+        return check_file(session, scope_for(user), request, progress)
+    report = import_file(session, scope_for(user), request, user.id, job.ip, progress)
+    if report.status == "succeeded" and on_loaded is not None:
+        on_loaded()
+    return report
 
 
 def _unfinished(job: JobRequest, status: str, error: str) -> ImportReport:

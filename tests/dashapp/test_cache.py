@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from services.cache import DirectoryCache
 from tests.conftest import LIMITED, LIMITED_PLATFORM, TestDatabase, login, make_app, skip_or_fail
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "online_retail_slice.csv.gz"
@@ -224,3 +225,13 @@ def test_the_cache_directory_stays_under_its_byte_bound(tmp_path: Path) -> None:
     assert cache.data_version() == 1  # the permanent version entry survived
     assert cache.get_or_compute(str, Scope.everything(), (299,), {}, lambda: "lost") \
         == "00299" * 1_000
+
+
+def test_the_app_takes_the_directory_bound_from_the_settings(sqlite_db: TestDatabase,
+                                                            tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    monkeypatch.setenv("PULSEBOARD_CACHE_DIR_MAX_MB", "3")
+    app = make_app(sqlite_db.url, CACHE_DIR=str(tmp_path / "cache"))
+    backend = app.extensions["result_cache"].backend
+    assert isinstance(backend, DirectoryCache) and backend.max_bytes == 3 * 1024 * 1024

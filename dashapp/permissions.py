@@ -6,7 +6,9 @@ who may also be an admin previewing the app as someone else ("view as"). That pr
 read-only: it shows what the other user sees, but nothing is imported, exported or
 administered under their name.
 
-Platform limits are not here: the services apply a user's scope to every query.
+Platform limits are applied by the services to every query and write; only
+`can_write_shared_data` reads one here, to leave out of the page what the services would
+refuse anyway.
 """
 from __future__ import annotations
 
@@ -60,3 +62,10 @@ def can_export() -> bool:
 def can_administer() -> bool:
     """Whether the logged-in user may act as an administrator now (e.g. start "view as")."""
     return _acting_in_person() and may_administer(current_user.role)
+
+
+def can_write_shared_data() -> bool:
+    """Whether the logged-in user may import the data every platform shares (catalogue,
+    customers, influencers, pipeline) and save column mappings: only without a platform
+    limit (`services.imports.access` refuses the others)."""
+    return can_import() and not current_user.scope.is_limited

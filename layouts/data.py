@@ -10,11 +10,12 @@ from dash import dcc, html
 
 from dashapp.context import setting
 from dashapp.filters import View
-from dashapp.permissions import DATA_PAGE_ROLES
+from dashapp.permissions import DATA_PAGE_ROLES, can_write_shared_data
 from layouts.admin import table
 from services.filters import ParamSpec
+from services.imports.access import PLATFORM_KINDS
 from services.imports.convert import DATE_ORDERS
-from services.imports.kinds import KINDS
+from services.imports.kinds import KINDS, Kind
 from services.imports.report import STATUS_LABELS, TOTAL_LABELS
 
 PATH = "/data"
@@ -89,10 +90,17 @@ def upload_limit() -> int:
     return int(setting("MAX_CONTENT_LENGTH")) * 3 // 4 - 64 * 1024
 
 
+def importable_kinds() -> list[Kind]:
+    """The kinds of file the logged-in user may import: a platform-limited user only their
+    platforms' kinds, never the shared reference data."""
+    shared = can_write_shared_data()
+    return [kind for kind in KINDS.values() if shared or kind.name in PLATFORM_KINDS]
+
+
 def import_card() -> dbc.Card:
     """Upload, recognised format, mapping, preview, check and import."""
     kinds = [{"label": "Recognise from the columns", "value": AUTO_KIND}] + [
-        {"label": kind.label, "value": kind.name} for kind in KINDS.values()]
+        {"label": kind.label, "value": kind.name} for kind in importable_kinds()]
     return dbc.Card([
         dbc.CardHeader(html.H2("Import a file", className="h6 mb-0")),
         dbc.CardBody([
@@ -145,7 +153,7 @@ def templates_card() -> dbc.Card:
                     className="btn btn-link btn-sm p-0 text-start",
                     title=f"Download a CSV template for {kind.label.lower()}"),
         html.Div(kind.description, className="small text-muted")], className="mb-2")
-        for kind in KINDS.values()]
+        for kind in importable_kinds()]
     return dbc.Card([
         dbc.CardHeader(html.H2("Templates", className="h6 mb-0")),
         dbc.CardBody([html.P("A CSV with the columns Pulseboard reads and one example row. "
@@ -230,17 +238,30 @@ def mapping_tools() -> html.Div:
                                            for key, label in DATE_ORDERS.items()])], md=4),
             dbc.Col([dbc.Label("Use a saved mapping", className="filter-label"),
                      dcc.Dropdown(id=SAVED, options=[], placeholder="Saved mappings…")], md=4),
-            dbc.Col([dbc.Label("Save this mapping as", className="filter-label"),
-                     dbc.InputGroup([dbc.Input(id=MAPPING_NAME, placeholder="e.g. Shop export",
-                                               maxLength=80),
-                                     dbc.Button("Save", id=SAVE_MAPPING, n_clicks=0,
-                                                color="secondary", outline=True)])], md=4),
+            save_mapping_column(),
         ], className="g-2"),
         html.Div([html.Span(id=MAPPING_FEEDBACK, className="small me-2"),
                   html.Button("Download this mapping (for pulseboard import --mapping)",
                               id=DOWNLOAD_MAPPING, n_clicks=0,
                               className="btn btn-link btn-sm p-0")], className="mt-1"),
     ], id=MAPPING_TOOLS, style={"display": "none"})
+
+
+def save_mapping_column() -> dbc.Col:
+    """Name and save the mapping; for a platform-limited user, why they cannot (saved
+    mappings are shared by everyone). The inputs stay, hidden, for the save callback."""
+    shared = can_write_shared_data()
+    saving = html.Div([
+        dbc.Label("Save this mapping as", className="filter-label"),
+        dbc.InputGroup([dbc.Input(id=MAPPING_NAME, placeholder="e.g. Shop export",
+                                  maxLength=80),
+                        dbc.Button("Save", id=SAVE_MAPPING, n_clicks=0, color="secondary",
+                                   outline=True, disabled=not shared)])],
+        style=None if shared else {"display": "none"})
+    why = None if shared else html.P(
+        "Saved mappings are shared by everyone, so only a user without a platform limit "
+        "saves them; download this mapping to reuse it.", className="small text-muted mb-0")
+    return dbc.Col([saving, why], md=4)
 
 
 def preview_table(frame: Any) -> html.Details:

@@ -65,6 +65,8 @@ _PERIOD_TEXT = {
     "asof": "The day relative presets were counted back from.",
     "first_data": "The first day with data in the caller's scope, if any.",
     "label": "The dates in words, as the page shows them.",
+    "compare_note": "Why the comparison is not like for like (it starts before the first "
+                    "sale: no change is given; or it overlaps the range), else null.",
 }
 SECURITY_SCHEMES = {
     "bearerAuth": {"type": "http", "scheme": "bearer",

@@ -22,7 +22,7 @@ from layouts.panels import (
 )
 from layouts.shell import PAGE_PARAM, export_menu
 from services import overview as service
-from services.filters import COMPARES, ParamSpec
+from services.filters import COMPARES, ParamSpec, Period
 from services.metrics import METRICS
 from services.trends import ROLLING_WINDOWS
 
@@ -49,10 +49,15 @@ def format_value(metric: str, value: float | None, currency: str) -> str:
     return figures.format_number(value)
 
 
-def change_badge(metric: str, kpi: dict[str, Any], compare: str, currency: str) -> Any:
-    """'▲ 12.3% vs previous period (£10.2k)' coloured by whether the change is good news."""
+def change_badge(metric: str, kpi: dict[str, Any], compare: str, currency: str,
+                 uncovered: str | None = None) -> Any:
+    """'▲ 12.3% vs previous period (£10.2k)' coloured by whether the change is good news;
+    'n/a' with the reason when the data does not cover the comparison period (`uncovered`)."""
     if compare == "none":
         return html.Span("No comparison selected", className="text-muted")
+    if uncovered:
+        return html.Span("n/a: the data does not cover the comparison period",
+                         className="text-muted", title=uncovered)
     delta = kpi["change"]
     previous = format_value(metric, kpi["comparison"], currency)
     if delta is None:
@@ -113,6 +118,8 @@ def short_labels(frame: pd.DataFrame, length: int = 24) -> pd.DataFrame:
 def draw_kpis(rows: dict[str, Any], context: Context) -> Drawn:
     """The KPI cards: value, change against the comparison, sparkline."""
     kpis, series, currency = rows["kpis"], rows["kpi_series"], context.currency
+    period = context.period
+    uncovered = period.compare_note if period.compare_start and not period.comparison else None
     cards = []
     for metric, title in KPIS:
         kpi = kpis[metric]
@@ -123,10 +130,18 @@ def draw_kpis(rows: dict[str, Any], context: Context) -> Drawn:
                 className="kpi-sub")]
         cards.append(dbc.Col(kpi_card(
             metric, title, value, change_badge(metric, kpi, context.view.filters.compare,
-                                               currency),
+                                               currency, uncovered),
             figures.sparkline(series["bucket"], series[metric].fillna(0))), xs=6, md=4, xl=2))
-    return Drawn(dbc.Row(cards, className="g-3 mb-1"),
-                 cost_note(kpis["cost_coverage"]["current"]))
+    notes = [cost_note(kpis["cost_coverage"]["current"]), comparison_note(period)]
+    return Drawn(dbc.Row(cards, className="g-3 mb-1"), " ".join(n for n in notes if n))
+
+
+def comparison_note(period: Period) -> str:
+    """Why the comparison is not like for like, as a sentence ('' when it is)."""
+    if not period.compare_note:
+        return ""
+    lead = "No change is shown: " if not period.comparison else "Note: "
+    return f"{lead}{period.compare_note}."
 
 
 def kpi_table(rows: dict[str, Any], _view: View) -> pd.DataFrame:

@@ -13,6 +13,8 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
+from services.periods import year_ago
+
 PRESETS: dict[str, str] = {
     "7d": "Last 7 days",
     "30d": "Last 30 days",
@@ -89,6 +91,19 @@ class Period:
     asof: dt.date
     label: str
     first_data: dt.date | None = None  # first day with data in the user's scope
+    # Why the comparison is not like for like, in words (None: it is): it reaches before
+    # the first sale, or overlaps the range itself.
+    compare_note: str | None = None
+
+    @property
+    def comparison(self) -> tuple[dt.date, dt.date] | None:
+        """The comparison dates where the data covers all of them, else None: a change
+        against a partly observed period is not a change."""
+        if self.compare_start is None or self.compare_end is None:
+            return None
+        if self.first_data and self.compare_start < self.first_data:
+            return None
+        return self.compare_start, self.compare_end
 
     def as_dict(self) -> dict[str, str | None]:
         """JSON-ready form (ISO dates), as returned by the API and kept in the browser."""
@@ -100,6 +115,7 @@ class Period:
             "asof": self.asof.isoformat(),
             "first_data": _iso(self.first_data),
             "label": self.label,
+            "compare_note": self.compare_note,
         }
 
     @classmethod
@@ -113,6 +129,7 @@ class Period:
             asof=dt.date.fromisoformat(str(data["asof"])),
             label=str(data.get("label") or ""),
             first_data=_date_or_none(data.get("first_data")),
+            compare_note=data.get("compare_note") or None,
         )
 
     @property
@@ -129,12 +146,6 @@ def _date_or_none(text: str | None) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None
 
 
-def _minus_year(day: dt.date) -> dt.date:
-    if day.month == 2 and day.day == 29:
-        return day.replace(year=day.year - 1, day=28)
-    return day.replace(year=day.year - 1)
-
-
 def _preset_start(preset: str, asof: dt.date, first: dt.date) -> dt.date:
     if preset in _DAY_PRESETS:
         return asof - dt.timedelta(days=_DAY_PRESETS[preset] - 1)
@@ -145,7 +156,7 @@ def _preset_start(preset: str, asof: dt.date, first: dt.date) -> dt.date:
     if preset == "ytd":
         return asof.replace(month=1, day=1)
     if preset == "12m":
-        return _minus_year(asof) + dt.timedelta(days=1)
+        return year_ago(asof, "month") + dt.timedelta(days=1)
     return min(first, asof)  # "all"
 
 
@@ -167,8 +178,9 @@ def resolve_period(filters: Filters, first: dt.date | None, last: dt.date | None
     if first and last:
         start, end = clamp_range(start, end, first, last)
     # From the clamped range: never longer than it, so bounded by the data as well.
-    compare_start, compare_end = _comparison(filters.compare, start, end)
+    compare_start, compare_end = _comparison(filters.compare, filters.grain, start, end)
     period = Period(start, end, compare_start, compare_end, asof, "", first_data=first)
+    period = replace(period, compare_note=_comparison_note(period))
     return replace(period, label=describe_period(filters, period, asof_is_latest=not filters.asof))
 
 
@@ -189,15 +201,34 @@ def clamp_range(start: dt.date, end: dt.date, first: dt.date,
     return max(start, low), min(end, high)
 
 
-def _comparison(compare: str, start: dt.date,
-                end: dt.date) -> tuple[dt.date | None, dt.date | None]:
+def comparison_day(day: dt.date, compare: str, grain: str, range_days: int) -> dt.date:
+    """The day that `day` is compared with: `range_days` earlier for the previous period; a
+    year earlier for year over year — 364 days (52 weeks, so weekdays line up) at day and
+    week grain, the same calendar day at month grain (29 Feb: 28 Feb)."""
     if compare == "prev":
-        length = end - start
-        compare_end = start - dt.timedelta(days=1)
-        return compare_end - length, compare_end
-    if compare == "yoy":
-        return _minus_year(start), _minus_year(end)
-    return None, None
+        return day - dt.timedelta(days=range_days)
+    return year_ago(day, grain)
+
+
+def _comparison(compare: str, grain: str, start: dt.date,
+                end: dt.date) -> tuple[dt.date | None, dt.date | None]:
+    if compare not in ("prev", "yoy"):
+        return None, None
+    days = (end - start).days + 1
+    return (comparison_day(start, compare, grain, days),
+            comparison_day(end, compare, grain, days))
+
+
+def _comparison_note(period: Period) -> str | None:
+    if period.compare_start is None or period.compare_end is None:
+        return None
+    reasons = []
+    if period.first_data and period.compare_start < period.first_data:
+        reasons.append("the comparison period starts before the first sale, "
+                       f"{format_range(period.first_data, period.first_data)}")
+    if period.compare_end >= period.start:
+        reasons.append("the comparison period overlaps the range itself")
+    return "; ".join(reasons) or None
 
 
 def format_range(start: dt.date, end: dt.date) -> str:
@@ -230,4 +261,6 @@ def describe_period(filters: Filters, period: Period, asof_is_latest: bool = Tru
                 f"({format_range(period.start, period.end)})")
     if period.compare_start and period.compare_end:
         text += f" vs {format_range(period.compare_start, period.compare_end)}"
+        if period.compare_note:
+            text += f" ({period.compare_note})"
     return text

@@ -32,8 +32,8 @@ def kpis(session: Session, scope: Scope, filters: Filters,
     """Each KPI with its current value, comparison value and change."""
     current = totals(session, scope, filters, period.start, period.end)
     previous: dict[str, Any] = {}
-    if period.compare_start and period.compare_end:
-        previous = totals(session, scope, filters, period.compare_start, period.compare_end)
+    if period.comparison:  # only a comparison the data covers gives a change
+        previous = totals(session, scope, filters, *period.comparison)
     result = {
         key: {
             "current": current[key],
@@ -95,10 +95,9 @@ def revenue_by_platform(session: Session, scope: Scope, filters: Filters,
     frame = grouped_metrics(session, Lines(filters, scope, period.start, period.end),
                             dims, joins, order_by_revenue=True, counts=("orders",))
     frame["compare_net_revenue"] = np.nan
-    if period.compare_start and period.compare_end and len(frame):
-        previous = net_revenue_by(
-            session, Lines(filters, scope, period.compare_start, period.compare_end),
-            dims[:1], joins)
+    if period.comparison and len(frame):
+        previous = net_revenue_by(session, Lines(filters, scope, *period.comparison),
+                                  dims[:1], joins)
         frame["compare_net_revenue"] = frame["slug"].map(
             previous.set_index("slug")["net_revenue"]).fillna(0.0)
     return _with_share(frame)

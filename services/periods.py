@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+YOY_DAYS = 364  # year over year at day and week grain: 52 weeks, Monday against Monday
+
 
 def month_start(day: dt.date) -> dt.date:
     """The first day of the month of `day`."""
@@ -56,8 +58,16 @@ def previous_bucket(start: dt.date, grain: str) -> dt.date:
     return start - dt.timedelta(days=7 if grain == "week" else 1)
 
 
+def year_ago(day: dt.date, grain: str) -> dt.date:
+    """A year before `day` as a chart of `grain` compares it: 52 weeks earlier (the same
+    weekday) at day and week grain, the same calendar day at month grain (29 Feb: 28 Feb)."""
+    if grain != "month":
+        return day - dt.timedelta(days=YOY_DAYS)
+    if day.month == 2 and day.day == 29:
+        return day.replace(year=day.year - 1, day=28)
+    return day.replace(year=day.year - 1)
+
+
 def year_ago_bucket(start: dt.date, grain: str) -> dt.date:
     """The bucket a year earlier: the same month, or 52 weeks earlier (same weekday)."""
-    if grain == "month":
-        return start.replace(year=start.year - 1)
-    return start - dt.timedelta(days=364)
+    return year_ago(start, grain)

@@ -187,9 +187,9 @@ def _with_comparison(session: Session, scope: Scope, filters: Filters, period: P
                      frame: pd.DataFrame, key: ColumnElement[Any],
                      joins: Sequence[tuple[Any, ColumnElement[bool]]]) -> pd.DataFrame:
     frame["compare_net_revenue"] = np.nan
-    if period.compare_start and period.compare_end and len(frame):
-        previous = net_revenue_by(session, Lines(
-            filters, scope, period.compare_start, period.compare_end), [key], joins)
+    if period.comparison and len(frame):
+        previous = net_revenue_by(session, Lines(filters, scope, *period.comparison), [key],
+                                  joins)
         frame["compare_net_revenue"] = frame[key.name].map(
             previous.set_index(key.name)["net_revenue"]).fillna(0.0)
     return _shares(frame)

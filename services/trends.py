@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from services.cache import cached
-from services.filters import Filters, Period
+from services.filters import Filters, Period, comparison_day
 from services.metrics import change
 from services.periods import bucket_end, bucket_starts, previous_bucket, year_ago_bucket
 from services.rollups import Lines
@@ -76,18 +76,37 @@ def metric_trend(session: Session, scope: Scope, filters: Filters, period: Perio
     return trend
 
 
+def comparison_spans(buckets: list[dt.date], filters: Filters,
+                     period: Period) -> list[tuple[dt.date, dt.date]]:
+    """The days each bucket is compared with: the bucket's days inside the range, shifted
+    as the comparison shifts the range (`services.filters.comparison_day`). The spans are
+    contiguous and cover the comparison period exactly, so their sums add up to its KPI."""
+    def shifted(day: dt.date) -> dt.date:
+        return comparison_day(day, filters.compare, filters.grain, period.days)
+
+    return [(shifted(max(start, period.start)),
+             shifted(min(bucket_end(start, filters.grain), period.end))) for start in buckets]
+
+
 def _add_comparison(session: Session, scope: Scope, filters: Filters, period: Period,
                     metric: str, trend: pd.DataFrame) -> None:
     trend["compare_bucket"] = None
     trend["compare_value"] = np.nan
     if not (period.compare_start and period.compare_end):
         return
-    previous = additive_by_period(session, Lines(filters, scope, period.compare_start,
-                                         period.compare_end), filters.grain)
-    # Bucket i of the comparison sits under bucket i of the current range.
-    count = min(len(previous), len(trend))
-    trend.loc[: count - 1, "compare_bucket"] = list(previous.index[:count])
-    trend.loc[: count - 1, "compare_value"] = _metric_values(previous, metric).to_numpy()[:count]
+    spans = comparison_spans(list(trend["bucket"]), filters, period)
+    daily = additive_by_period(session, Lines(filters, scope, period.compare_start,
+                                              period.compare_end), "day")
+    starts = pd.Index([first for first, _ in spans])
+    # Each comparison day belongs to the last span starting on or before it.
+    span_of_day = starts.searchsorted(daily.index, side="right") - 1
+    sums = daily.groupby(span_of_day).sum().reindex(range(len(spans)), fill_value=0)
+    values = _metric_values(sums, metric).to_numpy()
+    # A span starting before the first sale is only partly observed: a gap, not a zero.
+    observed = np.array([period.first_data is None or first >= period.first_data
+                         for first, _ in spans])
+    trend["compare_bucket"] = list(starts)
+    trend["compare_value"] = np.where(observed, values, np.nan)
 
 
 def _add_rolling(history: pd.DataFrame, period: Period, metric: str, grain: str,

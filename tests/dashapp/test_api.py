@@ -41,9 +41,14 @@ def test_overview_contract(admin: FlaskClient) -> None:
     period = body["period"]
     start, end = dt.date.fromisoformat(period["start"]), dt.date.fromisoformat(period["end"])
     assert (end - start).days == 89
-    assert period["compare_start"] == start.replace(year=start.year - 1).isoformat()
+    # Year over year by week: 52 weeks earlier, each bucket against the same weekdays.
+    assert period["compare_start"] == (start - dt.timedelta(weeks=52)).isoformat()
     assert body["query"] == "range=90d&grain=week&compare=yoy"
     assert all(dt.date.fromisoformat(row["bucket"]).weekday() == 0 for row in body["trend"])
+    compared = [dt.date.fromisoformat(row["compare_bucket"]) for row in body["trend"]]
+    assert compared[0] == dt.date.fromisoformat(period["compare_start"])
+    assert all(day.weekday() == 0 for day in compared[1:])
+    assert period["compare_note"] is None
     assert len(body["top_products"]) == 10
 
 

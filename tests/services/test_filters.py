@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -50,9 +51,18 @@ def test_comparison_periods() -> None:
     april = Filters(range="custom", start=dt.date(2011, 4, 1), end=dt.date(2011, 4, 30))
     prev = resolve_period(april, FIRST, LAST)
     assert (prev.compare_start, prev.compare_end) == (dt.date(2011, 3, 2), dt.date(2011, 3, 31))
-    yoy = resolve_period(Filters(range="custom", start=dt.date(2012, 2, 1),
-                                 end=dt.date(2012, 2, 29), compare="yoy"), FIRST, LAST)
-    assert (yoy.compare_start, yoy.compare_end) == (dt.date(2011, 2, 1), dt.date(2011, 2, 28))
+    leap_february = Filters(range="custom", start=dt.date(2012, 2, 1),
+                            end=dt.date(2012, 2, 29), compare="yoy")
+    # By month: the same calendar days a year earlier (29 Feb: 28 Feb).
+    by_month = resolve_period(replace(leap_february, grain="month"), FIRST, LAST)
+    assert (by_month.compare_start, by_month.compare_end) == (dt.date(2011, 2, 1),
+                                                              dt.date(2011, 2, 28))
+    # By day or week: 52 weeks earlier, so each weekday meets the same weekday.
+    for grain in ("day", "week"):
+        by_week = resolve_period(replace(leap_february, grain=grain), FIRST, LAST)
+        assert (by_week.compare_start, by_week.compare_end) == (dt.date(2011, 2, 2),
+                                                                dt.date(2011, 3, 2))
+        assert by_week.compare_start.weekday() == dt.date(2012, 2, 1).weekday()
     none = resolve_period(Filters(compare="none"), FIRST, LAST)
     assert none.compare_start is None and "vs" not in none.label
 

@@ -190,11 +190,61 @@ def bucket_starts(start: dt.date, end: dt.date, grain: str) -> pd.DatetimeIndex:
     return index.as_unit("ns")
 
 
+def net_revenue_of(lines: pd.DataFrame) -> float:
+    """Net revenue of `lines`."""
+    return float((lines["quantity"] * lines["price_units"]).sum()) / SCALE
+
+
 def net_by_bucket(lines: pd.DataFrame, starts: pd.DatetimeIndex, grain: str) -> pd.Series:
     """Net revenue per bucket of `starts`, zero where a bucket has no lines."""
     value = lines["quantity"] * lines["price_units"]
     sums = value.groupby(bucket_of(lines["day"], grain)).sum()
     return (sums.reindex(starts, fill_value=0).astype(float) / SCALE).rename("net_revenue")
+
+
+# --- the comparison, computed here from the rule in words ----------------------------------------
+
+def compared_day(day: dt.date, filters: Filters, period: Period) -> dt.date:
+    """The day `day` is compared with: the range's length earlier (previous period); a year
+    earlier (year over year): 52 weeks at day and week grain, the calendar day by month."""
+    if filters.compare == "prev":
+        return day - dt.timedelta(days=(period.end - period.start).days + 1)
+    if filters.grain == "month":
+        return minus_year(day)
+    return day - dt.timedelta(weeks=52)
+
+
+def comparison_covered(raw: pd.DataFrame, scope: Scope, period: Period) -> bool:
+    """Whether the data has every day of the comparison period (it starts on or after the
+    first sale in the scope)."""
+    return bool(period.compare_start and period.compare_start >= span(raw, scope)[0])
+
+
+def expected_comparison(filters: Filters, period: Period, starts: pd.DatetimeIndex,
+                        first_sale: dt.date, value_of: Callable[[dt.date, dt.date], float],
+                        ) -> tuple[list[dt.date | None], list[float]]:
+    """Per bucket of `starts`: the first compared day, and `value_of` the bucket's days in
+    the range shifted by the comparison (first to last day); NaN where those days begin
+    before the first sale (a gap, not a zero)."""
+    if not (period.compare_start and period.compare_end):
+        return [None] * len(starts), [np.nan] * len(starts)
+    buckets, values = [], []
+    for start in starts:
+        first = max(start.date(), period.start)
+        last = min(last_day_of_bucket(start.date(), filters.grain), period.end)
+        low, high = compared_day(first, filters, period), compared_day(last, filters, period)
+        buckets.append(low)
+        values.append(value_of(low, high) if low >= first_sale else np.nan)
+    return buckets, values
+
+
+def last_day_of_bucket(start: dt.date, grain: str) -> dt.date:
+    """The last day of the day, week or month bucket starting on `start`."""
+    if grain == "week":
+        return start + dt.timedelta(days=6)
+    if grain == "month":
+        return (pd.Timestamp(start) + pd.offsets.MonthEnd(0)).date()
+    return start
 
 
 # --- comparing -------------------------------------------------------------------------------
@@ -383,7 +433,7 @@ def check_kpis(session: Session, raw: pd.DataFrame, scope: Scope,
     assert set(result) == set(METRICS)
     current = expected_totals(view_lines(raw, filters, period.start, period.end, scope))
     comparison: dict[str, Any] = {}
-    if period.compare_start and period.compare_end:
+    if comparison_covered(raw, scope, period):  # a partly observed base gives no change
         comparison = expected_totals(view_lines(raw, filters, period.compare_start,
                                                 period.compare_end, scope))
     for key in METRICS:
@@ -421,15 +471,9 @@ def check_revenue_trend(session: Session, raw: pd.DataFrame, scope: Scope,
     assert as_dates(trend["bucket"]) == [day.date() for day in starts]
     assert floats(trend["net_revenue"]) == pytest.approx(current.tolist(), abs=0.01)
 
-    compare_buckets: list[dt.date | None] = [None] * len(starts)
-    compare_revenue: list[float] = [np.nan] * len(starts)
-    if period.compare_start and period.compare_end:
-        previous_starts = bucket_starts(period.compare_start, period.compare_end, grain)
-        previous = net_by_bucket(view_lines(raw, filters, period.compare_start,
-                                            period.compare_end, scope), previous_starts, grain)
-        count = min(len(previous_starts), len(starts))
-        compare_buckets[:count] = [day.date() for day in previous_starts[:count]]
-        compare_revenue[:count] = previous.iloc[:count].tolist()
+    compare_buckets, compare_revenue = expected_comparison(
+        filters, period, starts, span(raw, scope)[0],
+        lambda low, high: net_revenue_of(view_lines(raw, filters, low, high, scope)))
     assert as_dates(trend["compare_bucket"]) == compare_buckets
     assert floats(trend["compare_net_revenue"]) == pytest.approx(compare_revenue, abs=0.01,
                                                                  nan_ok=True)
@@ -479,7 +523,7 @@ def check_revenue_by_platform(session: Session, raw: pd.DataFrame, scope: Scope,
     share = [value / total if total else np.nan for value in frame["net_revenue"]]
     assert floats(frame["share"]) == pytest.approx(share, rel=1e-9, nan_ok=True)
     previous = [np.nan] * len(frame)
-    if period.compare_start and period.compare_end:
+    if comparison_covered(raw, scope, period):
         before = view_lines(raw, filters, period.compare_start, period.compare_end, scope)
         by_slug = net_by_key(before, "slug")
         previous = [by_slug.get(slug, 0.0) for slug in frame["slug"]]
@@ -562,13 +606,15 @@ def minus_year(day: dt.date) -> dt.date:
     return day.replace(year=day.year - 1, day=min(day.day, 28) if day.month == 2 else day.day)
 
 
-@pytest.mark.parametrize("range_, compare", [
-    ("7d", "none"), ("30d", "prev"), ("90d", "yoy"), ("12m", "yoy"), ("12m", "prev"),
-    ("all", "prev")])
+@pytest.mark.parametrize("range_, compare, grain", [
+    ("7d", "none", "day"), ("30d", "prev", "day"), ("90d", "yoy", "day"),
+    ("90d", "yoy", "week"), ("12m", "yoy", "month"), ("12m", "prev", "month"),
+    ("all", "prev", "week")])
 def test_presets_count_back_from_the_last_day_with_data(session: Session, raw: pd.DataFrame,
-                                                        range_: str, compare: str) -> None:
+                                                        range_: str, compare: str,
+                                                        grain: str) -> None:
     first, last = span(raw)
-    period = resolve(session, EVERYTHING, Filters(range=range_, compare=compare))
+    period = resolve(session, EVERYTHING, Filters(range=range_, compare=compare, grain=grain))
     days = {"7d": 7, "30d": 30, "90d": 90}
     start = {"12m": minus_year(last) + dt.timedelta(days=1), "all": first}.get(
         range_, last - dt.timedelta(days=days.get(range_, 1) - 1))
@@ -578,8 +624,12 @@ def test_presets_count_back_from_the_last_day_with_data(session: Session, raw: p
     elif compare == "prev":
         assert period.compare_end == start - dt.timedelta(days=1)
         assert period.compare_end - period.compare_start == last - start
-    else:
+    elif grain == "month":  # year over year by month: the same calendar days
         assert (period.compare_start, period.compare_end) == (minus_year(start), minus_year(last))
+    else:  # by day or week: 52 weeks earlier, Monday against Monday
+        assert (period.compare_start, period.compare_end) == (
+            start - dt.timedelta(weeks=52), last - dt.timedelta(weeks=52))
+        assert period.compare_start.weekday() == start.weekday()
 
 
 # --- kpis ------------------------------------------------------------------------------------
@@ -727,12 +777,44 @@ def test_margin_change_is_in_percentage_points(session: Session, raw: pd.DataFra
     assert margin["change"] == pytest.approx(margin["current"] - margin["comparison"], rel=1e-9)
 
 
-def test_comparison_before_the_first_sale_is_zero_and_has_no_change(session: Session,
-                                                                    raw: pd.DataFrame) -> None:
-    result = check_kpis(session, raw, EVERYTHING, Filters(range="all", compare="prev"))
+@pytest.mark.parametrize("filters", [Filters(range="all", compare="prev"),
+                                     Filters(range="all", compare="yoy", grain="month")])
+def test_a_comparison_reaching_before_the_first_sale_has_no_change_and_says_why(
+        session: Session, raw: pd.DataFrame, filters: Filters) -> None:
+    result = check_kpis(session, raw, EVERYTHING, filters)
     for key in KPI_KEYS:
-        assert missing(result[key]["comparison"]) or result[key]["comparison"] == 0, key
+        assert missing(result[key]["comparison"]), key
         assert result[key]["change"] is None, key
+    period = resolve(session, EVERYTHING, filters)
+    first = span(raw)[0]
+    reason = f"the comparison period starts before the first sale, {first.day} {first:%b %Y}"
+    assert period.comparison is None and reason in (period.compare_note or "")
+    assert reason in period.label
+    if filters.compare == "yoy":  # a year back from "all data" overlaps the range itself
+        assert "overlaps the range itself" in (period.compare_note or "")
+    trend = check_revenue_trend(session, raw, EVERYTHING, filters)
+    # Buckets compared with days before the first sale are gaps, not zeros.
+    before = [bucket < first for bucket in as_dates(trend["compare_bucket"])]
+    assert any(before)
+    assert trend.loc[before, "compare_net_revenue"].isna().all()
+
+
+@pytest.mark.parametrize("range_, grain, compare", [
+    ("90d", "week", "yoy"), ("90d", "day", "yoy"), ("12m", "month", "yoy"),
+    ("90d", "week", "prev"), ("30d", "month", "prev"), ("custom", "week", "yoy")])
+def test_the_comparison_buckets_add_up_to_the_comparison_kpi(
+        session: Session, raw: pd.DataFrame, range_: str, grain: str, compare: str) -> None:
+    _first, last = span(raw)
+    custom = {"start": last - dt.timedelta(days=100), "end": last - dt.timedelta(days=3)} \
+        if range_ == "custom" else {}
+    filters = Filters(range=range_, grain=grain, compare=compare, **custom)
+    period = resolve(session, EVERYTHING, filters)
+    assert period.comparison is not None  # the demo data covers these comparisons
+    kpi = overview.kpis(session, EVERYTHING, filters, period)["net_revenue"]["comparison"]
+    trend = check_revenue_trend(session, raw, EVERYTHING, filters)
+    assert float(trend["compare_net_revenue"].sum()) == pytest.approx(kpi, abs=0.01)
+    # Every current bucket has its comparison, the last (partial) one included.
+    assert trend["compare_bucket"].notna().all()
 
 
 # --- kpi_series and revenue_trend ------------------------------------------------------------

@@ -33,7 +33,9 @@ from tests.services.test_overview import (
     bucket_starts,
     busiest_categories,
     busiest_skus,
+    comparison_covered,
     custom_dates,
+    expected_comparison,
     floats,
     memo,
     platform_id,
@@ -175,15 +177,11 @@ def check_trend(session: Session, raw: pd.DataFrame, filters: Filters, metric: s
     assert floats(trend["yoy_growth"]) == pytest.approx(yoy, nan_ok=True, rel=1e-6, abs=1e-9)
     assert not np.isinf(floats(trend["pop_growth"])).any()
 
-    compare = [np.nan] * len(starts)
-    if period.compare_start and period.compare_end:
-        compare_starts = bucket_starts(period.compare_start, period.compare_end, grain)
-        before = sales_lines(raw, filters, period.compare_start, period.compare_end, country,
-                             scope)
-        values = metric_values(reindexed(metrics_by(before, bucket_of(before["day"], grain)),
-                                         compare_starts), metric).tolist()
-        count = min(len(values), len(starts))
-        compare[:count] = values[:count]
+    compare_buckets, compare = expected_comparison(
+        filters, period, starts, first,
+        lambda low, high: metric_of(sales_lines(raw, filters, low, high, country, scope),
+                                    metric))
+    assert as_dates(trend["compare_bucket"]) == compare_buckets
     assert floats(trend["compare_value"]) == pytest.approx(compare, nan_ok=True, **tolerance)
     if grain == "day":
         check_rolling(raw, filters, period, metric, country, scope, trend, first)
@@ -463,7 +461,7 @@ def test_platforms_and_channels_match_pandas(session: Session, raw: pd.DataFrame
     period = resolve(session, EVERYTHING, filters)
     lines = sales_lines(raw, filters, period.start, period.end, country)
     before = (sales_lines(raw, filters, period.compare_start, period.compare_end, country)
-              if period.compare_start else None)
+              if comparison_covered(raw, EVERYTHING, period) else None)
     for key, column, result in (
             ("slug", "slug", service.by_platform(session, EVERYTHING,
                                                  in_country(filters, country), period)),

@@ -1,6 +1,20 @@
 /* Pulseboard client-side callbacks (served from assets/, so the CSP allows them). */
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
   pulseboard: {
+    /* The menu on a narrow screen: the toggler opens and closes it; going to a page closes it. */
+    toggleMenu: function (clicks, pathname, isOpen) {
+      const trigger = window.dash_clientside.callback_context.triggered[0];
+      return trigger && trigger.prop_id.startsWith("nav-toggle") ? !isOpen : false;
+    },
+
+    /* The filters on a phone: "Filters" opens them as a drawer over the page, "Done" closes it
+       (on wider screens the card is always shown and the class changes nothing). */
+    toggleFilters: function (openClicks, doneClicks) {
+      const trigger = window.dash_clientside.callback_context.triggered[0];
+      const open = trigger && trigger.prop_id.startsWith("filter-open");
+      return "filter-bar mb-3" + (open ? " open" : "");
+    },
+
     /* Poll /healthz and say so while the database (or the server) is unreachable. */
     checkHealth: async function () {
       try {

@@ -212,6 +212,7 @@ def register_callbacks(app: Dash) -> None:
         Output(shell.STORE, "data"),
         Output(shell.NOTICES, "children"),
         Output(shell.PERIOD_LABEL, "children"),
+        Output(shell.FILTER_SUMMARY, "children"),
         Input(shell.URL, "pathname"),
         Input(shell.URL, "search"),
         Input(shell.RANGE, "value"),
@@ -263,6 +264,7 @@ def register_callbacks(app: Dash) -> None:
             store_payload(pathname or "/", view, period, params),
             notices_output(view.notices, trigger),
             period.label,
+            shell.filter_summary(filters, period.label),
         )
 
     @app.callback(
@@ -287,6 +289,21 @@ def register_callbacks(app: Dash) -> None:
         query = to_query(parsed[0].filters)
         return [f"{component['path']}?{query}" for component in ids]
 
+    app.clientside_callback(
+        ClientsideFunction(namespace="pulseboard", function_name="toggleMenu"),
+        Output(shell.NAV_COLLAPSE, "is_open"),
+        Input(shell.NAV_TOGGLE, "n_clicks"),
+        Input(shell.URL, "pathname"),
+        State(shell.NAV_COLLAPSE, "is_open"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="pulseboard", function_name="toggleFilters"),
+        Output(shell.FILTER_DRAWER, "className"),
+        Input(shell.FILTER_OPEN, "n_clicks"),
+        Input(shell.FILTER_DONE, "n_clicks"),
+        prevent_initial_call=True,
+    )
     app.clientside_callback(
         ClientsideFunction(namespace="pulseboard", function_name="checkHealth"),
         Output(shell.HEALTH_BANNER, "is_open"),

@@ -9,6 +9,7 @@ from dash import dcc, html
 
 from dashapp.filters import View
 from dashapp.permissions import ADMIN_PAGE_ROLES
+from layouts.components import busy
 from layouts.shell import PAGE_PARAM, export_menu
 from services.filters import ParamSpec
 
@@ -64,7 +65,7 @@ def layout(view: View) -> html.Div:
         tabs,
         html.Div(id=FEEDBACK),
         html.Div(id=NEW_TOKEN),
-        dcc.Loading(html.Div(id=CONTENT), type="dot", delay_show=250),
+        busy(html.Div(id=CONTENT)),
     ])
 
 

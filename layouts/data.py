@@ -12,6 +12,7 @@ from dashapp.context import setting
 from dashapp.filters import View
 from dashapp.permissions import DATA_PAGE_ROLES, can_write_shared_data
 from layouts.admin import table
+from layouts.components import busy
 from services.filters import ParamSpec
 from services.imports.access import PLATFORM_KINDS
 from services.imports.convert import DATE_ORDERS
@@ -81,8 +82,7 @@ def layout(view: View) -> html.Div:
 def history_card() -> dbc.Card:
     """Every import, newest first (filled by a callback)."""
     return dbc.Card([dbc.CardHeader(html.H2("Import history", className="h6 mb-0")),
-                     dbc.CardBody(dcc.Loading(html.Div(id=HISTORY), type="dot",
-                                              delay_show=250))], className="chart-card mt-3")
+                     dbc.CardBody(busy(html.Div(id=HISTORY)))], className="chart-card mt-3")
 
 
 def upload_limit() -> int:

@@ -204,7 +204,8 @@ def panel_card(panel: Panel, view: View, body: Any = None) -> Any:
         content = html.Div([html.P(id=panel.lead_id, className="panel-lead mb-1"), content])
     return chart_card(panel.title, content, panel.note_id,
                       tools=panel.tools(view) if panel.tools else None,
-                      subtitle=panel.subtitle, export_key=panel.key)
+                      subtitle=panel.subtitle, export_key=panel.key,
+                      height=panel.height if panel.kind == "graph" and body is None else None)
 
 
 def by_key(panels: Sequence[Panel]) -> dict[str, Panel]:

@@ -415,7 +415,7 @@ def _table_tools(view: View) -> html.Div:
                      searchable=False, className="sort-picker",
                      options=[{"label": f"Sort: {label}", "value": key}
                               for key, label in TABLE_SORTS.items()]),
-    ], className="d-flex gap-2 align-items-center")
+    ], className="d-flex flex-wrap gap-2 align-items-center")
 
 
 def _list_section(view: View) -> html.Div:

@@ -14,6 +14,7 @@ from services.filters import (
     DEFAULT_RANGE,
     GRAINS,
     PRESETS,
+    Filters,
 )
 
 URL = "url"
@@ -33,6 +34,12 @@ PAGE_PARAM = "page-param"  # pattern-matching type of page-level controls: {"typ
 XFILTER = "xfilter"  # pattern-matching type of cross-filter charts: {"type", "dim", "chart"}
 EXPORT = "export"  # pattern-matching type of export buttons: {"type", "key", "format"}
 DOWNLOAD = "export-download"
+NAV_TOGGLE = "nav-toggle"
+NAV_COLLAPSE = "nav-collapse"
+FILTER_DRAWER = "filter-drawer"  # the filter card; a drawer over the page on a phone
+FILTER_OPEN = "filter-open"
+FILTER_DONE = "filter-done"
+FILTER_SUMMARY = "filter-summary"
 HEALTH_POLL = "health-poll"
 HEALTH_BANNER = "health-banner"
 ERROR_ALERT = "app-error"  # filled by the global callback error handler (dashapp.errors)
@@ -49,11 +56,11 @@ def filter_bar(platforms: Sequence[dict[str, str]], categories: Sequence[str]) -
     controls = dbc.Row([
         _control("Date range", dcc.Dropdown(id=RANGE, options=range_options, value=DEFAULT_RANGE,
                                             clearable=False, searchable=False),
-                 {"xs": 6, "lg": 2}),
+                 {"xs": 12, "sm": 5, "lg": 2}),
         _control("Dates", dcc.DatePickerRange(id=DATES, display_format="D MMM YYYY",
                                               first_day_of_week=1, minimum_nights=0,
                                               clearable=False),
-                 {"xs": 6, "lg": 3}),
+                 {"xs": 12, "sm": 7, "lg": 3}),
         _control("Platform", dcc.Dropdown(
             id=PLATFORM, multi=True, placeholder="All platforms",
             options=[{"label": p["name"], "value": p["slug"]} for p in platforms]),
@@ -76,26 +83,58 @@ def filter_bar(platforms: Sequence[dict[str, str]], categories: Sequence[str]) -
         _control("Compare with", dcc.Dropdown(
             id=COMPARE, value=DEFAULT_COMPARE, clearable=False, searchable=False,
             options=[{"label": label, "value": key} for key, label in COMPARES.items()]),
-            {"xs": 6, "md": 4, "lg": 3}),
+            {"xs": 12, "sm": 6, "md": 4, "lg": 3}),
         dbc.Col(html.Div(id=PERIOD_LABEL, className="period-label"), className="ms-auto",
                 xs=12, md=True),
     ], className="g-2 align-items-end mt-1")
-    return dbc.Card(dbc.CardBody([controls, second]), className="filter-bar mb-3")
+    drawer_head = html.Div([html.Strong("Filters"),
+                            dbc.Button("Done", id=FILTER_DONE, size="sm", color="primary",
+                                       n_clicks=0)], className="drawer-head")
+    return dbc.Card(dbc.CardBody([drawer_head, controls, second]), id=FILTER_DRAWER,
+                    className="filter-bar mb-3")
+
+
+def filter_toggle() -> html.Div:
+    """On a phone, in place of the filter card: the active filters in one line and the
+    button that opens them as a drawer over the page."""
+    return html.Div([html.Div(id=FILTER_SUMMARY, className="filter-summary"),
+                     dbc.Button("Filters", id=FILTER_OPEN, size="sm", color="primary",
+                                outline=True, n_clicks=0)], className="filter-toggle mb-2")
+
+
+def filter_summary(filters: Filters, period_label: str) -> str:
+    """The active filters in one line: 'Last 90 days · 2 platforms · 1 category'."""
+    when = PRESETS.get(filters.range) or period_label.split(" vs ")[0]
+    parts = [when]
+    for count, noun in ((len(filters.platforms), "platform"),
+                        (len(filters.categories), "category"),
+                        (len(filters.products), "product")):
+        if count:
+            plural = "categories" if noun == "category" else f"{noun}s"
+            parts.append(f"{count} {noun if count == 1 else plural}")
+    if filters.compare != "none":
+        parts.append(f"vs {COMPARES[filters.compare].lower()}")
+    return " · ".join(parts)
 
 
 def navbar(email: str, links: Sequence[tuple[str, str]], csrf_token: str) -> dbc.Navbar:
     """Top bar: brand, page links (their hrefs keep the filters) and the logout button."""
     return dbc.Navbar(dbc.Container([
         html.A("Pulseboard", href="/", className="navbar-brand brand"),
-        dbc.Nav([dbc.NavItem(dcc.Link(title, href=path, className="nav-link",
-                                      id={"type": "nav-link", "path": path}))
-                 for path, title in links], id=NAV, className="me-auto"),
-        html.Span(email, className="navbar-text small me-3", id="user-email"),
-        html.Form([dcc.Input(type="hidden", name="csrf_token", value=csrf_token),
-                   html.Button("Log out", className="btn btn-sm btn-outline-light",
-                               id="logout-button", type="submit")],
-                  action="/logout", method="POST"),
-    ], fluid=True), color="dark", dark=True, className="mb-3")
+        dbc.NavbarToggler(id=NAV_TOGGLE, n_clicks=0),
+        dbc.Collapse([
+            dbc.Nav([dbc.NavItem(dcc.Link(title, href=path, className="nav-link",
+                                          id={"type": "nav-link", "path": path}))
+                     for path, title in links], id=NAV, className="me-auto", navbar=True),
+            html.Div([
+                html.Span(email, className="navbar-text small me-3", id="user-email"),
+                html.Form([dcc.Input(type="hidden", name="csrf_token", value=csrf_token),
+                           html.Button("Log out", className="btn btn-sm btn-outline-light",
+                                       id="logout-button", type="submit")],
+                          action="/logout", method="POST"),
+            ], className="d-flex align-items-center navbar-user"),
+        ], id=NAV_COLLAPSE, is_open=False, navbar=True),
+    ], fluid=True), color="dark", dark=True, expand="lg", className="mb-3")
 
 
 def export_menu(key: str) -> html.Div:
@@ -136,6 +175,7 @@ def app_shell(email: str, links: Sequence[tuple[str, str]],
             dbc.Alert(id=ERROR_ALERT, is_open=False, dismissable=True, color="danger",
                       className="py-2"),
             view_as_banner(viewing_as, csrf_token) if viewing_as else None,
+            filter_toggle(),
             filter_bar(platforms, categories),
             html.Div(id=NOTICES),
             html.Main(id=CONTENT),

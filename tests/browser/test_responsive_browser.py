@@ -1,0 +1,75 @@
+"""Every page on a phone and a laptop, as only a browser shows it: the document is never wider
+than the window, no chart is left with Plotly's default empty axes, and on a phone the menu
+collapses and the filters open as a drawer from a one-line summary."""
+from __future__ import annotations
+
+import pytest
+from dash.testing.composite import DashComposite
+from flask import Flask
+
+from layouts.pages import PAGES
+from tests.browser.test_overview_browser import base_url, find, log_in, wait_until
+from tests.conftest import TestDatabase, make_app
+
+SIZES = ((390, 844), (1280, 900))
+# True once nothing is loading and every chart has been drawn by its callback (data, or an
+# empty-state figure with its axes hidden): never Plotly's default axes.
+SETTLED = """
+  if (document.querySelector('[data-dash-is-loading="true"]')) return false;
+  const plots = [...document.querySelectorAll('.js-plotly-plot')];
+  return plots.every(p => p.data && (p.data.length > 0 ||
+                                     (p.layout.xaxis && p.layout.xaxis.visible === false)));
+"""
+WIDTH = "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+
+
+@pytest.fixture(scope="module")
+def browser_app(sqlite_db: TestDatabase) -> Flask:
+    """A separate app object: dash_duo runs it in its own server thread."""
+    return make_app(sqlite_db.url)
+
+
+def test_every_page_fits_a_phone_and_a_laptop(dash_duo: DashComposite,
+                                              browser_app: Flask) -> None:
+    dash_duo.start_server(browser_app.extensions["dash"], navigate=False)
+    log_in(dash_duo, "/", overview=False)
+    driver = dash_duo.driver
+    too_wide = []
+    for width, height in SIZES:
+        driver.set_window_size(width, height)
+        for page in PAGES:
+            driver.get(base_url(dash_duo) + page.path)
+            wait_until(lambda: driver.execute_script(SETTLED), timeout=30,
+                       what=f"{page.path} at {width} px to settle")
+            document, window = driver.execute_script(WIDTH)
+            if document > window:
+                too_wide.append(f"{page.path} at {width} px: {document} px wide")
+    assert not too_wide, too_wide
+    assert dash_duo.get_logs() == []
+
+
+def test_on_a_phone_the_menu_collapses_and_the_filters_are_a_drawer(
+        dash_duo: DashComposite, browser_app: Flask) -> None:
+    dash_duo.start_server(browser_app.extensions["dash"], navigate=False)
+    dash_duo.driver.set_window_size(390, 844)
+    log_in(dash_duo, "/?range=90d&platform=amazon&compare=yoy", overview=False)
+    summary = wait_until(lambda: find(dash_duo, "filter-summary").text, what="summary")
+    assert summary == "Last 90 days · 1 platform · vs same period last year"
+    assert not find(dash_duo, "filter-drawer").is_displayed()
+    assert not find(dash_duo, "nav-links").is_displayed()
+
+    find(dash_duo, "filter-open").click()
+    wait_until(lambda: find(dash_duo, "filter-drawer").is_displayed(), what="drawer")
+    find(dash_duo, "filter-done").click()
+    wait_until(lambda: not find(dash_duo, "filter-drawer").is_displayed(), what="closed")
+
+    find(dash_duo, "nav-toggle").click()
+    link = wait_until(lambda: next(a for a in find(dash_duo, "nav-links").find_elements(
+        "css selector", "a") if a.is_displayed() and a.text == "Sales"), what="menu")
+    link.click()
+    wait_until(lambda: "/sales?" in dash_duo.driver.current_url, what="the Sales page")
+    # Going to a page closes the menu, and the link kept the filters.
+    wait_until(lambda: not find(dash_duo, "nav-links").is_displayed(), what="menu closed")
+    assert "platform=amazon" in dash_duo.driver.current_url
+    # Let the page finish: a request still running when the server stops fails the teardown.
+    wait_until(lambda: dash_duo.driver.execute_script(SETTLED), timeout=30, what="Sales")

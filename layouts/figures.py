@@ -428,3 +428,100 @@ def country_map_figure(frame: pd.DataFrame, name_column: str, key_column: str, c
              "showland": True, "fitbounds": False, "center": {"lon": 0, "lat": 15},
              "lonaxis": {"range": [-170, 190]}, "lataxis": {"range": [-58, 85]}}
     return _figure([countries], geo=world, clickmode="event")
+
+
+def funnel_figure(labels: Sequence[str], values: Sequence[float], keys: Sequence[str],
+                  name: str, unit: str = "number", currency: str = "",
+                  compare: Sequence[float] | None = None, compare_label: str | None = None,
+                  selected: Sequence[str] = ()) -> Figure:
+    """A funnel of steps or stages, top first, with each step's share of the first and of
+    the step before; `customdata` carries the step key (a click filters by it).
+
+    With `compare`, the comparison period's funnel stands beside it in grey.
+    """
+    number = _hover_number("x", unit, currency)
+    hover = (f"%{{y}}<br>{number}<br>%{{percentInitial:.1%}} of the first step, "
+             "%{percentPrevious:.1%} of the step before<extra>%{fullData.name}</extra>")
+    shown = [{"type": "funnel", "y": _labels(labels), "x": _values(values),
+              "name": _text(name), "customdata": _values(keys), "hovertemplate": hover,
+              "marker": {"color": [ACCENT if key in selected else PRIMARY for key in keys]},
+              "texttemplate": ("%{value:,.0f}" if unit != "money" else
+                               f"{currency_symbol(currency)}%{{value:.3s}}")
+              + " (%{percentInitial:.1%})", "textposition": "auto",
+              "connector": {"fillcolor": "#e2e8f0"}}]
+    if compare is not None and compare_label and any(not _is_missing(v) for v in compare):
+        shown.append({"type": "funnel", "y": _labels(labels), "x": _values(compare),
+                      "name": _text(compare_label), "customdata": _values(keys),
+                      "marker": {"color": COMPARISON}, "hovertemplate": hover,
+                      "textinfo": "none", "connector": {"visible": False}})
+    return _figure(shown, yaxis={"automargin": True}, funnelmode="group",
+                   showlegend=len(shown) > 1, clickmode="event")
+
+
+def grouped_rate_figure(frame: pd.DataFrame, group_column: str, key_column: str,
+                        category_column: str, categories: Sequence[tuple[str, str]],
+                        compare_label: str | None = None,
+                        selected: Sequence[str] = ()) -> Figure:
+    """Rates (`rate`) per category (x, in `categories` order: (key, label)), one bar per
+    group side by side; the comparison period's rate (`compare_rate`) is a grey tick on each
+    bar. `customdata` carries the group's key (a click filters by it)."""
+    labels = dict(categories)
+    traces: list[dict[str, Any]] = []
+    groups = frame.drop_duplicates(key_column)
+    has_comparison = bool(compare_label and "compare_rate" in frame
+                          and frame["compare_rate"].notna().any())
+    for i, (key, name) in enumerate(zip(groups[key_column], groups[group_column], strict=True)):
+        rows = frame.loc[frame[key_column] == key].set_index(category_column).reindex(
+            [category for category, _label in categories])
+        x = _labels(labels[category] for category in rows.index)
+        colour = ACCENT if key in selected else SERIES[i % len(SERIES)]
+        shown_name = _text(name)
+        traces.append({"type": "bar", "x": x, "y": _values(rows["rate"]), "name": shown_name,
+                       "offsetgroup": str(key), "legendgroup": str(key),
+                       "marker": {"color": colour}, "customdata": _values([key] * len(rows)),
+                       "hovertemplate": f"{shown_name}<br>%{{x}}: %{{y:.1%}}<extra></extra>"})
+        if has_comparison:
+            traces.append({"type": "scatter", "mode": "markers", "x": x,
+                           "y": _values(rows["compare_rate"]), "offsetgroup": str(key),
+                           "legendgroup": "comparison", "name": _text(compare_label),
+                           "showlegend": i == 0, "customdata": _values([key] * len(rows)),
+                           "marker": {"symbol": "line-ew-open", "size": 14,
+                                      "color": "#334155", "line": {"width": 2.5}},
+                           "hovertemplate": f"{shown_name}<br>%{{x}}: %{{y:.1%}}"
+                                            f"<extra>{_text(compare_label)}</extra>"})
+    return _figure(traces, yaxis={"tickformat": ".0%", "rangemode": "tozero"},
+                   barmode="group", scattermode="group", bargap=0.2, clickmode="event",
+                   showlegend=True)
+
+
+def with_target_line(figure: Figure, value: float, label: str) -> Figure:
+    """`figure` (horizontal bars) with a dashed vertical line at `value` (a target)."""
+    line = {"type": "line", "xref": "x", "yref": "paper", "x0": value, "x1": value,
+            "y0": 0, "y1": 1, "line": {"color": NEGATIVE, "width": 1.5, "dash": "dash"}}
+    note = {"x": value, "y": 1, "xref": "x", "yref": "paper", "text": _text(label),
+            "showarrow": False, "yanchor": "bottom", "font": {"size": 11, "color": NEGATIVE}}
+    return {"data": figure["data"], "layout": _merged(
+        figure["layout"], {"shapes": [line], "annotations": [note], "margin": {"t": 24}})}
+
+
+def monthly_bars_figure(frame: pd.DataFrame, series: Sequence[tuple[str, str, str]],
+                        currency: str) -> Figure:
+    """Money per month (`month`), one bar per series ((column, name, colour)) side by side."""
+    symbol = currency_symbol(currency)
+    months = _values(frame["month"])
+    traces = [{"type": "bar", "x": months, "y": _values(frame[column]), "name": _text(name),
+               "marker": {"color": colour},
+               "hovertemplate": f"%{{x|%b %Y}}<br>{symbol}%{{y:,.0f}}<extra>{_text(name)}"
+                                "</extra>"}
+              for column, name, colour in series]
+    return _figure(traces, xaxis={"type": "date", "dtick": "M1", "tickformat": "%b %y"},
+                   yaxis={**_money_axis(currency), "rangemode": "tozero"},
+                   barmode="group", bargap=0.2, hovermode="x unified", showlegend=True)
+
+
+# --- customers ----------------------------------------------------------------------------------
+
+
+def with_layout(figure: Figure, **layout: Any) -> Figure:
+    """`figure` with more layout settings (nested ones merge); neither input changes."""
+    return {"data": figure["data"], "layout": _merged(figure["layout"], layout)}

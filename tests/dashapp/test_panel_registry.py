@@ -33,6 +33,10 @@ VIEWS = {
     "/": ["range=90d&grain=week&compare=prev", "range=all&compare=yoy&platform=online-store"],
     "/sales": ["range=90d&compare=yoy&metric=orders&country=Germany", "range=12m&sort=country"],
     "/products": ["range=90d&compare=none", "range=all&sku=FTW-0015&compare=prev"],
+    "/funnel": ["range=90d&grain=week&compare=prev",
+                "range=12m&compare=none&platform=amazon&product=FTW-0015"],
+    "/pipeline": ["range=12m&compare=prev&measure=value&sort=expected_close",
+                  "range=all&compare=none&stage=proposal&team=Enterprise&stale=60&product=FTW-0015"],
 }
 API_PAGES = [page for page in PAGES if page.api_name]
 

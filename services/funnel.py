@@ -1,0 +1,271 @@
+"""The Funnel page: sessions → product views → add to cart → checkout → purchase per platform.
+
+Funnel counts are the daily counts an analytics tool reports per platform (`funnel_days`);
+they know nothing of products, so the product and category filters never apply to them.
+Every sum is taken in the database; pandas only divides the few summed rows.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from models import FunnelDay, OrderLine, Platform
+from services.cache import cached
+from services.filters import Filters, Period
+from services.periods import bucket_end, bucket_starts
+from services.query import as_date, bucket, scope_condition
+from services.rollups import Lines, aggregate
+from services.scope import Scope
+from services.trends import comparison_spans
+
+STEPS = ("sessions", "product_views", "add_to_cart", "checkout", "purchase")
+STEP_LABELS = {"sessions": "Sessions", "product_views": "Product views",
+               "add_to_cart": "Add to cart", "checkout": "Checkout", "purchase": "Purchase"}
+# How a step reads inside a sentence ("lost between cart and checkout").
+STEP_WORDS = {"sessions": "visit", "product_views": "product view", "add_to_cart": "cart",
+              "checkout": "checkout", "purchase": "purchase"}
+OVERALL = "overall"  # the step key of purchase / sessions in the per-platform rates
+
+
+def funnel_conditions(filters: Filters, scope: Scope, start: dt.date,
+                      end: dt.date) -> list[ColumnElement[bool]]:
+    """WHERE conditions on `funnel_days`: the dates, the scope and the platform filter."""
+    conditions = [FunnelDay.date.between(start, end),
+                  scope_condition(scope, FunnelDay.platform_id)]
+    if filters.platforms:
+        conditions.append(FunnelDay.platform_id.in_(
+            select(Platform.id).where(Platform.slug.in_(filters.platforms))))
+    return conditions
+
+
+def _step_sums() -> list[ColumnElement[Any]]:
+    return [func.coalesce(func.sum(getattr(FunnelDay, step)), 0).label(step) for step in STEPS]
+
+
+def _summed(session: Session, filters: Filters, scope: Scope, start: dt.date, end: dt.date,
+            dimensions: Sequence[ColumnElement[Any]] = (),
+            joins: Sequence[tuple[Any, ColumnElement[bool]]] = ()) -> pd.DataFrame:
+    """The five step counts per group of `dimensions` (one row overall without any)."""
+    stmt = select(*dimensions, *_step_sums()).select_from(FunnelDay)
+    for target, on in joins:
+        stmt = stmt.join(target, on)
+    stmt = stmt.where(*funnel_conditions(filters, scope, start, end))
+    if dimensions:
+        stmt = stmt.group_by(*dimensions).order_by(*dimensions)
+    names = [dimension.name for dimension in dimensions]
+    frame = pd.DataFrame(session.execute(stmt).all(), columns=[*names, *STEPS])
+    frame[list(STEPS)] = frame[list(STEPS)].fillna(0).astype("int64")
+    return frame
+
+
+def _ratio(part: Any, whole: Any) -> Any:
+    """part / whole, NaN where the whole is zero (a rate of nothing is not 0%)."""
+    part = np.asarray(part, dtype=float)
+    whole = np.asarray(whole, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(whole > 0, part / np.where(whole > 0, whole, 1), np.nan)
+
+
+def _steps_frame(counts: Sequence[int]) -> pd.DataFrame:
+    values = np.asarray(counts, dtype=float)
+    previous = np.concatenate([[np.nan], values[:-1]])
+    step_rate = _ratio(values, previous)
+    step_rate[0] = np.nan
+    return pd.DataFrame({
+        "step": list(STEPS), "label": [STEP_LABELS[step] for step in STEPS],
+        "count": np.asarray(counts, dtype="int64"),
+        "step_rate": step_rate, "overall_rate": _ratio(values, np.full(len(values), values[0])),
+        "lost": np.concatenate([[0], values[:-1] - values[1:]]).astype("int64"),
+        "lost_share": 1 - step_rate,
+    })
+
+
+@cached
+def funnel_steps(session: Session, scope: Scope, filters: Filters,
+                 period: Period) -> pd.DataFrame:
+    """Each step's count, its conversion from the step before and from sessions, and what
+    was lost on the way in; `compare_*` for the comparison period (NaN without one).
+
+    Columns: step, label, count, step_rate, overall_rate, lost, lost_share, compare_count,
+    compare_step_rate, compare_overall_rate.
+    """
+    current = _summed(session, filters, scope, period.start, period.end)
+    frame = _steps_frame(current.iloc[0].tolist())
+    frame["compare_count"] = np.nan
+    frame["compare_step_rate"] = np.nan
+    frame["compare_overall_rate"] = np.nan
+    if period.comparison:  # only a comparison the data covers wholly
+        previous = _steps_frame(_summed(session, filters, scope,
+                                        *period.comparison).iloc[0].tolist())
+        frame["compare_count"] = previous["count"].astype(float)
+        frame["compare_step_rate"] = previous["step_rate"]
+        frame["compare_overall_rate"] = previous["overall_rate"]
+    return frame
+
+
+def biggest_drop(steps: pd.DataFrame) -> dict[str, Any]:
+    """The step where most visitors leave, in words ("… between cart and checkout: 61% leave")."""
+    rated = steps.loc[steps["lost_share"].notna()]
+    if rated.empty or int(steps["count"].iloc[0]) == 0:
+        return {"after": None, "before": None, "lost_share": None,
+                "overall_rate": None, "text": "No sessions in this view."}
+    worst = rated.loc[rated["lost_share"].idxmax()]
+    index = STEPS.index(worst["step"])
+    after, before = STEPS[index - 1], STEPS[index]
+    overall = float(steps["overall_rate"].iloc[-1])
+    share = float(worst["lost_share"])
+    text = (f"Most visitors are lost between {STEP_WORDS[after]} and {STEP_WORDS[before]}: "
+            f"{share:.0%} leave. {overall:.1%} of sessions end in a purchase.")
+    return {"after": after, "before": before, "lost_share": share, "overall_rate": overall,
+            "text": text}
+
+
+def _platform_rates(counts: pd.DataFrame) -> pd.DataFrame:
+    """Per platform, each step's rate from the step before, and purchase / sessions."""
+    parts = []
+    for index, step in enumerate(STEPS[1:], start=1):
+        parts.append(counts.assign(step=step, from_count=counts[STEPS[index - 1]],
+                                   count=counts[step]))
+    parts.append(counts.assign(step=OVERALL, from_count=counts["sessions"],
+                               count=counts["purchase"]))
+    rates = pd.concat(parts, ignore_index=True)
+    rates["rate"] = _ratio(rates["count"], rates["from_count"])
+    return rates[["slug", "platform", "step", "from_count", "count", "rate"]]
+
+
+@cached
+def funnel_by_platform(session: Session, scope: Scope, filters: Filters,
+                       period: Period) -> pd.DataFrame:
+    """Step conversion and overall conversion per platform, with the comparison period.
+
+    One row per platform and step: `step` is the step reached (its rate is from the step
+    before) or 'overall' (purchase / sessions); `compare_rate` is the same rate in the
+    comparison period (NaN without one, or where the platform had no sessions then).
+    """
+    dims = [Platform.slug.label("slug"), Platform.name.label("platform")]
+    joins = [(Platform, Platform.id == FunnelDay.platform_id)]
+    current = _summed(session, filters, scope, period.start, period.end, dims, joins)
+    rates = _platform_rates(current)
+    rates["compare_rate"] = np.nan
+    if period.comparison and len(rates):
+        previous = _platform_rates(_summed(session, filters, scope, *period.comparison, dims,
+                                           joins))
+        rates["compare_rate"] = rates.merge(previous[["slug", "step", "rate"]],
+                                            on=["slug", "step"], how="left",
+                                            suffixes=("", "_compare"))["rate_compare"]
+    return rates
+
+
+def _per_bucket(session: Session, filters: Filters, scope: Scope, start: dt.date,
+                end: dt.date) -> pd.DataFrame:
+    period = bucket(FunnelDay.date, filters.grain).label("bucket")
+    found = _summed(session, filters, scope, start, end, [period])
+    found["bucket"] = found["bucket"].map(as_date)
+    every = pd.DataFrame({"bucket": bucket_starts(start, end, filters.grain)})
+    frame = every.merge(found[["bucket", "sessions", "purchase"]], on="bucket", how="left")
+    frame[["sessions", "purchase"]] = frame[["sessions", "purchase"]].fillna(0).astype("int64")
+    frame["value"] = _ratio(frame["purchase"], frame["sessions"])
+    return frame
+
+
+@cached
+def conversion_trend(session: Session, scope: Scope, filters: Filters,
+                     period: Period) -> pd.DataFrame:
+    """Purchase / sessions per bucket at the chosen grain, each bucket compared with its own
+    days shifted by the comparison (`services.trends.comparison_spans`, as every trend).
+
+    Columns: bucket, complete, sessions, purchase, value (the conversion rate, NaN without
+    sessions), compare_bucket (the first compared day), compare_sessions, compare_purchase,
+    compare_value (NaN for a span before the first day of data).
+    """
+    grain = filters.grain
+    trend = _per_bucket(session, filters, scope, period.start, period.end)
+    trend.insert(1, "complete", [start >= period.start and bucket_end(start, grain) <= period.end
+                                 for start in trend["bucket"]])
+    trend["compare_bucket"] = None
+    for column in ("compare_sessions", "compare_purchase", "compare_value"):
+        trend[column] = np.nan
+    if period.compare_start and period.compare_end:
+        _add_comparison(session, scope, filters, period, trend)
+    return trend
+
+
+def _add_comparison(session: Session, scope: Scope, filters: Filters, period: Period,
+                    trend: pd.DataFrame) -> None:
+    spans = comparison_spans(list(trend["bucket"]), filters, period)
+    daily = _per_bucket(session, replace(filters, grain="day"), scope, spans[0][0], spans[-1][1])
+    starts = pd.Index([first for first, _last in spans])
+    # Each compared day belongs to the last span starting on or before it.
+    span_of_day = starts.searchsorted(pd.Index(daily["bucket"]), side="right") - 1
+    sums = daily[["sessions", "purchase"]].groupby(span_of_day).sum() \
+        .reindex(range(len(spans)), fill_value=0)
+    observed = np.array([period.first_data is None or first >= period.first_data
+                         for first in starts])
+    trend["compare_bucket"] = list(starts)
+    trend["compare_sessions"] = np.where(observed, sums["sessions"], np.nan)
+    trend["compare_purchase"] = np.where(observed, sums["purchase"], np.nan)
+    trend["compare_value"] = np.where(observed, _ratio(sums["purchase"], sums["sessions"]),
+                                      np.nan)
+
+
+@cached
+def reconciliation(session: Session, scope: Scope, filters: Filters,
+                   period: Period) -> pd.DataFrame:
+    """Funnel purchases against the orders recorded for the same platforms and days.
+
+    Only the (platform, day) pairs that have a funnel row count on both sides: orders of
+    days or platforms the analytics tool did not report are not a gap of the funnel.
+    Columns: slug, platform, days, funnel_purchases, orders, gap (purchases − orders),
+    gap_share (gap / orders, NaN without orders).
+    """
+    day_dims: list[ColumnElement[Any]] = [FunnelDay.platform_id.label("platform_id"),
+                                          FunnelDay.date.label("day")]
+    funnel = _summed(session, filters, scope, period.start, period.end, day_dims)
+    order_dims: list[ColumnElement[Any]] = [OrderLine.platform_id.label("platform_id"),
+                                            OrderLine.sale_date.label("day")]
+    # The panel's filters hold no product or category: every order counts, as in the funnel.
+    orders = pd.DataFrame(aggregate(session, Lines(filters, scope, period.start, period.end),
+                                    ["orders"], order_dims),
+                          columns=["platform_id", "day", "orders"])
+    for frame in (funnel, orders):
+        frame["day"] = frame["day"].map(as_date)
+    days = funnel.merge(orders, on=["platform_id", "day"], how="left")
+    days["orders"] = days["orders"].fillna(0).astype("int64")
+    totals = (days.groupby("platform_id", as_index=False)
+              .agg(days=("day", "size"), funnel_purchases=("purchase", "sum"),
+                   orders=("orders", "sum")))
+    names = pd.DataFrame(session.execute(select(Platform.id, Platform.slug, Platform.name)
+                                         .where(Platform.id.in_(totals["platform_id"].tolist())))
+                         .all(), columns=["platform_id", "slug", "platform"])
+    frame = names.merge(totals, on="platform_id").drop(columns="platform_id")
+    frame["gap"] = frame["funnel_purchases"] - frame["orders"]
+    frame["gap_share"] = _ratio(frame["gap"], frame["orders"])
+    return frame.sort_values(["funnel_purchases", "slug"], ascending=[False, True],
+                             ignore_index=True)[["slug", "platform", "days", "funnel_purchases",
+                                                 "orders", "gap", "gap_share"]]
+
+
+def reconciliation_total(frame: pd.DataFrame) -> dict[str, Any]:
+    """The gap over every platform of the panel, in numbers and words."""
+    purchases, orders = int(frame["funnel_purchases"].sum()), int(frame["orders"].sum())
+    gap = purchases - orders
+    share = gap / orders if orders else None
+    if frame.empty:
+        text = "No funnel data in this view."
+    elif gap == 0:
+        text = f"Funnel purchases match the {orders:,} orders recorded exactly."
+    else:
+        side = "more" if gap > 0 else "fewer"
+        rate = f" ({abs(share):.1%})" if share is not None else ""
+        text = (f"The funnel counts {abs(gap):,} {side} purchases than the {orders:,} orders "
+                f"recorded{rate}. Funnel counts come from analytics tools (tracking blockers, "
+                "test orders, time zones) and rarely match orders exactly.")
+    return {"funnel_purchases": purchases, "orders": orders, "gap": gap, "gap_share": share,
+            "text": text}

@@ -22,13 +22,16 @@ from dashapp.security import csrf
 from layouts.pages import nav_links, page_for
 from layouts.shell import app_shell
 from services.audit import record
-from services.cache import ResultCache, backend_from_settings
+from services.cache import ResultCache, backend_from_settings, source_fingerprint
 from services.dimensions import category_options, platform_options
 from services.request_stats import RequestStats
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
 MIGRATIONS = ROOT / "migrations"
+# Cached results and callback outputs belong to the code that computed them.
+CODE_PACKAGES = ("services", "layouts", "callbacks", "dashapp", "models")
+CODE_VERSION = source_fingerprint([ROOT / name for name in CODE_PACKAGES])
 DASH_CATCH_ALL = "/<path:path>"  # the endpoint names Dash gives its index routes
 DASH_INDEX = "/"
 
@@ -126,7 +129,8 @@ def register_extensions(app: Flask) -> None:
                                     app.config["CACHE_DIR"] if enabled else None,
                                     app.config["CACHE_TTL"],
                                     directory_bytes=app.config["CACHE_DIR_MAX_BYTES"])
-    cache = ResultCache(backend, app.config["SQLALCHEMY_DATABASE_URI"])
+    cache = ResultCache(backend, app.config["SQLALCHEMY_DATABASE_URI"],
+                        code_version=CODE_VERSION)
     app.extensions["result_cache"] = cache
     app.extensions["request_stats"] = RequestStats(backend, f"{cache.namespace}:stats")
 

@@ -16,8 +16,9 @@ import os
 import pickle
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -168,6 +169,17 @@ def backend_name(backend: BaseCache) -> str:
             FileSystemCache: "filesystem"}.get(type(backend), "none")
 
 
+def source_fingerprint(roots: Sequence[Path]) -> str:
+    """A digest of every Python source file under `roots` (paths and contents): the same on
+    every worker and host running the same code, different after any change to it."""
+    digest = hashlib.sha256()
+    for root in roots:
+        for path in sorted(root.rglob("*.py")):
+            digest.update(str(path.relative_to(root.parent)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 @dataclass
 class ResultCache:
     """Service results for one database, shared through `backend`."""
@@ -175,6 +187,9 @@ class ResultCache:
     backend: BaseCache
     database: str  # the database URL; hashed into every key
     max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES  # larger results are not stored; 0: no limit
+    # The code that computed the results (`source_fingerprint`): after a deploy that changes
+    # what a service or a figure returns, no result of the old code is served.
+    code_version: str = ""
 
     @property
     def namespace(self) -> str:
@@ -208,7 +223,10 @@ class ResultCache:
         arguments = repr((args, sorted(kwargs.items()))).encode()
         digest = hashlib.sha256(arguments).hexdigest()[:32]
         name = f"{service.__module__}.{service.__qualname__}"
-        return (f"{self._namespace}:v{self.data_version()}:{name}:"
+        # The data version is the database's, shared by every worker whatever its code (an
+        # import seen by one is seen by all, mid-deploy too); the code version keeps results
+        # of other code apart.
+        return (f"{self._namespace}:v{self.data_version()}:{self.code_version}:{name}:"
                 f"{scope.cache_key()}:{digest}")
 
     def get_or_compute(self, service: Callable[..., T], scope: Scope, args: tuple[Any, ...],

@@ -235,3 +235,37 @@ def test_the_app_takes_the_directory_bound_from_the_settings(sqlite_db: TestData
     app = make_app(sqlite_db.url, CACHE_DIR=str(tmp_path / "cache"))
     backend = app.extensions["result_cache"].backend
     assert isinstance(backend, DirectoryCache) and backend.max_bytes == 3 * 1024 * 1024
+
+
+def test_results_of_other_code_are_never_served(tmp_path: Path) -> None:
+    from services.cache import ResultCache, backend_from_settings, source_fingerprint
+    from services.scope import Scope
+
+    code = tmp_path / "services"
+    code.mkdir()
+    (code / "sales.py").write_text("def revenue():\n    return 1\n")
+    before = source_fingerprint([code])
+    backend = backend_from_settings(None, str(tmp_path / "cache"))
+    old = ResultCache(backend, "sqlite:///deploy.db", code_version=before)
+    assert old.get_or_compute(str, Scope.everything(), (1,), {}, lambda: "old") == "old"
+    (code / "sales.py").write_text("def revenue():\n    return 2\n")  # the deploy
+    after = source_fingerprint([code])
+    assert after != before and source_fingerprint([code]) == after
+    new = ResultCache(backend, "sqlite:///deploy.db", code_version=after)
+    assert new.get_or_compute(str, Scope.everything(), (1,), {}, lambda: "new") == "new"
+    # The same code on another worker shares the entries.
+    again = ResultCache(backend, "sqlite:///deploy.db", code_version=after)
+    assert again.get_or_compute(str, Scope.everything(), (1,), {}, lambda: "recomputed") \
+        == "new"
+
+
+def test_a_data_change_reaches_workers_running_other_code(tmp_path: Path) -> None:
+    from services.cache import ResultCache, backend_from_settings
+    from services.scope import Scope
+
+    backend = backend_from_settings(None, str(tmp_path / "cache"))
+    old = ResultCache(backend, "sqlite:///rolling.db", code_version="old")
+    new = ResultCache(backend, "sqlite:///rolling.db", code_version="new")
+    assert new.get_or_compute(str, Scope.everything(), (1,), {}, lambda: "before") == "before"
+    old.invalidate()  # an import on a worker still running the old code, mid-deploy
+    assert new.get_or_compute(str, Scope.everything(), (1,), {}, lambda: "after") == "after"

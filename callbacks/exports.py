@@ -17,7 +17,7 @@ from dash.exceptions import PreventUpdate
 from flask import request
 
 from callbacks.common import view_of_page
-from dashapp.context import actor, perform
+from dashapp.context import actor, perform, setting
 from dashapp.filters import View, to_query
 from dashapp.panels import panel_rows
 from dashapp.permissions import can_export
@@ -66,12 +66,14 @@ def export_file(spec: ExportSpec, store: dict[str, Any] | None,
         dates=period.label,
         url=request.host_url.rstrip("/") + spec.page_path + "?" + query,
         exported_at=dt.datetime.now(dt.UTC),
+        currency=setting("CURRENCY"),
     )
     content = export_bytes(spec.build(view, period), header, file_format)
     who = actor()
     perform(record, "export", who.id, who.ip, chart=spec.key, format=file_format, query=query)
+    narrowed = (*filters.platforms, *filters.categories, *filters.products)
     return dcc.send_bytes(content, export_filename(spec.key, period.start, period.end,
-                                                   file_format))
+                                                   file_format, narrowed))
 
 
 def register_callbacks(app: Dash, specs: Sequence[ExportSpec]) -> None:

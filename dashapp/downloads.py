@@ -11,14 +11,21 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, request, stream_with_context
 
-from dashapp.context import actor, current_scope, fetch, perform
+from dashapp.context import actor, current_scope, fetch, perform, setting
 from dashapp.extensions import db, db_session
 from dashapp.filters import to_query
 from dashapp.permissions import can_export
 from dashapp.views import checked_view
 from layouts import data as ids
 from services.audit import record
-from services.exports import FORMATS, ExportHeader, describe_filters, export_chunks, export_filename
+from services.exports import (
+    FORMATS,
+    ExportHeader,
+    describe_filters,
+    export_chunks,
+    export_filename,
+    view_header_value,
+)
 from services.imports.dataset import XLSX_MAX_ROWS, count_order_lines, order_line_chunks
 
 bp = Blueprint("downloads", __name__)
@@ -43,7 +50,7 @@ def data_export(file_format: str) -> Response:
         filters=describe_filters(filters.platforms, filters.products, filters.categories,
                                  filters.grain, filters.compare),
         dates=period.label, url=request.host_url.rstrip("/") + ids.PATH + "?" + query,
-        exported_at=dt.datetime.now(dt.UTC))
+        exported_at=dt.datetime.now(dt.UTC), currency=setting("CURRENCY"))
     who = actor()
     perform(record, "export", who.id, who.ip, chart="data-order-lines", format=file_format,
             query=query)
@@ -56,6 +63,8 @@ def data_export(file_format: str) -> Response:
         finally:
             db.session.rollback()  # the stream only reads: end its transaction
 
-    name = export_filename("order-lines", period.start, period.end, file_format)
+    name = export_filename("order-lines", period.start, period.end, file_format,
+                           (*filters.platforms, *filters.categories, *filters.products))
     return Response(stream_with_context(generate()), mimetype=FORMATS[file_format],
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                             "X-Pulseboard-View": view_header_value(header.url)})

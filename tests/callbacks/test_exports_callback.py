@@ -5,6 +5,7 @@ import base64
 import io
 from collections.abc import Iterator
 
+import openpyxl
 import pandas as pd
 import pytest
 from dash.exceptions import PreventUpdate
@@ -45,23 +46,33 @@ def store_for(query: str, user: SessionUser) -> dict:
     return store_payload("/", view, period, PARAMS)
 
 
-def read_csv_download(download: dict) -> tuple[str, pd.DataFrame]:
-    """(header text, table) of a dcc.send_bytes payload holding our CSV."""
-    text = base64.b64decode(download["content"]).decode("utf-8-sig")
-    head, _, table = text.partition("\r\n\r\n")
-    return head, pd.read_csv(io.StringIO(table))
+def read_csv_download(download: dict) -> pd.DataFrame:
+    """A dcc.send_bytes payload holding our CSV, read as a plain `pandas.read_csv` reads it."""
+    return pd.read_csv(io.BytesIO(base64.b64decode(download["content"])))
 
 
 def test_platform_export_is_exactly_the_chart_data(logged_in: SessionUser) -> None:
     store = store_for("range=90d&compare=prev", logged_in)
-    head, table = read_csv_download(export_file(SPECS["overview-platforms"], store, "csv"))
+    download = export_file(SPECS["overview-platforms"], store, "csv")
+    table = read_csv_download(download)
     view = parse_query(store["query"], PARAMS)
     period = resolve(db.session, logged_in.scope, view.filters)
     expected = overview.revenue_by_platform(db.session, logged_in.scope, view.filters, period)
-    assert list(table["slug"]) == list(expected["slug"])
-    assert table["net_revenue"].tolist() == pytest.approx(expected["net_revenue"].tolist())
-    assert "/?range=90d&grain=day&compare=prev" in head
-    assert period.label in head
+    assert list(table["Platform key"]) == list(expected["slug"])
+    assert table["Net revenue"].tolist() == pytest.approx(expected["net_revenue"].tolist(),
+                                                          abs=0.005)
+    assert table["Net revenue"].sum() == pytest.approx(expected["net_revenue"].sum(), abs=0.05)
+    assert download["filename"] == (f"overview-platforms_{period.start}_{period.end}.csv")
+    # The view and its dates are in the XLSX's About sheet.
+    xlsx = export_file(SPECS["overview-platforms"], store, "xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(base64.b64decode(xlsx["content"])))
+    about = {row[0].value: row[1].value for row in book["About"].iter_rows(min_row=2)}
+    assert about["View"].endswith("/?range=90d&grain=day&compare=prev")
+    assert about["Dates"] == period.label
+    names = [cell.value for cell in book["Data"][1]]
+    money = book["Data"].cell(row=2, column=names.index("Net revenue") + 1)
+    assert "0.00" in money.number_format  # a currency format, rounded to the cent
+    assert book["Data"].freeze_panes == "A2"
 
 
 @pytest.mark.parametrize("logged_in", [LIMITED], indirect=True)
@@ -69,8 +80,8 @@ def test_export_obeys_the_platform_limit_whatever_the_store_says(
         logged_in: SessionUser) -> None:
     store = store_for("range=all", logged_in)
     store["query"] = "range=all&platform=online-store&platform=instagram"
-    _, table = read_csv_download(export_file(SPECS["overview-platforms"], store, "csv"))
-    assert list(table["slug"]) == [LIMITED_PLATFORM]
+    table = read_csv_download(export_file(SPECS["overview-platforms"], store, "csv"))
+    assert list(table["Platform key"]) == [LIMITED_PLATFORM]
 
 
 def test_each_export_is_recorded_in_the_audit_log(logged_in: SessionUser) -> None:

@@ -1,4 +1,5 @@
-"""The one export path: CSV/XLSX with a header block, spreadsheet formulas neutralised."""
+"""The one export path: CSV/XLSX that open cleanly (readable names, money to the cent, number
+formats), spreadsheet formulas neutralised."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,7 +9,13 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from services.exports import ExportHeader, export_bytes, export_filename, neutralise
+from services.exports import (
+    ExportHeader,
+    column_label,
+    export_bytes,
+    export_filename,
+    neutralise,
+)
 
 HEADER = ExportHeader("Revenue by platform", "platforms: all", "1–30 Apr 2011",
                       "http://pulse.example/?range=30d", dt.datetime(2026, 11, 21, 9, 30))
@@ -28,16 +35,39 @@ def test_numbers_and_harmless_text_are_untouched() -> None:
     assert neutralise("a=b") == "a=b"
 
 
-def test_csv_has_the_header_block_then_the_neutralised_table() -> None:
-    text = export_bytes(NASTY, HEADER, "csv").decode("utf-8-sig")
-    head, _, table = text.partition("\r\n\r\n")
-    assert "# Pulseboard export,Revenue by platform" in head
-    assert "# View,http://pulse.example/?range=30d" in head
-    assert "# Exported at,2026-11-21 09:30:00 UTC" in head
-    frame = pd.read_csv(io.StringIO(table), keep_default_na=False)
-    assert list(frame["name"]) == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)",
+def test_csv_is_a_header_row_then_the_neutralised_table() -> None:
+    content = export_bytes(NASTY, HEADER, "csv")
+    frame = pd.read_csv(io.BytesIO(content), keep_default_na=False)  # no options needed
+    assert list(frame.columns) == ["Name", "Net revenue"]
+    assert list(frame["Name"]) == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)",
                                    "'\tTab", "'\rCR", "fine", "a=b"]
-    assert list(frame["net_revenue"]) == list(NASTY["net_revenue"])
+    assert list(frame["Net revenue"]) == list(NASTY["net_revenue"])
+    assert content.startswith("\ufeff".encode())  # Excel reads UTF-8 by its BOM
+
+
+def test_money_is_rounded_to_the_cent_and_names_are_readable() -> None:
+    frame = pd.DataFrame({"sku": ["A"], "compare_net_revenue": [10.004999], "margin": [0.123456],
+                          "rolling_7": [3.0], "orders": [2]})
+    table = pd.read_csv(io.BytesIO(export_bytes(frame, HEADER, "csv")))
+    assert list(table.columns) == ["SKU", "Net revenue (comparison)", "Margin",
+                                   "7-day average", "Orders"]
+    assert table.loc[0, "Net revenue (comparison)"] == 10.0
+    assert table.loc[0, "Margin"] == 0.123456  # a share keeps its precision
+    assert column_label("quota_attainment") == "Quota attainment"
+
+
+def test_xlsx_cells_have_formats_a_frozen_header_and_widths() -> None:
+    frame = pd.DataFrame({"day": [dt.date(2011, 4, 1)], "net_revenue": [1234.5678],
+                          "share": [0.25], "orders": [3]})
+    header = ExportHeader("t", "f", "d", "u", dt.datetime(2026, 1, 1), currency="GBP")
+    sheet = openpyxl.load_workbook(io.BytesIO(export_bytes(frame, header, "xlsx")))["Data"]
+    assert [cell.value for cell in sheet[1]] == ["Day", "Net revenue", "Share", "Orders"]
+    day, money, share, orders = sheet[2]
+    assert day.number_format == "yyyy-mm-dd"
+    assert money.value == 1234.57 and money.number_format == '"GBP "#,##0.00'
+    assert share.number_format == "0.0%" and orders.number_format == "#,##0"
+    assert sheet.freeze_panes == "A2"
+    assert sheet.column_dimensions["B"].width >= len("Net revenue")
 
 
 def test_xlsx_has_data_and_about_sheets_with_no_formulas() -> None:
@@ -46,6 +76,7 @@ def test_xlsx_has_data_and_about_sheets_with_no_formulas() -> None:
     cells = [cell for row in book["Data"].iter_rows() for cell in row]
     assert not any(cell.data_type == "f" for cell in cells)
     names = [row[0].value for row in book["Data"].iter_rows(min_row=2)]
+    assert book["Data"]["A1"].value == "Name"
     assert names[0] == "'=HYPERLINK(\"http://x\")" and names[6] == "fine"
     assert [row[1].value for row in book["Data"].iter_rows(min_row=2)][1] == -2.0
     about = {row[0].value: row[1].value for row in book["About"].iter_rows(min_row=2)}
@@ -57,6 +88,10 @@ def test_unknown_format_is_refused() -> None:
         export_bytes(NASTY, HEADER, "pdf")
 
 
-def test_filename_names_the_chart_and_dates() -> None:
-    assert export_filename("overview-trend", dt.date(2011, 4, 1), dt.date(2011, 4, 30), "csv") \
-        == "overview-trend_2011-04-01_2011-04-30.csv"
+def test_filename_names_the_chart_dates_and_filters() -> None:
+    april = (dt.date(2011, 4, 1), dt.date(2011, 4, 30))
+    assert export_filename("overview-trend", *april, "csv") == \
+        "overview-trend_2011-04-01_2011-04-30.csv"
+    assert export_filename("sales-trend", *april, "xlsx", ("amazon", "Home & Kitchen",
+                                                           "FTW-0015")) == \
+        "sales-trend_2011-04-01_2011-04-30_amazon_home-kitchen_and-1-more.xlsx"

@@ -522,6 +522,114 @@ def monthly_bars_figure(frame: pd.DataFrame, series: Sequence[tuple[str, str, st
 # --- customers ----------------------------------------------------------------------------------
 
 
+# --- customers ----------------------------------------------------------------------------------
+
+def treemap_figure(frame: pd.DataFrame, label_column: str, size_column: str,
+                   colour_column: str, selected: str = "") -> Figure:
+    """Tiles sized by `size_column` (customers), coloured by `colour_column` (a share of
+    revenue); `customdata` carries the label (a click chooses it). Empty tiles are left out."""
+    shown = frame.loc[frame[size_column] > 0]
+    keys = _values(shown[label_column])
+    tiles = {
+        "type": "treemap", "labels": _labels(shown[label_column]), "parents": [""] * len(keys),
+        "values": _values(shown[size_column]), "customdata": keys, "branchvalues": "total",
+        "marker": {"colors": _values(shown[colour_column].fillna(0)),
+                   "colorscale": [[0, "#dbeafe"], [1, PRIMARY]], "showscale": False,
+                   "line": {"color": [ACCENT if key == selected else "#ffffff" for key in keys],
+                            "width": [4 if key == selected else 1 for key in keys]}},
+        "text": [f"{format_number(n)} customers<br>{format_percent(share)} of revenue"
+                 for n, share in zip(shown[size_column], shown[colour_column], strict=True)],
+        "textinfo": "label+text",
+        "hovertemplate": "%{label}<br>%{value:,} customers<br>%{color:.1%} of revenue"
+                         "<extra></extra>",
+        "tiling": {"pad": 2}}
+    return _figure([tiles], margin={"l": 2, "r": 2, "t": 2, "b": 2}, clickmode="event")
+
+
+def histogram_figure(bins: pd.DataFrame, currency: str, name: str = "Customers") -> Figure:
+    """Counts per value bin (`low`, `high`, `customers`) as touching bars on a money axis."""
+    symbol = currency_symbol(currency)
+    middle = (bins["low"] + bins["high"]) / 2
+    bars = {"type": "bar", "x": _values(middle), "y": _values(bins["customers"]),
+            "width": _values(bins["high"] - bins["low"]), "name": name,
+            "marker": {"color": PRIMARY, "line": {"color": "#ffffff", "width": 0.5}},
+            "customdata": [[low, high] for low, high in
+                           zip(_values(bins["low"]), _values(bins["high"]), strict=True)],
+            "hovertemplate": f"{symbol}%{{customdata[0]:,.0f}} – {symbol}%{{customdata[1]:,.0f}}"
+                             "<br>%{y:,} customers<extra></extra>"}
+    return _figure([bars], xaxis={**_money_axis(currency),
+                                  "title": {"text": "Net revenue per customer"}},
+                   yaxis={"title": {"text": name}, "rangemode": "tozero"}, bargap=0,
+                   showlegend=False)
+
+
+def cohort_figure(cells: pd.DataFrame, value: str, label: str, small_note: str) -> Figure:
+    """Acquisition cohorts (rows, oldest on top) × months since the first purchase; `value`
+    is a share. Cohorts marked `small` are drawn grey with `small_note` in their hover.
+
+    The heatmaps only draw the cells: Dash leaves a heatmap point's `customdata` out of its
+    click data (its point number is a pair), so an invisible marker on each cell carries the
+    hover and the cohort's first day for a click (every click picks the nearest cell).
+    """
+    cohorts = sorted(cells["cohort"].unique())
+    ages = list(range(int(cells["age"].max()) + 1)) if len(cells) else []
+    rows = [f"{day:%b %Y}" for day in cohorts]
+    grid = cells.set_index(["cohort", "age"])
+
+    def matrix(small: bool) -> list[list[Any]]:
+        return [[_json_value(grid.at[(cohort, age), value])
+                 if (cohort, age) in grid.index and bool(grid.at[(cohort, age), "small"]) == small
+                 else None for age in ages] for cohort in cohorts]
+
+    shading = {"type": "heatmap", "x": ages, "y": rows, "xgap": 1, "ygap": 1, "zmin": 0,
+               "zmax": 1, "hoverinfo": "skip", "texttemplate": "%{z:.0%}",
+               "textfont": {"size": 10}}
+    traces: list[dict[str, Any]] = [{
+        **shading, "z": matrix(False), "colorscale": [[0, "#f8fafc"], [1, PRIMARY]],
+        "colorbar": {"thickness": 10, "tickformat": ".0%"}}]
+    if cells["small"].any():
+        traces.append({**shading, "z": matrix(True), "showscale": False,
+                       "colorscale": [[0, "#e2e8f0"], [1, "#cbd5e1"]],
+                       "textfont": {"size": 10, "color": MUTED}})
+    notes = [f"<br>{_text(small_note)}" if small else "" for small in cells["small"]]
+    traces.append({
+        "type": "scatter", "mode": "markers", "x": _values(cells["age"]),
+        "y": [f"{day:%b %Y}" for day in cells["cohort"]], "showlegend": False,
+        "marker": {"opacity": 0, "size": 20, "symbol": "square"},
+        "customdata": [[day.isoformat(), int(size), int(active), _json_value(share), note]
+                       for day, size, active, share, note in
+                       zip(cells["cohort"], cells["cohort_size"], cells["active"],
+                           cells[value], notes, strict=True)],
+        "hovertemplate": "%{y}, month %{x}<br>" + _text(label) + ": %{customdata[3]:.1%}<br>"
+                         "%{customdata[2]:,} of %{customdata[1]:,} customers bought"
+                         "%{customdata[4]}<extra></extra>"})
+    return _figure(traces, yaxis={"autorange": "reversed", "type": "category"},
+                   xaxis={"title": {"text": "Months since the first purchase"}, "dtick": 1},
+                   clickmode="event", hovermode="closest", hoverdistance=-1)
+
+
+def stacked_share_figure(frame: pd.DataFrame, series: Sequence[tuple[str, str, str]],
+                         share_column: str, share_name: str, currency: str) -> Figure:
+    """Stacked bars per bucket (`series`: column, name, colour) with a share line on a
+    second axis (`share_column`)."""
+    buckets = _values(frame["bucket"])
+    number = _hover_number("y", "money", currency)
+    traces: list[dict[str, Any]] = [
+        {"type": "bar", "x": buckets, "y": _values(frame[column]), "name": name,
+         "marker": {"color": colour},
+         "hovertemplate": f"%{{x|%d %b %Y}}<br>{number}<extra>{name}</extra>"}
+        for column, name, colour in series]
+    traces.append({"type": "scatter", "mode": "lines", "x": buckets,
+                   "y": _values(frame[share_column]), "name": share_name, "yaxis": "y2",
+                   "line": {"color": ACCENT, "width": 2},
+                   "hovertemplate": f"%{{x|%d %b %Y}}<br>%{{y:.1%}}<extra>{share_name}</extra>"})
+    return _figure(traces, barmode="stack", bargap=0.15, xaxis={"type": "date"},
+                   yaxis={**_money_axis(currency), "rangemode": "tozero"},
+                   yaxis2={"overlaying": "y", "side": "right", "tickformat": ".0%",
+                           "range": [0, 1], "showgrid": False},
+                   hovermode="x unified", showlegend=True)
+
+
 def with_layout(figure: Figure, **layout: Any) -> Figure:
     """`figure` with more layout settings (nested ones merge); neither input changes."""
     return {"data": figure["data"], "layout": _merged(figure["layout"], layout)}

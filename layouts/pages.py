@@ -12,7 +12,7 @@ from dash import html
 
 from dashapp.filters import View
 from dashapp.permissions import may_open
-from layouts import admin, data, funnel, overview, pipeline, products, sales
+from layouts import admin, customers, data, funnel, overview, pipeline, products, sales
 from layouts.panels import Panel
 from services.filters import ParamSpec
 
@@ -40,6 +40,8 @@ PAGES: tuple[Page, ...] = (
     Page(sales.PATH, sales.TITLE, sales.layout, sales.PARAMS, "sales", sales.PANELS),
     Page(products.PATH, products.TITLE, products.layout, products.PARAMS, "products",
          products.PANELS),
+    Page(customers.PATH, customers.TITLE, customers.layout, customers.PARAMS, "customers",
+         customers.PANELS),
     Page(funnel.PATH, funnel.TITLE, funnel.layout, funnel.PARAMS, "funnel", funnel.PANELS),
     Page(pipeline.PATH, pipeline.TITLE, pipeline.layout, pipeline.PARAMS, "pipeline",
          pipeline.PANELS),

@@ -60,8 +60,8 @@ ADMIN_PAGE = {"anonymous": 302, "viewer": 403, "analyst": 403, "limited": 403, "
 ANALYST_PAGE = {"anonymous": 302, "viewer": 403, "analyst": 200, "limited": 200,
                 "admin": 200}
 # Every page of the registry, with who may open it (written out, not read from the code).
-PAGE_MATRIX = {"/": PAGE, "/sales": PAGE, "/products": PAGE, "/funnel": PAGE,
-               "/pipeline": PAGE, "/data": ANALYST_PAGE, "/admin": ADMIN_PAGE}
+PAGE_MATRIX = {"/": PAGE, "/sales": PAGE, "/products": PAGE, "/customers": PAGE,
+               "/funnel": PAGE, "/pipeline": PAGE, "/data": ANALYST_PAGE, "/admin": ADMIN_PAGE}
 
 
 def test_every_page_is_in_the_matrix() -> None:

@@ -34,6 +34,8 @@ VIEWS = {
     "/": ["range=90d&grain=week&compare=prev", "range=all&compare=yoy&platform=online-store"],
     "/sales": ["range=90d&compare=yoy&metric=orders&country=Germany", "range=12m&sort=country"],
     "/products": ["range=90d&compare=none", "range=all&sku=FTW-0015&compare=prev"],
+    "/customers": ["range=90d&compare=prev&segment=Champions&acquired=2026-08-01",
+                   "range=12m&compare=yoy&platform=online-store&cohort=revenue&sort=orders&page=2"],
     "/funnel": ["range=90d&grain=week&compare=prev",
                 "range=12m&compare=none&platform=amazon&product=FTW-0015"],
     "/pipeline": ["range=12m&compare=prev&measure=value&sort=expected_close",

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from dash import ctx
 from dash.exceptions import PreventUpdate
 
-from dashapp.context import cached_call, setting
+from dashapp.context import cached_call, current_role, setting
 from dashapp.filters import View
 from dashapp.views import view_from_store
 from services.filters import ParamSpec, Period
@@ -33,16 +33,18 @@ def view_of_page(data: Mapping[str, Any] | None, path: str,
 
 
 def cached_output(callback: Callable[..., T]) -> Callable[..., T]:
-    """Remember what a view callback returns, per arguments, user scope and data version.
+    """Remember what a view callback returns, per arguments, user scope, role and data
+    version.
 
-    For callbacks whose output depends only on their inputs, the user's platform scope, the
-    app's currency and the data: a repeated view then skips building its figures and tables,
-    which the cache of service results alone cannot skip.
+    For callbacks whose output depends only on their inputs, the user's platform scope and
+    role, the app's currency and the data: a repeated view then skips building its figures
+    and tables, which the cache of service results alone cannot skip. The role is part of
+    the key because what a panel draws may depend on it (a viewer sees no customer names).
     """
     @functools.wraps(callback)
     def wrapper(*args: Any) -> T:
         # Pattern-matching outputs (the KPI cards) are part of what the callback answers.
-        context = (setting("CURRENCY"), repr(ctx.outputs_list))
+        context = (setting("CURRENCY"), repr(ctx.outputs_list), current_role())
         return cached_call(callback, tuple(_cache_key_of(arg) for arg in args), context,
                            lambda: callback(*args))
     return wrapper

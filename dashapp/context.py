@@ -34,6 +34,13 @@ def current_scope() -> Scope:
     return current_user.scope
 
 
+def current_role() -> str:
+    """The role of the logged-in user (the previewed user's, under "view as")."""
+    if not current_user.is_authenticated:
+        raise NotLoggedIn("login required")
+    return str(current_user.role)
+
+
 def result_cache() -> ResultCache:
     """The app's shared cache of service results."""
     return current_app.extensions["result_cache"]

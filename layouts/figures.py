@@ -6,9 +6,10 @@ none of them queries anything. Empty data gives an empty-state figure that says 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,11 @@ MUTED = "#64748b"
 SERIES = ("#2563eb", "#0891b2", "#7c3aed", "#db2777", "#ea580c", "#65a30d", "#0d9488",
           "#9333ea", "#ca8a04", "#475569")
 ROLLING_COLOURS = {3: "#0891b2", 7: "#7c3aed", 30: "#ea580c"}
+# A colour per platform, category, product or type: Paul Tol's colour-blind-safe "bright"
+# and "muted" schemes, without their greys (grey is the comparison and "Other").
+ENTITY_COLOURS = ("#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377",
+                  "#332288", "#44AA99", "#999933", "#882255", "#DDCC77", "#117733")
+MINUS = "\u2212"  # the typographic minus, as in "−£400"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 CURRENCY_SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€", "JPY": "¥", "INR": "₹", "AUD": "A$",
                     "CAD": "C$", "CHF": "CHF ", "SEK": "kr ", "NZD": "NZ$"}
@@ -102,6 +108,27 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def entity_colours(keys: Iterable[object]) -> dict[object, str]:
+    """The colour of each entity (a platform's slug, a category's name…), derived from the
+    entity itself, so it is the same in every chart and on every page whatever the order.
+
+    Two entities of one chart never share a colour: on a clash, the one later in
+    alphabetical order takes the next free colour (so a clash depends only on which
+    entities the chart shows, never on their order).
+    """
+    taken: dict[str, object] = {}
+    colours: dict[object, str] = {}
+    for key in sorted({key for key in keys if key is not None}, key=str):
+        start = int(hashlib.md5(str(key).strip().lower().encode()).hexdigest(), 16)
+        for step in range(len(ENTITY_COLOURS)):
+            colour = ENTITY_COLOURS[(start + step) % len(ENTITY_COLOURS)]
+            if colour not in taken or step == len(ENTITY_COLOURS) - 1:
+                break
+        taken[colour] = key
+        colours[key] = colour
+    return colours
+
+
 def currency_symbol(currency: str) -> str:
     """Symbol for an ISO currency code, the code itself (with a space) when unknown."""
     return CURRENCY_SYMBOLS.get(currency.upper(), currency.upper() + " ")
@@ -112,18 +139,22 @@ def _is_missing(value: float | None) -> bool:
 
 
 def format_money(value: float | None, currency: str, compact: bool = False) -> str:
-    """'£12,345', '-£1.2M' (compact), or 'n/a' for a missing value."""
+    """'£12,345', '£45.20', '−£400', '£1.23M' (compact), or 'n/a' for a missing value.
+
+    One format per amount: cents only below 100, compact (k, M) from 10,000 when asked;
+    a minus sign (−, not a hyphen) before the currency symbol.
+    """
     if _is_missing(value):
         return "n/a"
     assert value is not None  # _is_missing caught None
-    sign = "-" if value < 0 else ""
     symbol = currency_symbol(currency)
     amount = abs(value)
-    if compact and amount >= 1_000_000:
+    decimals = 2 if amount < 100 else 0
+    sign = MINUS if round(amount, decimals) > 0 and value < 0 else ""
+    if compact and amount >= 999_500:
         return f"{sign}{symbol}{amount / 1_000_000:.2f}M"
     if compact and amount >= 10_000:
         return f"{sign}{symbol}{amount / 1_000:.1f}k"
-    decimals = 2 if amount < 1_000 else 0
     return f"{sign}{symbol}{amount:,.{decimals}f}"
 
 
@@ -133,11 +164,16 @@ def format_number(value: float | None) -> str:
 
 
 def format_percent(value: float | None, decimals: int = 1, signed: bool = False) -> str:
-    """'12.3%' from 0.123 ('+12.3%' when signed), or 'n/a'."""
+    """'12.3%' from 0.123 ('+12.3%' when signed, '−4.0%' below zero), or 'n/a'; a value
+    that rounds to zero is '0.0%', never '−0.0%'."""
     if _is_missing(value):
         return "n/a"
     assert value is not None  # _is_missing caught None
-    return f"{value * 100:{'+' if signed else ''}.{decimals}f}%"
+    points = round(value * 100, decimals)
+    if points == 0:
+        return f"{0:.{decimals}f}%"
+    sign = MINUS if points < 0 else ("+" if signed else "")
+    return f"{sign}{abs(points):.{decimals}f}%"
 
 
 def empty_figure(message: str) -> Figure:
@@ -355,15 +391,16 @@ def share_figure(frame: pd.DataFrame, label_column: str, key_column: str, curren
     """A donut of net revenue shares; `customdata` carries the filter key of each slice."""
     symbol = currency_symbol(currency)
     keys = _values(frame[key_column])
-    colours = [ACCENT if key in selected and key else SERIES[i % len(SERIES)]
-               for i, key in enumerate(keys)]
+    palette = entity_colours(keys)
+    colours = [ACCENT if key in selected and key else palette.get(key, COMPARISON)
+               for key in keys]
     if keys and keys[-1] is None:
         colours[-1] = COMPARISON  # "Other" is the rest, not a slice one can pick
     donut = {
         "type": "pie", "labels": _labels(frame[label_column]),
         "values": _values(frame["net_revenue"].clip(lower=0)), "customdata": keys,
         "hole": 0.5, "sort": False, "direction": "clockwise", "marker": {"colors": colours},
-        "textinfo": "percent", "textposition": "inside",
+        "texttemplate": "%{percent:.1%}", "textposition": "inside",
         "hovertemplate": f"%{{label}}<br>{symbol}%{{value:,.2f}} (%{{percent}})<extra></extra>"}
     # A donut's legend sits beside it, not over it.
     return _figure([donut], legend={"orientation": "v", "x": 1.0, "y": 0.5,
@@ -376,7 +413,8 @@ def price_margin_figure(frame: pd.DataFrame, currency: str) -> Figure:
     revenue = frame["net_revenue"].clip(lower=0)
     scale = float(revenue.max()) if len(revenue) and revenue.max() > 0 else 1.0
     points = []
-    for i, (category, rows) in enumerate(frame.groupby("category", sort=True)):
+    palette = entity_colours(frame["category"])
+    for category, rows in frame.groupby("category", sort=True):
         sizes = 6 + 30 * (rows["net_revenue"].clip(lower=0) / scale) ** 0.5
         # customdata: the SKU raw (the click key), then the name and SKU as hover text.
         shown = zip(_values(rows["sku"]), _labels(rows["name"]), _labels(rows["sku"]),
@@ -385,7 +423,7 @@ def price_margin_figure(frame: pd.DataFrame, currency: str) -> Figure:
             "type": "scatter", "x": _values(rows["avg_price"]), "y": _values(rows["margin"]),
             "mode": "markers", "name": _text(category),
             "customdata": [list(point) for point in shown],
-            "marker": {"color": SERIES[i % len(SERIES)], "opacity": 0.75,
+            "marker": {"color": palette[category], "opacity": 0.75,
                        "size": _values(sizes), "line": {"width": 0.5, "color": "#fff"}},
             "hovertemplate": f"%{{customdata[1]}} (%{{customdata[2]}})<br>average price "
                              f"{symbol}%{{x:,.2f}}<br>margin %{{y:.1%}}"
@@ -430,6 +468,8 @@ def country_map_figure(frame: pd.DataFrame, name_column: str, key_column: str, c
     return _figure([countries], geo=world, clickmode="event")
 
 
+# --- funnel and pipeline ----------------------------------------------------------------------
+
 def funnel_figure(labels: Sequence[str], values: Sequence[float], keys: Sequence[str],
                   name: str, unit: str = "number", currency: str = "",
                   compare: Sequence[float] | None = None, compare_label: str | None = None,
@@ -468,13 +508,14 @@ def grouped_rate_figure(frame: pd.DataFrame, group_column: str, key_column: str,
     labels = dict(categories)
     traces: list[dict[str, Any]] = []
     groups = frame.drop_duplicates(key_column)
+    palette = entity_colours(groups[key_column])
     has_comparison = bool(compare_label and "compare_rate" in frame
                           and frame["compare_rate"].notna().any())
     for i, (key, name) in enumerate(zip(groups[key_column], groups[group_column], strict=True)):
         rows = frame.loc[frame[key_column] == key].set_index(category_column).reindex(
             [category for category, _label in categories])
         x = _labels(labels[category] for category in rows.index)
-        colour = ACCENT if key in selected else SERIES[i % len(SERIES)]
+        colour = ACCENT if key in selected else palette[key]
         shown_name = _text(name)
         traces.append({"type": "bar", "x": x, "y": _values(rows["rate"]), "name": shown_name,
                        "offsetgroup": str(key), "legendgroup": str(key),
@@ -517,9 +558,6 @@ def monthly_bars_figure(frame: pd.DataFrame, series: Sequence[tuple[str, str, st
     return _figure(traces, xaxis={"type": "date", "dtick": "M1", "tickformat": "%b %y"},
                    yaxis={**_money_axis(currency), "rangemode": "tozero"},
                    barmode="group", bargap=0.2, hovermode="x unified", showlegend=True)
-
-
-# --- customers ----------------------------------------------------------------------------------
 
 
 # --- customers ----------------------------------------------------------------------------------

@@ -5,12 +5,16 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
+from dash._callback_context import context_value
+from dash._utils import AttributeDict
 from flask import Flask
+from flask_login import current_user
 
+from callbacks.common import cached_output
 from callbacks.shell import Controls, _clicked, apply_cross_filter, sync_view, with_control_change
 from layouts import shell
 from services.filters import Filters
-from tests.conftest import LIMITED, callback_request
+from tests.conftest import ADMIN, ANALYST, LIMITED, callback_request
 
 NO_CONTROLS = Controls(None, None, None, None, None, None, None, None)
 
@@ -91,3 +95,17 @@ def test_a_page_control_firing_during_mount_keeps_the_link_notice() -> None:
     assert notices_output(["Ignored x"], roll) is not None
     assert notices_output([], shell.PLATFORM) is None  # a real filter change clears it
     assert notices_output([], None) is None
+
+
+def test_a_cached_callback_output_is_never_shared_between_roles(app: Flask) -> None:
+    """Admins and analysts both see every platform; what a panel draws may still differ by
+    role, so one role's cached drawing is never served to the other."""
+    def drawn_for(_store: dict) -> str:
+        return f"drawn for {current_user.role}"
+
+    cached = cached_output(drawn_for)
+    store = {"path": "/", "query": "range=30d"}
+    for email, role in ((ADMIN, "admin"), (ANALYST, "analyst"), (ADMIN, "admin")):
+        with callback_request(app, email):
+            context_value.set(AttributeDict(outputs_list=[]))  # as Dash sets it per request
+            assert cached(store) == f"drawn for {role}"

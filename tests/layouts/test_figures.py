@@ -27,7 +27,7 @@ def test_ranked_bars_put_the_largest_on_top_and_carry_the_filter_key() -> None:
     (bars,) = figure["data"]
     assert bars["y"] == ["TikTok", "Amazon", "Online Store"]  # plotly draws bottom-up
     assert bars["customdata"] == ["tiktok", "amazon", "online-store"]
-    assert bars["text"] == ["£50.00", "£200.00", "£300.00"]
+    assert bars["text"] == ["£50.00", "£200", "£300"]  # cents only below 100
     assert figure["layout"]["showlegend"] is False
 
 
@@ -64,7 +64,13 @@ def test_empty_figure_says_why() -> None:
 
 
 def test_number_formats() -> None:
-    assert figures.format_money(-1_234_567.0, "GBP", compact=True) == "-£1.23M"
+    assert figures.format_money(-1_234_567.0, "GBP", compact=True) == "\u2212£1.23M"
+    assert figures.format_money(-400.0, "USD") == "\u2212$400"
+    assert figures.format_money(7_728.4, "USD", compact=True) == "$7,728"
+    assert figures.format_money(64_239.0, "USD", compact=True) == "$64.2k"
+    assert figures.format_money(-0.001, "USD") == "$0.00"
+    assert figures.format_percent(-0.0004) == "0.0%"  # never "−0.0%"
+    assert figures.format_percent(-0.042) == "\u22124.2%"
     assert figures.format_money(12_345.0, "USD", compact=True) == "$12.3k"
     assert figures.format_money(12_345.0, "USD") == "$12,345"
     assert figures.format_money(9.5, "XYZ") == "XYZ 9.50"
@@ -208,3 +214,31 @@ def test_escaping_keeps_numbers_and_our_formatting() -> None:
     assert bars["x"] == [1234.5] and bars["text"] == ["£1,234"]
     assert bars["hovertemplate"].startswith("%{y}<br>£%{x:,.2f}<extra>")
     assert figures.empty_figure("No sales.")["layout"]["annotations"][0]["text"] == "No sales."
+
+
+CATEGORIES = ["Footwear", "Electronics", "Beauty", "Apparel", "Toys & Games",
+              "Home & Kitchen", "Accessories", "Sports & Outdoors"]
+
+
+def test_a_category_has_one_colour_in_every_chart_whatever_the_order() -> None:
+    donut = figures.share_figure(pd.DataFrame({
+        "category": CATEGORIES, "net_revenue": [8.0, 7, 6, 5, 4, 3, 2, 1]}),
+        "category", "category", "GBP")
+    bubbles = figures.price_margin_figure(pd.DataFrame({
+        "category": list(reversed(CATEGORIES)), "sku": [f"S{i}" for i in range(8)],
+        "name": [f"P{i}" for i in range(8)], "avg_price": [10.0] * 8, "margin": [0.4] * 8,
+        "net_revenue": [1.0] * 8}), "GBP")
+    in_donut = dict(zip(donut["data"][0]["labels"], donut["data"][0]["marker"]["colors"],
+                        strict=True))
+    in_bubbles = {trace["name"]: trace["marker"]["color"] for trace in bubbles["data"]}
+    assert in_donut == in_bubbles  # both escape the names the same way
+    assert len(set(in_donut.values())) == len(CATEGORIES)  # no two share a colour
+    assert figures.COMPARISON not in in_donut.values()  # grey is for comparison and "Other"
+
+
+def test_other_is_grey_and_a_clash_never_depends_on_order() -> None:
+    many = [f"Category {n}" for n in range(14)]
+    assert figures.entity_colours(many) == figures.entity_colours(reversed(many))
+    frame = pd.DataFrame({"category": ["Footwear", None], "net_revenue": [2.0, 1.0]})
+    donut = figures.share_figure(frame, "category", "category", "GBP")
+    assert donut["data"][0]["marker"]["colors"][-1] == figures.COMPARISON

@@ -9,7 +9,7 @@ PORT ?= 8050
 TEST_DATABASE_URL ?= postgresql+psycopg2://pulse:pulse@127.0.0.1:5432/pulse_test
 export TEST_DATABASE_URL
 
-.PHONY: install run test lint bench bench-pages load clean
+.PHONY: install run test lint bench bench-pages load backtest clean
 
 $(VENV)/.installed: setup.cfg constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ bench-pages: install
 
 load: install
 	$(BIN)/python -m benchmarks.load --database-url $(BENCH_DATABASE_URL) --recording instance/bench-recording.json --users 50 --duration 300 --think 2 8 --output $(PERF_DOC)
+
+# The forecast's rolling-origin backtest on the UCI Online Retail file (docs/forecasting.md).
+backtest: install
+	$(BIN)/python -m services.forecast_backtest
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -668,6 +668,72 @@ def stacked_share_figure(frame: pd.DataFrame, series: Sequence[tuple[str, str, s
                    hovermode="x unified", showlegend=True)
 
 
+def forecast_figure(history: pd.DataFrame, forecast: pd.DataFrame, name: str, unit: str,
+                    currency: str, forecast_name: str) -> Figure:
+    """Actual values (`history`: bucket, actual) and the forecast after them with its 95%
+    and 80% bands (`forecast`: bucket, forecast, lo95, hi95, lo80, hi80)."""
+    number = _hover_number("y", unit, currency)
+    buckets = _values(forecast["bucket"])
+    back = buckets[::-1]
+    traces: list[dict[str, Any]] = [{
+        "type": "scatter", "mode": "lines", "x": _values(history["bucket"]),
+        "y": _values(history["actual"]), "name": f"Actual {name.lower()}",
+        "line": {"color": PRIMARY, "width": 1.6},
+        "hovertemplate": f"%{{x|%a %d %b %Y}}<br>{number}<extra>Actual</extra>"}]
+    for level, opacity in (("95", 0.12), ("80", 0.22)):
+        traces.append({
+            "type": "scatter", "mode": "lines", "x": buckets + back, "fill": "toself",
+            "y": _values(forecast[f"hi{level}"]) + _values(forecast[f"lo{level}"])[::-1],
+            "name": f"{level}% interval", "line": {"width": 0},
+            "fillcolor": f"rgba(245, 158, 11, {opacity})", "hoverinfo": "skip"})
+    traces.append({
+        "type": "scatter", "mode": "lines", "x": buckets, "y": _values(forecast["forecast"]),
+        "name": _text(forecast_name), "line": {"color": ACCENT, "width": 2},
+        "customdata": [[low, high] for low, high in zip(
+            _values(forecast["lo80"]), _values(forecast["hi80"]), strict=True)],
+        "hovertemplate": f"%{{x|%a %d %b %Y}}<br>{number}<br>80%: "
+                         f"{_hover_number('customdata[0]', unit, currency)} – "
+                         f"{_hover_number('customdata[1]', unit, currency)}"
+                         f"<extra>{_text(forecast_name)}</extra>"})
+    return _figure(traces, yaxis={**_value_axis(unit, currency), "rangemode": "tozero"},
+                   xaxis={"type": "date"}, hovermode="closest", showlegend=True)
+
+
+def backtest_figure(origins: pd.DataFrame) -> Figure:
+    """MAPE of the model and of the baseline per backtest window, side by side."""
+    windows = [f"{start:%-d %b} –<br>{end:%-d %b %Y}" for start, end in
+               zip(origins["test_start"], origins["test_end"], strict=True)]
+    traces = [{"type": "bar", "x": windows, "y": _values(origins[column]), "name": name,
+               "marker": {"color": colour},
+               "text": [format_percent(value, 0) for value in origins[column]],
+               "textposition": "outside", "cliponaxis": False,
+               "hovertemplate": f"%{{x}}<br>MAPE %{{y:.1%}}<extra>{name}</extra>"}
+              for column, name, colour in (("model_mape", "Model", ACCENT),
+                                           ("baseline_mape", "Seasonal naive", COMPARISON))]
+    return _figure(traces, barmode="group", bargap=0.25, showlegend=True,
+                   yaxis={"tickformat": ".0%", "rangemode": "tozero",
+                          "title": {"text": "MAPE"}},
+                   xaxis={"type": "category", "tickangle": 0, "automargin": True})
+
+
+def index_figure(frame: pd.DataFrame, label_column: str) -> Figure:
+    """A seasonality index per weekday or month (1.0 = the mean day), above 1 in the
+    primary colour and below it in grey."""
+    labels = _labels(frame[label_column])
+    values = frame["index"]
+    bars = {"type": "bar", "x": [str(label)[:3] for label in labels], "y": _values(values),
+            "customdata": labels, "name": "Index",
+            "marker": {"color": [PRIMARY if value >= 1 else COMPARISON
+                                 for value in values.fillna(0)]},
+            "text": [f"{value:.2f}" if pd.notna(value) else "" for value in values],
+            "textposition": "outside", "cliponaxis": False,
+            "hovertemplate": "%{customdata}<br>%{y:.2f}× the mean day<extra></extra>"}
+    return _figure([bars], showlegend=False, bargap=0.3,
+                   yaxis={"rangemode": "tozero", "tickformat": ".1f"},
+                   shapes=[{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 1,
+                            "y1": 1, "line": {"color": MUTED, "width": 1, "dash": "dot"}}])
+
+
 def with_layout(figure: Figure, **layout: Any) -> Figure:
     """`figure` with more layout settings (nested ones merge); neither input changes."""
     return {"data": figure["data"], "layout": _merged(figure["layout"], layout)}

@@ -5,7 +5,7 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import html
+from dash import dcc, html
 
 from dashapp.filters import View
 from layouts import figures
@@ -21,6 +21,7 @@ from layouts.panels import (
     panel_card,
 )
 from layouts.shell import PAGE_PARAM, export_menu
+from services import insights
 from services import overview as service
 from services.filters import COMPARES, ParamSpec, Period
 from services.metrics import METRICS
@@ -210,7 +211,47 @@ PRODUCTS = Panel("overview-products", "Top products", Source(service.top_product
                  ranked("label", "sku", "product", "products", labelled=True),
                  api_key="top_products", xfilter="product", toolbar=False, height=380,
                  applies=NO_COMPARE, subtitle="By net revenue; click a bar to filter by it")
-PANELS = (KPI_PANEL, TREND, PLATFORMS, CATEGORIES, PRODUCTS)
+
+
+def health_rows(data: dict[str, Any], _view: View) -> dict[str, Any]:
+    """The health card's rows: the score, its components and the actions."""
+    return {"health_score": data["score"], "health_components": data["components"],
+            "health_actions": data["actions"]}
+
+
+def health_table(rows: dict[str, Any], _view: View) -> pd.DataFrame:
+    """The health components as exported."""
+    frame: pd.DataFrame = rows["health_components"]
+    return frame
+
+
+def draw_health(rows: dict[str, Any], context: Context) -> Drawn:
+    """The score, each component with its value, weight and sentence, and the top actions."""
+    score = rows["health_score"]
+    if score is None:
+        return Drawn(html.P(context.empty, className="text-muted small"))
+    parts = [html.Li([html.Strong(f"{row.label}: "),
+                      f"{row.sentence} " + (f"Score {row.score:.0f}/100, weight {row.weight}."
+                                            if pd.notna(row.score) else "")])
+             for row in rows["health_components"].itertuples()]
+    actions = [html.Li(dcc.Link(action["text"], href=action["link"]))
+               for action in rows["health_actions"]]
+    return Drawn(dbc.Row([
+        dbc.Col([html.Div(f"{score:.0f}", className="display-5 fw-semibold"),
+                 html.Div("of 100", className="text-muted small")], xs=12, md=2),
+        dbc.Col(html.Ul(parts, className="small mb-0 ps-3"), xs=12, md=6),
+        dbc.Col([html.Div("Recommended actions", className="fw-semibold small mb-1"),
+                 html.Ol(actions, className="small mb-0 ps-3") if actions else
+                 html.P("Nothing stands out in this view.", className="small text-muted")],
+                xs=12, md=4)], className="g-3"))
+
+
+HEALTH = Panel("overview-health", "Business health", Source(insights.health), draw_health,
+               api_key=("health_score", "health_components", "health_actions"),
+               rows=health_rows, table=health_table, kind="html",
+               subtitle="0-100 from growth, margin, returns, repeat customers, dependence and "
+                        "the forecast; the rules are in docs/insights.md")
+PANELS = (KPI_PANEL, TREND, PLATFORMS, CATEGORIES, PRODUCTS, HEALTH)
 
 
 def layout(view: View) -> html.Div:
@@ -222,5 +263,6 @@ def layout(view: View) -> html.Div:
                   export_menu(KPI_PANEL.key)], className="d-flex justify-content-between mb-3"),
         dbc.Row(dbc.Col(panel_card(TREND, view)), className="mb-3"),
         dbc.Row([dbc.Col(panel_card(panel, view), lg=4)
-                 for panel in (PLATFORMS, CATEGORIES, PRODUCTS)], className="g-3"),
+                 for panel in (PLATFORMS, CATEGORIES, PRODUCTS)], className="g-3 mb-3"),
+        dbc.Row(dbc.Col(panel_card(HEALTH, view))),
     ])

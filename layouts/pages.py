@@ -12,7 +12,17 @@ from dash import html
 
 from dashapp.filters import View
 from dashapp.permissions import may_open
-from layouts import admin, customers, data, funnel, overview, pipeline, products, sales
+from layouts import (
+    admin,
+    customers,
+    data,
+    forecasts,
+    funnel,
+    overview,
+    pipeline,
+    products,
+    sales,
+)
 from layouts.panels import Panel
 from services.filters import ParamSpec
 
@@ -45,6 +55,8 @@ PAGES: tuple[Page, ...] = (
     Page(funnel.PATH, funnel.TITLE, funnel.layout, funnel.PARAMS, "funnel", funnel.PANELS),
     Page(pipeline.PATH, pipeline.TITLE, pipeline.layout, pipeline.PARAMS, "pipeline",
          pipeline.PANELS),
+    Page(forecasts.PATH, forecasts.TITLE, forecasts.layout, forecasts.PARAMS, "forecasts",
+         forecasts.PANELS),
     Page(data.PATH, data.TITLE, data.layout, data.PARAMS, roles=data.ROLES),
     Page(admin.PATH, admin.TITLE, admin.layout, admin.PARAMS, roles=admin.ROLES),
 )

@@ -40,6 +40,7 @@ VIEWS = {
                 "range=12m&compare=none&platform=amazon&product=FTW-0015"],
     "/pipeline": ["range=12m&compare=prev&measure=value&sort=expected_close",
                   "range=all&compare=none&stage=proposal&team=Enterprise&stale=60&product=FTW-0015"],
+    "/forecasts": ["range=90d&metric=orders&h=30", "range=30d&grain=week&platform=amazon"],
 }
 API_PAGES = [page for page in PAGES if page.api_name]
 

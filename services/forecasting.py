@@ -1,0 +1,241 @@
+"""The Forecasts page: the forecast of daily net revenue or orders with its backtest next to
+the seasonal-naive baseline, and the seasonality index, for the filtered scope.
+
+Everything reads one daily series (summed in SQL, from the day rollup where it answers) from
+the first day of data up to the view's as-of date and never a day after it, so `asof=`
+replays what the page would have said that day. The model is in `services.forecast_model`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from models import OrderLine
+from services import forecast_model as model
+from services.cache import cached
+from services.filters import Filters, Period, format_range
+from services.periods import bucket_of
+from services.rollups import Lines
+from services.sales import additive_by_period, data_bounds, net_revenue_by
+from services.scope import Scope
+
+FORECAST_METRICS = ("net_revenue", "orders")
+HORIZONS = ("30", "60", "90", "180")
+DEFAULT_HORIZON = "90"
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
+               "September", "October", "November", "December")
+
+
+def daily_series(session: Session, scope: Scope, filters: Filters, asof: dt.date,
+                 metric: str) -> pd.Series:
+    """The metric per calendar day from the scope's first day of data to `asof` (empty days
+    as 0); empty when there is no data up to then."""
+    first, _last = data_bounds(session, scope)
+    if first is None or first > asof:
+        return pd.Series(dtype=float)
+    frame = additive_by_period(session, Lines(filters, scope, first, asof), "day")
+    series = frame[metric].astype(float)
+    series.index = pd.DatetimeIndex(pd.to_datetime(series.index))
+    return series
+
+
+def business_country(session: Session, scope: Scope, filters: Filters,
+                     asof: dt.date) -> str | None:
+    """The country whose public holidays apply: the chosen one, else the one with the most
+    net revenue up to `asof`."""
+    if filters.country:
+        return filters.country
+    first, _last = data_bounds(session, scope)
+    if first is None or first > asof:
+        return None
+    frame = net_revenue_by(session, Lines(filters, scope, first, asof),
+                           [OrderLine.country.label("country")])
+    frame = frame.loc[frame["country"].notna()]
+    if frame.empty:
+        return None
+    return str(frame.sort_values(["net_revenue", "country"],
+                                 ascending=[False, True]).iloc[0]["country"])
+
+
+# --- the forecast -----------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=8)  # each entry holds two fitted state-space models
+def _modelled(values: bytes, first: pd.Timestamp, country: str | None,
+              yearly: bool) -> tuple[model.Backtest, model.Fitted]:
+    """The backtest and the model fitted on the whole series, kept per series in this
+    process: another horizon, grain or range of the same history (the same daily values)
+    reuses them instead of fitting seven times again."""
+    series = pd.Series(np.frombuffer(values, dtype=float),
+                       index=pd.date_range(first, periods=len(values) // 8))
+    test = model.backtest(series, country, yearly)
+    return test, model.fit(series, model.learn_calendar(series, country), yearly, test.params)
+
+
+def _choice(errors: dict[str, float | None]) -> tuple[str, str]:
+    """'model' or 'baseline', and why, from the backtest's mean errors."""
+    mine, theirs = errors["model_mape"], errors["baseline_mape"]
+    assert mine is not None and theirs is not None
+    if mine < theirs:
+        return "model", (f"The model is shown: its backtested mean MAPE, {mine:.1%}, beats "
+                         f"the seasonal-naive baseline's {theirs:.1%}.")
+    return "baseline", (f"The baseline is shown: the model's backtested mean MAPE, "
+                        f"{mine:.1%}, does not beat the seasonal-naive baseline's "
+                        f"{theirs:.1%} on this view, so its forecast would mislead.")
+
+
+def _bucketed(daily: pd.DataFrame, column: str, grain: str) -> pd.Series:
+    return daily.groupby(daily["day"].map(lambda day: bucket_of(day.date(), grain)))[column].sum()
+
+
+def _at_grain(forecast: pd.DataFrame, fitted: model.Fitted | None, grain: str,
+              series: pd.Series) -> pd.DataFrame:
+    """The daily forecast, or its sums per week or month with bounds of the sums.
+
+    The first week or month also holds the days up to the as-of date: their actual values
+    (`actual_days`, known, so they move the point and both bounds alike), so that bucket is
+    not drawn as a dip."""
+    if grain == "day":
+        out = forecast.rename(columns={"day": "bucket"})
+        out["bucket"] = out["bucket"].dt.date
+        return out
+    buckets = forecast["day"].map(lambda day: bucket_of(day.date(), grain))
+    sums = forecast.groupby(buckets)[["forecast"]].sum()
+    sums["open_days"] = forecast.groupby(buckets)["open"].sum().astype(int)
+    if fitted is None:  # the baseline's bounds: the daily ratios apply to the sum as well
+        bounds = forecast.groupby(buckets)[["lo80", "hi80", "lo95", "hi95"]].sum()
+    else:
+        bounds = model.bucket_bounds(fitted, forecast, buckets).set_index("bucket")
+    out = sums.join(bounds).reset_index(names="bucket")
+    first = pd.Timestamp(out["bucket"].iloc[0])
+    known = series.loc[series.index >= first]
+    out["actual_days"] = 0
+    out.loc[0, "actual_days"] = len(known)
+    value_columns = ["forecast", "lo80", "hi80", "lo95", "hi95"]
+    out.loc[0, value_columns] = out.loc[0, value_columns] + float(known.sum())
+    return out[["bucket", "open_days", "actual_days", *value_columns]]
+
+
+def _history(series: pd.Series, period: Period, grain: str) -> pd.DataFrame:
+    """The actual values of the view's range up to the as-of date, at the grain."""
+    shown = series.loc[(series.index >= pd.Timestamp(period.start))
+                       & (series.index <= pd.Timestamp(period.asof))]
+    frame = pd.DataFrame({"day": shown.index, "actual": shown.to_numpy()})
+    if frame.empty:
+        return pd.DataFrame(columns=["bucket", "actual"])
+    sums = _bucketed(frame, "actual", grain)
+    return pd.DataFrame({"bucket": list(sums.index), "actual": sums.to_numpy(dtype=float)})
+
+
+def _refusal(reason: str, metric: str, horizon: int, asof: dt.date) -> dict[str, Any]:
+    empty = pd.DataFrame(columns=["bucket", "forecast", "lo80", "hi80", "lo95", "hi95"])
+    return {"metric": metric, "horizon": horizon, "asof": asof, "shown": "none",
+            "reason": reason, "calendar": "", "yearly": "", "model": model.MODEL_NAME,
+            "baseline": model.BASELINE_NAME, "errors": model.mean_errors(pd.DataFrame(
+                columns=["model_mape", "model_wape", "baseline_mape", "baseline_wape"])),
+            "history": pd.DataFrame(columns=["bucket", "actual"]), "forecast": empty,
+            "backtest": pd.DataFrame(columns=["origin", "test_start", "test_end", "days",
+                                              "model_mape", "model_wape", "baseline_mape",
+                                              "baseline_wape"])}
+
+
+@cached
+def forecast(session: Session, scope: Scope, filters: Filters, period: Period,
+             metric: str = "net_revenue", horizon: str = DEFAULT_HORIZON) -> dict[str, Any]:
+    """The forecast of the metric for `horizon` days after the as-of date, with its backtest.
+
+    `shown` is 'model' where the model's backtested mean MAPE beats the seasonal-naive
+    baseline's, 'baseline' otherwise and 'none' (with `reason`) when history is too short.
+    """
+    days = int(horizon)
+    series = daily_series(session, scope, filters, period.asof, metric)
+    problem = model.history_problem(series) if len(series) else \
+        "No forecast: there are no sales in this view up to the as-of date."
+    if problem:
+        return _refusal(problem, metric, days, period.asof)
+    country = model.holiday_code(business_country(session, scope, filters, period.asof))
+    windows = list(model.origins(series))
+    if not windows:
+        return _refusal("No forecast: too few trading days for even one 30-trading-day "
+                        "backtest after 8 weeks of history.", metric, days, period.asof)
+    first_trading = series.index[series > 0][0]
+    yearly, yearly_text = model.yearly_note((windows[0][0] - first_trading).days)
+    test, whole = _modelled(series.to_numpy().tobytes(), series.index[0], country, yearly)
+    errors = model.mean_errors(test.origins)
+    shown, reason = _choice(errors)
+    calendar = model.learn_calendar(series, country)
+    fitted = whole if shown == "model" else None
+    if fitted is not None:
+        daily = model.model_forecast(fitted, days)
+    else:
+        daily = model.baseline_forecast(series, calendar, days, test.days)
+    if len(test.origins) < model.ORIGINS:
+        reason += f" Only {len(test.origins)} of {model.ORIGINS} backtest origins fit in " \
+                  "the history."
+    return {"metric": metric, "horizon": days, "asof": period.asof, "shown": shown,
+            "reason": reason, "calendar": calendar.describe(), "yearly": yearly_text,
+            "model": model.MODEL_NAME, "baseline": model.BASELINE_NAME, "errors": errors,
+            "history": _history(series, period, filters.grain),
+            "forecast": _at_grain(daily, fitted, filters.grain, series), "backtest": test.origins}
+
+
+# --- seasonality ------------------------------------------------------------------------------
+
+def _years(days: pd.DatetimeIndex) -> str:
+    years = sorted(set(days.year))
+    return ", ".join(str(year) for year in years)
+
+
+def _index_frame(series: pd.Series, keys: np.ndarray, names: tuple[str, ...]) -> pd.DataFrame:
+    """Mean per day of each key against the mean day, with the years it rests on."""
+    mean_day = float(series.mean())
+    rows = []
+    for key, name in enumerate(names):
+        days = series.index[keys == key]
+        average = float(series.loc[days].mean()) if len(days) else np.nan
+        rows.append({"key": key + 1, "name": name, "days": len(days), "years": _years(days),
+                     "year_count": len(set(days.year)), "mean_per_day": average,
+                     "index": average / mean_day if mean_day > 0 else np.nan})
+    return pd.DataFrame(rows)
+
+
+def _whole_months(series: pd.Series) -> pd.Series:
+    """The series without the partial months at either end (they would tilt their month)."""
+    months = series.index.to_period("M")
+    complete = series.groupby(months).size() == series.groupby(months).apply(
+        lambda part: part.index[0].days_in_month)
+    return series.loc[months.isin(complete.index[complete])]
+
+
+@cached
+def seasonality(session: Session, scope: Scope, filters: Filters, period: Period,
+                metric: str = "net_revenue") -> dict[str, Any]:
+    """The weekday and month index (mean day of each against the mean day of the whole
+    history up to the as-of date), with the years each rests on and warnings."""
+    series = daily_series(session, scope, filters, period.asof, metric)
+    if len(series):
+        trading = series.index[series > 0]
+        series = series.loc[trading[0]:] if len(trading) else series.iloc[:0]
+    weekday_keys = np.asarray(series.index.day_of_week)
+    weekdays = _index_frame(series, weekday_keys, model.WEEKDAY_NAMES)
+    whole = _whole_months(series) if len(series) else series
+    months = _index_frame(whole, np.asarray(whole.index.month) - 1, MONTH_NAMES)
+    warnings = []
+    years = len(set(whole.index.year)) if len(whole) else 0
+    if len(whole) == 0:
+        warnings.append("No month index: there is not one whole month of sales up to the "
+                        "as-of date.")
+    elif months["year_count"].max() <= 1:
+        warnings.append("Each month is seen in one year only: the month index mixes the "
+                        "season with that year's trend and events.")
+    elif months["year_count"].min() <= 1:
+        warnings.append("Some months are seen in one year only (see the years per month): "
+                        "their index mixes the season with that year's trend.")
+    span = (format_range(series.index[0].date(), series.index[-1].date())
+            if len(series) else "")
+    return {"weekdays": weekdays, "months": months, "warnings": warnings, "span": span,
+            "years": years}

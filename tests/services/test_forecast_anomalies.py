@@ -1,0 +1,103 @@
+"""Anomalies: the demo data's planted days are found with their driver, a quiet series gives
+none, and each day's numbers are the raw lines' (pandas, not the service's helpers).
+
+The planted effects need the demo's default size (80,000 lines, seed 42, as `pulseboard
+demo-data` loads it): at the suite's 30,000 lines a platform's day holds a handful of
+orders and no detector can tell an outage from noise. That database is built once here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy.orm import Session
+
+from dashapp.extensions import db
+from services.demo_data import PLANTED, generate_demo_data
+from services.demo_data.plan import DEFAULT_END
+from services.filters import Filters
+from services.forecast_anomalies import anomalies, flagged_days
+from services.sales import resolve
+from services.scope import Scope
+from tests.conftest import make_app, migrate
+from tests.services.test_overview import expected_metrics, read_raw
+
+EVERYTHING = Scope()
+OUTAGE_DAY = DEFAULT_END - dt.timedelta(days=PLANTED["outage"]["days_before_end"])
+
+
+def cyber_mondays(years: range) -> list[dt.date]:
+    """The Monday after the fourth Thursday of November."""
+    days = []
+    for year in years:
+        first = dt.date(year, 11, 1)
+        thursday = first + dt.timedelta(days=(3 - first.weekday()) % 7 + 21)
+        days.append(thursday + dt.timedelta(days=4))
+    return days
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
+    """A session on a SQLite database holding the default demo data."""
+    path = Path(tmp_path_factory.mktemp("demo")) / "demo.db"
+    app = make_app(f"sqlite:///{path}")
+    migrate(app)
+    with app.app_context():
+        generate_demo_data(db.session)
+        db.session.commit()
+        yield db.session
+
+
+def test_the_planted_days_are_found_with_their_driver(demo: Session) -> None:
+    filters = Filters(range="all")
+    period = resolve(demo, EVERYTHING, filters)
+    found = anomalies(demo, EVERYTHING, filters, period, "orders").set_index("day")
+    for monday in cyber_mondays(range(2024, 2026)):
+        assert monday in found.index, monday
+        assert found.loc[monday, "gap"] > 0.5
+    outage = found.loc[OUTAGE_DAY]
+    assert outage["gap"] < 0 and outage["driver"] == PLANTED["outage"]["platform"]
+    assert f"most of the drop on {PLANTED['outage']['platform']}" in outage["text"]
+    assert OUTAGE_DAY.strftime("%a") in outage["text"]
+
+
+def test_each_anomaly_holds_the_raw_lines_numbers(demo: Session) -> None:
+    filters = Filters(range="all")
+    period = resolve(demo, EVERYTHING, filters)
+    found = anomalies(demo, EVERYTHING, filters, period, "net_revenue")
+    assert len(found)
+    lines = read_raw(demo.connection())
+    daily = expected_metrics(lines, lines["day"])["net_revenue"].astype(float)
+    daily = daily.reindex(pd.date_range(daily.index.min(), period.asof), fill_value=0.0)
+    for row in found.itertuples():
+        day = pd.Timestamp(row.day)
+        neighbours = [day + pd.Timedelta(weeks=k) for k in (-4, -3, -2, -1, 1, 2, 3, 4)]
+        values = daily.reindex(neighbours).dropna()
+        assert row.actual == pytest.approx(daily[day], abs=1e-6)
+        assert row.typical == pytest.approx(values[values > 0].median(), abs=1e-6)
+        assert row.gap == pytest.approx(daily[day] / row.typical - 1, abs=1e-9)
+
+
+def test_a_quiet_series_gives_no_anomaly() -> None:
+    rng = np.random.default_rng(3)
+    days = pd.date_range("2024-01-01", periods=730)
+    weekday = np.array([0.9, 0.85, 0.9, 0.95, 1.05, 1.1, 1.25])[days.day_of_week]
+    noise = np.exp(rng.normal(0, 0.1, len(days)))
+    wide = pd.DataFrame({name: rng.poisson(rate * weekday * noise).astype(float)
+                         for name, rate in (("Web", 40), ("Amazon", 25), ("Retail", 15))},
+                        index=days)
+    assert flagged_days(wide).empty
+
+
+def test_a_planted_outage_in_a_quiet_series_is_found() -> None:
+    rng = np.random.default_rng(4)
+    days = pd.date_range("2024-01-01", periods=365)
+    wide = pd.DataFrame({name: rng.poisson(rate, len(days)).astype(float)
+                         for name, rate in (("Web", 40), ("Amazon", 25))}, index=days)
+    wide.loc["2024-06-12", "Web"] = 4.0
+    found = flagged_days(wide)
+    assert list(found["day"]) == [pd.Timestamp("2024-06-12")]

@@ -16,7 +16,7 @@ import dashapp
 from callbacks.common import view_of_page
 from callbacks.exports import ExportSpec
 from dashapp import security
-from dashapp.context import actor, fetch, perform, result_cache
+from dashapp.context import actor, data_changed, fetch, perform, result_cache
 from dashapp.filters import View
 from layouts import admin as ids
 from layouts.shell import STORE
@@ -60,6 +60,8 @@ def tab_content(view: View) -> Any:
         return ids.audit_tab(events, perform(admin.audit_actions, who),
                              view.page["action"], users,
                              view.page["who"])
+    if tab == "stages":
+        return ids.stages_tab(perform(admin.list_stages, who))
     if tab == "status":
         return ids.status_tab({**perform(admin.system_status, who),
                                "cache": describe_cache(result_cache().stats()),
@@ -191,6 +193,40 @@ def register_callbacks(app: Dash) -> None:
         if not clicks or token_id is None:
             raise PreventUpdate
         return run_action(admin.revoke_token, token_id, success="Token revoked.")
+
+    register_stage_callbacks(app)
+
+
+def register_stage_callbacks(app: Dash) -> None:
+    """The stage editor: choosing a stage fills the form, saving changes it."""
+
+    @app.callback(Output(ids.STAGE_NAME, "value"), Output(ids.STAGE_POSITION, "value"),
+                  Output(ids.STAGE_PROBABILITY, "value"), Input(ids.STAGE_PICK, "value"),
+                  prevent_initial_call=True)
+    def load_stage(stage_id: int | None) -> tuple[Any, ...]:
+        stages = {stage["id"]: stage for stage in perform(admin.list_stages, actor())}
+        stage = stages.get(stage_id) if stage_id is not None else None
+        if stage is None:
+            raise PreventUpdate
+        probability = stage["probability"]
+        return (stage["name"], stage["position"],
+                None if probability is None else round(probability * 100, 2))
+
+    @app.callback(Output(ids.FEEDBACK, "children", allow_duplicate=True),
+                  Output(ids.REFRESH, "data", allow_duplicate=True),
+                  Input(ids.STAGE_SAVE, "n_clicks"), State(ids.STAGE_PICK, "value"),
+                  State(ids.STAGE_NAME, "value"), State(ids.STAGE_POSITION, "value"),
+                  State(ids.STAGE_PROBABILITY, "value"), prevent_initial_call=True)
+    def save_stage(clicks: int | None, stage_id: int | None, name: str | None,
+                   position: Any, probability: Any) -> tuple[Any, Any]:
+        if not clicks or stage_id is None:
+            raise PreventUpdate
+        chance = None if probability in (None, "") else float(probability) / 100
+        result = run_action(admin.update_stage, stage_id, name or "", int(position or 1),
+                            chance, success="Stage saved; the Pipeline page uses it now.")
+        if result[1] is not no_update:
+            data_changed()  # the pipeline's figures depend on the stages
+        return result
 
 
 def _audit_export(view: View, _period: Period) -> pd.DataFrame:

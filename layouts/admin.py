@@ -1,4 +1,5 @@
-"""Admin page: users and platform access, API tokens, the audit log, system status, view as."""
+"""Admin page: users and platform access, API tokens, the audit log, system status, view as,
+and the pipeline's stages."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -15,7 +16,8 @@ from services.filters import ParamSpec
 
 PATH = "/admin"
 TITLE = "Admin"
-TABS = {"users": "Users", "tokens": "API tokens", "audit": "Audit log", "status": "System"}
+TABS = {"users": "Users", "tokens": "API tokens", "audit": "Audit log", "status": "System",
+        "stages": "Pipeline stages"}
 PARAMS = (ParamSpec("tab", default="users", choices=tuple(TABS)),
           ParamSpec("action", default="all"), ParamSpec("who", default="anyone"))
 ROLES = ADMIN_PAGE_ROLES
@@ -43,6 +45,9 @@ AUDIT_TABLE = "admin-audit-table"
 AUDIT_EXPORT = "admin-audit"
 STATUS = "admin-status"
 API_REFERENCE = "/api/v1/reference"  # rendered from the OpenAPI description
+STAGE_PICK, STAGE_NAME = "admin-stage-pick", "admin-stage-name"
+STAGE_POSITION, STAGE_PROBABILITY = "admin-stage-position", "admin-stage-probability"
+STAGE_SAVE, STAGES_TABLE = "admin-stage-save", "admin-stages-table"
 ROLE_OPTIONS = [{"label": role.capitalize(), "value": role}
                 for role in ("viewer", "analyst", "admin")]
 
@@ -51,7 +56,7 @@ def layout(view: View) -> html.Div:
     """The admin page; the selected tab comes from the URL."""
     tab = view.page["tab"]
     tabs = dbc.RadioItems(
-        id=TAB, value=tab, inline=True, className="btn-group mb-3",
+        id=TAB, value=tab, inline=True, className="btn-group flex-wrap mb-3",
         inputClassName="btn-check", labelClassName="btn btn-outline-primary btn-sm",
         labelCheckedClassName="active",
         options=[{"label": label, "value": key} for key, label in TABS.items()])
@@ -201,4 +206,31 @@ def status_tab(status: dict[str, Any], version: str) -> html.Div:
                            "admin-jobs") if jobs else html.P("No imports yet.",
                                                              className="text-muted")], md=8),
         ]),
+    ])
+
+
+def stages_tab(stages: Sequence[dict[str, Any]]) -> html.Div:
+    """The pipeline's stages in order, and a form to rename, move or re-weigh one."""
+    rows = [{**stage, "probability": "history's win rate" if stage["probability"] is None
+             else f"{stage['probability']:.0%}"} for stage in stages]
+    return html.Div([
+        html.P("Stages are learned from imported pipeline files (Won / Closed Won and Lost / "
+               "Closed Lost close a deal). The order is the funnel's; a stage's default "
+               "probability weighs its open deals that store none (empty: the historical win "
+               "rate of deals that reached the stage). Renaming a stage renames it on its "
+               "deals and in their history.", className="small text-muted"),
+        table(rows, [("position", "Position"), ("name", "Stage"), ("outcome", "Outcome"),
+                     ("probability", "Default probability"), ("deals", "Deals")],
+              STAGES_TABLE) if stages else html.P("No stages yet: import a pipeline file.",
+                                                  className="text-muted"),
+        dbc.Row([
+            _field("Stage", dcc.Dropdown(id=STAGE_PICK, options=[
+                {"label": stage["name"], "value": stage["id"]} for stage in stages])),
+            _field("Name", dbc.Input(id=STAGE_NAME, maxLength=80)),
+            _field("Position", dbc.Input(id=STAGE_POSITION, type="number", min=1, step=1), 2),
+            _field("Probability % (empty: win rate)",
+                   dbc.Input(id=STAGE_PROBABILITY, type="number", min=0, max=100), 2),
+            dbc.Col(dbc.Button("Save stage", id=STAGE_SAVE, color="primary", size="sm"),
+                    md=2, className="d-flex align-items-end"),
+        ], className="g-2 mt-2"),
     ])

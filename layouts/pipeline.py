@@ -25,7 +25,7 @@ SORT_LABELS = {"amount": "Amount", "weighted_value": "Weighted value",
                "probability": "Probability", "age_days": "Age",
                "days_since_change": "Days in stage", "expected_close": "Expected close"}
 PARAMS = (
-    ParamSpec("stage", default=ALL, choices=(ALL, *service.OPEN_STAGES)),
+    ParamSpec("stage", default=ALL),  # the business's own stages: any name
     ParamSpec("rep", default=ALL),
     ParamSpec("team", default=ALL),
     ParamSpec("stale", default="30", choices=service.STALE_CHOICES),
@@ -59,6 +59,7 @@ TABLE_COLUMNS = (
     ("days_since_change", "Days in stage", 120), ("stale", "Stale", 90),
 )
 SHOWN_AS_TEXT = ("amount", "probability", "weighted_value")
+PROBABILITY_MARKS = {"stage default": " (stage)", "stage win rate": " (est.)"}
 TEXT_COLUMNS = frozenset({"opportunity", "account", "rep", "team", "stage", "expected_close",
                           "stale"})
 
@@ -126,7 +127,7 @@ def stage_table(funnel: pd.DataFrame, currency: str, chosen: str) -> Any:
                "Days in stage", "Win rate from here"]
     rows = [html.Tr([html.Td(row.label),
                      *[html.Td(cell, className="text-end") for cell in (
-                         number(row.deals), figures.format_money(row.value, currency, True),
+                         number(row.deals), _stage_value(row, currency),
                          number(row.open_here) if row.stage != service.WON else "",
                          percent(row.conversion),
                          "n/a" if pd.isna(row.avg_days) else f"{row.avg_days:.1f}",
@@ -136,6 +137,12 @@ def stage_table(funnel: pd.DataFrame, currency: str, chosen: str) -> Any:
     return dbc.Table([html.Thead(html.Tr([html.Th(name, className="text-end" if i else None)
                                           for i, name in enumerate(headers)])),
                       html.Tbody(rows)], size="sm", hover=True, className="mb-0 numeric-table")
+
+
+def _stage_value(row: Any, currency: str) -> str:
+    """The value of a stage's deals, saying how many have no amount."""
+    value = figures.format_money(row.value, currency, True)
+    return f"{value} ({row.no_amount:,} no amount)" if row.no_amount else value
 
 
 def quota_table(reps: pd.DataFrame, currency: str) -> Any:
@@ -171,18 +178,23 @@ def open_rows(table: pd.DataFrame, currency: str, stale_days: str) -> list[dict[
     their text; a missing account or amount is said in words, stale deals say so."""
     money, percent = figures.format_money, figures.format_percent
     return [{
-        "opportunity": row.opportunity, "account": row.account or "unknown account",
-        "rep": row.rep or "", "team": row.team or "", "stage": row.stage,
+        "opportunity": row.opportunity, "account": _text(row.account, "unknown account"),
+        "rep": _text(row.rep), "team": _text(row.team), "stage": row.stage,
         "amount": _number(row.amount), "probability": _number(row.probability),
         "amount_text": "no amount" if pd.isna(row.amount) else money(row.amount, currency),
-        "probability_text": percent(row.probability, 0) + (
-            "" if row.probability_source == "stored" else " (est.)"),
+        "probability_text": percent(row.probability, 0) + PROBABILITY_MARKS.get(
+            row.probability_source, ""),
         "weighted_value_text": money(row.weighted_value, currency),
-        "weighted_value": _number(row.weighted_value), "age_days": int(row.age_days),
+        "weighted_value": _number(row.weighted_value), "age_days": _number(row.age_days),
         "expected_close": row.expected_close.isoformat() if row.expected_close else "",
-        "days_since_change": int(row.days_since_change),
+        "days_since_change": _number(row.days_since_change),
         "stale": f"stale > {stale_days} d" if row.stale else "",
     } for row in table.itertuples()]
+
+
+def _text(value: Any, missing: str = "") -> str:
+    """A text cell; `missing` for NULL (which pandas may hold as NaN)."""
+    return missing if value is None or pd.isna(value) or value == "" else str(value)
 
 
 def _number(value: Any) -> float | None:
@@ -194,13 +206,19 @@ def open_note(table: pd.DataFrame, view: View, period: Period) -> str:
     chosen = [f"{name} {view.page[name]}" for name in ("stage", "rep", "team") if view.page[name]]
     where = f" ({', '.join(chosen)})" if chosen else ""
     stale = int(table["stale"].sum()) if len(table) else 0
-    estimated = int((table["probability_source"] != "stored").sum()) if len(table) else 0
+    estimated = int((table["probability_source"] == "stage win rate").sum()) if len(table) else 0
+    default = int((table["probability_source"] == "stage default").sum()) if len(table) else 0
+    no_amount = int(table["amount"].isna().sum()) if len(table) else 0
     text = (f"{len(table)} open deal{'s' if len(table) != 1 else ''}{where}, created by "
             f"{_day(period)}; {stale} stale (no stage change in more than "
             f"{view.page['stale']} days before {_day(period)}).")
     if estimated:
         text += f" {estimated} probabilit{'ies' if estimated != 1 else 'y'} marked “est.” " \
                 "are the historical win rate of the deal's stage (none is stored)."
+    if default:
+        text += f" {default} marked “stage” are the stage's default probability."
+    if no_amount:
+        text += f" {no_amount} without an amount show “no amount”."
     return text
 
 
@@ -227,8 +245,14 @@ def draw_stage_funnel(funnel: pd.DataFrame, context: Context) -> Drawn:
                                    unit="money" if by_value else "number",
                                    currency=context.currency,
                                    selected=(context.view.page["stage"],))
-    return Drawn(figure, "Won is the outcome, not a stage to list: open deals are in the "
-                         "four stages before it.")
+    undated = int(funnel["undated"].max())
+    note = ("Won is the outcome, not a stage to list: open deals are in the stages before "
+            "it. Deals without stage history are taken to have passed every stage before "
+            "their current one.")
+    if undated:
+        note += (f" {undated:,} deal{'s' if undated != 1 else ''} without a created date "
+                 "are counted whatever the range.")
+    return Drawn(figure, note)
 
 
 def draw_stage_table(funnel: pd.DataFrame, context: Context) -> Drawn:
@@ -276,7 +300,15 @@ def draw_forecast(months: pd.DataFrame, context: Context) -> Drawn:
     note = ("Won: deals closed in the range, by month. Forecast: deals open now, by expected "
             "close month from the range's first month on, past its end too; open deals with an "
             "expected close in a month already past are overdue.")
-    return Drawn(figure, note if overdue.any() else note.split(";")[0] + ".")
+    note = note if overdue.any() else note.split(";")[0] + "."
+    left_out = [f"{count:,} open deal{'s' if count != 1 else ''} {why}"
+                for count, why in ((int(months["open_no_close"].iloc[0]),
+                                    "without an expected close"),
+                                   (int(months["open_no_amount"].iloc[0]),
+                                    "without an amount")) if count]
+    if left_out:
+        note += " Left out of the forecast: " + " and ".join(left_out) + "."
+    return Drawn(figure, note)
 
 
 def open_table_rows(table: pd.DataFrame, view: View) -> pd.DataFrame:
@@ -306,13 +338,20 @@ def chosen_options(everything: str, values: list[str], chosen: str) -> list[dict
     return [{"label": everything, "value": ALL}, *[{"label": v, "value": v} for v in values]]
 
 
+def stage_options(stages: list[str], chosen: str) -> list[dict[str, str]]:
+    """'All stages' and every open stage by its label, the chosen one kept when unknown."""
+    if chosen and chosen not in stages:
+        stages = [*stages, chosen]
+    return [{"label": "All stages", "value": ALL},
+            *[{"label": service.stage_label(s), "value": s} for s in stages]]
+
+
 def _table_tools(view: View) -> html.Div:
-    stages = [{"label": "All stages", "value": ALL},
-              *[{"label": service.STAGE_LABELS[s], "value": s} for s in service.OPEN_STAGES]]
     page = view.page
+    stages = stage_options([], page["stage"])
     stale = [{"label": f"Stale after {days} days", "value": days}
              for days in service.STALE_CHOICES]
-    # Rep and team options are filled by a callback (no query at layout time).
+    # Stage, rep and team options are filled by a callback (no query at layout time).
     return html.Div([
         _picker(STAGE, page["stage"], stages, "9rem"),
         _picker(REP, page["rep"], chosen_options("All reps", [], page["rep"]), "9rem"),

@@ -1,4 +1,5 @@
-"""Administration: users, platform access, API tokens, the audit log and system status.
+"""Administration: users, platform access, API tokens, the audit log, system status and the
+pipeline's stages.
 
 Every function takes the acting user (`Actor`) and refuses anyone but an admin, so the rule
 holds however the function is reached; every change is written to the audit log.
@@ -11,12 +12,24 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from models import ROLES, ApiToken, AuditEvent, Base, ImportJob, User, utcnow
+from models import (
+    ROLES,
+    ApiToken,
+    AuditEvent,
+    Base,
+    ImportJob,
+    Opportunity,
+    StageChange,
+    User,
+    utcnow,
+)
+from models.pipeline import STAGE_LENGTH, PipelineStage
 from services.audit import record
 from services.errors import AccessDenied, InvalidInput, NotFound
+from services.imports.entities import stage_key
 from services.users import (
     MIN_PASSWORD_LENGTH,
     create_token,
@@ -196,3 +209,48 @@ def system_status(session: Session, actor: Actor) -> dict[str, Any]:
                            .order_by(ImportJob.started_at.desc()).limit(10)).all()
     return {"database": f"{dialect} {version}", "migration": head, "row_counts": counts,
             "import_jobs": [dict(row._mapping) for row in jobs]}
+
+
+# --- pipeline stages --------------------------------------------------------------------------
+
+def list_stages(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """The pipeline's stages in order: name, position, default probability, outcome, deals."""
+    require_admin(actor)
+    deals = dict(session.execute(select(Opportunity.stage, func.count())
+                                 .group_by(Opportunity.stage)).all())
+    rows = session.scalars(select(PipelineStage).order_by(PipelineStage.position,
+                                                          PipelineStage.id))
+    return [{"id": stage.id, "name": stage.name, "position": stage.position,
+             "probability": stage.probability, "outcome": stage.outcome,
+             "deals": int(deals.get(stage.name, 0))} for stage in rows]
+
+
+def update_stage(session: Session, actor: Actor, stage_id: int, name: str, position: int,
+                 probability: float | None) -> None:
+    """Rename a stage (its deals and their history follow), move it to `position` (1 = first)
+    and set its default probability (0–1, None: the historical win rate is used)."""
+    require_admin(actor)
+    stage = session.get(PipelineStage, stage_id)
+    if stage is None:
+        raise NotFound("There is no such stage.")
+    name = name.strip()
+    if not 0 < len(name) <= STAGE_LENGTH:
+        raise InvalidInput(f"A stage name has 1 to {STAGE_LENGTH} characters.")
+    others = session.scalars(select(PipelineStage.name).where(PipelineStage.id != stage_id))
+    if any(stage_key(other) == stage_key(name) for other in others):
+        raise InvalidInput(f"There is already a stage called “{name}”.")
+    if probability is not None and not 0 <= probability <= 1:
+        raise InvalidInput("The probability is between 0% and 100%.")
+    if name != stage.name:
+        for table in (Opportunity, StageChange):
+            session.execute(update(table).where(table.stage == stage.name).values(stage=name))
+    old = stage.name
+    stage.name, stage.probability = name, probability
+    ordered = [s for s in session.scalars(select(PipelineStage).order_by(
+        PipelineStage.position, PipelineStage.id)) if s.id != stage_id]
+    ordered.insert(min(max(position, 1), len(ordered) + 1) - 1, stage)
+    for place, row in enumerate(ordered, 1):
+        row.position = place
+    session.flush()
+    record(session, "stage_changed", actor.id, actor.ip, target=old, name=name,
+           position=stage.position, probability=probability)

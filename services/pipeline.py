@@ -4,14 +4,21 @@ Which date a range filters differs by question, and each function says which: de
 *created* in the range (the stage funnel), deals *closed* in the range (win rate, deal size,
 cycle, quota attainment, won per month), deals *open at the range's last day* (the open
 pipeline KPIs), and open deals by *expected close* (the forecast). The product filter never
-applies (a deal has no product); the platform filter keeps the deals of the chosen platforms
-and the deals without a platform (it says nothing about them), while a platform-limited user
-sees only deals of their platforms. Sums and counts are taken in the database.
+applies (it picks catalogue products; a deal's product is a CRM's free text); the platform
+filter keeps the deals of the chosen platforms and the deals without a platform (it says
+nothing about them), while a platform-limited user sees only deals of their platforms.
+Sums and counts are taken in the database.
+
+The stages are the business's own (`pipeline_stages`: order, default probability, outcome),
+read once per request by `stage_order`. An open deal may lack an amount (left out of value
+sums, counted), an account or a created date (counted as open on every day, and in the stage
+funnel whatever the range).
 """
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,7 +43,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from models import STAGES, Account, Opportunity, Platform, SalesRep, StageChange
+from models import Account, Opportunity, Platform, SalesRep, StageChange
+from models.pipeline import PipelineStage
 from services.cache import cached
 from services.filters import Filters, Period
 from services.metrics import money
@@ -44,12 +52,7 @@ from services.periods import month_start
 from services.query import as_date, bucket
 from services.scope import Scope
 
-CLOSED = STAGES[-1]  # the stage a won or lost deal ends in
-OPEN_STAGES = STAGES[:-1]
-WON = "won"
-FUNNEL_STAGES = (*OPEN_STAGES, WON)
-STAGE_LABELS = {"lead": "Lead", "qualified": "Qualified", "proposal": "Proposal",
-                "negotiation": "Negotiation", WON: "Won"}
+WON = "won"  # the funnel's last step: the outcome, whatever the won stage is called
 STALE_CHOICES = ("14", "30", "60", "90")
 KPIS = ("open_value", "weighted_value", "open_deals", "win_rate", "avg_deal_size",
         "avg_cycle_days", "won_value")
@@ -77,6 +80,42 @@ def _days_between_pg(element: days_between, compiler: SQLCompiler, **kw: Any) ->
     return f"CAST(({compiler.process(later, **kw)} - {compiler.process(earlier, **kw)}) AS FLOAT)"
 
 
+# --- the stages -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Stages:
+    """The business's stages: the open ones in order, each stage's rank (won and lost stages
+    rank after every open one) and the default probabilities an admin or an import set."""
+
+    open: tuple[str, ...]
+    ranks: dict[str, int]
+    defaults: dict[str, float]
+
+    @property
+    def funnel(self) -> tuple[str, ...]:
+        """The funnel's steps: the open stages, then won."""
+        return (*self.open, WON)
+
+
+def stage_label(stage: str) -> str:
+    """How a stage is named on the page: 'lead' is 'Lead', 'Engaging' stays."""
+    return "Won" if stage == WON else stage[:1].upper() + stage[1:]
+
+
+@cached
+def stage_order(session: Session, scope: Scope) -> Stages:
+    """The stages from `pipeline_stages`, in their order (shared by every platform)."""
+    rows = session.execute(select(PipelineStage.name, PipelineStage.outcome,
+                                  PipelineStage.probability)
+                           .order_by(PipelineStage.position, PipelineStage.id)).all()
+    opened = tuple(name for name, outcome, _p in rows if outcome == "open")
+    ranks = {name: rank for rank, name in enumerate(opened, 1)}
+    ranks.update({name: len(opened) + 1 for name, outcome, _p in rows if outcome != "open"})
+    defaults = {name: float(p) for name, outcome, p in rows
+                if outcome == "open" and p is not None}
+    return Stages(opened, ranks, defaults)
+
+
 # --- which deals ------------------------------------------------------------------------------
 
 def deal_conditions(filters: Filters, scope: Scope) -> list[ColumnElement[bool]]:
@@ -97,8 +136,8 @@ def _between(column: Any, start: dt.date, end: dt.date) -> ColumnElement[bool]:
 
 
 def _open_at(day: dt.date) -> ColumnElement[bool]:
-    """Deals created by `day` and not closed by it."""
-    return and_(Opportunity.created_on <= day,
+    """Deals created by `day` (or on an unknown day) and not closed by it."""
+    return and_(or_(Opportunity.created_on.is_(None), Opportunity.created_on <= day),
                 or_(Opportunity.closed_on.is_(None), Opportunity.closed_on > day),
                 or_(Opportunity.outcome == "open", Opportunity.closed_on.is_not(None)))
 
@@ -114,22 +153,39 @@ def _stage_at(day: dt.date) -> ColumnElement[Any]:
 
 # --- the probability of an open deal ----------------------------------------------------------
 
+def _reached(stage: str, stages: Stages) -> ColumnElement[bool]:
+    """The deal entered `stage`: its history says so, or it is there now, or (a deal without
+    history, as CRM exports are) its stage now comes later in the order; won for 'won'."""
+    if stage == WON:
+        return Opportunity.outcome == "won"
+    history = exists().where(StageChange.opportunity_id == Opportunity.id)
+    rank = case(stages.ranks, value=Opportunity.stage, else_=0) if stages.ranks else null()
+    return or_(history.where(StageChange.stage == stage), Opportunity.stage == stage,
+               and_(~history, rank >= stages.ranks.get(stage, 0)))
+
+
 @cached
 def stage_win_rates(session: Session, scope: Scope) -> dict[str, float | None]:
     """Per open stage: the share won of the closed deals that reached it (all history).
 
-    This is the probability of a deal at that stage when none is stored.
+    This is the probability of a deal at that stage when none is stored on the deal or as
+    the stage's default.
     """
+    stages = stage_order(session, scope)
     rates: dict[str, float | None] = {}
     closed = Opportunity.outcome.in_(("won", "lost"))
-    for stage in OPEN_STAGES:
-        entered = or_(exists().where(StageChange.opportunity_id == Opportunity.id,
-                                     StageChange.stage == stage), Opportunity.stage == stage)
+    for stage in stages.open:
         won, total = session.execute(
             select(func.count().filter(Opportunity.outcome == "won"), func.count())
-            .where(closed, entered, *deal_conditions(Filters(), scope))).one()
+            .where(closed, _reached(stage, stages), *deal_conditions(Filters(), scope))).one()
         rates[stage] = won / total if total else None
     return rates
+
+
+def stage_probabilities(session: Session, scope: Scope) -> dict[str, float | None]:
+    """Per open stage, the probability of a deal without its own: the stage's default when
+    one is set, else the historical win rate."""
+    return {**stage_win_rates(session, scope), **stage_order(session, scope).defaults}
 
 
 def _probability(stage: SQLColumnExpression[Any], rates: dict[str, float | None],
@@ -143,20 +199,26 @@ def _probability(stage: SQLColumnExpression[Any], rates: dict[str, float | None]
 # --- KPIs -------------------------------------------------------------------------------------
 
 def _open_totals(session: Session, scope: Scope, filters: Filters, day: dt.date,
-                 rates: dict[str, float | None]) -> dict[str, Any]:
+                 rates: dict[str, float | None],
+                 defaults: dict[str, float] | None = None) -> dict[str, Any]:
     """Open deals on `day`: count, value and weighted value (stored probability while the deal
-    is still at the stage it has now, else the win rate of the stage it had then)."""
+    is still at the stage it has now, else the probability of the stage it had then), how
+    many have no amount and how many were weighed by a stage default."""
     stage = _stage_at(day)
     same_stage = and_(stage == Opportunity.stage, Opportunity.probability.is_not(None))
     probability = case((same_stage, Opportunity.probability),
                        else_=_probability(stage, rates, stored=False))
-    count, value, weighted, stored = session.execute(
+    weighed = sorted(defaults or ())  # stages whose default probability weighs a deal
+    by_default = and_(~same_stage, stage.in_(weighed)) if weighed else false()
+    count, value, weighted, stored, defaulted, no_amount = session.execute(
         select(func.count(), func.sum(Opportunity.amount),
                func.sum(Opportunity.amount * probability),
-               func.count().filter(same_stage))
+               func.count().filter(same_stage), func.count().filter(by_default),
+               func.count().filter(Opportunity.amount.is_(None)))
         .where(_open_at(day), *deal_conditions(filters, scope))).one()
     return {"open_deals": int(count), "open_value": money(value),
-            "weighted_value": money(weighted), "stored_probabilities": int(stored)}
+            "weighted_value": money(weighted), "stored_probabilities": int(stored),
+            "default_probabilities": int(defaulted), "open_without_amount": int(no_amount)}
 
 
 def _closed_totals(session: Session, scope: Scope, filters: Filters, start: dt.date,
@@ -192,12 +254,14 @@ def pipeline_kpis(session: Session, scope: Scope, filters: Filters,
     last day, win rate, average deal size, average cycle and won value of deals closed in it.
 
     `probability` says how the weighted value was weighed: how many open deals had a stored
-    probability, and the stage win rates used for the others.
+    probability, how many a stage default, and the stage win rates used for the others;
+    `counts` how many open deals have no amount (left out of the values).
     """
-    rates = stage_win_rates(session, scope)
+    rates = stage_probabilities(session, scope)
+    defaults = stage_order(session, scope).defaults
 
     def totals(start: dt.date, end: dt.date) -> dict[str, Any]:
-        return {**_open_totals(session, scope, filters, end, rates),
+        return {**_open_totals(session, scope, filters, end, rates, defaults),
                 **_closed_totals(session, scope, filters, start, end)}
 
     current = totals(period.start, period.end)
@@ -209,20 +273,16 @@ def pipeline_kpis(session: Session, scope: Scope, filters: Filters,
             for key in KPIS}
     return {"kpis": kpis,
             "probability": {"stored": current["stored_probabilities"],
-                            "estimated": current["open_deals"] - current["stored_probabilities"],
-                            "stage_win_rates": rates},
-            "counts": {key: current[key] for key in ("won_deals", "closed_deals")}}
+                            "default": current["default_probabilities"],
+                            "estimated": current["open_deals"] - current["stored_probabilities"]
+                            - current["default_probabilities"],
+                            "stage_win_rates": stage_win_rates(session, scope),
+                            "stage_defaults": defaults},
+            "counts": {key: current[key] for key in ("won_deals", "closed_deals",
+                                                     "open_without_amount")}}
 
 
 # --- the stage funnel -------------------------------------------------------------------------
-
-def _reached(stage: str) -> ColumnElement[bool]:
-    """The deal entered `stage` (its history says so, or it is there now); won for 'won'."""
-    if stage == WON:
-        return Opportunity.outcome == "won"
-    return or_(exists().where(StageChange.opportunity_id == Opportunity.id,
-                              StageChange.stage == stage), Opportunity.stage == stage)
-
 
 def _days_in_stage(session: Session, conditions: Sequence[ColumnElement[bool]]) -> dict[str, Any]:
     """Average days from entering each stage to entering the next, over finished stays."""
@@ -242,36 +302,48 @@ def _days_in_stage(session: Session, conditions: Sequence[ColumnElement[bool]]) 
 @cached
 def stage_funnel(session: Session, scope: Scope, filters: Filters,
                  period: Period) -> pd.DataFrame:
-    """Deals created in the range: how many reached each stage and their value, how many are
-    still open there, conversion to the next stage, average days in the stage.
+    """Deals created in the range (and deals without a created date, whatever the range): how
+    many reached each stage and their value, how many are still open there, conversion to the
+    next stage, average days in the stage.
 
     Conversion from a stage = deals that reached the next one / deals that left this one
     (reached it and are not still open in it). Columns: stage, label, deals, value,
+    no_amount (deals left out of the value), undated (deals without a created date),
     open_here, conversion, avg_days, stays, win_rate (history's win rate from the stage).
     """
-    conditions = [Opportunity.created_on.between(period.start, period.end),
+    stages = stage_order(session, scope)
+    steps = stages.funnel
+    conditions = [or_(Opportunity.created_on.is_(None),
+                      Opportunity.created_on.between(period.start, period.end)),
                   *deal_conditions(filters, scope)]
     measures: list[ColumnElement[Any]] = []
-    for stage in FUNNEL_STAGES:
-        reached = _reached(stage)
+    for stage in steps:
+        reached = _reached(stage, stages)
         here = and_(Opportunity.outcome == "open", Opportunity.stage == stage)
         measures += [func.count().filter(reached), func.sum(Opportunity.amount).filter(reached),
-                     func.count().filter(here)]
+                     func.count().filter(here),
+                     func.count().filter(and_(reached, Opportunity.amount.is_(None))),
+                     func.count().filter(and_(reached, Opportunity.created_on.is_(None)))]
     row = session.execute(select(*measures).where(*conditions)).one()
     days = _days_in_stage(session, conditions)
     rates = stage_win_rates(session, scope)
+    width = len(measures) // len(steps)
+
+    def column(offset: int) -> list[Any]:
+        return [row[width * i + offset] for i in range(len(steps))]
+
     frame = pd.DataFrame({
-        "stage": list(FUNNEL_STAGES), "label": [STAGE_LABELS[s] for s in FUNNEL_STAGES],
-        "deals": [int(row[3 * i]) for i in range(len(FUNNEL_STAGES))],
-        "value": [money(row[3 * i + 1]) for i in range(len(FUNNEL_STAGES))],
-        "open_here": [int(row[3 * i + 2]) for i in range(len(FUNNEL_STAGES))]})
+        "stage": list(steps), "label": [stage_label(s) for s in steps],
+        "deals": [int(n) for n in column(0)], "value": [money(v) for v in column(1)],
+        "no_amount": [int(n) for n in column(3)], "undated": [int(n) for n in column(4)],
+        "open_here": [int(n) for n in column(2)]})
     left = frame["deals"] - frame["open_here"]
     next_deals = frame["deals"].shift(-1)
     frame["conversion"] = (next_deals / left).where(left > 0)
     frame.loc[frame["stage"] == WON, "conversion"] = np.nan
-    frame["avg_days"] = [days.get(s, (np.nan, 0))[0] for s in FUNNEL_STAGES]
-    frame["stays"] = [days.get(s, (np.nan, 0))[1] for s in FUNNEL_STAGES]
-    frame["win_rate"] = [rates.get(s) if s != WON else 1.0 for s in FUNNEL_STAGES]
+    frame["avg_days"] = [days.get(s, (np.nan, 0))[0] for s in steps]
+    frame["stays"] = [days.get(s, (np.nan, 0))[1] for s in steps]
+    frame["win_rate"] = [rates.get(s) if s != WON else 1.0 for s in steps]
     frame["win_rate"] = frame["win_rate"].astype(float)
     return frame
 
@@ -362,9 +434,10 @@ def forecast_by_month(session: Session, scope: Scope, filters: Filters,
     months hold overdue deals; the forecast runs on past the range's end).
 
     Columns: month, won_value, won_value_deals, weighted_value, weighted_value_deals,
-    open_value.
+    open_value; and, the same on every row, open_no_amount (open deals of these months left
+    out of the values: no amount) and open_no_close (open deals left out: no expected close).
     """
-    rates = stage_win_rates(session, scope)
+    rates = stage_probabilities(session, scope)
     deals = deal_conditions(filters, scope)
     first = month_start(period.start)
     won = _per_month(session, Opportunity.closed_on, Opportunity.amount,
@@ -382,6 +455,12 @@ def forecast_by_month(session: Session, scope: Scope, filters: Filters,
         .merge(value, on="month", how="left")
     counts = ["won_value_deals", "weighted_value_deals"]
     frame[counts] = frame[counts].fillna(0).astype(int)
+    no_amount, no_close = session.execute(
+        select(func.count().filter(and_(Opportunity.expected_close >= first,
+                                        Opportunity.amount.is_(None))),
+               func.count().filter(Opportunity.expected_close.is_(None)))
+        .where(Opportunity.outcome == "open", *deals)).one()
+    frame["open_no_amount"], frame["open_no_close"] = int(no_amount), int(no_close)
     return frame.fillna({"won_value": 0.0, "weighted_value": 0.0, "open_value": 0.0})
 
 
@@ -399,20 +478,23 @@ def _months(first: dt.date, last: dt.date) -> list[dt.date]:
 def open_opportunities(session: Session, scope: Scope, filters: Filters, period: Period,
                        stage: str = "", rep: str = "", team: str = "",
                        stale_days: str = "30") -> pd.DataFrame:
-    """Deals open now, created by the range's end, in the chosen stage, rep and team ('' for
-    all): age and days since the last stage change at the range's end, stale when that is
-    more than `stale_days`; the probability stored or, when none is, the stage's win rate.
+    """Deals open now, created by the range's end (or on an unknown day), in the chosen stage,
+    rep and team ('' for all): age and days since the last stage change at the range's end
+    (None without a created date or change), stale when that is more than `stale_days`; the
+    probability stored or, when none is, the stage's default, else its win rate.
 
     Columns: opportunity, account, rep, team, region, stage, amount, probability,
     probability_source, weighted_value, created_on, age_days, expected_close,
     last_change, days_since_change, stale; the largest first.
     """
-    rates = stage_win_rates(session, scope)
+    rates = stage_probabilities(session, scope)
+    defaults = stage_order(session, scope).defaults
     last_change = (select(func.max(StageChange.entered_on))
                    .where(StageChange.opportunity_id == Opportunity.id,
                           StageChange.entered_on <= period.end)
                    .correlate(Opportunity).scalar_subquery())
-    conditions = [Opportunity.outcome == "open", Opportunity.created_on <= period.end,
+    conditions = [Opportunity.outcome == "open",
+                  or_(Opportunity.created_on.is_(None), Opportunity.created_on <= period.end),
                   *deal_conditions(filters, scope)]
     conditions += [condition for chosen, condition in (
         (stage, Opportunity.stage == stage), (rep, SalesRep.name == rep),
@@ -428,26 +510,33 @@ def open_opportunities(session: Session, scope: Scope, filters: Filters, period:
     frame = pd.DataFrame(session.execute(stmt).all(), columns=[
         "opportunity", "account", "rep", "team", "region", "stage", "amount", "stored",
         "created_on", "expected_close", "last_change"])
-    return _open_table(frame, rates, period.end, int(stale_days))
+    return _open_table(frame, rates, defaults, period.end, int(stale_days))
 
 
-def _open_table(frame: pd.DataFrame, rates: dict[str, float | None], asof: dt.date,
-                stale_days: int) -> pd.DataFrame:
+def _days_to(asof: dt.date, days: pd.Series) -> pd.Series:
+    """Whole days from each date to `asof` (NaN for an unknown date)."""
+    return pd.Series([np.nan if day is None else float((asof - day).days) for day in days],
+                     index=days.index, dtype=float)
+
+
+def _open_table(frame: pd.DataFrame, rates: dict[str, float | None],
+                defaults: dict[str, float], asof: dt.date, stale_days: int) -> pd.DataFrame:
     """Derived columns of the open deals (a few hundred rows, already filtered in SQL)."""
     frame["opportunity"] = frame["opportunity"].astype(str)
-    frame["amount"] = frame["amount"].map(money).astype(float)
+    amount = pd.to_numeric(frame["amount"], errors="coerce").astype(float)
+    frame["amount"] = amount.map(money).where(amount.notna())  # NaN: no amount
     stored = pd.to_numeric(frame.pop("stored"), errors="coerce").astype(float)
     estimated = frame["stage"].map(lambda s: rates.get(s)).astype(float)
     frame.insert(7, "probability", stored.fillna(estimated))
-    frame.insert(8, "probability_source", np.where(stored.notna(), "stored",
-                                                   np.where(estimated.notna(), "stage win rate",
-                                                            "none")))
+    source = np.where(frame["stage"].isin(list(defaults)), "stage default", "stage win rate")
+    frame.insert(8, "probability_source", np.where(
+        stored.notna(), "stored", np.where(estimated.notna(), source, "none")))
     frame.insert(9, "weighted_value", frame["amount"] * frame["probability"])
     for column in ("created_on", "expected_close", "last_change"):
         frame[column] = frame[column].map(lambda day: None if day is None else as_date(day))
-    frame.insert(11, "age_days", [(asof - day).days for day in frame["created_on"]])
-    frame["days_since_change"] = [(asof - day).days for day in frame["last_change"]]
-    frame["stale"] = frame["days_since_change"] > stale_days
+    frame.insert(11, "age_days", _days_to(asof, frame["created_on"]))
+    frame["days_since_change"] = _days_to(asof, frame["last_change"])
+    frame["stale"] = (frame["days_since_change"] > stale_days).astype(bool)
     return frame
 
 
@@ -476,16 +565,27 @@ def rep_options(session: Session, scope: Scope) -> dict[str, list[str]]:
 
 
 def stage_note(kpis: dict[str, Any]) -> str:
-    """How the weighted pipeline was weighed, in words."""
+    """How the weighted pipeline was weighed, and which open deals have no amount, in words."""
     probability = kpis["probability"]
-    stored, estimated = probability["stored"], probability["estimated"]
-    if not stored and not estimated:
+    stored, default, estimated = (probability["stored"], probability.get("default", 0),
+                                  probability["estimated"])
+    if not stored and not default and not estimated:
         return "No open deals at the range's end."
     parts = []
     if stored:
         parts.append(f"{stored} open deal{'s' if stored != 1 else ''} weighed by the "
                      "probability stored on it")
+    if default:
+        parts.append(f"{default} by its stage's default probability")
     if estimated:
         parts.append(f"{estimated} by the historical win rate of deals that reached its stage")
-    return "Weighted pipeline: " + "; ".join(parts) + "."
+    text = "Weighted pipeline: " + "; ".join(parts) + "."
+    return text + no_amount_note(kpis["counts"].get("open_without_amount", 0))
 
+
+def no_amount_note(count: int) -> str:
+    """' 3 open deals have no amount and are left out of the values.' ('' for none)."""
+    if not count:
+        return ""
+    return (f" {count:,} open deal{'s have' if count != 1 else ' has'} no amount and "
+            f"{'are' if count != 1 else 'is'} left out of the values.")

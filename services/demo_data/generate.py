@@ -47,6 +47,7 @@ class DemoSummary:
     tracking: int
     payouts: int
     funnel_days: int
+    pipeline_stages: int
     accounts: int
     sales_reps: int
     opportunities: int

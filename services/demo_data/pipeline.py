@@ -1,10 +1,11 @@
-"""The B2B pipeline: accounts, sales reps, opportunities and their stage changes."""
+"""The B2B pipeline: its stages, accounts, sales reps, opportunities and their stage changes."""
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
 
+from models import STAGES
 from services.demo_data.days import Calendar
 from services.demo_data.plan import (
     BUSINESS_COUNTRIES,
@@ -18,12 +19,13 @@ from services.demo_data.rows import Columns, nullable, row_ids
 
 def pipeline_rows(rng: np.random.Generator, calendar: Calendar,
                   wholesale_id: int) -> dict[str, Columns]:
-    """Rows of accounts, sales_reps, opportunities and stage_changes."""
+    """Rows of pipeline_stages, accounts, sales_reps, opportunities and stage_changes."""
     settings = PLANTED["pipeline"]
     reps = settings["reps"]
     accounts = _accounts(rng, settings)
     opportunities, stage_changes = _opportunities(rng, calendar, accounts, settings)
     return {
+        "pipeline_stages": _stages(),
         "accounts": {"id": row_ids(len(accounts["name"])), "name": accounts["name"].tolist(),
                      "segment": accounts["segment"].tolist(),
                      "country": accounts["country"].tolist()},
@@ -34,6 +36,14 @@ def pipeline_rows(rng: np.random.Generator, calendar: Calendar,
                           "platform_id": [wholesale_id] * len(opportunities["id"])},
         "stage_changes": stage_changes,
     }
+
+
+def _stages() -> Columns:
+    """The demo's stages in order, without a default probability (every deal stores one)."""
+    outcomes = {"won": "won", "lost": "lost"}
+    return {"id": row_ids(len(STAGES)), "name": list(STAGES),
+            "position": list(range(1, len(STAGES) + 1)), "probability": [None] * len(STAGES),
+            "outcome": [outcomes.get(name, "open") for name in STAGES]}
 
 
 def _accounts(rng: np.random.Generator, settings: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -64,7 +74,7 @@ def _account_owners(segment: np.ndarray, reps: tuple[tuple[Any, ...], ...]) -> n
 
 def _opportunities(rng: np.random.Generator, calendar: Calendar, accounts: dict[str, np.ndarray],
                    settings: dict[str, Any]) -> tuple[Columns, Columns]:
-    """Deals walking lead → qualified → proposal → negotiation → closed (won or lost)."""
+    """Deals walking lead → qualified → proposal → negotiation → won, or lost on the way."""
     count = settings["opportunities"]
     growth = (1 + PLANTED["annual_growth"]) ** (np.arange(calendar.size) / 365.25)
     created = np.sort(rng.choice(calendar.size, count, p=growth / growth.sum()))
@@ -92,8 +102,8 @@ def _opportunities(rng: np.random.Generator, calendar: Calendar, accounts: dict[
         final = decided & (~advance | (name == STAGE_ORDER[-1]))
         outcome[final] = np.where(advance[final], "won", "lost")
         closed[final] = leaves[final]
-        stage[final] = "closed"
-        changes += [(i, "closed", int(leaves[i])) for i in np.flatnonzero(final).tolist()]
+        stage[final] = outcome[final]  # the stage of a closed deal is its outcome
+        changes += [(i, str(outcome[i]), int(leaves[i])) for i in np.flatnonzero(final).tolist()]
         moving = decided & ~final
         entered = np.where(moving, leaves, entered).astype(np.int64)
     probability = np.array([settings["open_probability"].get(s, 0.0) for s in stage])

@@ -21,8 +21,8 @@ from services.imports import bulk
 # names are also the keys of the generated rows.
 TABLES: tuple[Table, ...] = tuple(Base.metadata.tables[name] for name in (
     "products", "customers", "influencers", "campaigns", "media_posts", "orders", "order_lines",
-    "tracking", "payouts", "funnel_days", "accounts", "sales_reps", "opportunities",
-    "stage_changes",
+    "tracking", "payouts", "funnel_days", "pipeline_stages", "accounts", "sales_reps",
+    "opportunities", "stage_changes",
 ))
 
 

@@ -2,8 +2,9 @@
 never the shared reference data, and learns nothing about other platforms' rows.
 
 - Reference kinds (`REFERENCE_KINDS`: the catalogue, customers, influencers, the pipeline with
-  its accounts and reps) and saved column mappings are shared by every platform: only an
-  unrestricted user (no platform limit: the CLI, admins, unrestricted analysts) writes them.
+  its stages, accounts and reps, the sales team) and saved column mappings are shared by
+  every platform: only an unrestricted user (no platform limit: the CLI, admins,
+  unrestricted analysts) writes them.
   A limited user is refused before the file is read into the database.
 - Platform kinds (sales, posts, tracking, payouts, funnel): every row must belong wholly to
   the user's platforms. A row naming another platform, or that would update (or link to) a
@@ -28,7 +29,8 @@ from services.imports.kinds import KINDS
 from services.platforms import slugify
 from services.scope import Scope
 
-REFERENCE_KINDS = frozenset({"products", "customers", "influencers", "pipeline"})
+REFERENCE_KINDS = frozenset({"products", "customers", "influencers", "pipeline",
+                             "sales_team"})
 PLATFORM_KINDS = frozenset({"sales", "posts", "tracking", "payouts", "funnel"})
 
 

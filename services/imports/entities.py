@@ -1,5 +1,5 @@
 """Catalogue and marketing files: products, customers, influencers, posts, tracking, payouts,
-funnel counts and pipeline opportunities.
+funnel counts, pipeline opportunities and the sales team.
 
 Each kind has a key (see `kinds.py`). A key repeated within the file is a problem; a key
 already in the database is updated (or, for tracking and payouts, which have no stored key,
@@ -32,6 +32,7 @@ from models import (
     SalesRep,
     Tracking,
 )
+from models.pipeline import PipelineStage
 from services import rollups
 from services.errors import InvalidInput
 from services.imports import bulk
@@ -53,6 +54,7 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
     first_date: Any = None
     last_date: Any = None
+    new_stages: list[dict[str, Any]] = field(default_factory=list)  # pipeline: to add
 
 
 def _lookup(session: Session, model: Any, key: Any, values: pd.Series) -> dict[Any, int]:
@@ -220,31 +222,146 @@ def prepare_funnel(session: Session, values: dict[str, pd.Series], problems: Pro
     return prepared
 
 
+# Stage names that close a deal, compared lower-case with punctuation as spaces.
+WON_STAGES = frozenset({"won", "closed won"})
+LOST_STAGES = frozenset({"lost", "closed lost"})
+LEGACY_CLOSED = "closed"  # the old shared stage of won and lost deals, with an outcome column
+
+
+def stage_key(name: str) -> str:
+    """A stage name as compared: 'Closed-Won ' and 'closed won' are the same stage."""
+    return " ".join("".join(c if c.isalnum() else " " for c in name.lower()).split())
+
+
+def stage_outcome(name: str) -> str:
+    """The outcome a new stage means by its name: won, lost or open."""
+    key = stage_key(name)
+    return "won" if key in WON_STAGES else ("lost" if key in LOST_STAGES else "open")
+
+
+def _known_stages(session: Session) -> dict[str, tuple[str, str]]:
+    """Stored stages by key: (name as stored, outcome)."""
+    rows = session.execute(select(PipelineStage.name, PipelineStage.outcome)).all()
+    return {stage_key(name): (name, outcome) for name, outcome in rows}
+
+
+def _resolve_stages(frame: pd.DataFrame, known: dict[str, tuple[str, str]],
+                    given: pd.Series) -> list[dict[str, Any]]:
+    """Write each row's stage as stored (or as first spelled in the file) and its stage's
+    outcome into `stage_outcome`; return the stages the file adds, in file order."""
+    stages = dict(known)
+    added: list[dict[str, Any]] = []
+    legacy = frame["stage"].map(stage_key).eq(LEGACY_CLOSED) & given.isin(["won", "lost"])
+    if legacy.any():  # the old format: "closed" with a won/lost outcome
+        closing = {outcome: name for name, outcome in stages.values() if outcome != "open"}
+        frame.loc[legacy, "stage"] = given[legacy].map(
+            lambda outcome: closing.get(outcome, outcome.capitalize()))
+    for name in frame.loc[frame["stage"] != "", "stage"].drop_duplicates():
+        key = stage_key(name)
+        if key not in stages:
+            stages[key] = (name, stage_outcome(name))
+            added.append({"name": name, "outcome": stages[key][1]})
+    keys = frame["stage"].map(stage_key)
+    frame["stage"] = keys.map(lambda key: stages[key][0] if key in stages else "")
+    frame["stage_outcome"] = keys.map(lambda key: stages[key][1] if key in stages else "open")
+    return added
+
+
 def prepare_pipeline(session: Session, values: dict[str, pd.Series], problems: Problems,
                      context: Context) -> Prepared:
-    """Opportunities keyed by id; accounts and reps are created by name as needed."""
+    """Opportunities keyed by id; accounts, reps and stages are created by name as needed.
+
+    A won or lost stage decides the outcome; an open stage takes the outcome column's (a deal
+    lost while in "Proposal"). A closed deal needs an amount, an account, a created date and
+    a close date (its expected close when the file has no closed-on column); an open one may
+    lack the first three.
+    """
     frame = _keyed("pipeline", values, problems, context)
-    outcome = frame.get("outcome", pd.Series("", index=frame.index)).replace("", "open")
-    frame["outcome"] = outcome
-    problems.add(((frame["stage"] == "closed") & (outcome == "open")).to_numpy(),
-                 context.columns["stage"], "is closed, so the outcome must be won or lost",
-                 frame["stage"])
-    problems.add(((frame["stage"] != "closed") & (outcome != "open")).to_numpy(),
+    index = frame.index
+    for name in ("account", "product", "closed_on", "expected_close", "created_on", "amount"):
+        if name not in frame:
+            frame[name] = pd.Series(np.nan if name == "amount" else (
+                "" if name in ("account", "product") else pd.NaT), index=index)
+    given = frame.get("outcome", pd.Series("", index=index))
+    added = _resolve_stages(frame, _known_stages(session), given)
+    by_stage = frame["stage_outcome"]
+    outcome = by_stage.where(by_stage != "open", given.replace("", "open"))
+    problems.add(((by_stage != "open") & (given != "") & (given != by_stage)).to_numpy(),
                  context.columns.get("outcome", "outcome"),
-                 "is won or lost, so the stage must be closed", outcome)
+                 "contradicts the stage (a Won stage is won, a Lost stage lost)", given)
+    frame["outcome"] = outcome
+    frame = frame.drop(columns="stage_outcome")
+    frame["closed_on"] = frame["closed_on"].where(
+        frame["closed_on"].notna() | (outcome == "open"), frame["expected_close"])
+    closed = (outcome != "open").to_numpy()
+    columns = {"closed_on": context.columns.get("expected_close", "closed_on"),
+               **context.columns}  # a closed deal's close date may be the "close date"
+    for name, missing, what in (
+            ("amount", frame["amount"].isna(), "an amount"),
+            ("account", frame["account"] == "", "an account"),
+            ("created_on", frame["created_on"].isna(), "a created date"),
+            ("closed_on", frame["closed_on"].isna(), "a close date")):
+        problems.add(closed & missing.to_numpy(), columns.get(name, name),
+                     f"is empty, but a won or lost deal needs {what}", frame.get(name))
     if "probability" in frame:
         frame["probability"] = frame["probability"].where(frame["probability"] <= 1,
                                                           frame["probability"] / 100)
     existing = _lookup(session, Opportunity, Opportunity.external_id, frame["opportunity_id"])
     prepared = Prepared("pipeline", frame, _split(frame["opportunity_id"], existing, problems))
+    _open_gaps(prepared, frame[~problems.rejected])
+    prepared.new_stages = _learned(added, frame[~problems.rejected])
+    if added:
+        prepared.notes.append(
+            "New stages, added after the existing ones in the order the file first names "
+            "them: " + ", ".join(f"{stage['name']} ({stage['outcome']})" for stage in added)
+            + ". An admin can reorder them and set their probability on the Admin page.")
     _date_range(prepared, frame["created_on"], problems)
     return prepared
+
+
+def _open_gaps(prepared: Prepared, valid: pd.DataFrame) -> None:
+    """Count the open deals loaded without an amount, an account or a created date."""
+    still_open = valid[valid["outcome"] == "open"]
+    for label, missing in (("open deals without an amount (shown as “no amount”)",
+                            still_open["amount"].isna()),
+                           ("open deals without an account (shown as “unknown account”)",
+                            still_open["account"] == ""),
+                           ("open deals without a created date", still_open["created_on"].isna())):
+        if missing.any():
+            prepared.totals[label] = int(missing.sum())
+
+
+def _learned(added: list[dict[str, Any]], valid: pd.DataFrame) -> list[dict[str, Any]]:
+    """New stages with a default probability: the file's mean probability of its open deals
+    in the stage (None without a probability column)."""
+    out = []
+    for stage in added:
+        probability = None
+        if stage["outcome"] != "open":
+            probability = 1.0 if stage["outcome"] == "won" else 0.0
+        elif "probability" in valid:
+            mean = valid.loc[(valid["stage"] == stage["name"])
+                             & (valid["outcome"] == "open"), "probability"].mean()
+            probability = None if pd.isna(mean) else round(float(mean), 4)
+        out.append({**stage, "probability": probability})
+    return out
+
+
+def prepare_sales_team(session: Session, values: dict[str, pd.Series], problems: Problems,
+                       context: Context) -> Prepared:
+    """Sales reps keyed by name: their manager, team (the manager's by default) and region."""
+    frame = _keyed("sales_team", values, problems, context)
+    if "team" not in frame and "manager" in frame:
+        frame["team"] = frame["manager"]
+    existing = _lookup(session, SalesRep, SalesRep.name, frame["rep"])
+    return Prepared("sales_team", frame, _split(frame["rep"], existing, problems))
 
 
 PREPARERS: dict[str, Callable[..., Prepared]] = {
     "products": prepare_products, "customers": prepare_customers,
     "influencers": prepare_influencers, "posts": prepare_posts, "tracking": prepare_tracking,
     "payouts": prepare_payouts, "funnel": prepare_funnel, "pipeline": prepare_pipeline,
+    "sales_team": prepare_sales_team,
 }
 
 
@@ -253,7 +370,11 @@ PREPARERS: dict[str, Callable[..., Prepared]] = {
 # ---------------------------------------------------------------------------------------------
 def load(session: Session, prepared: Prepared, scope: Scope, zone: str) -> None:
     """Write prepared rows of any kind but sales."""
-    if not prepared.frame.empty:
+    if prepared.frame.empty:
+        return
+    if prepared.kind == "pipeline":  # with the stages the file adds
+        load_pipeline(session, prepared.frame, scope, zone, prepared.new_stages)
+    else:
         LOADERS[prepared.kind](session, prepared.frame, scope, zone)
 
 
@@ -460,11 +581,21 @@ def _named_ids(session: Session, model: Any, names: pd.Series,
     return ids
 
 
-def load_pipeline(session: Session, frame: pd.DataFrame, scope: Scope, zone: str) -> None:
-    """Upsert opportunities by id, creating accounts and sales reps by name."""
+def _add_stages(session: Session, stages: list[dict[str, Any]]) -> None:
+    """Append the file's new stages after the stored ones, in file order."""
+    last = session.scalar(select(func.max(PipelineStage.position))) or 0
+    for position, stage in enumerate(stages, last + 1):
+        session.add(PipelineStage(position=position, **stage))
+    session.flush()
+
+
+def load_pipeline(session: Session, frame: pd.DataFrame, scope: Scope, zone: str,
+                  stages: list[dict[str, Any]] | None = None) -> None:
+    """Upsert opportunities by id, creating stages, accounts and sales reps by name."""
+    _add_stages(session, stages or [])
     frame = _dates_only(frame.copy(), "created_on", "expected_close", "closed_on")
     accounts = _named_ids(session, Account, frame["account"], lambda name: {})
-    frame["account_id"] = frame["account"].map(accounts)
+    frame["account_id"] = frame["account"].map(accounts).astype(object)
     if "rep" in frame:
         first = frame[frame["rep"] != ""].drop_duplicates("rep").set_index("rep")
         reps = _named_ids(session, SalesRep, frame["rep"], lambda name: {
@@ -478,13 +609,21 @@ def load_pipeline(session: Session, frame: pd.DataFrame, scope: Scope, zone: str
     _upsert(session, Opportunity.__table__, frame, {
         "external_id": "opportunity_id", "account_id": "account_id", "rep_id": "rep_id",
         "platform_id": "platform_id", "stage": "stage", "outcome": "outcome",
-        "amount": "amount", "probability": "probability", "created_on": "created_on",
-        "expected_close": "expected_close", "closed_on": "closed_on"}, "external_id")
+        "amount": "amount", "probability": "probability", "product": "product",
+        "created_on": "created_on", "expected_close": "expected_close",
+        "closed_on": "closed_on"}, "external_id")
+
+
+def load_sales_team(session: Session, frame: pd.DataFrame, scope: Scope, zone: str) -> None:
+    """Upsert sales reps by name (only the columns the file has are changed)."""
+    _upsert(session, SalesRep.__table__, frame, {
+        "name": "rep", "manager": "manager", "team": "team", "region": "region",
+        "quarterly_quota": "quarterly_quota"}, "name")
 
 
 LOADERS: dict[str, Callable[[Session, pd.DataFrame, Scope, str], None]] = {
     "products": load_products, "customers": load_customers, "influencers": load_influencers,
     "posts": load_posts, "tracking": load_tracking, "payouts": load_payouts,
-    "funnel": load_funnel, "pipeline": load_pipeline,
+    "funnel": load_funnel, "pipeline": load_pipeline, "sales_team": load_sales_team,
 }
 

@@ -12,7 +12,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from models import OUTCOMES, PAYOUT_BASES, PAYOUT_STATUSES, POST_TYPES, STAGES
+from models import OUTCOMES, PAYOUT_BASES, PAYOUT_STATUSES, POST_TYPES
+from models.pipeline import STAGE_LENGTH
 
 # Field types: how a cell is read (see services.imports.convert).
 TEXT, INTEGER, NUMBER, DATETIME, DATE, BOOLEAN, CHOICE = (
@@ -350,13 +351,17 @@ FUNNEL = Kind(
 PIPELINE = Kind(
     "pipeline", "Pipeline opportunities",
     "One row per B2B opportunity, identified by its ID; accounts and sales reps are created "
-    "as needed.",
+    "as needed. The stages are your own: a stage not seen before is added to the pipeline's "
+    "stages (in the order the file first names them; an admin can reorder them), and a stage "
+    "called Won or Closed Won (Lost, Closed Lost) closes the deal as won (lost). An open deal "
+    "may lack an amount, an account or a created date; a won or lost one may not.",
     (
         Field("opportunity_id", "Opportunity ID", required=True, max_length=64,
               synonyms=("opportunity id", "opportunity", "deal id", "id", "opp id"),
               example="OPP-001"),
-        Field("account", "Account", required=True, max_length=160,
+        Field("account", "Account", max_length=160,
               synonyms=("account", "account name", "company", "customer"),
+              help="Required for a won or lost deal; empty is an unknown account.",
               example="Acme Ltd"),
         Field("rep", "Sales rep", max_length=120,
               synonyms=("sales rep", "rep", "owner", "sales agent", "salesperson"),
@@ -365,23 +370,29 @@ PIPELINE = Kind(
         Field("region", "Region", synonyms=("region", "territory", "regional office"),
               example="Europe"),
         _platform(required=False),
-        Field("stage", "Stage", CHOICE, required=True, choices=STAGES,
-              synonyms=("stage", "deal stage", "pipeline stage"),
-              help="One of " + ", ".join(STAGES) + ".", example="proposal"),
+        Field("product", "Product", max_length=120,
+              synonyms=("product", "product name", "product line", "item"),
+              example="GTX Pro"),
+        Field("stage", "Stage", required=True, max_length=STAGE_LENGTH,
+              synonyms=("stage", "deal stage", "pipeline stage", "stage name"),
+              help="Your stage name; Won / Closed Won and Lost / Closed Lost (any case) close "
+                   "the deal.", example="proposal"),
         Field("outcome", "Outcome", CHOICE, choices=OUTCOMES,
               synonyms=("outcome", "status", "result", "won/lost"),
-              help="open, won or lost; default open.", example="open"),
-        Field("amount", "Amount", NUMBER, required=True, maximum=MAX_MONEY * 1000,
+              help="open, won or lost; by default the stage's outcome.", example="open"),
+        Field("amount", "Amount", NUMBER, maximum=MAX_MONEY * 1000,
               synonyms=("amount", "deal value", "value", "close value", "opportunity amount"),
-              example="12000"),
+              help="Required for a won or lost deal; an open deal without one is shown as "
+                   "“no amount”.", example="12000"),
         Field("probability", "Probability", NUMBER, maximum=100,
               synonyms=("probability", "win probability", "probability %"),
               help="0–1 or 0–100.", example="0.4"),
-        Field("created_on", "Created", DATE, required=True,
+        Field("created_on", "Created", DATE,
               synonyms=("created", "created on", "engage date", "created date", "open date"),
-              example="2024-01-10"),
+              help="Required for a won or lost deal.", example="2024-01-10"),
         Field("expected_close", "Expected close", DATE,
               synonyms=("expected close", "close date", "expected close date"),
+              help="For a won or lost deal without a Closed on column: the day it closed.",
               example="2024-04-30"),
         Field("closed_on", "Closed on", DATE,
               synonyms=("closed on", "closed", "closed date", "actual close"), example=""),
@@ -389,8 +400,30 @@ PIPELINE = Kind(
     key=("opportunity_id",),
 )
 
+SALES_TEAM = Kind(
+    "sales_team", "Sales team",
+    "One row per sales rep: their manager and regional office give the rep a team (the "
+    "manager's, unless a team is given) and a region; a new rep is created.",
+    (
+        Field("rep", "Sales rep", required=True, max_length=120,
+              synonyms=("sales agent", "agent", "sales rep", "rep", "salesperson", "owner",
+                        "name"), example="Sam Carter"),
+        Field("manager", "Manager", max_length=120,
+              synonyms=("manager", "sales manager", "team lead", "reports to"),
+              example="Dana Brooks"),
+        Field("team", "Team", synonyms=("team", "sales team"),
+              help="Default: the manager's name.", example="North"),
+        Field("region", "Region", synonyms=("regional office", "region", "office",
+                                             "territory"), example="Central"),
+        Field("quarterly_quota", "Quarterly quota", NUMBER, maximum=MAX_MONEY * 1000,
+              synonyms=("quarterly quota", "quota", "target"), example="60000"),
+    ),
+    key=("rep",),
+)
+
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (
-    SALES, PRODUCTS, CUSTOMERS, POSTS, INFLUENCERS, TRACKING, PAYOUTS, FUNNEL, PIPELINE)}
+    SALES, PRODUCTS, CUSTOMERS, POSTS, INFLUENCERS, TRACKING, PAYOUTS, FUNNEL, PIPELINE,
+    SALES_TEAM)}
 
 # UCI Online Retail in its two namings; both are sales files with the UCI rules applied.
 UCI_NAMINGS: tuple[dict[str, str], ...] = (

@@ -356,7 +356,7 @@ def test_a_dry_run_reports_and_changes_nothing(fresh: Fresh) -> None:
 
 
 ORDER = ("products", "influencers", "posts", "tracking", "payouts", "funnel", "customers",
-         "pipeline")
+         "pipeline", "sales_team")
 
 
 def test_every_kind_loads_its_own_template_and_again_without_change(fresh: Fresh) -> None:

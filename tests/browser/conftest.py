@@ -1,7 +1,11 @@
 """Browser tests: dash_duo in headless Chromium against the app on the SQLite test database."""
 from __future__ import annotations
 
+import contextlib
 import shutil
+import threading
+import time
+from collections.abc import Iterator
 
 import pytest
 from selenium.webdriver.chrome.options import Options
@@ -28,3 +32,28 @@ def _needs_chromium(request: pytest.FixtureRequest) -> None:
         skip_or_fail("browser tests need Debian's chromium and chromium-driver")
     if not request.config.getoption("headless", default=False):
         skip_or_fail("browser tests run headless only: pass --headless (make test does)")
+
+
+REQUEST_THREAD = "process_request_thread"  # werkzeug's name for a thread serving a request
+
+
+@pytest.fixture(autouse=True)
+def _server_idle_before_it_stops(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Let the test server finish what the page asked for before dash_duo stops it.
+
+    A page may still be computing when a test ends (a forecast fit, a model panel); a
+    request thread cut off by the server's shutdown fails the test's teardown. The browser
+    leaves the page first, so nothing new is asked, then the open requests run out.
+    """
+    if "dash_duo" not in request.fixturenames:
+        yield
+        return
+    dash_duo = request.getfixturevalue("dash_duo")  # set up first, so torn down after this
+    yield
+    with contextlib.suppress(Exception):
+        dash_duo.driver.get("about:blank")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(
+            REQUEST_THREAD in thread.name and thread.is_alive()
+            for thread in threading.enumerate()):
+        time.sleep(0.2)

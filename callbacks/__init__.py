@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dash import Dash
 
-from callbacks import admin, data, exports, panels, pipeline, products, sales, shell
+from callbacks import admin, data, exports, marketing, panels, pipeline, products, sales, shell
 from layouts.pages import PAGES
 
 
@@ -17,6 +17,7 @@ def register_all(app: Dash) -> None:
     sales.register_callbacks(app)
     products.register_callbacks(app)
     pipeline.register_callbacks(app)
+    marketing.register_callbacks(app)
     admin.register_callbacks(app)
     data.register_callbacks(app)
     exports.register_callbacks(app, exports.page_exports(PAGES) + admin.EXPORTS)

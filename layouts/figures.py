@@ -737,3 +737,115 @@ def index_figure(frame: pd.DataFrame, label_column: str) -> Figure:
 def with_layout(figure: Figure, **layout: Any) -> Figure:
     """`figure` with more layout settings (nested ones merge); neither input changes."""
     return {"data": figure["data"], "layout": _merged(figure["layout"], layout)}
+
+
+# --- marketing ----------------------------------------------------------------------------------
+
+def interval_bar_figure(frame: pd.DataFrame, label_column: str, value: str, low: str,
+                        high: str, count_column: str, unit: str = "percent",
+                        currency: str = "", short: str = "not enough posts") -> Figure:
+    """Bars of an estimate per group with its interval as error bars and the group's count
+    under its label; a group without an estimate (too few rows) is named, not drawn."""
+    labels = [f"{label}<br>n={count:,}" for label, count in
+              zip(_labels(frame[label_column]), frame[count_column], strict=True)]
+    estimate = frame[value]
+    number = _hover_number("y", unit, currency)
+    bars = {
+        "type": "bar", "x": labels, "y": _values(estimate), "name": "Estimate",
+        "marker": {"color": [PRIMARY if pd.notna(v) and v >= 0 else NEGATIVE
+                             for v in estimate]},
+        "error_y": {"type": "data", "symmetric": False, "color": MUTED, "thickness": 1.2,
+                    "array": _values(frame[high] - estimate),
+                    "arrayminus": _values(estimate - frame[low])},
+        "customdata": [[lo, hi] for lo, hi in zip(_values(frame[low]), _values(frame[high]),
+                                                  strict=True)],
+        "hovertemplate": f"%{{x}}<br>{number} ({_hover_number('customdata[0]', unit, currency)}"
+                         f" to {_hover_number('customdata[1]', unit, currency)})"
+                         "<extra></extra>"}
+    notes = [{"x": label, "y": 0, "text": _text(short), "showarrow": False, "textangle": -90,
+              "yanchor": "bottom", "font": {"size": 11, "color": MUTED}}
+             for label, v in zip(labels, estimate, strict=True) if pd.isna(v)]
+    return _figure([bars], showlegend=False, bargap=0.35, annotations=notes,
+                   yaxis={**_value_axis(unit, currency), "zeroline": True,
+                          "zerolinecolor": MUTED},
+                   xaxis={"type": "category", "tickangle": 0, "automargin": True})
+
+
+def grouped_scatter_figure(frame: pd.DataFrame, x: str, y: str, group_column: str,
+                           hover_column: str, x_title: str, y_title: str,
+                           y_unit: str = "money", currency: str = "",
+                           x_log: bool = False) -> Figure:
+    """One marker per row, a colour per group; `hover_column` names the row in the hover."""
+    traces = []
+    palette = entity_colours(frame[group_column])
+    for group, part in frame.groupby(group_column, sort=True):
+        traces.append({
+            "type": "scatter", "mode": "markers", "x": _values(part[x]), "y": _values(part[y]),
+            "name": _text(str(group)), "text": _labels(part[hover_column]),
+            "marker": {"color": palette[group], "size": 7, "opacity": 0.75},
+            "hovertemplate": f"%{{text}}<br>{_text(x_title)}: %{{x:,.0f}}<br>{_text(y_title)}: "
+                             f"{_hover_number('y', y_unit, currency)}"
+                             f"<extra>{_text(str(group))}</extra>"})
+    return _figure(traces, showlegend=True, hovermode="closest",
+                   xaxis={"title": {"text": _text(x_title)}, **({"type": "log"} if x_log else {})},
+                   yaxis={**_value_axis(y_unit, currency), "title": {"text": _text(y_title)},
+                          "zeroline": True, "zerolinecolor": MUTED})
+
+
+def timeline_markers_figure(daily: pd.DataFrame, markers: pd.DataFrame, group_column: str,
+                            hover_column: str, currency: str, name: str = "Net revenue",
+                            groups: Sequence[str] = ()) -> Figure:
+    """A daily value as a line with a marker per event on its day, a colour per group (in
+    `groups` order); `hover_column` is the event's text, `customdata` its key (`key`)."""
+    traces: list[dict[str, Any]] = [{
+        "type": "scatter", "mode": "lines", "x": _values(daily["day"]),
+        "y": _values(daily["net_revenue"]), "name": _text(name),
+        "line": {"color": COMPARISON, "width": 1.4},
+        "hovertemplate": f"%{{x|%a %d %b %Y}}<br>{_hover_number('y', 'money', currency)}"
+                         f"<extra>{_text(name)}</extra>"}]
+    level = daily.set_index("day")["net_revenue"]
+    order = list(groups) or sorted(markers[group_column].dropna().unique())
+    palette = entity_colours(order)
+    for group in order:
+        part = markers.loc[markers[group_column] == group]
+        if part.empty:
+            continue
+        traces.append({
+            "type": "scatter", "mode": "markers", "x": _values(part["day"]),
+            "y": _values(level.reindex(part["day"]).fillna(0)), "name": _text(str(group)),
+            "text": _labels(part[hover_column]), "customdata": _values(part["key"]),
+            "marker": {"color": palette[group], "size": 8, "symbol": "diamond",
+                       "line": {"color": "#ffffff", "width": 1}},
+            "hovertemplate": f"%{{x|%a %d %b %Y}}<br>%{{text}}<extra>{_text(str(group))}</extra>"})
+    return _figure(traces, showlegend=True, hovermode="closest", clickmode="event",
+                   xaxis={"type": "date"},
+                   yaxis={**_money_axis(currency), "rangemode": "tozero"})
+
+
+def stacked_bar_figure(frame: pd.DataFrame, label_column: str,
+                       series: Sequence[tuple[str, str, str]], currency: str) -> Figure:
+    """Horizontal stacked money bars per label (`series`: column, name, colour), first row on
+    top."""
+    ordered = frame.iloc[::-1]
+    labels = _labels(ordered[label_column])
+    number = _hover_number("x", "money", currency)
+    traces = [{"type": "bar", "orientation": "h", "x": _values(ordered[column]), "y": labels,
+               "name": _text(name), "marker": {"color": colour},
+               "hovertemplate": f"%{{y}}<br>{number}<extra>{_text(name)}</extra>"}
+              for column, name, colour in series]
+    return _figure(traces, barmode="stack", bargap=0.25, showlegend=True,
+                   xaxis=_money_axis(currency), yaxis={"automargin": True})
+
+
+def heatmap_counts_figure(cells: pd.DataFrame, value: str, count: str, name: str,
+                          unit: str, currency: str, what: str = "posts") -> Figure:
+    """`heatmap_figure` with each cell's count written in it and in the hover."""
+    figure = heatmap_figure(cells, value, name, unit, currency)
+    counts = cells.pivot(index="weekday", columns="hour", values=count).reindex(
+        index=range(7), columns=range(24)).fillna(0).astype(int)
+    heat = figure["data"][0]
+    text = [[str(number) if number else "" for number in row] for row in counts.to_numpy()]
+    hover = heat["hovertemplate"].replace("<extra>", f"<br>%{{text}} {_text(what)}<extra>")
+    return {"data": [{**heat, "text": text, "texttemplate": "%{text}",
+                      "textfont": {"size": 9}, "hovertemplate": hover}],
+            "layout": figure["layout"]}

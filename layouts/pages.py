@@ -18,6 +18,7 @@ from layouts import (
     data,
     forecasts,
     funnel,
+    marketing,
     overview,
     pipeline,
     products,
@@ -57,6 +58,8 @@ PAGES: tuple[Page, ...] = (
          pipeline.PANELS),
     Page(forecasts.PATH, forecasts.TITLE, forecasts.layout, forecasts.PARAMS, "forecasts",
          forecasts.PANELS),
+    Page(marketing.PATH, marketing.TITLE, marketing.layout, marketing.PARAMS, "marketing",
+         marketing.PANELS),
     Page(data.PATH, data.TITLE, data.layout, data.PARAMS, roles=data.ROLES),
     Page(admin.PATH, admin.TITLE, admin.layout, admin.PARAMS, roles=admin.ROLES),
 )

@@ -61,8 +61,8 @@ ANALYST_PAGE = {"anonymous": 302, "viewer": 403, "analyst": 200, "limited": 200,
                 "admin": 200}
 # Every page of the registry, with who may open it (written out, not read from the code).
 PAGE_MATRIX = {"/": PAGE, "/sales": PAGE, "/products": PAGE, "/customers": PAGE,
-               "/funnel": PAGE, "/pipeline": PAGE, "/forecasts": PAGE, "/data": ANALYST_PAGE,
-               "/admin": ADMIN_PAGE}
+               "/funnel": PAGE, "/pipeline": PAGE, "/forecasts": PAGE, "/marketing": PAGE,
+               "/data": ANALYST_PAGE, "/admin": ADMIN_PAGE}
 
 
 def test_every_page_is_in_the_matrix() -> None:

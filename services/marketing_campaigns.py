@@ -1,0 +1,228 @@
+"""Influencer campaigns on the Marketing page: cost, attributed revenue, ROI and ROAS against
+benchmarks, payouts recomputed from the data, and attribution reconciled with sales.
+
+Attributed orders and revenue are the tracking data's (`tracking`: orders a tracking link or
+code tied to a campaign or a post, per day). Sums are taken in the database per campaign,
+per payout or per platform; pandas only divides the few summed rows.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from models import Campaign, Influencer, MediaPost, OrderLine, Payout, Platform, Product, Tracking
+from services.cache import cached
+from services.filters import Filters, Period
+from services.query import as_date, product_filter, scope_condition
+from services.rollups import Lines, aggregate
+from services.scope import Scope
+
+# The business's benchmarks (the defaults of SPEC §7: ROI 200%, ROAS 4:1).
+ROI_BENCHMARK = 2.0
+ROAS_BENCHMARK = 4.0
+COST_RULE = ("Cost = the campaign's budget (it includes the influencer's fee) or, where its "
+             "payouts (not cancelled) exceed the budget or no budget is stored, the payouts. "
+             "Revenue and orders: every tracked order of the campaign, whatever its date. "
+             "ROI = (revenue − cost) / cost; ROAS = revenue / cost.")
+ATTRIBUTION_RULE = ("An order is attributed when the tracking data ties it to a campaign or a "
+                    "post (its link or code), on the day it was placed; nothing else is "
+                    "attributed (no modelled touches). Tracked revenue is the order's gross "
+                    "sales; it is set against the gross sales of the same platforms and days.")
+NO_CAMPAIGN = "Organic posts (no campaign)"
+
+
+def _ratio(part: Any, whole: Any) -> Any:
+    part, whole = np.asarray(part, dtype=float), np.asarray(whole, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(whole > 0, part / np.where(whole > 0, whole, 1.0), np.nan)
+
+
+def campaign_conditions(scope: Scope, filters: Filters,
+                        period: Period) -> list[ColumnElement[bool]]:
+    """Campaigns that ran in the range, on the scope's and the filter's platforms, promoting a
+    filtered product."""
+    conditions = [Campaign.start_date <= period.end, Campaign.end_date >= period.start,
+                  scope_condition(scope, Campaign.platform_id)]
+    if filters.platforms:
+        conditions.append(Campaign.platform_id.in_(
+            select(Platform.id).where(Platform.slug.in_(filters.platforms))))
+    condition = product_filter(filters)
+    if condition is not None:
+        conditions.append(Campaign.product_id.in_(select(Product.id).where(condition)))
+    return conditions
+
+
+def _sums(session: Session, column: str, value: Any, key: Any,
+          where: Sequence[ColumnElement[bool]]) -> pd.Series:
+    """Σ value (or, for None, the row count) per key, as a Series by key."""
+    total = func.count() if value is None else func.coalesce(func.sum(value), 0)
+    rows = session.execute(select(key, total).where(*where).group_by(key)).all()
+    return pd.Series({row[0]: row[1] for row in rows}, dtype=float, name=column)
+
+
+@cached
+def campaign_performance(session: Session, scope: Scope, filters: Filters,
+                         period: Period) -> pd.DataFrame:
+    """Per campaign: cost, tracked orders and revenue, ROI, ROAS, cost per order and the
+    engagement rate of its posts, best ROAS first.
+
+    Columns: campaign_id, campaign, platform, influencer, followers, sku, start, end, budget,
+    payouts, cost, orders, revenue, roi, roas, cost_per_order, engagement_rate, posts.
+    """
+    stmt = (select(Campaign.id, Campaign.name, Platform.name, Influencer.handle,
+                   Influencer.followers, Product.sku, Campaign.start_date, Campaign.end_date,
+                   Campaign.budget)
+            .join(Platform, Platform.id == Campaign.platform_id)
+            .outerjoin(Influencer, Influencer.id == Campaign.influencer_id)
+            .outerjoin(Product, Product.id == Campaign.product_id)
+            .where(*campaign_conditions(scope, filters, period)))
+    frame = pd.DataFrame(session.execute(stmt).all(), columns=[
+        "campaign_id", "campaign", "platform", "influencer", "followers", "sku", "start", "end",
+        "budget"])
+    ids = frame["campaign_id"].tolist()
+    for column in ("start", "end"):
+        frame[column] = frame[column].map(as_date)
+    paid = _sums(session, "payouts", Payout.amount, Payout.campaign_id,
+                 [Payout.campaign_id.in_(ids), Payout.status != "cancelled"])
+    tracked = [Tracking.campaign_id.in_(ids), scope_condition(scope, Tracking.platform_id)]
+    orders = _sums(session, "orders", Tracking.orders, Tracking.campaign_id, tracked)
+    revenue = _sums(session, "revenue", Tracking.revenue, Tracking.campaign_id, tracked)
+    engagement = MediaPost.likes + MediaPost.comments + MediaPost.shares + MediaPost.saves
+    posted = [MediaPost.campaign_id.in_(ids)]
+    engaged = _sums(session, "engagement", engagement, MediaPost.campaign_id, posted)
+    reach = _sums(session, "reach", MediaPost.reach, MediaPost.campaign_id, posted)
+    posts = _sums(session, "posts", None, MediaPost.campaign_id, posted)
+    by_id = frame["campaign_id"]
+    frame["budget"] = frame["budget"].astype(float)
+    frame["payouts"] = by_id.map(paid).fillna(0.0)
+    frame["cost"] = np.fmax(frame["budget"], frame["payouts"])
+    frame["orders"] = by_id.map(orders).fillna(0).astype("int64")
+    frame["revenue"] = by_id.map(revenue).fillna(0.0)
+    frame["posts"] = by_id.map(posts).fillna(0).astype("int64")
+    return _with_returns(frame, by_id.map(engaged).fillna(0.0), by_id.map(reach).fillna(0.0))
+
+
+def _with_returns(frame: pd.DataFrame, engagement: pd.Series, reach: pd.Series) -> pd.DataFrame:
+    """ROI, ROAS, cost per order and engagement rate of summed rows, best ROAS first."""
+    frame = frame.copy()
+    frame["roi"] = _ratio(frame["revenue"] - frame["cost"], frame["cost"])
+    frame["roas"] = _ratio(frame["revenue"], frame["cost"])
+    frame["cost_per_order"] = _ratio(frame["cost"], frame["orders"])
+    frame["engagement_rate"] = _ratio(engagement, reach)
+    frame["engagement"], frame["reach"] = engagement.to_numpy(), reach.to_numpy()
+    return frame.sort_values(["roas", "campaign" if "campaign" in frame else "influencer"],
+                             ascending=[False, True], ignore_index=True, na_position="last")
+
+
+def by_influencer(campaigns: pd.DataFrame) -> pd.DataFrame:
+    """The campaigns summed per influencer, with their ROI, ROAS and cost per order."""
+    with_one = campaigns.loc[campaigns["influencer"].notna()]
+    summed = (with_one.groupby(["influencer", "platform"], as_index=False)
+              .agg(followers=("followers", "max"), campaigns=("campaign_id", "size"),
+                   cost=("cost", "sum"), orders=("orders", "sum"), revenue=("revenue", "sum"),
+                   engagement=("engagement", "sum"), reach=("reach", "sum")))
+    return _with_returns(summed.drop(columns=["engagement", "reach"]), summed["engagement"],
+                         summed["reach"])
+
+
+@cached
+def payouts(session: Session, scope: Scope, filters: Filters, period: Period) -> pd.DataFrame:
+    """The payouts of the campaigns in the view, each recomputed from the data: units are the
+    influencer's posts of the campaign (per post) or its tracked orders (per order), amount
+    = rate × units; a stored amount that differs by a cent or more is a mismatch.
+
+    Columns: payout_id, influencer, campaign, basis, rate, units, amount, computed_units,
+    computed_amount, mismatch, status, due_date, paid_on, overdue.
+    """
+    stmt = (select(Payout.id, Influencer.handle, Campaign.name, Payout.campaign_id,
+                   Payout.influencer_id, Payout.basis, Payout.rate, Payout.units, Payout.amount,
+                   Payout.status, Payout.due_date, Payout.paid_on)
+            .join(Influencer, Influencer.id == Payout.influencer_id)
+            .join(Campaign, Campaign.id == Payout.campaign_id)
+            .where(*campaign_conditions(scope, filters, period))
+            .order_by(Payout.due_date, Payout.id))
+    frame = pd.DataFrame(session.execute(stmt).all(), columns=[
+        "payout_id", "influencer", "campaign", "campaign_id", "influencer_id", "basis", "rate",
+        "units", "amount", "status", "due_date", "paid_on"])
+    ids = frame["campaign_id"].tolist()
+    posts = session.execute(select(MediaPost.campaign_id, MediaPost.influencer_id, func.count())
+                            .where(MediaPost.campaign_id.in_(ids))
+                            .group_by(MediaPost.campaign_id, MediaPost.influencer_id)).all()
+    post_units = {(row[0], row[1]): row[2] for row in posts}
+    orders = _sums(session, "orders", Tracking.orders, Tracking.campaign_id,
+                   [Tracking.campaign_id.in_(ids)])
+    frame["computed_units"] = [
+        post_units.get((row.campaign_id, row.influencer_id), 0) if row.basis == "post"
+        else int(orders.get(row.campaign_id, 0)) for row in frame.itertuples()]
+    frame["rate"] = frame["rate"].astype(float)
+    frame["amount"] = frame["amount"].astype(float)
+    frame["computed_amount"] = (frame["rate"] * frame["computed_units"]).round(2)
+    frame["mismatch"] = (frame["computed_amount"] - frame["amount"]).abs() >= 0.01
+    for column in ("due_date", "paid_on"):
+        frame[column] = [as_date(value) if value is not None else None
+                         for value in frame[column]]
+    frame["overdue"] = [row.status in ("pending", "approved") and row.due_date is not None
+                        and row.due_date < period.asof for row in frame.itertuples()]
+    return frame.drop(columns=["campaign_id", "influencer_id"])
+
+
+def payout_totals(frame: pd.DataFrame) -> pd.DataFrame:
+    """Stored amounts per status, with how many are overdue or mismatched."""
+    return (frame.groupby("status", as_index=False)
+            .agg(payouts=("payout_id", "size"), amount=("amount", "sum"),
+                 overdue=("overdue", "sum"), mismatched=("mismatch", "sum")))
+
+
+@cached
+def attribution(session: Session, scope: Scope, filters: Filters,
+                period: Period) -> dict[str, Any]:
+    """Tracked revenue in the range by platform (set against the platform's gross sales) and
+    by campaign, under the one rule `ATTRIBUTION_RULE`.
+
+    Keys: by_platform (slug, platform, gross_sales, attributed, capped, unattributed, share),
+    by_campaign (campaign, orders, revenue), total (dict), rule.
+    """
+    where = [Tracking.date.between(period.start, period.end),
+             scope_condition(scope, Tracking.platform_id)]
+    if filters.platforms:
+        where.append(Tracking.platform_id.in_(
+            select(Platform.id).where(Platform.slug.in_(filters.platforms))))
+    tracked = pd.DataFrame(session.execute(
+        select(Tracking.platform_id, func.coalesce(func.sum(Tracking.revenue), 0))
+        .where(*where).group_by(Tracking.platform_id)).all(), columns=["platform_id", "attributed"])
+    sales_filters = Filters(platforms=filters.platforms)
+    sales = pd.DataFrame(aggregate(session, Lines(sales_filters, scope, period.start, period.end),
+                                   ["gross_sales"], [OrderLine.platform_id.label("platform_id")]),
+                         columns=["platform_id", "gross_sales"])
+    names = pd.DataFrame(session.execute(select(Platform.id, Platform.slug, Platform.name)).all(),
+                         columns=["platform_id", "slug", "platform"])
+    platforms = (names.merge(sales, on="platform_id", how="inner")
+                 .merge(tracked, on="platform_id", how="left").fillna({"attributed": 0.0}))
+    money = ["gross_sales", "attributed"]
+    platforms[money] = platforms[money].astype(float)
+    # Tracking can claim more than was sold (refunds, a tool's double count): never more.
+    platforms["capped"] = platforms["attributed"] > platforms["gross_sales"]
+    platforms["attributed"] = np.minimum(platforms["attributed"], platforms["gross_sales"])
+    platforms["unattributed"] = platforms["gross_sales"] - platforms["attributed"]
+    platforms["share"] = _ratio(platforms["attributed"], platforms["gross_sales"])
+    platforms = platforms.sort_values(["attributed", "slug"], ascending=[False, True],
+                                      ignore_index=True).drop(columns="platform_id")
+    campaigns = pd.DataFrame(session.execute(
+        select(func.coalesce(Campaign.name, NO_CAMPAIGN), func.sum(Tracking.orders),
+               func.sum(Tracking.revenue))
+        .select_from(Tracking).outerjoin(Campaign, Campaign.id == Tracking.campaign_id)
+        .where(*where).group_by(func.coalesce(Campaign.name, NO_CAMPAIGN))).all(),
+        columns=["campaign", "orders", "revenue"])
+    campaigns["revenue"] = campaigns["revenue"].astype(float)
+    campaigns = campaigns.sort_values(["revenue", "campaign"], ascending=[False, True],
+                                      ignore_index=True)
+    gross, claimed = float(platforms["gross_sales"].sum()), float(platforms["attributed"].sum())
+    total = {"gross_sales": gross, "attributed": claimed, "unattributed": gross - claimed,
+             "share": float(_ratio(claimed, gross)), "capped": int(platforms["capped"].sum())}
+    return {"by_platform": platforms, "by_campaign": campaigns, "total": total,
+            "rule": ATTRIBUTION_RULE}

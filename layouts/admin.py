@@ -11,6 +11,7 @@ from dash import dcc, html
 from dashapp.filters import View
 from dashapp.permissions import ADMIN_PAGE_ROLES
 from layouts.components import busy
+from layouts.controls import button_group
 from layouts.shell import PAGE_PARAM, export_menu
 from services.filters import ParamSpec
 
@@ -55,11 +56,7 @@ ROLE_OPTIONS = [{"label": role.capitalize(), "value": role}
 def layout(view: View) -> html.Div:
     """The admin page; the selected tab comes from the URL."""
     tab = view.page["tab"]
-    tabs = dbc.RadioItems(
-        id=TAB, value=tab, inline=True, className="btn-group flex-wrap mb-3",
-        inputClassName="btn-check", labelClassName="btn btn-outline-primary btn-sm",
-        labelCheckedClassName="active",
-        options=[{"label": label, "value": key} for key, label in TABS.items()])
+    tabs = button_group(TAB, tab, TABS, primary=True, class_name="flex-wrap mb-3")
     return html.Div([
         dcc.Store(id=REFRESH, data=0),
         html.H1("Administration", className="h4"),

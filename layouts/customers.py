@@ -14,6 +14,7 @@ from flask_login import current_user
 
 from dashapp.filters import View
 from layouts import figures
+from layouts.controls import button_group
 from layouts.panels import NO_COMPARE, TIMELESS, Context, Drawn, Panel, Source, panel_card
 from layouts.shell import PAGE_PARAM, export_menu
 from services import customer_churn as churn
@@ -528,11 +529,7 @@ PANELS = (KPIS, SEGMENTS, MEMBERS, DATA_SEGMENTS, LTV, CLV, COHORTS, ACQUIRED, N
 
 
 def _cohort_tools(view: View) -> Any:
-    return dbc.RadioItems(
-        id=COHORT, value=view.page["cohort"], inline=True, className="btn-group",
-        inputClassName="btn-check", labelClassName="btn btn-outline-secondary btn-sm",
-        labelCheckedClassName="active",
-        options=[{"label": label, "value": key} for key, label in COHORT_VIEWS.items()])
+    return button_group(COHORT, view.page["cohort"], COHORT_VIEWS)
 
 
 def _top_tools(view: View) -> Any:

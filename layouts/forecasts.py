@@ -12,6 +12,7 @@ from dash import dcc, html
 
 from dashapp.filters import View, to_query
 from layouts import figures, sales
+from layouts.controls import button_group
 from layouts.panels import FILTERS, NO_COMPARE, Context, Drawn, Panel, Source, panel_card
 from layouts.shell import PAGE_PARAM
 from services import forecast_anomalies as anomaly_service
@@ -184,12 +185,9 @@ def draw_anomalies(found: pd.DataFrame, context: Context) -> Drawn:
 # --- tools --------------------------------------------------------------------------------------
 
 def _tools(view: View) -> html.Div:
-    metric = dbc.RadioItems(
-        id=METRIC, value=view.page["metric"], inline=True, className="btn-group",
-        inputClassName="btn-check", labelClassName="btn btn-outline-secondary btn-sm",
-        labelCheckedClassName="active",
-        options=[{"label": "Revenue" if key == "net_revenue" else label, "value": key}
-                 for key, label in METRIC_CHOICES.items()])
+    metric = button_group(METRIC, view.page["metric"], {
+        key: "Revenue" if key == "net_revenue" else label
+        for key, label in METRIC_CHOICES.items()})
     horizon = dcc.Dropdown(id=HORIZON, value=view.page["h"], clearable=False, searchable=False,
                            className="sort-picker",
                            options=[{"label": f"{days} days ahead", "value": days}

@@ -12,6 +12,7 @@ from dash import dcc, html
 from dashapp.filters import View, to_query
 from layouts import figures
 from layouts.components import chart_card
+from layouts.controls import button_group
 from layouts.panels import Context, Drawn, Panel, Source, panel_card
 from layouts.shell import PAGE_PARAM
 from services import marketing as service
@@ -479,11 +480,7 @@ def posts_grid() -> dag.AgGrid:
 
 
 def _tools(view: View) -> html.Div:
-    tabs = dbc.RadioItems(
-        id=TAB, value=view.page["tab"], inline=True, className="btn-group",
-        inputClassName="btn-check", labelClassName="btn btn-outline-primary btn-sm",
-        labelCheckedClassName="active",
-        options=[{"label": label, "value": key} for key, label in TABS.items()])
+    tabs = button_group(TAB, view.page["tab"], TABS, primary=True)
     window = dcc.Dropdown(id=WINDOW, value=view.page["window"], clearable=False,
                           searchable=False, className="sort-picker",
                           options=[{"label": f"Lift window: days +1..+{days}", "value": days}

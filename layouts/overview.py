@@ -10,6 +10,7 @@ from dash import dcc, html
 from dashapp.filters import View
 from layouts import figures
 from layouts.components import kpi_card
+from layouts.controls import button_group
 from layouts.panels import (
     FILTERS,
     NO_COMPARE,
@@ -181,11 +182,7 @@ def ranked(label: str, key: str, noun: str, selected: str, compare: bool = False
 
 
 def _trend_tools(view: View) -> html.Div:
-    roll = dbc.RadioItems(
-        id=ROLL, value=view.page["roll"], inline=True, className="btn-group",
-        inputClassName="btn-check", labelClassName="btn btn-outline-secondary btn-sm",
-        labelCheckedClassName="active",
-        options=[{"label": label, "value": key} for key, label in ROLL_CHOICES.items()])
+    roll = button_group(ROLL, view.page["roll"], ROLL_CHOICES)
     return html.Div([html.Span("Rolling average ", className="small me-2"), roll])
 
 

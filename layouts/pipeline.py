@@ -12,6 +12,7 @@ from dash import dcc, html
 from dashapp.filters import View
 from layouts import figures
 from layouts.components import chart_card
+from layouts.controls import button_group
 from layouts.panels import Context, Drawn, Panel, Source, panel_card
 from layouts.shell import PAGE_PARAM
 from services import pipeline as service
@@ -363,11 +364,7 @@ def _table_tools(view: View) -> html.Div:
 
 
 def _measure_tools(view: View) -> dbc.RadioItems:
-    return dbc.RadioItems(
-        id=MEASURE, value=view.page["measure"], inline=True, className="btn-group",
-        inputClassName="btn-check", labelClassName="btn btn-outline-secondary btn-sm",
-        labelCheckedClassName="active",
-        options=[{"label": label, "value": key} for key, label in MEASURES.items()])
+    return button_group(MEASURE, view.page["measure"], MEASURES)
 
 
 # --- the panels ---------------------------------------------------------------------------------

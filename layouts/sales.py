@@ -12,6 +12,7 @@ from dash.development.base_component import Component
 from dashapp.filters import View
 from layouts import figures
 from layouts.components import graph
+from layouts.controls import button_group
 from layouts.overview import (
     ROLL_CHOICES,
     compare_label,
@@ -293,11 +294,7 @@ def trend_table(trend: pd.DataFrame, view: View) -> pd.DataFrame:
 # --- tools of the panels ------------------------------------------------------------------------
 
 def _toggle(component_id: dict[str, str], value: str, choices: dict[str, str]) -> dbc.RadioItems:
-    return dbc.RadioItems(
-        id=component_id, value=value, inline=True, className="btn-group",
-        inputClassName="btn-check", labelClassName="btn btn-outline-secondary btn-sm",
-        labelCheckedClassName="active",
-        options=[{"label": label, "value": key} for key, label in choices.items()])
+    return button_group(component_id, value, choices)
 
 
 def _labelled(label: str, control: Component) -> html.Div:

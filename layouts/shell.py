@@ -6,6 +6,7 @@ from collections.abc import Sequence
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from layouts.controls import button_group
 from services.filters import (
     COMPARES,
     CUSTOM,
@@ -74,12 +75,8 @@ def filter_bar(platforms: Sequence[dict[str, str]], categories: Sequence[str]) -
                  {"xs": 12, "md": 6, "lg": 3}),
     ], className="g-2 align-items-end")
     second = dbc.Row([
-        _control("Granularity", dbc.RadioItems(
-            id=GRAIN, value=DEFAULT_GRAIN, inline=True, className="btn-group",
-            inputClassName="btn-check", labelClassName="btn btn-outline-primary btn-sm",
-            labelCheckedClassName="active",
-            options=[{"label": label, "value": key} for key, label in GRAINS.items()]),
-            {"xs": "auto"}),
+        _control("Granularity", button_group(GRAIN, DEFAULT_GRAIN, GRAINS, primary=True),
+                 {"xs": "auto"}),
         _control("Compare with", dcc.Dropdown(
             id=COMPARE, value=DEFAULT_COMPARE, clearable=False, searchable=False,
             options=[{"label": label, "value": key} for key, label in COMPARES.items()]),

@@ -63,7 +63,8 @@ def import_command(file: str, kind: str | None, platform: str, mapping_file: str
                    saved_mapping: str | None, date_order: str | None, encoding: str,
                    delimiter: str | None, skip_invalid: bool, dry_run: bool) -> None:
     """Import a CSV or XLSX file (sales, products, customers, posts, influencers, tracking,
-    payouts, funnel or pipeline) and print what was loaded, rejected and excluded."""
+    payouts, funnel, pipeline or sales_team) and print what was loaded, rejected and
+    excluded."""
     try:
         mapping = _mapping(mapping_file, saved_mapping, date_order)
     except (OSError, ServiceError) as error:

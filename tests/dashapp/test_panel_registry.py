@@ -41,8 +41,8 @@ VIEWS = {
     "/pipeline": ["range=12m&compare=prev&measure=value&sort=expected_close",
                   "range=all&compare=none&stage=proposal&team=Enterprise&stale=60&product=FTW-0015"],
     "/forecasts": ["range=90d&metric=orders&h=30", "range=30d&grain=week&platform=amazon"],
-    "/marketing": ["range=12m&window=3&post=500", "range=all&tab=influencers&platform=instagram",
-                   "range=12m&tab=payouts", "range=all&tab=attribution&product=FTW-0015"],
+    "/marketing": ["range=90d&window=3&post=500", "range=90d&tab=influencers&platform=instagram",
+                   "range=90d&tab=payouts", "range=90d&tab=attribution&product=FTW-0015"],
 }
 API_PAGES = [page for page in PAGES if page.api_name]
 

@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import (
     ColumnElement,
-    Float,
     SQLColumnExpression,
     String,
     and_,
@@ -38,10 +37,7 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from models import Account, Opportunity, Platform, SalesRep, StageChange
 from models.pipeline import PipelineStage
@@ -49,7 +45,7 @@ from services.cache import cached
 from services.filters import Filters, Period
 from services.metrics import money
 from services.periods import month_start
-from services.query import as_date, bucket
+from services.query import as_date, bucket, days_between
 from services.scope import Scope
 
 WON = "won"  # the funnel's last step: the outcome, whatever the won stage is called
@@ -57,27 +53,6 @@ STALE_CHOICES = ("14", "30", "60", "90")
 KPIS = ("open_value", "weighted_value", "open_deals", "win_rate", "avg_deal_size",
         "avg_cycle_days", "won_value")
 RATIO_KPIS = frozenset({"win_rate"})  # a change in points, not relative
-
-
-class days_between(FunctionElement):  # noqa: N801 - SQL function naming
-    """Whole days from the second date column to the first (later − earlier)."""
-
-    type = Float()
-    name = "days_between"
-    inherit_cache = True
-
-
-@compiles(days_between, "sqlite")
-def _days_between_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
-    later, earlier = list(element.clauses)
-    return (f"(julianday({compiler.process(later, **kw)}) - "
-            f"julianday({compiler.process(earlier, **kw)}))")
-
-
-@compiles(days_between, "postgresql")
-def _days_between_pg(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
-    later, earlier = list(element.clauses)
-    return f"CAST(({compiler.process(later, **kw)} - {compiler.process(earlier, **kw)}) AS FLOAT)"
 
 
 # --- the stages -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Date,
+    Float,
     FromClause,
     Integer,
     SQLColumnExpression,
@@ -157,3 +158,24 @@ def bucket(column: ColumnElement[dt.date] | QueryableAttribute[dt.date],
     if grain == "month":
         return month_start(column)
     return column
+
+
+class days_between(FunctionElement):  # noqa: N801 - SQL function naming
+    """Whole days from the second date column to the first (later − earlier)."""
+
+    type = Float()
+    name = "days_between"
+    inherit_cache = True
+
+
+@compiles(days_between, "sqlite")
+def _days_between_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier = list(element.clauses)
+    return (f"(julianday({compiler.process(later, **kw)}) - "
+            f"julianday({compiler.process(earlier, **kw)}))")
+
+
+@compiles(days_between, "postgresql")
+def _days_between_pg(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier = list(element.clauses)
+    return f"CAST(({compiler.process(later, **kw)} - {compiler.process(earlier, **kw)}) AS FLOAT)"

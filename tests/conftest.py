@@ -77,7 +77,7 @@ def migrate(app: Flask) -> None:
     from flask_migrate import upgrade
 
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
 
 
 def make_app(url: str, **overrides: object) -> Flask:

@@ -50,7 +50,7 @@ def test_the_rollup_migration_builds_rollups_for_existing_sales(tmp_path: Path) 
         for statement in EXISTING_SALES:
             connection.execute(sa.text(statement))
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
     with engine.connect() as connection:
         countries = connection.execute(sa.text(
             "SELECT order_id, country FROM order_lines ORDER BY id")).all()

@@ -2,15 +2,21 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
+from dash.testing.application_runners import BaseDashRunner
 from selenium.webdriver.chrome.options import Options
 
 from tests.conftest import skip_or_fail
+
+# dash_duo serves each test on the next port from 58050; two suites on one machine (two
+# checkouts) pick their own range with PULSEBOARD_TEST_PORT_BASE so they never share one.
+BaseDashRunner._next_port = int(os.environ.get("PULSEBOARD_TEST_PORT_BASE", "58050"))
 
 # Without these, Chromium keeps trying to reach Google's services on a closed network.
 QUIET_FLAGS = ("--no-first-run", "--disable-background-networking", "--disable-component-update",

@@ -49,6 +49,18 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under `pytest -n --dist loadgroup`: a module's tests stay on one worker (its module
+    fixtures are built once), and every browser test runs on the same worker, one Chromium at
+    a time, so two browsers never compete for the two cores."""
+    if not XDIST_WORKER and not config.getoption("numprocesses", default=None):
+        return
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        group = "browser" if path.startswith("tests/browser/") else path
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """With CI=true, any skipped test turns the run red."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
@@ -60,16 +72,41 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def postgres_url() -> str:
-    """The PostgreSQL test database URL, or a skip/fail with the reason."""
+    """The PostgreSQL test database URL (this xdist worker's own), or a skip/fail with the
+    reason."""
     url = os.environ.get("TEST_DATABASE_URL", "")
     if not url:
         skip_or_fail("PostgreSQL tests need TEST_DATABASE_URL")
     try:
         with sa.create_engine(url, connect_args={"connect_timeout": 3}).connect():
             pass
+        return _worker_database(url)
     except sa.exc.OperationalError as error:
         skip_or_fail(f"PostgreSQL at TEST_DATABASE_URL is not reachable: {error.orig}")
     return url
+
+
+# Under `pytest -n` every worker resets and seeds the test database, so each gets its own:
+# TEST_DATABASE_URL's name with the worker's id appended, created on first use.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_worker_databases: set[str] = set()
+
+
+def _worker_database(url: str) -> str:
+    if not XDIST_WORKER:
+        return url
+    base = sa.make_url(url)
+    name = f"{base.database}_{XDIST_WORKER}"
+    if name not in _worker_databases:
+        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            exists = connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                        {"name": name}).scalar()
+            if not exists:
+                connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        _worker_databases.add(name)
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def migrate(app: Flask) -> None:

@@ -16,7 +16,10 @@ from tests.conftest import skip_or_fail
 
 # dash_duo serves each test on the next port from 58050; two suites on one machine (two
 # checkouts) pick their own range with PULSEBOARD_TEST_PORT_BASE so they never share one.
-BaseDashRunner._next_port = int(os.environ.get("PULSEBOARD_TEST_PORT_BASE", "58050"))
+# Each xdist worker ("gw0", "gw1", …) takes the next thousand.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+BaseDashRunner._next_port = (int(os.environ.get("PULSEBOARD_TEST_PORT_BASE", "58050"))
+                             + 1000 * _WORKER)
 
 # Without these, Chromium keeps trying to reach Google's services on a closed network.
 QUIET_FLAGS = ("--no-first-run", "--disable-background-networking", "--disable-component-update",

@@ -18,6 +18,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Money
 
+# What a line is (`order_lines.line_kind`), decided by the importer from the file's own rules
+# (services/imports/sales.py) and counted by services/metrics.py:
+LINE_ORDINARY = 0  # a sale, or a return (the general rules of services.metrics apply)
+LINE_CANCELLATION = 1  # on a UCI cancellation invoice (a number starting with C)
+LINE_STOCK_ADJUSTMENT = 2  # a UCI stock write-off: no sale and no customer return
+LINE_KINDS = (LINE_ORDINARY, LINE_CANCELLATION, LINE_STOCK_ADJUSTMENT)
+
 
 class Order(Base):
     """An order header; `sale_date`/`sale_hour` are local to the business time zone."""
@@ -74,3 +81,5 @@ class OrderLine(Base):
     platform_id: Mapped[int] = mapped_column(Integer)  # platforms.id
     customer_id: Mapped[Optional[int]] = mapped_column(Integer)  # customers.id
     country: Mapped[Optional[str]] = mapped_column(String(80))  # orders.country
+    line_kind: Mapped[int] = mapped_column(SmallInteger, default=LINE_ORDINARY,
+                                           server_default=str(LINE_ORDINARY))

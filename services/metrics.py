@@ -2,8 +2,14 @@
 
 - net revenue = Σ quantity × unit price over all lines (returns subtract)
 - gross sales = Σ over lines with quantity > 0; returns = −Σ over lines with quantity < 0
-- orders = distinct orders with at least one line of quantity > 0; units = Σ positive quantity
-- AOV = gross sales / orders; customers = distinct known customers with an order in range
+- orders = distinct orders with gross sales > 0: at least one line sold (quantity > 0) at a
+  price > 0 (an order of zero-price lines only is a stock movement, not a sale);
+  units = Σ quantity of those sold lines (free units are not "units sold")
+- AOV = gross sales / orders; customers = distinct known customers with such an order in range
+- a cancellation is a line on a cancellation invoice (UCI files: `LINE_CANCELLATION`), or a
+  negative line on an order that also has sales (the order was reversed); a stock adjustment
+  (UCI write-offs, `LINE_STOCK_ADJUSTMENT`) is neither a sale nor a return: it is left out of
+  returns, returned units and return orders (and so of every return rate)
 - cost and profit only over lines whose unit cost is known; `cost_coverage` is the share of
   net revenue those lines carry. With no known cost at all, profit and margin are None.
 """
@@ -22,11 +28,13 @@ from sqlalchemy import (
     distinct,
     exists,
     func,
+    or_,
     type_coerce,
 )
 from sqlalchemy.orm import aliased
 
 from models import OrderLine
+from models.sales import LINE_CANCELLATION, LINE_STOCK_ADJUSTMENT
 
 
 @dataclass(frozen=True)
@@ -71,8 +79,9 @@ POINT_METRICS = frozenset(key for key, metric in METRICS.items() if metric.in_po
 CURRENCY_METRICS = frozenset(key for key, metric in METRICS.items() if metric.unit == "money")
 
 _line_value = OrderLine.quantity * OrderLine.unit_price
-_is_sale = OrderLine.quantity > 0
-_is_return = OrderLine.quantity < 0
+_is_positive = OrderLine.quantity > 0
+_is_sale = and_(_is_positive, OrderLine.unit_price > 0)
+_is_return = and_(OrderLine.quantity < 0, OrderLine.line_kind != LINE_STOCK_ADJUSTMENT)
 _has_cost = OrderLine.unit_cost.is_not(None)
 
 # The aggregates every rollup stores: sums over lines, and counts of distinct orders that
@@ -88,7 +97,8 @@ KPI_MEASURES = tuple(dict.fromkeys(["net_revenue", *(name for metric in METRICS.
 
 
 def is_sale() -> ColumnElement[bool]:
-    """A line that sells (quantity > 0): the lines orders, units and customers count."""
+    """A line that sells (quantity > 0 at a price > 0): the lines orders, units and customers
+    count."""
     return _is_sale
 
 
@@ -97,20 +107,20 @@ def _total(expression: ColumnElement[Any]) -> ColumnElement[float]:
 
 
 def line_measures() -> dict[str, ColumnElement[Any]]:
-    """Every aggregate over order lines, labelled by name.
+    """Every aggregate over order lines, labelled by name (the rules in the module docstring).
 
-    A negative line on an order that also has sales is a cancellation (the order was
-    reversed); one on an order made only of negative lines is a return. Whether the order
-    has sales is looked up for negative lines only, through the index on `order_id`: an
-    `IN (orders with sales)` list is hashed only while it fits in memory, and at a million
-    lines PostgreSQL scanned it once per line instead (the query never finished).
+    Whether an ordinary negative line's order has sales is looked up for those lines only,
+    through the index on `order_id`: an `IN (orders with sales)` list is hashed only while it
+    fits in memory, and at a million lines PostgreSQL scanned it once per line instead (the
+    query never finished).
     """
     sales = aliased(OrderLine)
     order_has_sales = exists().where(sales.order_id == OrderLine.order_id, sales.quantity > 0)
-    is_cancellation = and_(_is_return, order_has_sales)
+    is_cancellation = and_(_is_return, or_(OrderLine.line_kind == LINE_CANCELLATION,
+                                           order_has_sales))
     expressions: dict[str, ColumnElement[Any]] = {
         "net_revenue": _total(_line_value),
-        "gross_sales": _total(case((_is_sale, _line_value), else_=0)),
+        "gross_sales": _total(case((_is_positive, _line_value), else_=0)),
         "returns": _total(case((_is_return, -_line_value), else_=0)),
         "cancelled": _total(case((is_cancellation, -_line_value), else_=0)),
         "costed_revenue": _total(case((_has_cost, _line_value), else_=0)),

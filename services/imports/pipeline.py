@@ -21,19 +21,22 @@ from services.imports.budget import OUT_OF_MEMORY
 from services.imports.kinds import KINDS, Field
 from services.imports.mapping import (
     FORMAT_LABELS,
+    GIVEN_LABEL,
     UCI,
     ColumnMapping,
     Detection,
     detect,
     saved_mappings,
 )
+from services.imports.options import DEFAULT_PLATFORM
 from services.imports.reader import Limits, RawTable, checksum, read_table
 from services.imports.report import FAILED, REJECTED, SUCCEEDED, UNEXPECTED, ImportReport
 from services.maintenance import refresh_statistics
 from services.scope import Scope
 
 Progress = sales.Progress
-DEFAULT_PLATFORM = "Online Store"
+# Kinds whose file may lack a platform column: its rows go to the platform the user chose.
+CHOSEN_PLATFORM_KINDS = ("sales", "posts")
 PREVIEW_ROWS = 10
 ANALYSE_AFTER_ROWS = 10_000  # refresh planner statistics after loads larger than this
 
@@ -50,7 +53,7 @@ class ImportRequest:
     filename: str
     mapping: ColumnMapping | None = None  # None: recognise the file by its header
     kind: str | None = None  # restricts recognition to one kind
-    platform: str = DEFAULT_PLATFORM  # for sales rows that name no platform
+    platform: str = DEFAULT_PLATFORM  # for sales or post rows that name no platform
     encoding: str = "auto"
     delimiter: str | None = None
     skip_invalid: bool = False  # load the valid rows and report the others
@@ -175,7 +178,7 @@ def _prepare(session: Session, scope: Scope, report: ImportReport, request: Impo
         report.status, report.errors = REJECTED, [str(error)]
         return report, None
     progress("Checking every row", 0.1)
-    problems = convert.Problems(raw.frame.index)
+    problems = convert.Problems(raw.frame.index, raw.frame)
     values = _convert(raw, mapping, problems, request, report)
     prepared = _prepare_kind(session, scope, mapping, values, problems, request)
     _summarise(report, problems, prepared, request)
@@ -200,12 +203,25 @@ def _describe(report: ImportReport, raw: RawTable, mapping: ColumnMapping,
               request: ImportRequest) -> None:
     report.kind = mapping.kind
     report.read_as = raw.describe()
-    report.source = FORMAT_LABELS[mapping.source_format]
+    report.source = _source_label(mapping, request)
     report.source_format = mapping.source_format
     report.mapping = dict(mapping.columns)
     report.rows_read = raw.rows
-    if mapping.kind == "sales" and "platform" not in mapping.columns:
-        report.platform = request.platform.strip() or DEFAULT_PLATFORM
+    if mapping.kind in CHOSEN_PLATFORM_KINDS and "platform" not in mapping.columns:
+        report.platform = _chosen_platform(request)
+
+
+def _source_label(mapping: ColumnMapping, request: ImportRequest) -> str:
+    """How the columns were found: recognised, a saved mapping, or the mapping given (a
+    mapping file, the Data page's editor), which was then not "matched by name"."""
+    if mapping.source_format == UCI or request.mapping is None:
+        return FORMAT_LABELS[mapping.source_format]
+    return f"saved mapping “{mapping.name}”" if mapping.name else GIVEN_LABEL
+
+
+def _chosen_platform(request: ImportRequest) -> str:
+    """The platform of rows that name none: the one chosen on the page or with --platform."""
+    return request.platform.strip() or DEFAULT_PLATFORM
 
 
 def _convert(raw: RawTable, mapping: ColumnMapping, problems: convert.Problems,
@@ -242,10 +258,12 @@ def _prepare_kind(session: Session, scope: Scope, mapping: ColumnMapping,
                   request: ImportRequest) -> Any:
     context: sales.SalesContext | entities.Context
     if mapping.kind == "sales":
-        context = sales.SalesContext(mapping.source_format,
-                                     request.platform.strip() or DEFAULT_PLATFORM,
+        context = sales.SalesContext(mapping.source_format, _chosen_platform(request),
                                      request.timezone, _non_merchandise(session))
         return sales.prepare(values, problems, context, request.skip_invalid)
+    if mapping.kind in CHOSEN_PLATFORM_KINDS and "platform" not in values:
+        values = {**values, "platform": pd.Series(_chosen_platform(request),
+                                                  index=problems.rows, dtype=object)}
     context = entities.Context(request.timezone, scope, dict(mapping.columns))
     prepared = entities.PREPARERS[mapping.kind](session, values, problems, context)
     prepared.frame = prepared.frame.loc[~problems.rejected]  # what skip_invalid leaves out
@@ -270,9 +288,11 @@ def _summarise(report: ImportReport, problems: convert.Problems, prepared: Any,
         report.rows_excluded = sum(prepared.excluded.values())
         if report.source_format == UCI:
             report.notes.append(
-                "UCI rules applied: invoices starting with C are cancellations (kept as "
-                "returns); postage, fee, manual, discount, sample, commission and bad-debt "
-                "codes are kept but left out of merchandise metrics.")
+                "UCI rules applied: invoices starting with C are cancellations; negative "
+                "zero-price lines without a customer on other invoices are stock adjustments "
+                "(kept, not returns); postage, fee, manual, discount, sample, commission, "
+                "bad-debt, test and gift-voucher codes are kept but left out of merchandise "
+                "metrics.")
     else:
         report.totals = dict(prepared.totals)
         report.notes += prepared.notes

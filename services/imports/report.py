@@ -21,8 +21,16 @@ TOTAL_LABELS = {
     "value_all_lines": "Σ quantity × unit price (all lines)",
     "net_revenue": "net revenue (merchandise lines, as every page shows it)",
     "excluded_value": "Σ quantity × unit price of lines excluded from merchandise metrics",
-    "return_lines": "return and cancellation lines (negative quantity, kept as returns)",
-    "cancellation_lines": "lines on cancellation invoices (numbers starting with C)",
+    "return_lines": "lines with a negative quantity (returns, cancellations, stock adjustments)",
+    "cancellation_lines": "lines on cancellation invoices (numbers starting with C): cancelled",
+    "non_merchandise_on_cancellations": "non-merchandise lines with a positive quantity on "
+                                        "cancellation invoices (loaded, not merchandise)",
+    "stock_adjustment_lines": "stock adjustments (negative, price 0, no customer, not on a C "
+                              "invoice): kept, not returns",
+    "stock_adjustment_units": "units written off by stock adjustments (not returned units)",
+    "orders_with_sales": "orders with sales (a merchandise line sold at a price above 0)",
+    "free_lines": "merchandise lines with a positive quantity at a price of 0 (not sold)",
+    "free_units": "units on those lines (not counted as units sold)",
     "guest_lines": "lines without a customer (guest orders)",
     "zero_price_lines": "lines with a unit price of 0",
     "duplicate_lines": "lines identical to another line of the file (kept: they are real)",
@@ -64,6 +72,8 @@ class ImportReport:
     seconds: float = 0.0
     # The platforms of the file's rows (None: not all known); decides who sees the job.
     platform_ids: list[int] | None = None
+    # The business currency the pages will show the file's amounts in (nothing is converted).
+    currency: str = ""
 
     @property
     def ok(self) -> bool:
@@ -96,6 +106,9 @@ class ImportReport:
             lines.append(f"  recognised as {self.source}")
         if self.read_as:
             lines.append(f"  read as       {self.read_as}")
+        if self.mapping:  # field -> column; which column fed which field, as used
+            lines.append("  columns       " + ", ".join(
+                f"{field} ← “{column}”" for field, column in self.mapping.items()))
         if self.platform:
             lines.append(f"  platform      {self.platform}")
         lines += [f"  rows read     {self.rows_read:,}",
@@ -109,6 +122,9 @@ class ImportReport:
                             if self.excluded else ""))
         if self.first_date:
             lines.append(f"  dates         {self.first_date} to {self.last_date}")
+        if self.currency:
+            lines.append(f"  amounts in    {self.currency} (the business currency; not "
+                         "converted)")
         for key, value in self.totals.items():
             shown = f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
             lines.append(f"  {TOTAL_LABELS.get(key, key)}: {shown}")

@@ -1,12 +1,16 @@
 """Sales files (order lines): the UCI Online Retail rules, orders from lines, and the bulk load
 that replaces overlapping orders.
 
-UCI rules (../shared/data/README.md): invoices starting with C are cancellations (their
-negative quantities stay in as returns); postage, fee, manual, discount, sample, commission
-and bad-debt codes are kept but marked as not merchandise, so they count in the import report
-and not in the sales metrics; the bad-debt adjustments (stock code B) may have a negative
-price; a missing customer is a guest; a missing description falls back to another line's
-description of the same code, else to the code; identical lines are kept (they are real).
+UCI rules (../shared/data/README.md and docs/imports.md), applied to UCI files only:
+- every line of an invoice starting with C is a cancellation (`LINE_CANCELLATION`);
+- a negative, zero-price line without a customer on an ordinary invoice is a stock adjustment
+  (`LINE_STOCK_ADJUSTMENT`: written off as damaged, lost, "?", …), not a customer return;
+- postage, fee, manual, discount, sample, commission, bad-debt, test and gift-voucher codes
+  (`is_non_merchandise`) are kept but marked as not merchandise, so they count in the import
+  report and not in the sales metrics; such a line never blocks an import (a bad-debt
+  adjustment has a negative price, a manual line on a C invoice may be positive);
+- a missing customer is a guest; a missing description falls back to another line's
+  description of the same code, else to the code; identical lines are kept (they are real).
 """
 from __future__ import annotations
 
@@ -37,11 +41,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from models import Customer, Order, OrderLine, Platform, Product
+from models.sales import LINE_CANCELLATION, LINE_ORDINARY, LINE_STOCK_ADJUSTMENT
 from services import rollups
 from services.errors import AccessDenied
 from services.imports import bulk
 from services.imports.convert import Problems
 from services.imports.mapping import UCI
+from services.imports.names import latest_names, load_names, sku_names
 from services.metrics import money
 from services.platforms import ensure_platform, slugify
 from services.query import as_date
@@ -49,10 +55,12 @@ from services.scope import Scope
 from services.timezones import local_to_utc
 
 # UCI stock codes that are not merchandise (case-insensitive): postage, carriage, manual
-# entries, discounts, samples, bank and Amazon fees, charity commission, bad-debt adjustment.
+# entries, discounts, samples, bank and Amazon fees, charity commission, bad-debt adjustment;
+# and by pattern the stock adjustments (ADJUST, ADJUST2), test lines (TEST001) and gift
+# vouchers (gift_0001_20) of the Online Retail II years.
 NON_MERCHANDISE_CODES = frozenset({"POST", "DOT", "M", "C2", "D", "S", "BANK CHARGES",
                                    "AMAZONFEE", "CRUK", "B"})
-ADJUSTMENT_CODES = frozenset({"B"})  # may carry a negative price
+NON_MERCHANDISE_PATTERN = r"ADJUST\d*|TEST\d+|GIFT_\d+_\d+"
 MAX_ORDER_SPAN = pd.Timedelta(days=1)  # lines of one order further apart are two orders
 Progress = Callable[[str, float], None]
 
@@ -77,6 +85,7 @@ class PreparedSales:
     customers: pd.DataFrame
     totals: dict[str, float | int] = field(default_factory=dict)
     excluded: dict[str, int] = field(default_factory=dict)
+    names: pd.DataFrame = field(default_factory=pd.DataFrame)  # see imports.names.sku_names
     first_date: dt.date | None = None
     last_date: dt.date | None = None
 
@@ -105,23 +114,26 @@ def prepare(values: dict[str, pd.Series], problems: Problems, context: SalesCont
     problems.add(quantity == 0, _column(values, "quantity"),
                  "is 0: a line sells or returns at least one unit", quantity)
     price = _unit_price(values, quantity, problems)
-    is_adjustment = code.isin(ADJUSTMENT_CODES) if uci else pd.Series(False, index=sku.index)
-    problems.add((price < 0) & ~is_adjustment, _column(values, "unit_price", "amount"),
+    fee = is_non_merchandise(code) if uci else pd.Series(False, index=sku.index)
+    problems.add((price < 0) & ~fee, _column(values, "unit_price", "amount"),
                  "is negative (a return is a negative quantity, not a negative price)", price)
     cancellation = _is_cancellation(order_number) if uci else \
         pd.Series(False, index=sku.index)
     if uci:
-        problems.add(cancellation & (quantity > 0), _column(values, "quantity"),
+        problems.add(cancellation & (quantity > 0) & ~fee, _column(values, "quantity"),
                      "is positive on a cancellation invoice (numbers starting with C)",
                      quantity)
     unit_cost = _unit_cost(values, quantity, price, problems)
     platform = values.get("platform", blank).where(values.get("platform", blank) != "",
                                                    context.default_platform)
     customer = _customer_ids(values.get("customer_id", blank))
+    kind = _line_kinds(cancellation, quantity, price, customer) if uci else \
+        pd.Series(LINE_ORDINARY, index=sku.index)
     lines = pd.DataFrame({
         "row": problems.rows, "order_number": order_number.to_numpy(),
         "platform": platform.to_numpy(), "sku": sku.to_numpy(), "code": code.to_numpy(),
-        "cancellation": cancellation.to_numpy(), "name": name.to_numpy(),
+        "cancellation": cancellation.to_numpy(), "kind": kind.to_numpy(),
+        "fee": fee.to_numpy(), "name": name.to_numpy(),
         "quantity": quantity.to_numpy(), "unit_price": price.to_numpy(),
         "unit_cost": unit_cost.to_numpy(), "local": values["ordered_at"].to_numpy(),
         "customer": customer.to_numpy(),
@@ -132,9 +144,7 @@ def prepare(values: dict[str, pd.Series], problems: Problems, context: SalesCont
     if skip_invalid:
         _reject_whole_orders(lines, problems)
     valid = lines.loc[~problems.rejected[:n]].reset_index(drop=True)
-    merchandise = ~valid["code"].isin(NON_MERCHANDISE_CODES) if uci else \
-        pd.Series(True, index=valid.index)
-    merchandise &= ~valid["sku"].isin(context.non_merchandise)
+    merchandise = ~valid["fee"] & ~valid["sku"].isin(context.non_merchandise)
     valid["merchandise"] = merchandise
     return _assemble(valid, context, uci)
 
@@ -154,6 +164,28 @@ def _upper(values: pd.Series) -> pd.Series:
 def _is_cancellation(order_number: pd.Series) -> pd.Series:
     """UCI: an invoice number starting with C is a cancellation."""
     return _per_distinct(order_number, lambda distinct: distinct.str.startswith(("C", "c")))
+
+
+def is_non_merchandise(codes: pd.Series) -> pd.Series:
+    """UCI: whether each stock code is a fee, adjustment, test or voucher (by list or by
+    pattern, without case) rather than merchandise."""
+    return _per_distinct(codes, lambda distinct: distinct.str.upper().isin(
+        NON_MERCHANDISE_CODES) | distinct.str.fullmatch(NON_MERCHANDISE_PATTERN, case=False))
+
+
+def _line_kinds(cancellation: pd.Series, quantity: pd.Series, price: pd.Series,
+                customer: pd.Series) -> pd.Series:
+    """UCI: what each line is (see the module docstring).
+
+    A stock adjustment refunds nothing (its price is 0) and has no customer: in the
+    2010-2011 file every negative line outside a C invoice is one (1,336 lines: 862 with no
+    description, the others notes such as "check", "damaged", "?", "thrown away").
+    """
+    kinds = np.full(len(quantity), LINE_ORDINARY, dtype="int16")
+    write_off = ~cancellation & (quantity < 0) & (price == 0) & (customer == "")
+    kinds[write_off.to_numpy()] = LINE_STOCK_ADJUSTMENT
+    kinds[cancellation.to_numpy()] = LINE_CANCELLATION
+    return pd.Series(kinds, index=quantity.index)
 
 
 def _column(values: dict[str, pd.Series], *fields: str) -> str:
@@ -254,7 +286,9 @@ def _assemble(valid: pd.DataFrame, context: SalesContext, uci: bool) -> Prepared
     header = orders[["platform", "order_number", "o_date", "o_hour", "country"]]
     valid = valid.merge(header.rename(columns={"country": "o_country"}),
                         on=["platform", "order_number"], how="left")
-    prepared = PreparedSales(valid, orders, _products(valid, uci), _customers(valid))
+    names = sku_names(valid)
+    prepared = PreparedSales(valid, orders, _products(valid, uci, names), _customers(valid),
+                             names=names)
     _figures(prepared, uci)
     return prepared
 
@@ -269,19 +303,16 @@ def _orders(valid: pd.DataFrame) -> pd.DataFrame:
     return orders.reset_index(drop=True)
 
 
-def _products(valid: pd.DataFrame, uci: bool) -> pd.DataFrame:
-    """One row per SKU: its most frequent description, first category, merchandise flag."""
-    named = valid.loc[valid["name"] != "", ["sku", "name"]]
-    names = (named.groupby(["sku", "name"], sort=False).size().rename("n").reset_index()
-             .sort_values(["sku", "n", "name"], ascending=[True, False, True])
-             .drop_duplicates("sku").set_index("sku")["name"])
+def _products(valid: pd.DataFrame, uci: bool, names: pd.DataFrame) -> pd.DataFrame:
+    """One row per SKU: its latest name (see `services.imports.names`), first category,
+    merchandise flag."""
     products = valid.groupby("sku", sort=True).agg(merchandise=("merchandise", "all"))
     for column in ("category", "subcategory"):
         given = valid.loc[valid[column] != "", ["sku", column]].drop_duplicates("sku")
         products[column] = given.set_index("sku")[column].reindex(products.index).fillna("")
-    products["name"] = names.reindex(products.index)
+    products["name"] = latest_names(names).reindex(products.index)
     products["name"] = products["name"].fillna(pd.Series(products.index, index=products.index))
-    products["uci_code"] = products.index.str.upper().isin(NON_MERCHANDISE_CODES) & uci
+    products["uci_code"] = is_non_merchandise(products.index.to_series()).to_numpy() & uci
     return products.reset_index()
 
 
@@ -318,8 +349,21 @@ def _figures(prepared: PreparedSales, uci: bool) -> None:
         "products": len(prepared.products),
         "customers": len(prepared.customers),
     }
+    # Merchandise given away (price 0) is not sold: its units are not units sold, and an
+    # order with no line sold at a price above 0 is no order (SPEC section 3).
+    sold = merchandise & (lines["quantity"] > 0) & (lines["unit_price"] > 0)
+    free = merchandise & (lines["quantity"] > 0) & (lines["unit_price"] == 0)
+    totals["orders_with_sales"] = int(lines.loc[sold, ["platform", "order_number"]]
+                                      .drop_duplicates().shape[0])
+    totals["free_lines"] = int(free.sum())
+    totals["free_units"] = int(lines.loc[free, "quantity"].sum())
     if uci:
+        write_off = lines["kind"] == LINE_STOCK_ADJUSTMENT
         totals["cancellation_lines"] = int(lines["cancellation"].sum())
+        totals["non_merchandise_on_cancellations"] = int(
+            (lines["cancellation"] & lines["fee"] & (lines["quantity"] > 0)).sum())
+        totals["stock_adjustment_lines"] = int(write_off.sum())
+        totals["stock_adjustment_units"] = int(-lines.loc[write_off, "quantity"].sum())
     prepared.totals = totals
     if len(lines):
         prepared.first_date = pd.Timestamp(lines["local"].min()).date()
@@ -353,6 +397,7 @@ def load(session: Session, prepared: PreparedSales, scope: Scope,
     # A limited user adds new SKUs and customers but never changes an existing (shared) one.
     shared = not scope.is_limited
     products, new_products = _load_products(session, prepared.products, shared)
+    load_names(session, prepared.names, products, shared)
     progress("Adding new customers", 0.2)
     customers, new_customers = _load_customers(session, prepared.customers, platforms, shared)
     progress("Replacing orders already loaded", 0.3)
@@ -496,5 +541,6 @@ def _load_lines(session: Session, lines: pd.DataFrame, platforms: dict[str, int]
         "sale_hour": lines["o_hour"].astype("int64"),
         "platform_id": frame["platform_id"].astype("Int64"),
         "customer_id": lines["customer"].map(customers).astype("Int64"),
-        "country": lines["o_country"].where(lines["o_country"] != "", None)})
+        "country": lines["o_country"].where(lines["o_country"] != "", None),
+        "line_kind": lines["kind"].astype("int64")})
     bulk.insert_frame(session, OrderLine.__table__, out)

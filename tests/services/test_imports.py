@@ -84,10 +84,10 @@ def test_uci_slice_loads_with_the_totals_pandas_computes(fresh: Fresh, naming: s
     assert kpis["net_revenue"] == pytest.approx(merch_value.sum(), abs=0.01)
     assert kpis["returns"] == pytest.approx(-merch_value[merchandise.Quantity < 0].sum(),
                                             abs=0.01)
-    assert kpis["units"] == int(merchandise.loc[merchandise.Quantity > 0, "Quantity"].sum())
-    assert kpis["orders"] == merchandise.loc[merchandise.Quantity > 0, "InvoiceNo"].nunique()
-    assert kpis["customers"] == merchandise.loc[merchandise.Quantity > 0,
-                                                "CustomerID"].nunique()
+    sold = merchandise.loc[(merchandise.Quantity > 0) & (merchandise.UnitPrice > 0)]
+    assert kpis["units"] == int(sold["Quantity"].sum())
+    assert kpis["orders"] == sold["InvoiceNo"].nunique()
+    assert kpis["customers"] == sold["CustomerID"].nunique()
 
 
 def test_uci_times_are_business_local_and_stored_as_utc(fresh: Fresh) -> None:

@@ -112,12 +112,13 @@ def expected_metrics(lines: pd.DataFrame, key: pd.Series) -> pd.DataFrame:
     """Every SPEC §3 metric per value of `key` (a Series aligned with `lines`)."""
     quantity = lines["quantity"]
     value = quantity * lines["price_units"]
-    sale = quantity > 0
+    # Orders, units and customers count lines sold at a price above zero (SPEC §3).
+    sale = (quantity > 0) & (lines["price_units"] > 0)
     costed = lines["unit_cost"].notna()
     parts = pd.DataFrame({
         "key": key,
         "net_revenue": value,
-        "gross_sales": value.where(sale, 0),
+        "gross_sales": value.where(quantity > 0, 0),
         "returns": (-value).where(quantity < 0, 0),
         "orders": lines["order_id"].where(sale),
         "units": quantity.where(sale, 0),

@@ -48,8 +48,10 @@ def raw_lines(engine: sa.Engine) -> pd.DataFrame:
     """Every order line with its product's merchandise flag, read without any of our code."""
     sql = sa.text("SELECT l.order_id, l.product_id, l.customer_id, l.quantity, l.unit_price, "
                   "l.unit_cost, "
-                  "l.sale_date, l.sale_hour, l.platform_id, l.country, p.is_merchandise "
-                  "FROM order_lines l JOIN products p ON p.id = l.product_id")
+                  "l.sale_date, l.sale_hour, l.platform_id, l.country, p.is_merchandise, "
+                  "o.order_number "
+                  "FROM order_lines l JOIN products p ON p.id = l.product_id "
+                  "JOIN orders o ON o.id = l.order_id")
     frame = pd.read_sql(sql, engine)
     frame["sale_date"] = pd.to_datetime(frame["sale_date"]).dt.date
     frame["is_merchandise"] = frame["is_merchandise"].astype(bool)
@@ -57,15 +59,27 @@ def raw_lines(engine: sa.Engine) -> pd.DataFrame:
 
 
 def expected_rollup(lines: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """The stored measures per group of `keys`, as SPEC's metric definitions say, in pandas."""
+    """The stored measures per group of `keys`, as SPEC's metric definitions say, in pandas.
+
+    UCI invoices are six digits, with a C before them for a cancellation: on a platform with
+    such cancellations, a line of one is a cancellation, and a negative zero-price line
+    without a customer on another invoice is a stock adjustment, neither sold nor returned.
+    """
     has_sale = set(lines.loc[lines["quantity"] > 0, "order_id"])
+    on_c_invoice = lines["order_number"].str.fullmatch(r"[Cc]\d{6}")
+    uci_platform = lines["platform_id"].isin(set(lines.loc[on_c_invoice, "platform_id"]))
+    lines = lines.assign(on_c_invoice=on_c_invoice, write_off=(
+        uci_platform & lines["order_number"].str.fullmatch(r"\d{6}") & (lines["quantity"] < 0)
+        & (lines["unit_price"] == 0) & lines["customer_id"].isna()))
     lines = lines.loc[lines["is_merchandise"]].copy()
     value = lines["quantity"] * lines["unit_price"]
-    sale, returned = lines["quantity"] > 0, lines["quantity"] < 0
+    on_c_invoice, write_off = lines["on_c_invoice"], lines["write_off"]
+    sale = (lines["quantity"] > 0) & (lines["unit_price"] > 0)
+    returned = (lines["quantity"] < 0) & ~write_off
     costed = lines["unit_cost"].notna()
-    cancelled = returned & lines["order_id"].isin(has_sale)
+    cancelled = returned & (lines["order_id"].isin(has_sale) | on_c_invoice)
     parts = pd.DataFrame({
-        "net_revenue": value, "gross_sales": value.where(sale, 0),
+        "net_revenue": value, "gross_sales": value.where(lines["quantity"] > 0, 0),
         "returns": -value.where(returned, 0), "cancelled": -value.where(cancelled, 0),
         "costed_revenue": value.where(costed, 0),
         "cost": (lines["quantity"] * lines["unit_cost"]).where(costed, 0),
@@ -119,7 +133,7 @@ def assert_customer_days_match_the_lines(engine: sa.Engine, where: str) -> None:
     and country."""
     lines = raw_lines(engine)
     bought = lines.loc[lines["is_merchandise"] & (lines["quantity"] > 0)
-                       & lines["customer_id"].notna()]
+                       & (lines["unit_price"] > 0) & lines["customer_id"].notna()]
     expected = sorted({(day, platform, country or "∅", int(customer)) for day, platform, country,
                        customer in bought[["sale_date", "platform_id", "country",
                                            "customer_id"]].itertuples(index=False)})

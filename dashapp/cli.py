@@ -13,18 +13,17 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import cast
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, run_command, shell_command, with_appcontext
 
 from dashapp.cli_import import import_command
-from dashapp.context import data_changed
-from dashapp.extensions import db, db_session
-from services import rollups
 from services.errors import ServiceError
-from services.maintenance import refresh_statistics
-from services.users import create_token, create_user
+
+# Each command imports what it uses (the database, pandas, the app's services) when it runs,
+# so that `pulseboard --help` answers without loading them (tests/dashapp/test_cli_help.py).
 
 DEMO_EMAIL = "demo@pulseboard.local"
 DEMO_PASSWORD = "pulseboard-demo"
@@ -52,7 +51,11 @@ def _read_password(prompt: bool) -> str:
 @with_appcontext
 def demo_data_command(lines: int | None, seed: int, if_empty: bool) -> None:
     """Load deterministic demo data (two years, every entity) into an empty database."""
+    from dashapp.context import data_changed, setting
+    from dashapp.extensions import db, db_session
     from services.demo_data import DEFAULT_LINES, generate_demo_data, has_sales
+    from services.imports.jobs import record_demo_load
+    from services.maintenance import refresh_statistics
 
     if has_sales(db_session()):
         if if_empty:
@@ -62,7 +65,8 @@ def demo_data_command(lines: int | None, seed: int, if_empty: bool) -> None:
     started = time.perf_counter()
     try:
         summary = generate_demo_data(db_session(), lines=lines or DEFAULT_LINES, seed=seed,
-                                     timezone=current_app.config["TIMEZONE"])
+                                     timezone=setting("TIMEZONE"))
+        record_demo_load(db_session(), summary, seed)
         db.session.commit()
         refresh_statistics(db_session())
         db.session.commit()
@@ -88,6 +92,9 @@ def users_group() -> None:
 def create_user_command(email: str, role: str, platforms: tuple[str, ...],
                         name: str | None) -> None:
     """Create a user; the password is prompted for, or read from standard input."""
+    from dashapp.extensions import db, db_session
+    from services.users import create_user
+
     password = _read_password(prompt=True)
     try:
         user = create_user(db_session(), email, password, role, platforms, name)
@@ -109,7 +116,8 @@ def ensure_demo_user_command() -> None:
     if current_app.config["ENV"] != "test" and not asked_for:
         _fail("The demo login is for development only: set PULSEBOARD_ENV=development (make "
               "run does), or create real users with `users create`.")
-    from services.users import authenticate
+    from dashapp.extensions import db, db_session
+    from services.users import authenticate, create_user
 
     if authenticate(db_session(), DEMO_EMAIL, DEMO_PASSWORD) is None:
         try:
@@ -132,6 +140,9 @@ def tokens_group() -> None:
 @with_appcontext
 def create_token_command(email: str, name: str | None) -> None:
     """Create an API token for a user and print it once (only its hash is stored)."""
+    from dashapp.extensions import db, db_session
+    from services.users import create_token
+
     try:
         token = create_token(db_session(), email, name)
         db.session.commit()
@@ -150,6 +161,8 @@ def cache_group() -> None:
 @with_appcontext
 def clear_cache_command() -> None:
     """Forget every cached result (after changing data by hand)."""
+    from dashapp.context import data_changed
+
     data_changed()
     click.echo("Cached results cleared.")
 
@@ -163,6 +176,10 @@ def rollups_group() -> None:
 @with_appcontext
 def rebuild_rollups_command() -> None:
     """Rebuild them from the order lines (after changing sales by hand)."""
+    from dashapp.context import data_changed
+    from dashapp.extensions import db, db_session
+    from services import rollups
+
     started = time.perf_counter()
     rollups.refresh(db_session())
     db.session.commit()
@@ -171,11 +188,46 @@ def rebuild_rollups_command() -> None:
                "cleared.")
 
 
+COMMANDS = (demo_data_command, users_group, tokens_group, import_command, cache_group,
+            rollups_group)
+
+
 def register_commands(app: Flask) -> None:
     """Attach the Pulseboard commands to the app's CLI."""
-    for command in (demo_data_command, users_group, tokens_group, import_command, cache_group,
-                    rollups_group):
+    for command in COMMANDS:
         app.cli.add_command(command)
+
+
+class MigrationsEntry(click.Command):
+    """`db` in the list of commands: Flask-Migrate's group (what Migrate.init_app adds to
+    app.cli) and Alembic load when `pulseboard db …` runs, not to list it."""
+
+    def __init__(self) -> None:
+        super().__init__("db", help="Perform database migrations.")
+
+    @staticmethod
+    def group() -> click.Command:
+        """Flask-Migrate's `db` group."""
+        from flask_migrate.cli import db  # type: ignore[import-not-found]  # untyped module
+
+        return cast(click.Command, db)
+
+
+class PulseboardGroup(FlaskGroup):
+    """Flask's command group, listing the commands added to it without creating the app
+    (FlaskGroup creates it to list the app's commands: Dash, pandas and every page)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """The group's own commands, by name."""
+        return sorted(self.commands)
+
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        """The command to run: Flask-Migrate's group itself for `db`."""
+        name, command, rest = super().resolve_command(ctx, args)
+        if isinstance(command, MigrationsEntry):
+            command = command.group()
+        return name, command, rest
 
 
 def _create_app() -> Flask:
@@ -195,8 +247,9 @@ def run_server_command(ctx: click.Context, **options: object) -> None:
 
 def main() -> None:
     """Entry point of the `pulseboard` console script."""
-    group = FlaskGroup(create_app=_create_app, help="Pulseboard administration.",
-                       add_default_commands=False)
-    for command in (run_server_command, shell_command, routes_command):
+    group = PulseboardGroup(create_app=_create_app, help="Pulseboard administration.",
+                            add_default_commands=False)
+    for command in (run_server_command, shell_command, routes_command, *COMMANDS):
         group.add_command(command)
+    group.add_command(MigrationsEntry())
     group()

@@ -7,26 +7,49 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from dashapp.context import data_changed
-from dashapp.extensions import db_session
 from services.errors import ServiceError
-from services.imports.kinds import KINDS
-from services.imports.mapping import ColumnMapping, load_mapping_file, saved_mapping
-from services.imports.pipeline import DEFAULT_PLATFORM, ImportRequest, check_file, import_file
-from services.imports.reader import DELIMITER_NAMES, ENCODINGS, import_limits
-from services.imports.report import ImportReport
-from services.scope import Scope
+from services.imports.options import DEFAULT_PLATFORM, DELIMITER_NAMES, ENCODINGS
+
+# The import machinery (pandas and the app) loads when a file is imported, not when the
+# command line starts: `pulseboard --help` must answer at once.
+if TYPE_CHECKING:
+    from services.imports.mapping import ColumnMapping
+    from services.imports.report import ImportReport
 
 DELIMITERS = {name: char for char, name in DELIMITER_NAMES.items()}
 
 
+class KindChoice(click.Choice):
+    """The kinds of file, read from `services.imports.kinds` (which loads the models) when
+    the option is parsed or its help is shown, not when the command line starts."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """The names of the kinds."""
+        from services.imports.kinds import KINDS
+
+        return tuple(KINDS)
+
+    @choices.setter
+    def choices(self, _value: object) -> None:
+        """click.Choice's constructor sets the choices: they are read from the kinds."""
+
+
 def _mapping(mapping_file: str | None, saved: str | None,
              date_order: str | None) -> ColumnMapping | None:
+    from dashapp.extensions import db_session
+    from services.imports.mapping import ColumnMapping, load_mapping_file, saved_mapping
+    from services.scope import Scope
+
     mapping = None
     if mapping_file:
         mapping = load_mapping_file(Path(mapping_file).read_text(encoding="utf-8"))
@@ -40,10 +63,11 @@ def _mapping(mapping_file: str | None, saved: str | None,
 
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--kind", type=click.Choice(list(KINDS)), default=None,
+@click.option("--kind", type=KindChoice(), default=None,
               help="What the file holds (default: recognised from its header).")
 @click.option("--platform", default=DEFAULT_PLATFORM, show_default=True,
-              help="Platform of sales rows that name none (e.g. the UCI file).")
+              help="Platform of sales or post rows when the file has no platform column "
+                   "(e.g. the UCI file, a Facebook or Instagram export).")
 @click.option("--mapping", "mapping_file", type=click.Path(exists=True, dir_okay=False),
               default=None, help="A mapping file (JSON, as downloaded from the Data page).")
 @click.option("--saved-mapping", default=None, help="The name of a mapping saved on the Data "
@@ -65,6 +89,12 @@ def import_command(file: str, kind: str | None, platform: str, mapping_file: str
     """Import a CSV or XLSX file (sales, products, customers, posts, influencers, tracking,
     payouts, funnel, pipeline or sales_team) and print what was loaded, rejected and
     excluded."""
+    from dashapp.context import data_changed, setting
+    from dashapp.extensions import db_session
+    from services.imports.pipeline import ImportRequest, check_file, import_file
+    from services.imports.reader import import_limits
+    from services.scope import Scope
+
     try:
         mapping = _mapping(mapping_file, saved_mapping, date_order)
     except (OSError, ServiceError) as error:
@@ -75,7 +105,7 @@ def import_command(file: str, kind: str | None, platform: str, mapping_file: str
         data=Path(file).read_bytes(), filename=Path(file).name, mapping=mapping, kind=kind,
         platform=platform, encoding=encoding,
         delimiter=DELIMITERS[delimiter] if delimiter else None, skip_invalid=skip_invalid,
-        timezone=current_app.config["TIMEZONE"], limits=import_limits(current_app.config))
+        timezone=setting("TIMEZONE"), limits=import_limits(current_app.config))
     progress = _progress_printer()
     if dry_run:
         report = check_file(db_session(), Scope.everything(), request, progress)
@@ -83,6 +113,7 @@ def import_command(file: str, kind: str | None, platform: str, mapping_file: str
         report = import_file(db_session(), Scope.everything(), request, progress=progress)
         if report.status == "succeeded":
             data_changed()
+    report.currency = setting("CURRENCY")
     _finish(report)
 
 

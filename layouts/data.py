@@ -120,7 +120,7 @@ def import_card() -> dbc.Card:
                 dbc.Col([dbc.Label("What the file holds", className="filter-label"),
                          dcc.Dropdown(id=KIND, options=kinds, value=AUTO_KIND,
                                       clearable=False, searchable=False)], md=6),
-                dbc.Col([dbc.Label("Platform of its sales (if the file names none)",
+                dbc.Col([dbc.Label("Platform of its sales or posts (if the file names none)",
                                    className="filter-label"),
                          dbc.Input(id=PLATFORM, value="Online Store", list=PLATFORM_LIST,
                                    maxLength=80),
@@ -287,6 +287,8 @@ def report_view(report: Mapping[str, Any], checked: bool) -> html.Div:
                         f"{report['rows_excluded']:,}" + (f" ({excluded})" if excluded else "")))
     if report.get("first_date"):
         figures.append(("Dates", f"{report['first_date']} to {report['last_date']}"))
+    figures.append(("Amounts shown in", f"{report.get('currency') or setting('CURRENCY')} "
+                    "(the business currency, Admin → Settings; amounts are not converted)"))
     figures += [(_sentence(TOTAL_LABELS.get(key, key)), value)
                 for key, value in report["totals"].items()]
     body: list[Any] = [
@@ -333,17 +335,17 @@ def _number(value: Any) -> str:
     return str(value)
 
 
-def history_table(rows: Sequence[Mapping[str, Any]]) -> Any:
-    """The import history, newest first."""
-    if not rows:
-        return html.P("No file has been imported yet.", className="text-muted mb-0")
-    shown = [{**row, "started_at": f"{row['started_at']:%Y-%m-%d %H:%M}",
-              "status": STATUS_LABELS.get(row["status"], row["status"]),
+def history_table(rows: Sequence[Mapping[str, Any]], zone: str | None = None) -> Any:
+    """The import history, newest first (times in `zone`, default the business's)."""
+    zone = zone or setting("TIMEZONE")
+    shown = [{**row, "status": STATUS_LABELS.get(row["status"], row["status"]),
               "rows": f"{row['rows_loaded']:,} of {row['rows_read']:,}",
-              "rejected": f"{row['rows_rejected']:,}", "excluded": f"{row['rows_excluded']:,}",
               "checksum": row["checksum"][:10],
               "why": "; ".join(row["errors"])[:160]} for row in rows]
-    return table(shown, [("started_at", "When (UTC)"), ("user", "Who"), ("filename", "File"),
-                         ("kind", "Kind"), ("status", "Status"), ("rows", "Rows loaded"),
-                         ("rejected", "Rejected"), ("excluded", "Not merchandise"),
-                         ("checksum", "SHA-256"), ("why", "Problems")], "data-history-table")
+    return table(shown, [("started_at", f"When ({zone})"), ("user", "Who"),
+                         ("filename", "File"), ("kind", "Kind"), ("status", "Status"),
+                         ("rows", "Rows loaded"), ("rows_rejected", "Rejected"),
+                         ("rows_excluded", "Not merchandise"), ("checksum", "SHA-256"),
+                         ("why", "Problems")], "data-history-table",
+                 "No file has been imported yet, and no demo data loaded: import a file "
+                 "above (or run pulseboard demo-data).", zone)

@@ -30,6 +30,9 @@ ROLLING_COLOURS = {3: "#0891b2", 7: "#7c3aed", 30: "#ea580c"}
 ENTITY_COLOURS = ("#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377",
                   "#332288", "#44AA99", "#999933", "#882255", "#DDCC77", "#117733")
 MINUS = "\u2212"  # the typographic minus, as in "−£400"
+# Percent ticks with the decimals a tick needs ("1.5%", "2%"): a fixed ".0%" labelled the
+# ticks 1.5% and 2.5% as "2%" and "3%", so they did not match the bars' own labels.
+PERCENT_TICKS = "~%"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 CURRENCY_SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€", "JPY": "¥", "INR": "₹", "AUD": "A$",
                     "CAD": "C$", "CHF": "CHF ", "SEK": "kr ", "NZD": "NZ$"}
@@ -74,6 +77,38 @@ def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
             value = _merged(result[key], value)
         result[key] = value
     return result
+
+
+# Dark mode: the same figures, recoloured in the browser (assets/theme.js), never queried or
+# drawn again. The dark template is the light one with a dark surface, text and grid; the
+# neutral colours the builders set themselves (text, outlines, the low end of heatmap scales,
+# the map's land) are swapped one for one (each colour once, no chains). The data colours
+# (PRIMARY, SERIES, ENTITY_COLOURS…) stay: they were chosen to read on both backgrounds.
+# These values are the CSS variables of assets/dark.css (tests/layouts/test_dark_mode.py).
+DARK_SURFACE = "#1e293b"  # a card
+DARK_TEXT = "#e2e8f0"
+DARK_GRID = "#334155"
+DARK_COLOURS: dict[str, str] = {
+    "#1e293b": DARK_TEXT, "#334155": "#cbd5e1", MUTED: "#94a3b8", "#f8fafc": "#273449",
+    "#e2e8f0": DARK_GRID, "#cbd5e1": "#475569", "#dbeafe": "#1e3a5f", "#ffffff": DARK_SURFACE,
+    "#fff": DARK_SURFACE, "white": DARK_SURFACE,
+}
+_DARK_AXIS = {"gridcolor": DARK_GRID, "linecolor": DARK_GRID, "zerolinecolor": DARK_GRID}
+DARK_TEMPLATE: dict[str, Any] = {"layout": _merged(TEMPLATE["layout"], {
+    "paper_bgcolor": DARK_SURFACE, "plot_bgcolor": DARK_SURFACE, "font": {"color": DARK_TEXT},
+    "xaxis": _DARK_AXIS, "yaxis": _DARK_AXIS,
+    "geo": {"bgcolor": DARK_SURFACE, "landcolor": "#273449", "lakecolor": DARK_SURFACE,
+            "subunitcolor": DARK_GRID},
+    "shapedefaults": {"line": {"color": DARK_TEXT}},
+    "annotationdefaults": {"arrowcolor": DARK_TEXT},
+    "hoverlabel": {"bgcolor": "#0f172a", "bordercolor": DARK_GRID, "font": {"color": DARK_TEXT}},
+})}
+
+
+def figure_themes() -> dict[str, Any]:
+    """What the browser needs to switch every chart between light and dark without asking
+    the server: the dark template and the colour swaps (light figures are drawn as sent)."""
+    return {"dark": {"template": DARK_TEMPLATE, "colours": DARK_COLOURS}}
 
 
 def _values(column: Any) -> list[Any]:
@@ -232,7 +267,7 @@ def _hover_number(axis: str, unit: str, currency: str) -> str:
 def _value_axis(unit: str, currency: str) -> dict[str, str]:
     if unit == "money":
         return _money_axis(currency)
-    return {"tickformat": ".0%" if unit == "percent" else "~s"}
+    return {"tickformat": PERCENT_TICKS if unit == "percent" else "~s"}
 
 
 def ranked_bar_figure(frame: pd.DataFrame, label_column: str, key_column: str, currency: str,
@@ -320,20 +355,27 @@ def growth_figure(trend: pd.DataFrame, grain: str) -> Figure:
     traces: list[dict[str, Any]] = [{
         "type": "bar", "x": buckets, "y": _values(pop), "name": f"{label} over {label.lower()}",
         "marker": {"color": [POSITIVE if value >= 0 else NEGATIVE for value in pop.fillna(0)]},
-        "hovertemplate": f"%{{x|%d %b %Y}}<br>%{{y:+.1%}}<extra>{label} over "
+        "customdata": _signed_percents(pop),
+        "hovertemplate": f"%{{x|%d %b %Y}}<br>%{{customdata}}<extra>{label} over "
                          f"{label.lower()}</extra>"}]
     if trend["yoy_growth"].notna().any():
         traces.append({
             "type": "scatter", "x": buckets, "y": _values(trend["yoy_growth"]),
             "name": "Year over year", "mode": "lines+markers",
             "line": {"color": ACCENT, "width": 2}, "marker": {"size": 5}, "connectgaps": False,
-            "hovertemplate": "%{x|%d %b %Y}<br>%{y:+.1%}<extra>Year over year</extra>"})
-    value_axis = {"tickformat": "+.0%", "zeroline": True, "zerolinecolor": MUTED}
+            "customdata": _signed_percents(trend["yoy_growth"]),
+            "hovertemplate": "%{x|%d %b %Y}<br>%{customdata}<extra>Year over year</extra>"})
+    value_axis = {"tickformat": PERCENT_TICKS, "zeroline": True, "zerolinecolor": MUTED}
     axis_range = _robust_range(pd.concat([pop, trend["yoy_growth"]]))
     if axis_range is not None:
         value_axis["range"] = axis_range
     return _figure(traces, yaxis=value_axis, xaxis={"type": "date"}, bargap=0.15,
                    hovermode="x unified", showlegend=True)
+
+
+def _signed_percents(values: pd.Series) -> list[str]:
+    """'+4.2%', '−1.0%', '0.0%' per value: Plotly's "+.1%" writes a tiny fall as "−0.0%"."""
+    return [format_percent(value, signed=True) for value in values]
 
 
 def _robust_range(values: pd.Series) -> list[float] | None:
@@ -380,7 +422,8 @@ def heatmap_figure(cells: pd.DataFrame, value: str, name: str, unit: str,
         "type": "heatmap", "z": [_values(row) for row in grid.to_numpy(dtype=float)],
         "x": [f"{hour:02d}" for hour in range(24)], "y": _labels(days),
         "colorscale": [[0, "#f8fafc"], [1, PRIMARY]], "xgap": 1, "ygap": 1,
-        "colorbar": {"thickness": 10, "tickformat": ".0%" if unit == "percent" else "~s"},
+        "colorbar": {"thickness": 10,
+                     "tickformat": PERCENT_TICKS if unit == "percent" else "~s"},
         "hovertemplate": f"%{{y}} %{{x}}:00<br>{number}<extra>{_text(name)}</extra>"}
     return _figure([heat], yaxis={"autorange": "reversed"},
                    xaxis={"title": {"text": "Local hour"}, "dtick": 2})
@@ -430,7 +473,8 @@ def price_margin_figure(frame: pd.DataFrame, currency: str) -> Figure:
                              "<extra>%{fullData.name}</extra>"})
     return _figure(points, xaxis={"title": {"text": "Average selling price"},
                                   "tickprefix": symbol},
-                   yaxis={"title": {"text": "Margin"}, "tickformat": ".0%"}, clickmode="event")
+                   yaxis={"title": {"text": "Margin"}, "tickformat": PERCENT_TICKS},
+                   clickmode="event")
 
 
 # Country spellings found in real exports that Plotly's name matching does not know.
@@ -530,7 +574,7 @@ def grouped_rate_figure(frame: pd.DataFrame, group_column: str, key_column: str,
                                       "color": "#334155", "line": {"width": 2.5}},
                            "hovertemplate": f"{shown_name}<br>%{{x}}: %{{y:.1%}}"
                                             f"<extra>{_text(compare_label)}</extra>"})
-    return _figure(traces, yaxis={"tickformat": ".0%", "rangemode": "tozero"},
+    return _figure(traces, yaxis={"tickformat": PERCENT_TICKS, "rangemode": "tozero"},
                    barmode="group", scattermode="group", bargap=0.2, clickmode="event",
                    showlegend=True)
 
@@ -624,7 +668,7 @@ def cohort_figure(cells: pd.DataFrame, value: str, label: str, small_note: str) 
                "textfont": {"size": 10}}
     traces: list[dict[str, Any]] = [{
         **shading, "z": matrix(False), "colorscale": [[0, "#f8fafc"], [1, PRIMARY]],
-        "colorbar": {"thickness": 10, "tickformat": ".0%"}}]
+        "colorbar": {"thickness": 10, "tickformat": PERCENT_TICKS}}]
     if cells["small"].any():
         traces.append({**shading, "z": matrix(True), "showscale": False,
                        "colorscale": [[0, "#e2e8f0"], [1, "#cbd5e1"]],
@@ -663,7 +707,7 @@ def stacked_share_figure(frame: pd.DataFrame, series: Sequence[tuple[str, str, s
                    "hovertemplate": f"%{{x|%d %b %Y}}<br>%{{y:.1%}}<extra>{share_name}</extra>"})
     return _figure(traces, barmode="stack", bargap=0.15, xaxis={"type": "date"},
                    yaxis={**_money_axis(currency), "rangemode": "tozero"},
-                   yaxis2={"overlaying": "y", "side": "right", "tickformat": ".0%",
+                   yaxis2={"overlaying": "y", "side": "right", "tickformat": PERCENT_TICKS,
                            "range": [0, 1], "showgrid": False},
                    hovermode="x unified", showlegend=True)
 
@@ -711,7 +755,7 @@ def backtest_figure(origins: pd.DataFrame) -> Figure:
               for column, name, colour in (("model_mape", "Model", ACCENT),
                                            ("baseline_mape", "Seasonal naive", COMPARISON))]
     return _figure(traces, barmode="group", bargap=0.25, showlegend=True,
-                   yaxis={"tickformat": ".0%", "rangemode": "tozero",
+                   yaxis={"tickformat": PERCENT_TICKS, "rangemode": "tozero",
                           "title": {"text": "MAPE"}},
                    xaxis={"type": "category", "tickangle": 0, "automargin": True})
 

@@ -53,6 +53,9 @@ class Problems:
     """Every row-level problem of a file: counted by (column, problem), the first ones kept."""
 
     rows: pd.Index  # the row numbers of the file, in order
+    # The file's cells as text, by column: a problem quotes the value as the file has it
+    # ("1", not the 1.0 it was converted to), whatever series the check looked at.
+    raw: pd.DataFrame | None = None
     rejected: np.ndarray = field(init=False)
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     examples: list[Issue] = field(default_factory=list)
@@ -74,6 +77,8 @@ class Problems:
         if room <= 0:
             return
         positions = np.flatnonzero(mask)[:room]
+        if self.raw is not None and column in self.raw.columns:
+            values = self.raw[column].str.strip()
         shown = values.to_numpy()[positions] if values is not None else [""] * len(positions)
         for position, value in zip(positions, shown, strict=True):
             text = "" if value is None else str(value)
@@ -206,14 +211,25 @@ def boolean(values: pd.Series, field_: Field, column: str, problems: Problems) -
 
 
 def choice(values: pd.Series, field_: Field, column: str, problems: Problems) -> pd.Series:
-    """One of the field's choices (case-insensitive, a plural 's' forgiven), '' when empty."""
-    lowered = values.str.strip().str.lower()
+    """One of the field's choices, '' when empty: case-insensitive, a plural 's' forgiven,
+    other software's words read through the field's aliases (photo is image)."""
+    lowered = values.str.strip().str.lower().str.replace(r"\s+", " ", regex=True)
     _required(lowered, field_, column, problems)
-    singular = lowered.str.replace(r"s$", "", regex=True)
-    result = lowered.where(lowered.isin(field_.choices), singular)
-    problems.add((lowered != "") & ~result.isin(field_.choices), column,
+    aliases = dict(field_.aliases)
+    result = lowered.map(lambda value: _chosen(value, field_.choices, aliases))
+    problems.add((lowered != "") & (result == ""), column,
                  f"is not one of: {', '.join(field_.choices)}", values)
-    return result.where(result.isin(field_.choices), "")
+    return result
+
+
+def _chosen(value: str, choices: tuple[str, ...], aliases: dict[str, str]) -> str:
+    """The choice a (lower-case) word means, '' when none; called once per distinct value."""
+    for word in (value, value.removesuffix("s")):
+        if word in choices:
+            return word
+        if word in aliases:
+            return aliases[word]
+    return ""
 
 
 def date_order(values: pd.Series, requested: str = "auto") -> tuple[str, str | None]:

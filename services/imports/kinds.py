@@ -33,6 +33,11 @@ class Field:
     example: str = ""
     max_length: int = 80
     choices: tuple[str, ...] = ()
+    # Words other software writes for a choice: (their word, our choice), e.g. photo -> image.
+    aliases: tuple[tuple[str, str], ...] = ()
+    # Words that make a longer column name another thing's figure ("Page total likes" is the
+    # page's, not the post's likes): such a column is never proposed by containment.
+    not_within: tuple[str, ...] = ()
     minimum: float | None = 0
     maximum: float | None = None
 
@@ -63,16 +68,32 @@ MAX_QUANTITY = 10_000_000  # per line: more is a typo or a unit mix-up, not a sa
 MAX_MONEY = 1_000_000_000  # per unit: the money columns hold 10 digits before the point
 
 
-def _platform(required: bool = True) -> Field:
+def _platform(required: bool = True, help_: str = "") -> Field:
     return Field("platform", "Platform", required=required,
                  synonyms=("platform", "channel", "sales channel", "network", "social network",
                            "marketplace", "source", "store"),
-                 help="Platform name, e.g. Instagram; a new name creates the platform.",
+                 help="Platform name, e.g. Instagram; a new name creates the platform." + help_,
                  example="Instagram")
 
 
-def _count(name: str, label: str, synonyms: tuple[str, ...], required: bool = False) -> Field:
-    return Field(name, label, INTEGER, required, synonyms, maximum=10**12, example="120")
+def _count(name: str, label: str, synonyms: tuple[str, ...], required: bool = False,
+           not_within: tuple[str, ...] = ()) -> Field:
+    return Field(name, label, INTEGER, required, synonyms, maximum=10**12, example="120",
+                 not_within=not_within)
+
+
+# The post types of Facebook, Instagram, TikTok and YouTube exports, as ours. A link post and a
+# status update are text posts; a photo album is a carousel. "IG reel", "FB photo": the
+# network's prefix is ignored.
+POST_TYPE_WORDS: tuple[tuple[str, str], ...] = (
+    ("photo", "image"), ("picture", "image"), ("status", "text"), ("link", "text"),
+    ("album", "carousel"), ("live video", "live"), ("igtv", "video"))
+_NETWORK_PREFIXES = ("ig", "fb", "instagram", "facebook")
+POST_TYPE_ALIASES: tuple[tuple[str, str], ...] = POST_TYPE_WORDS + tuple(
+    (f"{prefix} {word}", ours) for prefix in _NETWORK_PREFIXES
+    for word, ours in (*POST_TYPE_WORDS, *((choice, choice) for choice in POST_TYPES)))
+# A page's or account's own figure (Page total likes, Account followers), not a post's.
+_NOT_THE_POST = ("page", "account", "profile")
 
 
 SALES = Kind(
@@ -246,13 +267,19 @@ POSTS = Kind(
         Field("post_id", "Post ID", required=True,
               synonyms=("post id", "id", "media id", "post", "content id"),
               example="ig-10001"),
-        _platform(),
+        _platform(required=False, help_=" Without this column every post goes to the "
+                  "platform chosen on the page or with --platform."),
         Field("post_type", "Post type", CHOICE, required=True, choices=POST_TYPES,
+              aliases=POST_TYPE_ALIASES,
               synonyms=("post type", "type", "media type", "format", "content type"),
-              help="One of " + ", ".join(POST_TYPES) + ".", example="reel"),
+              help="One of " + ", ".join(POST_TYPES) + " (any case; also "
+                   + ", ".join(f"{word} as {ours}" for word, ours in POST_TYPE_WORDS)
+                   + "; a prefix IG, FB, Instagram or Facebook is ignored).", example="reel"),
         Field("posted_at", "Posted at", DATETIME, required=True,
-              synonyms=("posted at", "date", "publish time", "published", "post date",
-                        "posted", "timestamp", "created"), example="2024-03-01 18:30"),
+              synonyms=("posted at", "publish time", "published", "post date", "posted",
+                        "date", "timestamp", "created"),
+              help="Date and time; a file with only month, weekday and hour columns is "
+                   "refused.", example="2024-03-01 18:30"),
         Field("caption", "Caption", max_length=2000,
               synonyms=("caption", "text", "description", "title", "message"),
               example="Morning ritual"),
@@ -262,12 +289,17 @@ POSTS = Kind(
               example="Spring tea"),
         Field("influencer", "Influencer handle",
               synonyms=("influencer", "creator", "influencer handle"), example="@leafy_life"),
-        _count("impressions", "Impressions", ("impressions", "views", "plays")),
-        _count("reach", "Reach", ("reach", "accounts reached", "unique views")),
-        _count("likes", "Likes", ("likes", "reactions", "hearts")),
-        _count("comments", "Comments", ("comments", "replies")),
-        _count("shares", "Shares", ("shares", "reposts", "retweets")),
-        _count("saves", "Saves", ("saves", "bookmarks")),
+        _count("impressions", "Impressions", ("impressions", "views", "plays"),
+               not_within=_NOT_THE_POST),
+        _count("reach", "Reach", ("reach", "accounts reached", "unique views"),
+               not_within=_NOT_THE_POST),
+        _count("likes", "Likes", ("likes", "like", "reactions", "hearts"),
+               not_within=_NOT_THE_POST),
+        _count("comments", "Comments", ("comments", "comment", "replies"),
+               not_within=_NOT_THE_POST),
+        _count("shares", "Shares", ("shares", "share", "reposts", "retweets"),
+               not_within=_NOT_THE_POST),
+        _count("saves", "Saves", ("saves", "save", "bookmarks"), not_within=_NOT_THE_POST),
         Field("cost", "Cost", NUMBER, maximum=MAX_MONEY,
               synonyms=("cost", "spend", "amount spent", "fee"), example="150"),
     ),

@@ -14,12 +14,33 @@ from sqlalchemy.orm import Session
 from models import ImportMapping, User
 from services.errors import AccessDenied, InvalidInput, NotFound
 from services.imports.convert import DATE_ORDERS
-from services.imports.kinds import KINDS, UCI_NAMINGS, Kind, normalise_header
+from services.imports.kinds import (
+    DATE,
+    DATETIME,
+    INTEGER,
+    KINDS,
+    NUMBER,
+    UCI_NAMINGS,
+    Field,
+    Kind,
+    normalise_header,
+)
 from services.scope import Scope
 
 GENERIC, UCI, SAVED = "generic", "uci", "saved"
 FORMAT_LABELS = {UCI: "UCI Online Retail", GENERIC: "columns matched by name",
                  SAVED: "saved mapping"}
+GIVEN_LABEL = "the column mapping given"  # a mapping file, or the Data page's editor
+TIME_TYPES = (DATE, DATETIME)
+# An id column ("Post ID", "Page ID", "Account key", "Line number") identifies something: it
+# is never a date or a count, whatever else its name contains; an id field takes no other
+# column by containment.
+_ID_WORDS = frozenset({"id", "ids", "key", "uuid", "guid", "number", "no", "code"})
+_MEASURE_TYPES = (DATE, DATETIME, INTEGER, NUMBER)
+# A column named for a part of a date ("Post Month", "Post Weekday", "Post Hour") holds a
+# number of that part: it says neither which day a row is for, nor what the row is.
+_DATE_PARTS = frozenset({"year", "quarter", "month", "week", "weekday", "day", "hour",
+                         "minute"})
 
 
 @dataclass(frozen=True)
@@ -67,6 +88,7 @@ class ColumnMapping:
         if missing_columns:
             raise InvalidInput(f"The file has no column “{missing_columns[0]}” (the mapping "
                                f"expects it). Its columns are: {', '.join(file_columns)}.")
+        _refuse_date_parts_only(kind, self.columns, file_columns)
         for name in kind.required:
             if name not in self.columns:
                 raise InvalidInput(_missing_message(kind, (name,)))
@@ -77,6 +99,25 @@ class ColumnMapping:
         twice = {c for c in used if used.count(c) > 1}
         if twice:
             raise InvalidInput(f"The column “{sorted(twice)[0]}” is mapped to two fields.")
+
+
+def date_part_columns(file_columns: Sequence[str]) -> list[str]:
+    """The columns named for a part of a date: 'Post Month', 'Weekday', 'Hour'."""
+    return [c for c in file_columns if _last_word(normalise_header(c)) in _DATE_PARTS]
+
+
+def _refuse_date_parts_only(kind: Kind, columns: MappingType[str, str],
+                            file_columns: Sequence[str]) -> None:
+    """A file whose rows have a month, weekday or hour but no date cannot be placed in time."""
+    missing = [kind.field(name) for name in kind.required if name not in columns
+               and kind.field(name).type in TIME_TYPES]
+    parts = date_part_columns(file_columns)
+    if missing and parts:
+        raise InvalidInput(
+            f"A {kind.label.lower()} file needs the date of each row (“{missing[0].label}”), "
+            f"but this file has only parts of dates ({', '.join(parts)}): a month, weekday "
+            "or hour does not say on which day a row happened, so the file cannot be "
+            "imported. Export it with a date (or date and time) column.")
 
 
 def _missing_message(kind: Kind, names: Sequence[str]) -> str:
@@ -120,7 +161,9 @@ def uci_mapping(columns: Sequence[str]) -> ColumnMapping | None:
 
 def propose(kind_name: str, columns: Sequence[str]) -> ColumnMapping:
     """For each field of a kind, the file column whose name is the field's name, label or a
-    synonym (exact match first, then a column that contains the synonym as words)."""
+    synonym (exact match first, for every field, then a column that contains the synonym as
+    words); an id column never feeds a date or a count, and a column named for a date part,
+    or for another thing (`Field.not_within`), is never taken by containment."""
     kind = KINDS[kind_name]
     normalised = {c: normalise_header(c) for c in columns}
     chosen: dict[str, str] = {}
@@ -131,22 +174,42 @@ def propose(kind_name: str, columns: Sequence[str]) -> ColumnMapping:
             names = (normalise_header(field_.label), normalise_header(field_.name),
                      *field_.synonyms)
             for candidate in names:
-                column = _match(candidate, normalised, set(chosen.values()), exact)
+                column = _match(candidate, normalised, set(chosen.values()), exact, field_)
                 if column is not None:
                     chosen[field_.name] = column
                     break
     return ColumnMapping(kind_name, chosen)
 
 
-def _match(candidate: str, normalised: dict[str, str], taken: set[str],
-           exact: bool) -> str | None:
+def _match(candidate: str, normalised: dict[str, str], taken: set[str], exact: bool,
+           field_: Field) -> str | None:
     for column, name in normalised.items():
-        if column in taken:
+        if column in taken or not _may_feed(field_, name):
             continue
         if name == candidate or (not exact and len(candidate) > 3
-                                 and f" {candidate} " in f" {name} "):
+                                 and f" {candidate} " in f" {name} "
+                                 and _may_contain(field_, name)):
             return column
     return None
+
+
+def _may_feed(field_: Field, name: str) -> bool:
+    """False for an id column offered to a date or a count."""
+    return not (field_.type in _MEASURE_TYPES and _last_word(name) in _ID_WORDS)
+
+
+def _may_contain(field_: Field, name: str) -> bool:
+    """Whether a longer column name may stand for the field it contains a synonym of."""
+    words = name.split()
+    if any(word in words for word in field_.not_within):
+        return False
+    if field_.name.endswith("_id") and not _ID_WORDS & set(words):
+        return False  # "Lifetime Post Total Reach" is no post id
+    return field_.type in TIME_TYPES or _last_word(name) not in _DATE_PARTS
+
+
+def _last_word(name: str) -> str:
+    return name.rpartition(" ")[2]
 
 
 def detect(columns: Sequence[str], saved: Sequence[ColumnMapping] = (),

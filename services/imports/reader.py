@@ -27,10 +27,10 @@ from openpyxl.styles.stylesheet import apply_stylesheet
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from services.errors import InvalidInput
+from services.imports.options import DELIMITER_NAMES as DELIMITER_NAMES
+from services.imports.options import DELIMITERS as DELIMITERS
+from services.imports.options import ENCODINGS as ENCODINGS
 
-DELIMITERS = (",", ";", "\t", "|")
-DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-ENCODINGS = ("auto", "utf-8", "utf-16", "cp1252", "latin-1")
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 DEFAULT_MAX_ROWS = 2_000_000
 # Limits on the shape of a file, so that no upload can hold a worker for minutes or fill its

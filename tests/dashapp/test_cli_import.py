@@ -77,6 +77,11 @@ def test_a_mapping_file_maps_unlike_columns(runner: FlaskCliRunner, fresh_sqlite
     result = runner.invoke(args=["import", str(data), "--mapping", str(mapping)])
     assert result.exit_code == 0, result.output
     assert fresh_sqlite.scalar("SELECT sale_date FROM orders") == "2024-02-03"
+    # It says which mapping it used, and that the columns were not matched by name.
+    assert "recognised as the column mapping given" in result.output
+    assert "matched by name" not in result.output
+    assert ("columns       order_number ← “Ref”, ordered_at ← “When”, sku ← “Item”, "
+            "quantity ← “Qty”, unit_price ← “Each”") in result.output
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     result = runner.invoke(args=["import", str(data), "--mapping", str(broken)])
@@ -91,3 +96,20 @@ def test_kind_chooses_what_the_file_is(runner: FlaskCliRunner, fresh_sqlite: Fre
     assert result.exit_code == 0, result.output
     assert "rows added: 1" in result.output
     assert fresh_sqlite.scalar("SELECT unit_cost FROM products WHERE sku = 'TEA'") == 1.1
+
+
+def test_a_post_export_without_a_platform_column_takes_the_platform_option(
+        runner: FlaskCliRunner, fresh_sqlite: Fresh, tmp_path: Path) -> None:
+    posts = tmp_path / "instagram.csv"
+    posts.write_text("Post ID,Publish time,Post type,Like,Comment,Share,Page total likes\n"
+                     "1801,2025-03-20 18:00,IG carousel,320,12,8,5200\n"
+                     "1802,2025-03-21 08:10,Photo,98,5,3,5210\n")
+    result = runner.invoke(args=["import", str(posts), "--platform", "Instagram"])
+    assert result.exit_code == 0, result.output
+    assert "recognised as columns matched by name" in result.output
+    assert "platform      Instagram" in result.output
+    assert "likes ← “Like”" in result.output and "Page total likes" not in result.output
+    assert fresh_sqlite.scalar(
+        "SELECT DISTINCT pl.name FROM media_posts p JOIN platforms pl "
+        "ON pl.id = p.platform_id") == "Instagram"
+    assert fresh_sqlite.scalar("SELECT SUM(likes) FROM media_posts") == 320 + 98

@@ -20,7 +20,7 @@ def test_ranked_bars_can_show_units_or_percentages() -> None:
     assert bars["text"] == ["10", "30"] and bars["name"] == "Units sold"
     rates = figures.ranked_bar_figure(frame, "label", "sku", "GBP", value="rate", unit="percent")
     assert rates["data"][0]["text"] == ["5.0%", "25.0%"]
-    assert rates["layout"]["xaxis"]["tickformat"] == ".0%"
+    assert rates["layout"]["xaxis"]["tickformat"] == figures.PERCENT_TICKS  # "2.5%", not "3%"
 
 
 def test_metric_trend_and_growth() -> None:

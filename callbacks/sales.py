@@ -1,5 +1,5 @@
 """Sales callbacks beyond its panels (declared in `layouts.sales`): the banner of a chosen
-country and the options of the country picker."""
+country or state and the options of the country picker."""
 from __future__ import annotations
 
 from typing import Any
@@ -29,11 +29,23 @@ def register_callbacks(app: Dash) -> None:
                   Output(sales.COUNTRY, "options"), Input(STORE, "data"))
     def update_country(data: dict[str, Any] | None) -> tuple[Any, list[dict[str, str]]]:
         view, _period = view_of_page(data, sales.PATH, sales.PARAMS)
-        country = view.filters.country
+        country, state = view.filters.country, view.page["state"]
         options = country_items(fetch(country_options), country)
-        if not country:
+        if not (country or state):
             return None, options
-        return dbc.Alert([html.Strong(f"Orders to {country} only. "),
-                          "Every panel but the country chart and table shows this country; "
-                          "choose “All countries” or click its bar again to see all."],
-                         color="info", className="py-2 small", id="country-banner"), options
+        return dbc.Alert(place_banner(country, state), color="info", className="py-2 small",
+                         id="country-banner"), options
+
+
+def place_banner(country: str, state: str) -> list[Any]:
+    """What a chosen country and state narrow, and how to undo them, in words."""
+    parts: list[Any] = []
+    if country:
+        parts += [html.Strong(f"Orders to {country} only. "),
+                  "Every panel but the country chart and table shows this country; choose "
+                  "“All countries” or click its bar again to see all. "]
+    if state:
+        parts += [html.Strong(f"Orders to {state} only. "),
+                  "The trend, growth and hour × weekday show every state, and so does the "
+                  "state chart; click its bar there again to see all states."]
+    return parts

@@ -31,7 +31,7 @@ from layouts.panels import (
 from layouts.shell import PAGE_PARAM
 from services import overview
 from services import product_analysis as service
-from services.filters import COMPARES, Filters, ParamSpec, format_range
+from services.filters import Filters, ParamSpec, comparison_name, format_range
 from services.product_analysis import SORTS
 from services.sales_analysis import by_country
 
@@ -148,11 +148,22 @@ def product_header(info: dict[str, Any], kpis: dict[str, Any], currency: str) ->
     return html.Div([
         html.H2(info["name"], className="h4 mb-0", id="product-name"),
         html.Div(" · ".join(facts), className="text-muted small mb-2"),
+        *also_sold_as(info.get("also_sold_as", [])),
         html.Div([html.Div([html.Div(label, className="kpi-title"),
                             html.Div(value, className="product-number")],
                            className="product-stat") for label, value in numbers],
                  className="d-flex flex-wrap gap-4"),
     ])
+
+
+def also_sold_as(names: list[dict[str, Any]]) -> list[html.Div]:
+    """The other names the SKU was sold under, with the days each was seen (none: nothing)."""
+    if not names:
+        return []
+    listed = "; ".join(f"“{entry['name']}” "
+                       f"({format_range(entry['first_seen'], entry['last_seen'])})"
+                       for entry in names)
+    return [html.Div(f"Also sold as {listed}.", className="small mb-2", id="product-also-sold-as")]
 
 
 def _table(headers: list[str], rows: list[list[Any]], empty: str) -> Any:
@@ -293,10 +304,9 @@ def draw_drill_trend(trend: Any, context: Context) -> Drawn:
     if trend["net_revenue"].abs().sum() == 0:
         return Drawn(figures.empty_figure(context.empty))
     grain = context.filters.grain
-    compare = context.filters.compare
     return Drawn(figures.trend_figure(trend, grain, (7,) if grain == "day" else (),
                                       context.currency,
-                                      None if compare == "none" else COMPARES[compare]))
+                                      comparison_name(context.filters)))
 
 
 def draw_drill_countries(countries: Any, context: Context) -> Drawn:

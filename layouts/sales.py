@@ -15,7 +15,6 @@ from layouts.components import graph
 from layouts.controls import button_group
 from layouts.overview import (
     ROLL_CHOICES,
-    compare_label,
     rolling_windows,
     selection_note,
     short_labels,
@@ -33,7 +32,7 @@ from layouts.panels import (
 )
 from layouts.shell import PAGE_PARAM
 from services import sales_analysis as service
-from services.filters import ParamSpec, Period, format_range
+from services.filters import ParamSpec, Period, comparison_name, format_range
 from services.metrics import METRICS
 from services.sales_analysis import COUNTRY_SORTS as COUNTRY_SORT_KEYS
 from services.trends import TREND_METRICS
@@ -45,13 +44,18 @@ SORT_LABELS = {"net_revenue": "Net revenue", "orders": "Orders", "customers": "C
                "aov": "Average order value", "country": "Name"}
 COUNTRY_SORTS = {key: SORT_LABELS[key] for key in COUNTRY_SORT_KEYS}
 ALL_COUNTRIES = ""
+ALL_STATES = ""
 PARAMS = (
     ParamSpec("metric", default="net_revenue", choices=tuple(METRIC_CHOICES)),
     ParamSpec("roll", default="7", choices=tuple(ROLL_CHOICES)),
     ParamSpec("country", default=ALL_COUNTRIES),  # a filter of this page: Filters.country
     ParamSpec("sort", default="net_revenue", choices=tuple(COUNTRY_SORTS)),
+    # The order's state (province): a choice the panels' sources take (`STATE_CHOICE`).
+    ParamSpec("state", default=ALL_STATES),
 )
+STATE_CHOICE = ("state",)
 TOP_COUNTRIES = 12
+TOP_PLACES = 12
 GEOGRAPHY = NO_COMPARE - {"country"}  # where a country is chosen, every country is shown
 
 METRIC = {"type": PAGE_PARAM, "name": "metric"}
@@ -100,13 +104,11 @@ def country_table(frame: pd.DataFrame, currency: str, selected: str) -> Any:
     """The countries as a table in the chosen order, the selected country highlighted."""
     if frame.empty:
         return html.P("No sales in this view.", className="text-muted small")
-    has_regions = frame["region"].notna().any()
-    headers = ["Country", *(["Region"] if has_regions else []), "Net revenue", "Orders",
-               "Customers", "AOV", "Share"]
+    # No region column: a country's orders may lie in several regions (the region chart).
+    headers = ["Country", "Net revenue", "Orders", "Customers", "AOV", "Share"]
     rows = []
     for row in frame.itertuples():
-        cells = [row.country, *([row.region] if has_regions else []),
-                 figures.format_money(row.net_revenue, currency),
+        cells = [row.country, figures.format_money(row.net_revenue, currency),
                  figures.format_number(row.orders), figures.format_number(row.customers),
                  figures.format_money(row.aov, currency), figures.format_percent(row.share)]
         text_cells = len(cells) - 5  # the last five are numbers
@@ -131,7 +133,7 @@ def returns_text(summary: dict[str, Any], currency: str) -> Any:
                   html.Span(f"returned or cancelled, {rate} of gross sales",
                             className="text-muted")]),
         html.Div(f"{money(summary['returned'], currency)} on return orders, "
-                 f"{money(summary['cancelled'], currency)} cancelled on the original order; "
+                 f"{money(summary['cancelled'], currency)} cancelled; "
                  f"{figures.format_number(summary['returned_units'])} units back of "
                  f"{figures.format_number(summary['units'])} sold "
                  f"({figures.format_percent(summary['unit_return_rate'])}).", className="small"),
@@ -152,6 +154,33 @@ def countries_note(countries: pd.DataFrame, country: str) -> str:
     return " ".join(notes)
 
 
+def state_note(view: View) -> str:
+    """On a panel a chosen state does not narrow: it shows every state."""
+    state = view.page["state"]
+    return f"Not narrowed to the chosen state ({state}): every state is shown." if state else ""
+
+
+def _joined(*notes: str) -> str:
+    return " ".join(note for note in notes if note)
+
+
+def place_labels(frame: pd.DataFrame, column: str, within: str) -> pd.DataFrame:
+    """The rows labelled by `column`, with `within` (the country or state) added when the
+    rows span several of them: Springfield is a city of more than one state."""
+    label = frame[column].astype(str)
+    if frame[within].nunique() > 1:
+        label = label.where(frame[within].isna(),
+                            label + " (" + frame[within].astype(str) + ")")
+    return frame.assign(label=label)
+
+
+def places_note(frame: pd.DataFrame, plural: str) -> str:
+    """What a chart of places leaves out."""
+    if len(frame) <= TOP_PLACES:
+        return ""
+    return f"The {TOP_PLACES} largest of {len(frame)} {plural} by net revenue."
+
+
 # --- drawing the panels -------------------------------------------------------------------------
 
 def draw_trend(trend: pd.DataFrame, context: Context) -> Drawn:
@@ -162,8 +191,8 @@ def draw_trend(trend: pd.DataFrame, context: Context) -> Drawn:
         return Drawn(figures.empty_figure(context.empty))
     windows = rolling_windows(view.page["roll"])
     figure = figures.metric_trend_figure(trend, view.filters.grain, windows, label, unit,
-                                         context.currency, compare_label(view.filters.compare))
-    return Drawn(figure, trend_note(view, trend, windows))
+                                         context.currency, comparison_name(view.filters))
+    return Drawn(figure, _joined(trend_note(view, trend, windows), state_note(view)))
 
 
 def draw_growth(trend: pd.DataFrame, context: Context) -> Drawn:
@@ -171,7 +200,8 @@ def draw_growth(trend: pd.DataFrame, context: Context) -> Drawn:
     if trend["value"].fillna(0).abs().sum() == 0:
         return Drawn(figures.empty_figure(context.empty))
     return Drawn(figures.growth_figure(trend, context.view.filters.grain),
-                 growth_note(context.view, context.period, trend))
+                 _joined(growth_note(context.view, context.period, trend),
+                         state_note(context.view)))
 
 
 def draw_weekday(weekdays: pd.DataFrame, context: Context) -> Drawn:
@@ -186,12 +216,21 @@ def draw_weekday(weekdays: pd.DataFrame, context: Context) -> Drawn:
     return Drawn(figure, lead=best["text"])
 
 
+NO_TIMES_OF_DAY = "This data has no times of day"
+NO_TIMES_NOTE = ("Every sale in the range is at 00:00: the data gives dates without times, "
+                 "so the hour of a sale cannot be shown.")
+
+
 def draw_heatmap(cells: pd.DataFrame, context: Context) -> Drawn:
     """The chosen metric per weekday and local hour."""
     metric, label, unit = metric_of(context.view)
     if not cells["orders"].any() and not cells["net_revenue"].any():
         return Drawn(figures.empty_figure(context.empty))
-    return Drawn(figures.heatmap_figure(cells, metric, label, unit, context.currency))
+    if not service.has_times_of_day(cells):
+        return Drawn(figures.empty_figure(NO_TIMES_OF_DAY),
+                     _joined(NO_TIMES_NOTE, state_note(context.view)))
+    return Drawn(figures.heatmap_figure(cells, metric, label, unit, context.currency),
+                 state_note(context.view))
 
 
 def sorted_countries(frame: pd.DataFrame, view: View) -> pd.DataFrame:
@@ -233,6 +272,31 @@ def draw_regions(regions: pd.DataFrame, context: Context) -> Drawn:
         return Drawn(figures.empty_figure("No region to show: no sales in this view, or the "
                                           "data has no regions."))
     return Drawn(figures.ranked_bar_figure(regions, "region", "region", context.currency))
+
+
+def draw_states(states: pd.DataFrame, context: Context) -> Drawn:
+    """Revenue by state of the order as clickable bars, the chosen state highlighted."""
+    if states.empty:
+        return Drawn(figures.empty_figure("No state to show: no sales in this view, or the "
+                                          "imported files have no state column."))
+    chosen = context.view.page["state"]
+    figure = figures.ranked_bar_figure(place_labels(states, "state", "country").head(TOP_PLACES),
+                                       "label", "state_key", context.currency,
+                                       selected=(chosen,))
+    undo = (f"{chosen} is chosen: click its bar again to show every state. This chart always "
+            "shows every state." if chosen else "")
+    return Drawn(figure, _joined(places_note(states, "states"), undo))
+
+
+def draw_cities(cities: pd.DataFrame, context: Context) -> Drawn:
+    """Revenue by city of the order (in the chosen state)."""
+    if cities.empty:
+        return Drawn(figures.empty_figure("No city to show: no sales in this view, or the "
+                                          "imported files have no city column."))
+    figure = figures.ranked_bar_figure(place_labels(cities, "city", "state").head(TOP_PLACES),
+                                       "label", "label", context.currency,
+                                       colour=figures.SERIES[1])
+    return Drawn(figure, places_note(cities, "cities"))
 
 
 def draw_platforms(platforms: pd.DataFrame, context: Context) -> Drawn:
@@ -330,19 +394,21 @@ def _sort_picker(view: View) -> html.Div:
 # --- the panels ---------------------------------------------------------------------------------
 
 TREND_SOURCE = Source(service.metric_trend, choices=("metric",))
-COUNTRY_SOURCE = Source(service.by_country)
+COUNTRY_SOURCE = Source(service.by_country, choices=STATE_CHOICE)
 TREND = Panel("sales-trend", "Sales over time", TREND_SOURCE, draw_trend, api_key="trend",
               applies=FILTERS, tools=_trend_tools, table=trend_table)
 GROWTH = Panel("sales-growth", "Growth rates", TREND_SOURCE, draw_growth, api_key="trend",
                applies=FILTERS, height=260, table=trend_table,
                subtitle="Each bucket against the one before it and the same bucket a year "
                         "earlier")
-WEEKDAY = Panel("sales-weekday", "Sales by day of week", Source(service.by_weekday),
+WEEKDAY = Panel("sales-weekday", "Sales by day of week",
+                Source(service.by_weekday, choices=STATE_CHOICE),
                 draw_weekday, api_key="by_weekday", applies=NO_COMPARE, time_axis=True,
                 api_extra=(("best_day", service.best_day),), lead=True, height=300,
                 toolbar=False, subtitle="Average day of each weekday in the range")
 HEATMAP = Panel("sales-heatmap", "Hour × weekday", Source(service.by_weekday_hour),
                 draw_heatmap, api_key="by_weekday_hour", applies=NO_COMPARE, time_axis=True,
+                api_extra=(("has_times_of_day", service.has_times_of_day),),
                 height=330, subtitle="Local time of the sale",
                 export_title="Sales by hour and weekday")
 COUNTRY_MAP = Panel("sales-country-map", "Revenue by country: map", COUNTRY_SOURCE, draw_map,
@@ -357,33 +423,46 @@ COUNTRY_TABLE = Panel("sales-country-table", "Countries", COUNTRY_SOURCE, draw_c
                       rows=sorted_countries, api_key="by_country", applies=GEOGRAPHY,
                       kind="html", tools=_sort_picker,
                       subtitle="Orders, customers, average order value and share")
-REGIONS = Panel("sales-regions", "Revenue by region", Source(service.by_region), draw_regions,
+REGIONS = Panel("sales-regions", "Revenue by region",
+                Source(service.by_region, choices=STATE_CHOICE), draw_regions,
                 api_key="by_region", applies=NO_COMPARE, height=360, toolbar=False,
-                subtitle="Region of the order's country")
-PLATFORMS = Panel("sales-platforms", "Revenue by platform", Source(service.by_platform),
+                subtitle="Region of the order (else of its country, where that has one)")
+STATES = Panel("sales-states", "Revenue by state", Source(service.by_state), draw_states,
+               api_key="by_state", applies=NO_COMPARE, xfilter="state", height=360,
+               toolbar=False, subtitle="State or province of the order; click a bar to show "
+                                       "only that state on this page")
+CITIES = Panel("sales-cities", "Revenue by city", Source(service.by_city, choices=STATE_CHOICE),
+               draw_cities, api_key="by_city", applies=NO_COMPARE, height=360, toolbar=False,
+               subtitle="City of the order, in the chosen state")
+PLATFORMS = Panel("sales-platforms", "Revenue by platform",
+                  Source(service.by_platform, choices=STATE_CHOICE),
                   draw_platforms, api_key="by_platform", applies=TIMELESS,
                   xfilter="platform", height=360, toolbar=False,
                   subtitle="Click a bar to filter by it")
-CHANNELS = Panel("sales-channels", "Revenue by channel", Source(service.by_channel),
+CHANNELS = Panel("sales-channels", "Revenue by channel",
+                 Source(service.by_channel, choices=STATE_CHOICE),
                  draw_channels, api_key="by_channel", applies=TIMELESS, height=360,
                  toolbar=False, subtitle="Platforms grouped by kind")
 RETURNS_SUMMARY = Panel("sales-returns-summary", "Returns and cancellations",
-                        Source(service.returns_summary), draw_returns_summary,
+                        Source(service.returns_summary, choices=STATE_CHOICE),
+                        draw_returns_summary,
                         api_key="returns", applies=NO_COMPARE, kind="html")
 RETURN_CATEGORIES = Panel(
     "sales-return-categories", "Returns and cancellations",
-    Source(service.returns_by_category), draw_return_categories,
+    Source(service.returns_by_category, choices=STATE_CHOICE), draw_return_categories,
     api_key="returns_by_category", applies=NO_COMPARE, xfilter="category", height=300,
     toolbar=False, export_title="Returns by category",
     subtitle="Return rate (returned value / gross sales) by category; click a bar to filter "
              "by it")
 RETURNED_PRODUCTS = Panel("sales-returned-products", "Most returned products",
-                          Source(service.top_returned_products), draw_returned_products,
+                          Source(service.top_returned_products, choices=STATE_CHOICE),
+                          draw_returned_products,
                           api_key="top_returned_products", applies=NO_COMPARE,
                           xfilter="product", height=400, toolbar=False,
                           subtitle="By returned value; click a bar to filter by it")
 PANELS = (TREND, GROWTH, WEEKDAY, HEATMAP, COUNTRY_MAP, COUNTRIES, COUNTRY_TABLE, REGIONS,
-          PLATFORMS, CHANNELS, RETURNS_SUMMARY, RETURN_CATEGORIES, RETURNED_PRODUCTS)
+          STATES, CITIES, PLATFORMS, CHANNELS, RETURNS_SUMMARY, RETURN_CATEGORIES,
+          RETURNED_PRODUCTS)
 
 
 def _returns_card(view: View) -> Any:
@@ -412,7 +491,9 @@ def layout(view: View) -> html.Div:
                  dbc.Col(panel_card(COUNTRY_TABLE, view, table), lg=7)],
                 className="g-3 mb-3"),
         dbc.Row([dbc.Col(panel_card(panel, view), lg=4)
-                 for panel in (REGIONS, PLATFORMS, CHANNELS)], className="g-3 mb-3"),
+                 for panel in (REGIONS, STATES, CITIES)], className="g-3 mb-3"),
+        dbc.Row([dbc.Col(panel_card(panel, view), lg=6)
+                 for panel in (PLATFORMS, CHANNELS)], className="g-3 mb-3"),
         dbc.Row([dbc.Col(_returns_card(view), lg=6),
                  dbc.Col(panel_card(RETURNED_PRODUCTS, view), lg=6)], className="g-3"),
     ])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, true
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Money
@@ -40,6 +40,23 @@ class Product(Base):
     # False for postage, fees, manual entries and adjustments: their lines stay in the data
     # but not in merchandise metrics (the rule lives in services/query.py).
     is_merchandise: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+class ProductName(Base):
+    """A name a SKU was sold under in imported files, with the first and last day it was seen.
+
+    The product keeps the latest name; the others are listed in its drill-down ("also sold
+    as …"), so a renamed product is still found under its old description.
+    """
+
+    __tablename__ = "product_names"
+    __table_args__ = (UniqueConstraint("product_id", "name", name="uq_product_names_product"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    first_seen: Mapped[dt.date] = mapped_column(Date)
+    last_seen: Mapped[dt.date] = mapped_column(Date)
 
 
 class Customer(Base):

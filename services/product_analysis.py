@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from models import Customer, MediaPost, OrderLine, Platform, Product
+from models.catalog import ProductName
 from services.cache import cached
 from services.errors import NotFound
 from services.filters import Filters, Period
@@ -193,7 +194,16 @@ def product_info(session: Session, scope: Scope, sku: str) -> dict[str, Any]:
     return {"sku": product.sku, "name": product.name,
             "category": product.category or UNCATEGORISED, "brand": product.brand,
             "list_price": product.list_price, "unit_cost": product.unit_cost,
-            "active": product.active}
+            "active": product.active, "also_sold_as": other_names(session, product)}
+
+
+def other_names(session: Session, product: Product) -> list[dict[str, Any]]:
+    """The names a product was also sold under (not its own), most recently seen first."""
+    stmt = (select(ProductName.name, ProductName.first_seen, ProductName.last_seen)
+            .where(ProductName.product_id == product.id, ProductName.name != product.name)
+            .order_by(ProductName.last_seen.desc(), ProductName.name))
+    return [{"name": name, "first_seen": as_date(first), "last_seen": as_date(last)}
+            for name, first, last in session.execute(stmt)]
 
 
 @cached

@@ -12,7 +12,7 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, case, func, literal, select
+from sqlalchemy import ColumnElement, String, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from models import Customer, Order, OrderLine, Platform, Product
@@ -35,6 +35,8 @@ from services.trends import TREND_METRICS, metric_trend  # noqa: F401 - the Sale
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 UNKNOWN_COUNTRY = "Unknown"
 UNKNOWN_REGION = "Unknown"
+UNKNOWN_STATE = "Unknown"
+UNKNOWN_CITY = "Unknown"
 TOP_RETURNED = 10
 
 
@@ -51,7 +53,8 @@ def weekday_counts(start: dt.date, end: dt.date) -> list[int]:
 
 
 @cached
-def by_weekday(session: Session, scope: Scope, filters: Filters, period: Period) -> pd.DataFrame:
+def by_weekday(session: Session, scope: Scope, filters: Filters, period: Period,
+               state: str = "") -> pd.DataFrame:
     """Every metric per weekday (Monday first) with the days it occurs and per-day averages.
 
     `per_day_<metric>` divides by the number of such days in the range (a 30-day range has
@@ -60,7 +63,7 @@ def by_weekday(session: Session, scope: Scope, filters: Filters, period: Period)
     """
     day = iso_weekday(OrderLine.sale_date).label("weekday")
     found = grouped_metrics(session, Lines(filters, scope, period.start, period.end), [day],
-                            counts=("orders",))
+                            _orders_join(state), counts=("orders",))
     frame = pd.DataFrame({"weekday": range(7), "day": WEEKDAYS,
                           "days": weekday_counts(period.start, period.end)})
     found["weekday"] = found["weekday"].astype(int)
@@ -114,14 +117,57 @@ def by_weekday_hour(session: Session, scope: Scope, filters: Filters,
     return frame
 
 
+DATE_ONLY_MIN_ORDERS = 10  # fewer orders all in the first hour of the day may be chance
+
+
+def has_times_of_day(cells: pd.DataFrame, count: str = "orders") -> bool:
+    """False when the data has dates without times: every order (or post: `count`) of the
+    weekday × hour cells, at least 10, is in the hour 00:00-00:59, where a date-only file's
+    rows are placed (at midnight)."""
+    midnight = cells["hour"] == 0
+    return not (cells.loc[midnight, count].sum() >= DATE_ONLY_MIN_ORDERS
+                and not cells.loc[~midnight, count].any())
+
+
 # --- geography --------------------------------------------------------------------------------
+#
+# An order carries its own country, and where the file had them its region, state and city
+# (`orders`; the lines copy only the country). Figures by region, state or city join the lines
+# to their orders: no rollup keeps those columns, and one would have to be kept per place for
+# data that mostly has none (UCI files have only countries). The join reads the lines of the
+# range once; `order_places` keeps it away from data without them.
+
+PLACES = ("region", "state", "city")
+
+
+@cached
+def order_places(session: Session, scope: Scope) -> tuple[str, ...]:
+    """Which of region, state and city any order in the scope has (the places imported)."""
+    stmt = select(*[func.count(getattr(Order, place)) for place in PLACES])
+    if scope.platform_ids is not None:
+        stmt = stmt.where(Order.platform_id.in_(sorted(scope.platform_ids)))
+    counts = session.execute(stmt).one()
+    return tuple(place for place, count in zip(PLACES, counts, strict=True) if count)
+
+
+def _orders_join(state: str = "", needed: bool = False) -> list[tuple[Any, ColumnElement[bool]]]:
+    """The join of the lines to their orders, narrowed to orders to `state` when one is given
+    (none when neither a state nor an order column is needed)."""
+    if not (state or needed):
+        return []
+    on = Order.id == OrderLine.order_id
+    return [(Order, and_(on, Order.state == state) if state else on)]
+
 
 @cached
 def country_regions(session: Session, scope: Scope) -> dict[str, str]:
-    """Region of each country, as recorded on customers (empty when the data has no regions)."""
+    """The region of each country whose customers all have the same one: what an order
+    without a region of its own is counted in. A country with customers in several regions
+    is in none of them."""
     stmt = (select(Customer.country, func.min(Customer.region))
             .where(Customer.country.is_not(None), Customer.region.is_not(None))
-            .group_by(Customer.country))
+            .group_by(Customer.country)
+            .having(func.count(func.distinct(Customer.region)) == 1))
     # The WHERE leaves out the NULLs that the columns' types allow.
     return dict(cast("list[tuple[str, str]]", session.execute(stmt).all()))
 
@@ -142,18 +188,17 @@ def _shares(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 @cached
-def by_country(session: Session, scope: Scope, filters: Filters, period: Period) -> pd.DataFrame:
-    """Every metric per order country (missing as 'Unknown'), its region and share, largest first.
+def by_country(session: Session, scope: Scope, filters: Filters, period: Period,
+               state: str = "") -> pd.DataFrame:
+    """Every metric per order country (missing as 'Unknown') and its share, largest first.
 
     `country_key` is the value the page's country choice takes (None for unknown countries).
+    No region: a country's orders may lie in several regions (see `by_region`).
     """
     dims = [OrderLine.country.label("country_key")]
     frame = grouped_metrics(session, Lines(filters, scope, period.start, period.end), dims,
-                            order_by_revenue=True)
-    regions = country_regions(session, scope)
+                            _orders_join(state), order_by_revenue=True)
     frame.insert(0, "country", frame["country_key"].fillna(UNKNOWN_COUNTRY))
-    frame.insert(1, "region", frame["country_key"].map(regions).fillna(UNKNOWN_REGION)
-                 if regions else None)
     return _shares(frame)
 
 
@@ -169,15 +214,56 @@ def sorted_countries(countries: pd.DataFrame, sort: str) -> pd.DataFrame:
 
 
 @cached
-def by_region(session: Session, scope: Scope, filters: Filters, period: Period) -> pd.DataFrame:
-    """Every metric per region of the order country (empty when the data has no regions)."""
+def by_region(session: Session, scope: Scope, filters: Filters, period: Period,
+              state: str = "") -> pd.DataFrame:
+    """Every metric per region of the order: its own, else its country's where the country's
+    customers all have one (see `country_regions`), else 'Unknown'. Empty when the data has
+    no regions."""
     regions = country_regions(session, scope)
-    if not regions:
+    own = "region" in order_places(session, scope)
+    if not (own or regions):
         return pd.DataFrame(columns=["region", *METRIC_COLUMNS, "share"])
-    region = case(regions, value=OrderLine.country,
-                  else_=literal(UNKNOWN_REGION)).label("region")
+    by_country_region = (case(regions, value=OrderLine.country) if regions
+                         else literal(None, String))
+    region = func.coalesce(*([Order.region] if own else []), by_country_region,
+                           literal(UNKNOWN_REGION)).label("region")
     frame = grouped_metrics(session, Lines(filters, scope, period.start, period.end),
-                            [region], order_by_revenue=True, counts=("orders",))
+                            [region], _orders_join(state, needed=own), order_by_revenue=True,
+                            counts=("orders",))
+    return _shares(frame)
+
+
+@cached
+def by_state(session: Session, scope: Scope, filters: Filters, period: Period) -> pd.DataFrame:
+    """Every metric per state (province) of the order with its country, largest first; empty
+    when no order has a state. `state_key` is the page's state choice; orders without a state
+    are one row (state 'Unknown', no key, no country)."""
+    if "state" not in order_places(session, scope):
+        return pd.DataFrame(columns=["state", "country", "state_key", *METRIC_COLUMNS,
+                                     "share"])
+    # Orders without a state are one 'Unknown' row, whatever their country.
+    country = case((Order.state.is_(None), None), else_=OrderLine.country).label("country")
+    dims: list[ColumnElement[Any]] = [Order.state.label("state_key"), country]
+    # Every state is listed whatever state is chosen: the chart is how one is chosen.
+    frame = grouped_metrics(session, Lines(filters, scope, period.start, period.end), dims,
+                            _orders_join(needed=True), order_by_revenue=True)
+    frame.insert(0, "state", frame["state_key"].fillna(UNKNOWN_STATE))
+    return _shares(frame)
+
+
+@cached
+def by_city(session: Session, scope: Scope, filters: Filters, period: Period,
+            state: str = "") -> pd.DataFrame:
+    """Every metric per city (with its state) of the orders to `state` (every state when
+    none is chosen), largest first; empty when no order has a city. Orders without a city are
+    one row (city 'Unknown', no state)."""
+    if "city" not in order_places(session, scope):
+        return pd.DataFrame(columns=["city", "state", *METRIC_COLUMNS, "share"])
+    # Orders without a city are one 'Unknown' row, whatever their state.
+    dims = [func.coalesce(Order.city, UNKNOWN_CITY).label("city"),
+            case((Order.city.is_(None), None), else_=Order.state).label("state")]
+    frame = grouped_metrics(session, Lines(filters, scope, period.start, period.end), dims,
+                            _orders_join(state, needed=True), order_by_revenue=True)
     return _shares(frame)
 
 
@@ -196,21 +282,23 @@ def _with_comparison(session: Session, scope: Scope, filters: Filters, period: P
 
 
 @cached
-def by_platform(session: Session, scope: Scope, filters: Filters, period: Period) -> pd.DataFrame:
+def by_platform(session: Session, scope: Scope, filters: Filters, period: Period,
+                state: str = "") -> pd.DataFrame:
     """Every metric per platform with its comparison revenue and share, largest first."""
     dims = [Platform.slug.label("slug"), Platform.name.label("platform"),
             Platform.kind.label("channel")]
-    joins = [(Platform, Platform.id == OrderLine.platform_id)]
+    joins = [(Platform, Platform.id == OrderLine.platform_id), *_orders_join(state)]
     frame = grouped_metrics(session, Lines(filters, scope, period.start, period.end), dims, joins,
                             order_by_revenue=True, counts=("orders",))
     return _with_comparison(session, scope, filters, period, frame, dims[0], joins)
 
 
 @cached
-def by_channel(session: Session, scope: Scope, filters: Filters, period: Period) -> pd.DataFrame:
+def by_channel(session: Session, scope: Scope, filters: Filters, period: Period,
+               state: str = "") -> pd.DataFrame:
     """Every metric per channel (platform kind: web, marketplace, social, offline)."""
     dims = [Platform.kind.label("channel")]
-    joins = [(Platform, Platform.id == OrderLine.platform_id)]
+    joins = [(Platform, Platform.id == OrderLine.platform_id), *_orders_join(state)]
     frame = grouped_metrics(session, Lines(filters, scope, period.start, period.end), dims, joins,
                             order_by_revenue=True, counts=("orders",))
     return _with_comparison(session, scope, filters, period, frame, dims[0], joins)
@@ -249,20 +337,22 @@ def _returns_by(session: Session, lines: Lines,
 
 
 @cached
-def returns_summary(session: Session, scope: Scope, filters: Filters,
-                    period: Period) -> dict[str, Any]:
+def returns_summary(session: Session, scope: Scope, filters: Filters, period: Period,
+                    state: str = "") -> dict[str, Any]:
     """Returns and cancellations in range: value, split, rates against gross sales and units."""
-    return _returns_by(session, Lines(filters, scope, period.start, period.end))[0]
+    return _returns_by(session, Lines(filters, scope, period.start, period.end), (),
+                       _orders_join(state))[0]
 
 
 @cached
-def returns_by_category(session: Session, scope: Scope, filters: Filters,
-                        period: Period) -> pd.DataFrame:
+def returns_by_category(session: Session, scope: Scope, filters: Filters, period: Period,
+                        state: str = "") -> pd.DataFrame:
     """Returns per product category with their rates, highest value return rate first."""
     category = func.coalesce(Product.category, UNCATEGORISED).label("category")
     # Orders with a return do not add up over the products of a category: not counted here.
     rows = _returns_by(session, Lines(filters, scope, period.start, period.end),
-                       [category], [(Product, Product.id == OrderLine.product_id)],
+                       [category],
+                       [(Product, Product.id == OrderLine.product_id), *_orders_join(state)],
                        [m for m in RETURN_MEASURES if m != "return_orders"])
     frame = pd.DataFrame(rows, columns=["category", *_RETURN_FIELDS[:-1]])
     frame["return_rate"] = frame["return_rate"].astype(float)
@@ -276,12 +366,13 @@ _RETURN_FIELDS = ("returns", "cancelled", "returned", "gross_sales", "return_rat
 
 @cached
 def top_returned_products(session: Session, scope: Scope, filters: Filters, period: Period,
-                          limit: int = TOP_RETURNED) -> pd.DataFrame:
+                          state: str = "", limit: int = TOP_RETURNED) -> pd.DataFrame:
     """The products with the largest returned value in range, with their return rates."""
     dims = [Product.sku.label("sku"), Product.name.label("name"),
             func.coalesce(Product.category, UNCATEGORISED).label("category")]
     rows = _returns_by(session, Lines(filters, scope, period.start, period.end),
-                       dims, [(Product, Product.id == OrderLine.product_id)])
+                       dims,
+                       [(Product, Product.id == OrderLine.product_id), *_orders_join(state)])
     frame = pd.DataFrame(rows, columns=["sku", "name", "category", *_RETURN_FIELDS])
     frame = frame.loc[frame["returns"] > 0]
     frame = frame.sort_values(["returns", "sku"], ascending=[False, True]).head(limit)

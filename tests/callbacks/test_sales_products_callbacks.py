@@ -135,7 +135,8 @@ def test_sales_exports_are_the_panel_data_for_the_country(admin: SessionUser) ->
         set(trend.columns)
     assert set(SALES_EXPORTS) == {"sales-trend", "sales-growth", "sales-weekday",
                                   "sales-heatmap", "sales-countries", "sales-country-map",
-                                  "sales-country-table", "sales-regions", "sales-platforms",
+                                  "sales-country-table", "sales-regions", "sales-states",
+                                  "sales-cities", "sales-platforms",
                                   "sales-channels", "sales-returns-summary",
                                   "sales-return-categories", "sales-returned-products"}
 

@@ -17,7 +17,8 @@ from services.filters import Filters
 from tests.conftest import LIMITED, LIMITED_PLATFORM, TestDatabase, login
 
 SALES_KEYS = {"query", "currency", "period", "page", "trend", "by_weekday", "best_day",
-              "by_weekday_hour", "by_country", "by_region", "by_platform", "by_channel",
+              "by_weekday_hour", "has_times_of_day", "by_country", "by_region", "by_state",
+              "by_city", "by_platform", "by_channel",
               "returns", "returns_by_category", "top_returned_products"}
 PRODUCTS_KEYS = {"query", "currency", "period", "page", "best_sellers", "most_profitable",
                  "profit_coverage", "low_performers", "share_by_product", "share_by_category",
@@ -58,7 +59,8 @@ def _in(frame: pd.DataFrame, period: dict) -> pd.DataFrame:
 # --- the page-level parameters in the URL --------------------------------------------------------
 
 @pytest.mark.parametrize("page, choices, country", [
-    (sales, {"metric": "aov", "roll": "30", "sort": "customers"}, "United Kingdom"),
+    (sales, {"metric": "aov", "roll": "30", "sort": "customers", "state": "Texas"},
+     "United Kingdom"),
     (products, {"sku": "APP-0001", "sort": "margin", "q": "running shoes"}, ""),
 ])
 def test_page_choices_round_trip_through_the_url(page: ModuleType, choices: dict[str, str],

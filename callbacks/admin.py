@@ -16,11 +16,20 @@ import dashapp
 from callbacks.common import view_of_page
 from callbacks.exports import ExportSpec
 from dashapp import security
-from dashapp.context import actor, data_changed, fetch, perform, result_cache
+from dashapp.config import business_defaults
+from dashapp.context import (
+    actor,
+    data_changed,
+    fetch,
+    perform,
+    result_cache,
+    setting,
+    settings_changed,
+)
 from dashapp.filters import View
 from layouts import admin as ids
 from layouts.shell import STORE
-from services import admin
+from services import admin, settings
 from services.dimensions import platform_options
 from services.errors import ServiceError
 from services.filters import Period
@@ -53,21 +62,44 @@ def tab_content(view: View) -> Any:
     tab = view.page["tab"]
     who = actor()
     users = perform(admin.list_users, who)
+    zone = setting("TIMEZONE")
     if tab == "tokens":
-        return ids.tokens_tab(perform(admin.list_tokens, who), users)
+        return ids.tokens_tab(perform(admin.list_tokens, who), users, zone)
     if tab == "audit":
-        events = audit_frame(view).astype({"at": str}).to_dict("records")
+        events = audit_frame(view).to_dict("records")
         return ids.audit_tab(events, perform(admin.audit_actions, who),
                              view.page["action"], users,
-                             view.page["who"])
+                             view.page["who"], zone)
     if tab == "stages":
         return ids.stages_tab(perform(admin.list_stages, who))
+    if tab == "settings":
+        return ids.settings_tab(perform(settings.list_settings, who, _defaults()),
+                                settings.currency_choices(), settings.timezone_choices(), zone)
     if tab == "status":
         return ids.status_tab({**perform(admin.system_status, who),
                                "cache": describe_cache(result_cache().stats()),
                                "requests": describe_requests(request_stats())},
-                              dashapp.__version__)
-    return ids.users_tab(users, fetch(platform_options))
+                              dashapp.__version__, zone)
+    return ids.users_tab(users, fetch(platform_options), zone)
+
+
+def _defaults() -> settings.BusinessSettings:
+    return business_defaults(current_app.config)
+
+
+def save_settings(changes: dict[str, Any]) -> tuple[Any, Any]:
+    """Store the admin's settings: feedback naming each change (old → new), and a refresh
+    signal; a refusal says why and saves nothing."""
+    try:
+        changed = perform(settings.update_settings, actor(), _defaults(), changes)
+    except ServiceError as error:
+        return _failed(error), no_update
+    if not changed:
+        return _done("Nothing changed."), no_update
+    settings_changed()
+    said = "; ".join(f"{settings.LABELS[key]}: {settings.describe(key, old)} → "
+                     f"{settings.describe(key, new)}" for key, (old, new) in changed.items())
+    return _done(f"Saved. {said}."), said
 
 
 def describe_cache(stats: dict[str, Any]) -> str:
@@ -195,6 +227,7 @@ def register_callbacks(app: Dash) -> None:
         return run_action(admin.revoke_token, token_id, success="Token revoked.")
 
     register_stage_callbacks(app)
+    register_settings_callbacks(app)
 
 
 def register_stage_callbacks(app: Dash) -> None:
@@ -227,6 +260,24 @@ def register_stage_callbacks(app: Dash) -> None:
         if result[1] is not no_update:
             data_changed()  # the pipeline's figures depend on the stages
         return result
+
+
+def register_settings_callbacks(app: Dash) -> None:
+    """The business settings form: saving stores and audits every changed setting."""
+
+    @app.callback(Output(ids.FEEDBACK, "children", allow_duplicate=True),
+                  Output(ids.REFRESH, "data", allow_duplicate=True),
+                  Input(ids.SET_SAVE, "n_clicks"), State(ids.SET_NAME, "value"),
+                  State(ids.SET_CURRENCY, "value"), State(ids.SET_TIMEZONE, "value"),
+                  State(ids.SET_FISCAL, "value"), State(ids.SET_ROI, "value"),
+                  State(ids.SET_ROAS, "value"), prevent_initial_call=True)
+    def save(clicks: int | None, name: Any, currency: Any, zone: Any, fiscal: Any, roi: Any,
+             roas: Any) -> tuple[Any, Any]:
+        if not clicks:
+            raise PreventUpdate
+        return save_settings({"name": name, "currency": currency, "timezone": zone,
+                              "fiscal_year_start": fiscal, "roi_benchmark": roi,
+                              "roas_benchmark": roas})
 
 
 def _audit_export(view: View, _period: Period) -> pd.DataFrame:

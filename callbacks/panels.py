@@ -14,7 +14,7 @@ from dash import Dash, Input, Output
 from dash.exceptions import PreventUpdate
 
 from callbacks.common import cached_output, view_of_page
-from dashapp.context import fetch, setting
+from dashapp.context import business, fetch, setting
 from dashapp.filters import View
 from dashapp.panels import grouped, source_data
 from layouts import figures
@@ -49,7 +49,7 @@ def draw_group(panels: Sequence[Panel], view: View, period: Period) -> list[Any]
     except NotFound as error:
         return [value for panel in panels for value in _outputs(panel, _missing(panel, error))]
     context = Context(view, filters, dates, setting("CURRENCY"),
-                      empty_message(filters, dates, _platform_names(view)), data)
+                      empty_message(filters, dates, _platform_names(view)), data, business())
     values = []
     for panel in panels:
         drawn = panel.draw(panel.rows(data, view), context)

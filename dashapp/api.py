@@ -22,6 +22,7 @@ from flask import (
 from flask_login import current_user
 
 from dashapp import __version__
+from dashapp.context import setting
 from dashapp.filters import View, page_choices, to_query
 from dashapp.openapi import REFERENCE_PATH, SPEC_PATH, endpoints, openapi_spec
 from dashapp.panels import source_data, source_key
@@ -76,7 +77,7 @@ def envelope(page: Page, view: View, period: Period) -> dict[str, Any]:
     """What every page endpoint answers with besides its data: the canonical query, the
     currency, the resolved dates and the page-level choices."""
     return {"query": to_query(view.filters, view.page, page.params),
-            "currency": current_app.config["CURRENCY"], "period": period.as_dict(),
+            "currency": setting("CURRENCY"), "period": period.as_dict(),
             "page": page_choices(view, page.params)}
 
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from services.cache import DEFAULT_DIRECTORY_BYTES, DEFAULT_MAX_ENTRY_BYTES
 from services.imports.budget import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from services.login_guard import LoginLimits
+from services.settings import BusinessSettings
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-change-me"
 # Secrets that must never reach production: ours, and the ones tutorials copy around.
@@ -60,8 +61,10 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET_KEY if env != "production" else ""),
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
         or default_database_url(instance_path),
-        "CURRENCY": os.environ.get("PULSEBOARD_CURRENCY", "USD"),
-        "TIMEZONE": os.environ.get("PULSEBOARD_TIMEZONE", "UTC"),
+        # The defaults of the business settings an admin can change on the Admin page.
+        "BUSINESS_NAME": os.environ.get("PULSEBOARD_BUSINESS_NAME", BusinessSettings.name),
+        "CURRENCY": os.environ.get("PULSEBOARD_CURRENCY", BusinessSettings.currency),
+        "TIMEZONE": os.environ.get("PULSEBOARD_TIMEZONE", BusinessSettings.timezone),
         "DEBUG": _env_bool("PULSEBOARD_DEBUG", False),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -104,6 +107,13 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
     config.update(overrides or {})
     _validate(config)
     return config
+
+
+def business_defaults(config: Mapping[str, Any]) -> BusinessSettings:
+    """The business settings of a database that stores none: the deployment's."""
+    return BusinessSettings(name=config.get("BUSINESS_NAME", BusinessSettings.name),
+                            currency=str(config["CURRENCY"]).upper(),
+                            timezone=config["TIMEZONE"])
 
 
 def _shannon_bits_per_char(text: str) -> float:

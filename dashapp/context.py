@@ -7,20 +7,25 @@ back, and refusals audited, so no callback ever commits.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
+from dashapp.config import business_defaults
 from dashapp.extensions import db, db_session
 from services.admin import Actor
 from services.audit import record
 from services.cache import ResultCache, is_cached
 from services.errors import AccessDenied
 from services.scope import Scope
+from services.settings import BusinessSettings, business_settings
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class NotLoggedIn(RuntimeError):
@@ -110,6 +115,45 @@ def perform(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise
 
 
+# The configuration names that are business settings an admin may change (services.settings).
+BUSINESS_SETTINGS = {"BUSINESS_NAME": "name", "CURRENCY": "currency", "TIMEZONE": "timezone",
+                     "FISCAL_YEAR_START": "fiscal_year_start", "ROI_BENCHMARK": "roi_benchmark",
+                     "ROAS_BENCHMARK": "roas_benchmark"}
+_SETTINGS_MEMO = "pulseboard_business_settings"
+
+
 def setting(name: str) -> Any:
-    """A configuration value of the running app (currency, time zone, …)."""
-    return current_app.config[name]
+    """A setting of the running app: the business's (currency, time zone, benchmarks, …, as
+    stored by an admin, else the deployment's default) or any other configuration value."""
+    field = BUSINESS_SETTINGS.get(name)
+    if field is None:
+        return current_app.config[name]
+    return getattr(business(), field)
+
+
+def business() -> BusinessSettings:
+    """The business settings in force, read once per request (or CLI command, or job)."""
+    memo = g.get(_SETTINGS_MEMO)
+    if memo is None:
+        memo = _read_business_settings()
+        setattr(g, _SETTINGS_MEMO, memo)
+    return memo
+
+
+def _read_business_settings() -> BusinessSettings:
+    defaults = business_defaults(current_app.config)
+    try:
+        return business_settings(db_session(), defaults)
+    except SQLAlchemyError:
+        # A database not yet migrated (or unreachable): the deployment's defaults, as before
+        # there were stored settings; whatever the request reads next reports the database.
+        db.session.rollback()
+        log.warning("business settings unreadable; the deployment's defaults apply",
+                    exc_info=True)
+        return defaults
+
+
+def settings_changed() -> None:
+    """Forget the settings read in this process and every cached result drawn with them."""
+    g.pop(_SETTINGS_MEMO, None)
+    data_changed()

@@ -17,7 +17,7 @@ from dash import DiskcacheManager
 from flask import Flask
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from dashapp.context import data_changed
+from dashapp.context import data_changed, setting
 from dashapp.extensions import db, db_session
 from dashapp.permissions import IMPORT_ROLES
 from services.imports.budget import JobBudget
@@ -72,7 +72,7 @@ def run_in_app(server: Flask, job: JobRequest,
     with server.app_context():
         try:
             return run_import_job(db_session(), job, folder=upload_folder(server),
-                                  timezone=server.config["TIMEZONE"],
+                                  timezone=setting("TIMEZONE"),
                                   limits=import_limits(server.config), roles=IMPORT_ROLES,
                                   progress=progress, on_loaded=data_changed,
                                   budget=import_budget(server))

@@ -2,23 +2,28 @@
 and the pipeline's stages."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import dash_bootstrap_components as dbc
+import pandas as pd
 from dash import dcc, html
 
+from dashapp.context import setting
 from dashapp.filters import View
 from dashapp.permissions import ADMIN_PAGE_ROLES
 from layouts.components import busy
 from layouts.controls import button_group
 from layouts.shell import PAGE_PARAM, export_menu
 from services.filters import ParamSpec
+from services.settings import MONTHS
 
 PATH = "/admin"
 TITLE = "Admin"
 TABS = {"users": "Users", "tokens": "API tokens", "audit": "Audit log", "status": "System",
-        "stages": "Pipeline stages"}
+        "stages": "Pipeline stages", "settings": "Settings"}
 PARAMS = (ParamSpec("tab", default="users", choices=tuple(TABS)),
           ParamSpec("action", default="all"), ParamSpec("who", default="anyone"))
 ROLES = ADMIN_PAGE_ROLES
@@ -49,6 +54,9 @@ API_REFERENCE = "/api/v1/reference"  # rendered from the OpenAPI description
 STAGE_PICK, STAGE_NAME = "admin-stage-pick", "admin-stage-name"
 STAGE_POSITION, STAGE_PROBABILITY = "admin-stage-position", "admin-stage-probability"
 STAGE_SAVE, STAGES_TABLE = "admin-stage-save", "admin-stages-table"
+SET_NAME, SET_CURRENCY, SET_TIMEZONE = "admin-set-name", "admin-set-currency", "admin-set-timezone"
+SET_FISCAL, SET_ROI, SET_ROAS = "admin-set-fiscal", "admin-set-roi", "admin-set-roas"
+SET_SAVE, SETTINGS_TABLE = "admin-settings-save", "admin-settings-table"
 ROLE_OPTIONS = [{"label": role.capitalize(), "value": role}
                 for role in ("viewer", "analyst", "admin")]
 
@@ -71,11 +79,40 @@ def layout(view: View) -> html.Div:
     ])
 
 
-def table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]],
-          component_id: str) -> dbc.Table:
-    """A plain striped table of `rows` (text only: no HTML is rendered from data)."""
+NONE = "—"  # what a table shows for no value
+
+
+def local_time(value: dt.datetime, zone: str) -> str:
+    """A stored (naive UTC) time in the business time zone, to the minute."""
+    aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return f"{aware.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M}"
+
+
+def cell(value: Any, zone: str | None = None) -> str:
+    """A value as a table shows it: yes/no, “—” for none, times to the minute in `zone`
+    (default: the business time zone), whole numbers with thousands separators."""
+    if value is None or value == "" or (not isinstance(value, str) and pd.isna(value)):
+        return NONE
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dt.datetime):
+        return local_time(value, zone or setting("TIMEZONE"))
+    if isinstance(value, dt.date):
+        return f"{value:%Y-%m-%d}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]],
+          component_id: str, empty: str = "Nothing to show yet.",
+          zone: str | None = None) -> Any:
+    """A plain striped table of `rows` (text only: no HTML is rendered from data), or the
+    line `empty` when there are none."""
+    if not rows:
+        return html.P(empty, id=component_id, className="text-muted small mb-0")
     header = html.Thead(html.Tr([html.Th(label) for _, label in columns]))
-    body = html.Tbody([html.Tr([html.Td(str(row.get(key, ""))) for key, _ in columns])
+    body = html.Tbody([html.Tr([html.Td(cell(row.get(key), zone)) for key, _ in columns])
                        for row in rows])
     return dbc.Table([header, body], striped=True, hover=True, size="sm", responsive=True,
                      id=component_id, className="bg-white")
@@ -85,7 +122,14 @@ def _field(label: str, control: Any, width: int = 3) -> dbc.Col:
     return dbc.Col([dbc.Label(label, className="filter-label"), control], md=width)
 
 
-def users_tab(users: Sequence[dict[str, Any]], platforms: Sequence[dict[str, str]]) -> html.Div:
+def times_note(zone: str) -> html.P:
+    """The line saying which time zone a tab's times are in."""
+    return html.P(f"Times are in the business time zone, {zone}.",
+                  className="small text-muted mb-1")
+
+
+def users_tab(users: Sequence[dict[str, Any]], platforms: Sequence[dict[str, str]],
+              zone: str = "UTC") -> html.Div:
     """User list, create form, edit form with reset password and view-as."""
     platform_options = [{"label": p["name"], "value": p["slug"]} for p in platforms]
     user_options = [{"label": u["email"], "value": u["id"]} for u in users]
@@ -126,10 +170,12 @@ def users_tab(users: Sequence[dict[str, Any]], platforms: Sequence[dict[str, str
                                className="btn btn-info btn-sm", disabled=True)],
                   action="/view-as/start", method="POST", className="mt-2"),
     ]), className="mb-3")
-    return html.Div([create, edit, table(users, columns, USERS_TABLE)])
+    return html.Div([create, edit, times_note(zone),
+                     table(users, columns, USERS_TABLE, "No users yet.", zone)])
 
 
-def tokens_tab(tokens: Sequence[dict[str, Any]], users: Sequence[dict[str, Any]]) -> html.Div:
+def tokens_tab(tokens: Sequence[dict[str, Any]], users: Sequence[dict[str, Any]],
+               zone: str = "UTC") -> html.Div:
     """Token list, issue form (shows the new token once) and revoke form."""
     active = [t for t in tokens if t["state"] == "active"]
     columns = [("user", "User"), ("name", "Name"), ("prefix", "Starts with"),
@@ -149,14 +195,16 @@ def tokens_tab(tokens: Sequence[dict[str, Any]], users: Sequence[dict[str, Any]]
                         className="align-self-end"),
             ], className="g-2"),
         ]), className="mb-3"),
-        table(tokens, columns, TOKENS_TABLE),
+        times_note(zone),
+        table(tokens, columns, TOKENS_TABLE, "No API tokens yet: create one above for a script "
+              "or a spreadsheet that reads the API.", zone),
     ])
 
 
 def audit_tab(events: Sequence[dict[str, Any]], actions: Sequence[str], action: str,
-              users: Sequence[dict[str, Any]], who: str) -> html.Div:
+              users: Sequence[dict[str, Any]], who: str, zone: str = "UTC") -> html.Div:
     """The newest audit events, filtered by action and user, exportable as CSV/XLSX."""
-    columns = [("at", "When (UTC)"), ("action", "Action"), ("user", "User"), ("ip", "Address"),
+    columns = [("at", f"When ({zone})"), ("action", "Action"), ("user", "User"), ("ip", "Address"),
                ("detail", "Detail")]
     options = [{"label": "All actions", "value": "all"}] + [
         {"label": name, "value": name} for name in actions]
@@ -174,18 +222,17 @@ def audit_tab(events: Sequence[dict[str, Any]], actions: Sequence[str], action: 
                               export_menu(AUDIT_EXPORT)]),
                     className="align-self-end"),
         ], className="g-2 mb-2"),
-        table(events, columns, AUDIT_TABLE),
+        table(events, columns, AUDIT_TABLE, "No events match this action and user.", zone),
     ])
 
 
-def status_tab(status: dict[str, Any], version: str) -> html.Div:
+def status_tab(status: dict[str, Any], version: str, zone: str = "UTC") -> html.Div:
     """Database, migration, version, row counts and recent import jobs."""
     facts = [("Database", status["database"]), ("Migration", status["migration"]),
              ("App version", version), ("Cache", status.get("cache", "none configured")),
              ("Requests, last 15 minutes", status.get("requests", "not recorded"))]
-    counts = [{"table": name, "rows": f"{count:,}"}
+    counts = [{"table": name, "rows": count}
               for name, count in sorted(status["row_counts"].items())]
-    jobs = [{**job, "started_at": str(job["started_at"])[:16]} for job in status["import_jobs"]]
     return html.Div([
         dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([html.Div(label, className="kpi-title"),
                                                 html.Div(value, className="fw-semibold")]),
@@ -196,12 +243,12 @@ def status_tab(status: dict[str, Any], version: str) -> html.Div:
             dbc.Col([html.H2("Rows per table", className="h6"),
                      table(counts, [("table", "Table"), ("rows", "Rows")], "admin-counts")],
                     md=4),
-            dbc.Col([html.H2("Recent imports", className="h6"),
-                     table(jobs, [("started_at", "Started"), ("kind", "Kind"),
-                                  ("filename", "File"), ("status", "Status"),
-                                  ("rows_loaded", "Loaded"), ("rows_rejected", "Rejected")],
-                           "admin-jobs") if jobs else html.P("No imports yet.",
-                                                             className="text-muted")], md=8),
+            dbc.Col([html.H2("Recent imports", className="h6"), times_note(zone),
+                     table(status["import_jobs"],
+                           [("started_at", "Started"), ("kind", "Kind"), ("filename", "File"),
+                            ("status", "Status"), ("rows_loaded", "Loaded"),
+                            ("rows_rejected", "Rejected")], "admin-jobs",
+                           "No imports yet: the Data page imports files.", zone)], md=8),
         ]),
     ])
 
@@ -218,8 +265,7 @@ def stages_tab(stages: Sequence[dict[str, Any]]) -> html.Div:
                "deals and in their history.", className="small text-muted"),
         table(rows, [("position", "Position"), ("name", "Stage"), ("outcome", "Outcome"),
                      ("probability", "Default probability"), ("deals", "Deals")],
-              STAGES_TABLE) if stages else html.P("No stages yet: import a pipeline file.",
-                                                  className="text-muted"),
+              STAGES_TABLE, "No stages yet: import a pipeline file."),
         dbc.Row([
             _field("Stage", dcc.Dropdown(id=STAGE_PICK, options=[
                 {"label": stage["name"], "value": stage["id"]} for stage in stages])),
@@ -231,3 +277,47 @@ def stages_tab(stages: Sequence[dict[str, Any]]) -> html.Div:
                     md=2, className="d-flex align-items-end"),
         ], className="g-2 mt-2"),
     ])
+
+
+SETTINGS_HELP = (
+    "Changes apply at once to every page, export and API answer. The currency is how amounts "
+    "are labelled (nothing is converted). The time zone dates imports from now on: sales "
+    "already stored keep the dates they were imported with, so re-import a file to re-date "
+    "it. The fiscal year start is stored and shown here; the date presets use calendar "
+    "periods (year to date, last year), as the filters define them. The ROI and ROAS "
+    "benchmarks are the lines and tints of the Marketing page's campaigns. A setting never "
+    "changed here takes the deployment's default (PULSEBOARD_CURRENCY, PULSEBOARD_TIMEZONE, "
+    "PULSEBOARD_BUSINESS_NAME).")
+
+
+def settings_tab(rows: Sequence[Mapping[str, Any]], currencies: Sequence[tuple[str, str]],
+                 zones: Sequence[str], zone: str) -> html.Div:
+    """The business settings in force, where each comes from, and the form to change them."""
+    value = {row["key"]: row["value"] for row in rows}
+    months = [{"label": name, "value": number} for number, name in enumerate(MONTHS, 1)]
+    form = dbc.Card(dbc.CardBody([
+        html.H2("Business settings", className="h6"),
+        dbc.Row([
+            _field("Business name", dbc.Input(id=SET_NAME, value=value["name"], maxLength=80)),
+            _field("Currency", dcc.Dropdown(id=SET_CURRENCY, value=value["currency"],
+                                            clearable=False, options=[
+                {"label": label, "value": code} for code, label in currencies])),
+            _field("Time zone", dcc.Dropdown(id=SET_TIMEZONE, value=value["timezone"],
+                                             clearable=False, options=list(zones))),
+            _field("Fiscal year starts in", dcc.Dropdown(id=SET_FISCAL, options=months,
+                                                         value=value["fiscal_year_start"],
+                                                         clearable=False)),
+            _field("ROI benchmark (%)", dbc.Input(
+                id=SET_ROI, type="number", min=0, step="any",
+                value=round(value["roi_benchmark"] * 100, 4)), 2),
+            _field("ROAS benchmark (x:1)", dbc.Input(
+                id=SET_ROAS, type="number", min=0, step="any",
+                value=value["roas_benchmark"]), 2),
+        ], className="g-2"),
+        dbc.Button("Save settings", id=SET_SAVE, color="primary", size="sm", className="mt-2"),
+        html.P(SETTINGS_HELP, className="small text-muted mt-2 mb-0"),
+    ]), className="mb-3")
+    return html.Div([form, times_note(zone), table(
+        rows, [("setting", "Setting"), ("shown", "Value"), ("source", "From"),
+               ("changed_by", "Changed by"), ("changed_at", "Changed")], SETTINGS_TABLE,
+        zone=zone)])

@@ -19,6 +19,8 @@ from services import marketing as service
 from services import marketing_campaigns as campaigns
 from services import marketing_model as model
 from services.filters import ParamSpec, format_range
+from services.sales_analysis import has_times_of_day
+from services.settings import describe
 
 PATH = "/marketing"
 TITLE = "Marketing"
@@ -174,6 +176,10 @@ def draw_slots(cells: pd.DataFrame, context: Context) -> Drawn:
     """Pooled lift per posting weekday × hour, the post count in each cell."""
     if not cells["posts"].any():
         return Drawn(figures.empty_figure(_posts_empty(context)))
+    if not has_times_of_day(cells, "posts"):
+        return Drawn(figures.empty_figure("These posts have no times of day"),
+                     "Every post is at 00:00: the post file gave dates without times, so the "
+                     "hour of a post cannot be shown.")
     figure = figures.heatmap_counts_figure(cells, "lift_pct", "posts", "Lift", "percent",
                                            context.currency)
     return Drawn(figure, f"Colour: Σ lift / Σ baseline of the organic product posts in the "
@@ -346,11 +352,13 @@ def draw_roi(frame: pd.DataFrame, context: Context, label: str = "campaign") -> 
         return Drawn(figures.empty_figure("No influencer campaigns ran in this range."))
     figure = figures.ranked_bar_figure(shown, label, label, context.currency, value="roi",
                                        value_name="ROI", unit="percent")
-    figure = figures.with_target_line(figure, campaigns.ROI_BENCHMARK,
-                                      f"Benchmark {campaigns.ROI_BENCHMARK:.0%}")
-    below = int((shown["roas"] < campaigns.ROAS_BENCHMARK).sum())
+    benchmarks = context.business
+    roi = describe("roi_benchmark", benchmarks.roi_benchmark)
+    figure = figures.with_target_line(figure, benchmarks.roi_benchmark, f"Benchmark {roi}")
+    below = int((shown["roas"] < benchmarks.roas_benchmark).sum())
     return Drawn(figure, f"{below} of {len(shown)} below the ROAS benchmark of "
-                         f"{campaigns.ROAS_BENCHMARK:.0f}:1. {campaigns.COST_RULE}")
+                         f"{describe('roas_benchmark', benchmarks.roas_benchmark)}. "
+                         f"{campaigns.COST_RULE}")
 
 
 def draw_influencer_roi(frame: pd.DataFrame, context: Context) -> Drawn:
@@ -369,8 +377,9 @@ def draw_campaign_table(frame: pd.DataFrame, context: Context) -> Drawn:
                ("engagement_rate", "Eng. rate", figures.format_percent))
     if frame.empty:
         return Drawn(html.P("No campaigns ran in this range.", className="text-muted small"))
-    return Drawn(_table(frame, columns, lambda row: row.roas < campaigns.ROAS_BENCHMARK),
-                 f"Tinted: ROAS below the benchmark {campaigns.ROAS_BENCHMARK:.0f}:1.")
+    benchmark = context.business.roas_benchmark
+    return Drawn(_table(frame, columns, lambda row: row.roas < benchmark),
+                 f"Tinted: ROAS below the benchmark {describe('roas_benchmark', benchmark)}.")
 
 
 def draw_payouts(frame: pd.DataFrame, context: Context) -> Drawn:

@@ -19,7 +19,16 @@ from dash import html
 from dashapp.filters import View
 from layouts.components import chart_card, graph
 from layouts.shell import XFILTER
-from services.filters import COMPARES, DEFAULT_GRAIN, GRAINS, Filters, Period, format_range
+from services.filters import (
+    CUSTOM,
+    DEFAULT_GRAIN,
+    GRAINS,
+    Filters,
+    Period,
+    comparison_name,
+    format_range,
+)
+from services.settings import BusinessSettings
 
 # Every filter a panel may obey; `Panel.applies` lists those it does.
 FILTERS = frozenset({"platform", "product", "category", "grain", "compare", "country"})
@@ -55,6 +64,8 @@ class Context:
     currency: str
     empty: str  # why a chart of this view would be empty, in words
     data: Any = None  # the source's whole result (some panels show a part of it)
+    # The business's settings in force (benchmarks, fiscal year, …; `currency` is its currency).
+    business: BusinessSettings = BusinessSettings()
 
 
 @dataclass(frozen=True)
@@ -169,7 +180,8 @@ def not_applied(panel: Panel, view: View) -> str:
     if panel.time_axis and "grain" not in panel.applies and filters.grain != DEFAULT_GRAIN:
         names.append(f"granularity ({GRAINS[filters.grain].lower()})")
     if "compare" not in panel.applies and filters.compare != "none":
-        names.append(f"comparison ({COMPARES[filters.compare].lower()})")
+        name = comparison_name(filters) or ""
+        names.append(f"comparison ({name if filters.compare == CUSTOM else name.lower()})")
     if "country" not in panel.applies and filters.country:
         names.append(f"country ({filters.country})")
     names += [key for key, (name, _unset) in _RESETS.items()
@@ -185,7 +197,13 @@ def empty_message(filters: Filters, period: Period, platform_names: Mapping[str,
     if filters.platforms:
         where += " on " + ", ".join(platform_names.get(slug, slug) for slug in filters.platforms)
     what = " for the selected products" if filters.products or filters.categories else ""
-    return f"No sales{where}{what} in {format_range(period.start, period.end)}."
+    text = f"No sales{where}{what} in {format_range(period.start, period.end)}"
+    last = period.last_data
+    if last and (period.start < period.first_data or period.end > last):
+        # The range reaches past the data: say where the data is.
+        text += (f"; the data runs from {format_range(period.first_data, period.first_data)} "
+                 f"to {format_range(last, last)}")
+    return text + "."
 
 
 def panel_body(panel: Panel) -> Any:

@@ -64,14 +64,14 @@ def _user(session: Session, user_id: int) -> User:
 
 
 def list_users(session: Session, actor: Actor) -> list[dict[str, Any]]:
-    """Every user with role, platform access, state and last login, by e-mail."""
+    """Every user with role, platform access, state and last login (UTC, None: never), by
+    e-mail."""
     require_admin(actor)
     users = session.scalars(select(User).order_by(User.email))
     return [{"id": u.id, "email": u.email, "name": u.name or "", "role": u.role,
              "platforms": ", ".join(sorted(p.slug for p in u.platforms)) or "all",
              "platform_slugs": sorted(p.slug for p in u.platforms), "active": u.active,
-             "last_login": u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at
-             else "never"} for u in users]
+             "last_login": u.last_login_at} for u in users]
 
 
 def add_user(session: Session, actor: Actor, email: str, password: str, role: str,
@@ -131,17 +131,14 @@ def reset_password(session: Session, actor: Actor, user_id: int, password: str) 
 
 
 def list_tokens(session: Session, actor: Actor) -> list[dict[str, Any]]:
-    """Every API token (never the token itself): owner, name, prefix, use and state."""
+    """Every API token (never the token itself): owner, name, prefix, use (UTC times, None:
+    never) and state."""
     require_admin(actor)
     rows = session.execute(select(ApiToken, User.email).join(User, User.id == ApiToken.user_id)
                            .order_by(ApiToken.created_at.desc()))
     return [{"id": token.id, "user": email, "name": token.name or "", "prefix": token.prefix,
-             "created": _stamp(token.created_at), "last_used": _stamp(token.last_used_at),
+             "created": token.created_at, "last_used": token.last_used_at,
              "state": "revoked" if token.revoked_at else "active"} for token, email in rows]
-
-
-def _stamp(value: dt.datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "never"
 
 
 def issue_token(session: Session, actor: Actor, user_id: int, name: str | None) -> str:

@@ -22,9 +22,6 @@ from services.query import as_date, product_filter, scope_condition
 from services.rollups import Lines, aggregate
 from services.scope import Scope
 
-# The business's benchmarks (the defaults of SPEC §7: ROI 200%, ROAS 4:1).
-ROI_BENCHMARK = 2.0
-ROAS_BENCHMARK = 4.0
 COST_RULE = ("Cost = the campaign's budget (it includes the influencer's fee) or, where its "
              "payouts (not cancelled) exceed the budget or no budget is stored, the payouts. "
              "Revenue and orders: every tracked order of the campaign, whatever its date. "

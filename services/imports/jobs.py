@@ -78,6 +78,24 @@ def record_outcome(job: ImportJob, report: ImportReport) -> None:
     job.finished_at = utcnow()
 
 
+DEMO_KIND = "demo"
+
+
+def record_demo_load(session: Session, summary: Any, seed: int,
+                     user_id: int | None = None) -> ImportJob:
+    """Record a demo data load as a finished job, so the import history shows what loaded
+    the data (`summary`: the `DemoSummary`; the caller commits with the data)."""
+    now = utcnow()
+    job = ImportJob(kind=DEMO_KIND, source_format=DEMO_KIND, filename=f"demo data (seed {seed})",
+                    status="succeeded", rows_read=summary.order_lines,
+                    rows_loaded=summary.order_lines, user_id=user_id, worker=worker_name(),
+                    started_at=now, finished_at=now,
+                    report=json.dumps({"summary": str(summary)}))
+    session.add(job)
+    session.flush()
+    return job
+
+
 def fail_stale_jobs(session: Session) -> int:
     """Mark running jobs whose process died as failed (committed by the caller)."""
     failed = 0

@@ -54,7 +54,10 @@ def test_admin_adds_a_limited_user_and_previews_the_app_as_them(
     pick(dash_duo, "admin-edit-user", email)
     wait_until(lambda: dash_duo.find_element("#admin-edit-role").text == "Analyst",
                what="user loaded into the edit form")
-    dash_duo.find_element("#admin-view-as").click()
+    view_as = dash_duo.find_element("#admin-view-as")
+    # The form ends at the window's lower edge: centre the button so the click lands on it.
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", view_as)
+    view_as.click()
     banner = wait_until(lambda: dash_duo.find_element("#view-as-banner").text, what="banner")
     assert email in banner and "Instagram" in banner
     dash_duo.find_element("#filter-platform").click()

@@ -15,6 +15,27 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       return "filter-bar mb-3" + (open ? " open" : "");
     },
 
+    /* A live view's timer (refresh=1m|5m|15m): each tick re-runs the view, but only while the
+       tab is shown (Page Visibility API). A tick missed while hidden runs once the tab is
+       shown again, so a wall screen coming back is up to date at once. */
+    refreshTick: function () {
+      const clientside = window.dash_clientside;
+      if (!window.pulseboardVisibilityHooked) {
+        window.pulseboardVisibilityHooked = true;
+        document.addEventListener("visibilitychange", function () {
+          if (!document.hidden && window.pulseboardMissedTick) {
+            window.pulseboardMissedTick = false;
+            clientside.set_props("refresh-tick", {data: Date.now()});
+          }
+        });
+      }
+      if (document.hidden) {
+        window.pulseboardMissedTick = true;
+        return clientside.no_update;
+      }
+      return Date.now();
+    },
+
     /* Poll /healthz and say so while the database (or the server) is unreachable. */
     checkHealth: async function () {
       try {

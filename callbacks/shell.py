@@ -1,7 +1,10 @@
-"""Callbacks of the frame: routing, the URL <-> filter controls sync, product search, nav links.
+"""Callbacks of the frame: routing, the URL <-> filter controls sync, product search, nav links,
+the filter chips and the refresh timer of a live view.
 
 The URL and the controls are synchronised by ONE callback that has both as inputs and outputs:
-two separate callbacks race on first load and the control defaults overwrite a deep link.
+two separate callbacks race on first load and the control defaults overwrite a deep link. A
+chip's × and the refresh timer go through the same callback, so every change of the view is
+one path: a `Filters` value, written by `dashapp.filters.to_query`, checked and resolved.
 """
 from __future__ import annotations
 
@@ -15,21 +18,27 @@ from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, html,
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
-from dashapp.context import fetch
-from dashapp.filters import View, page_choices, parse_query, to_query
+from dashapp.context import fetch, setting
+from dashapp.filters import View, page_choices, parse_query, to_query, view_query
 from dashapp.views import checked_view, store_payload, view_from_store
 from layouts import shell
 from layouts.pages import Page, page_for
-from services.dimensions import product_options
+from services.activity import data_status
+from services.dimensions import platform_options, product_options
 from services.filters import (
     CUSTOM,
     DEFAULT_COMPARE,
     DEFAULT_GRAIN,
     DEFAULT_RANGE,
     PAGE_FILTERS,
+    REFRESHES,
     Filters,
     ParamSpec,
+    Period,
 )
+
+# "5m" -> 300 000 ms: each refresh setting is a number of minutes.
+REFRESH_MS = {key: int(key.removesuffix("m")) * 60_000 for key in REFRESHES}
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,9 @@ class Controls:
     products: Sequence[str] | None
     grain: str | None
     compare: str | None
+    compare_start: str | None = None
+    compare_end: str | None = None
+    refresh: str | None = None
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -64,6 +76,16 @@ def with_control_change(filters: Filters, controls: Controls, trigger: Any) -> F
         if start and end and start <= end:
             return replace(filters, range=CUSTOM, start=start, end=end)
         return filters
+    if trigger == shell.COMPARE_DATES or (trigger == shell.COMPARE and controls.compare == CUSTOM):
+        # Editing the comparison dates (or choosing "Custom dates", which starts from the
+        # comparison shown) makes a custom comparison.
+        start, end = _date(controls.compare_start), _date(controls.compare_end)
+        if start and end and start <= end:
+            return replace(filters, compare=CUSTOM, compare_from=start, compare_to=end)
+        return filters
+    if trigger == shell.COMPARE:
+        return replace(filters, compare=controls.compare or DEFAULT_COMPARE, compare_from=None,
+                       compare_to=None)
     if trigger == shell.RANGE:
         if controls.range == CUSTOM:
             start, end = _date(controls.start), _date(controls.end)
@@ -75,7 +97,6 @@ def with_control_change(filters: Filters, controls: Controls, trigger: Any) -> F
         shell.CATEGORY: ("categories", tuple(controls.categories or ())),
         shell.PRODUCT: ("products", tuple(controls.products or ())),
         shell.GRAIN: ("grain", controls.grain or DEFAULT_GRAIN),
-        shell.COMPARE: ("compare", controls.compare or DEFAULT_COMPARE),
     }
     if isinstance(trigger, str) and trigger in changes:
         field, value = changes[trigger]
@@ -84,6 +105,34 @@ def with_control_change(filters: Filters, controls: Controls, trigger: Any) -> F
 
 
 CROSS_FILTER_FIELDS = {"platform": "platforms", "category": "categories", "product": "products"}
+
+
+def without_chip(filters: Filters, refresh: str, field: str,
+                 value: str) -> tuple[Filters, str]:
+    """The view with one chip's filter removed: a platform, category or product from its
+    list, the order country, a custom range (back to the default range), the as-of day, the
+    comparison (none) or the refresh timer."""
+    if field in CROSS_FILTER_FIELDS:
+        name = CROSS_FILTER_FIELDS[field]
+        kept = tuple(chosen for chosen in getattr(filters, name) if chosen != value)
+        # `name` names one of the tuple fields, which the checker cannot tell from a str.
+        return replace(filters, **cast("dict[str, Any]", {name: kept})), refresh
+    if field == "refresh":
+        return filters, ""
+    changes: dict[str, dict[str, Any]] = {
+        "country": {"country": ""},
+        "range": {"range": DEFAULT_RANGE, "start": None, "end": None},
+        "asof": {"asof": None},
+        "compare": {"compare": "none", "compare_from": None, "compare_to": None},
+    }
+    return replace(filters, **changes.get(field, {})), refresh
+
+
+def refresh_of(controls: Controls, current: str, trigger: Any) -> str:
+    """The refresh setting: the control's when it changed, else the URL's."""
+    if trigger == shell.REFRESH:
+        return controls.refresh if controls.refresh in REFRESHES else ""
+    return current
 
 
 def apply_cross_filter(filters: Filters, dimension: str, key: str) -> Filters:
@@ -128,13 +177,18 @@ def _clicked(click_data: Sequence[Any], ids: Sequence[dict[str, str]],
 def sync_view(pathname: str | None, search: str | None, controls: Controls,
               page_values: dict[str, Any], click: tuple[str, str] | None,
               trigger: Any) -> tuple[Page | None, View, Any]:
-    """The view the user asked for, whichever side (URL, a control, a chart) changed."""
+    """The view the user asked for, whichever side (URL, a control, a chart, a chip's ×)
+    changed; the refresh timer re-checks the URL's view as it is."""
     page = page_for(pathname)
     params = page.params if page else ()
-    if trigger is None or trigger == shell.URL:
+    if trigger in (None, shell.URL, shell.REFRESH_TICK):
         return page, *checked_view(search or "", params)
     current = parse_query(search or "", params)
     filters = with_control_change(current.filters, controls, trigger)
+    refresh = refresh_of(controls, current.refresh, trigger)
+    if isinstance(trigger, dict) and trigger.get("type") == shell.CHIP:
+        filters, refresh = without_chip(filters, refresh, str(trigger.get("field")),
+                                        str(trigger.get("value")))
     page_choices = dict(current.page)
     if click is not None:
         filters, page_choices = apply_click(filters, page_choices, params, *click)
@@ -146,9 +200,42 @@ def sync_view(pathname: str | None, search: str | None, controls: Controls,
             filters = replace(filters, **cast("dict[str, Any]", {name: str(page_values[name])}))
         elif name in page_choices and page_values.get(name) is not None:
             page_choices[name] = str(page_values[name])
-    view, period = checked_view(to_query(filters, page_choices, params), params)
+    view, period = checked_view(to_query(filters, page_choices, params, refresh), params)
     # Keep reporting what the URL itself had wrong (it may not be canonical yet).
     return page, replace(view, notices=current.notices + view.notices), period
+
+
+def shown_comparison(period: Period) -> tuple[str, str]:
+    """The comparison picker's dates: the comparison's, or without one the previous period's
+    (where choosing "Custom dates" starts from)."""
+    if period.compare_start and period.compare_end:
+        return period.compare_start.isoformat(), period.compare_end.isoformat()
+    before = period.start - dt.timedelta(days=1)
+    return (before - dt.timedelta(days=period.days - 1)).isoformat(), before.isoformat()
+
+
+def chip_names(filters: Filters, options: Sequence[dict[str, str]]) -> dict[str, dict[str, str]]:
+    """Names for the chips: platform slug -> name, SKU -> product name."""
+    platforms = {o["slug"]: o["name"] for o in fetch(platform_options)} if filters.platforms \
+        else {}
+    return {"platform": platforms, "product": {o["sku"]: o["name"] for o in options}}
+
+
+def timer_outputs(refresh: str, interval: int | None, disabled: bool | None) -> tuple[Any, Any]:
+    """The refresh timer's interval and disabled flag, unchanged when they already are (a
+    timer whose props are set again starts counting again)."""
+    wanted = REFRESH_MS.get(refresh)
+    new_interval = no_update if wanted is None or wanted == interval else wanted
+    new_disabled = no_update if disabled == (wanted is None) else wanted is None
+    return new_interval, new_disabled
+
+
+def status_text(refresh: str) -> str:
+    """The line under the dates: how fresh the data is, and the refresh timer if any."""
+    text = shell.data_status_text(fetch(data_status), setting("TIMEZONE"))
+    if refresh in REFRESHES:
+        text += f" · refreshing {REFRESHES[refresh]}"
+    return text
 
 
 def product_items(options: Sequence[dict[str, str]]) -> list[dict[str, str]]:
@@ -195,6 +282,7 @@ def register_callbacks(app: Dash) -> None:
         return page.layout(parse_query(search or "", page.params))
 
     page_param = {"type": shell.PAGE_PARAM, "name": ALL}
+    chip = {"type": shell.CHIP, "field": ALL, "value": ALL}
     xfilter = {"type": shell.XFILTER, "dim": ALL, "chart": ALL}
 
     @app.callback(
@@ -213,6 +301,17 @@ def register_callbacks(app: Dash) -> None:
         Output(shell.NOTICES, "children"),
         Output(shell.PERIOD_LABEL, "children"),
         Output(shell.FILTER_SUMMARY, "children"),
+        Output(shell.COMPARE_DATES, "start_date"),
+        Output(shell.COMPARE_DATES, "end_date"),
+        Output(shell.DATES, "min_date_allowed"),
+        Output(shell.DATES, "max_date_allowed"),
+        Output(shell.COMPARE_DATES, "min_date_allowed"),
+        Output(shell.COMPARE_DATES, "max_date_allowed"),
+        Output(shell.REFRESH, "value"),
+        Output(shell.REFRESH_TIMER, "interval"),
+        Output(shell.REFRESH_TIMER, "disabled"),
+        Output(shell.CHIPS, "children"),
+        Output(shell.DATA_STATUS, "children"),
         Input(shell.URL, "pathname"),
         Input(shell.URL, "search"),
         Input(shell.RANGE, "value"),
@@ -225,30 +324,47 @@ def register_callbacks(app: Dash) -> None:
         Input(shell.COMPARE, "value"),
         Input(page_param, "value"),
         Input(xfilter, "clickData"),
+        Input(shell.COMPARE_DATES, "start_date"),
+        Input(shell.COMPARE_DATES, "end_date"),
+        Input(shell.REFRESH, "value"),
+        Input(chip, "n_clicks"),
+        Input(shell.REFRESH_TICK, "data"),
         State(page_param, "id"),
         State(xfilter, "id"),
+        State(chip, "id"),
+        State(shell.REFRESH_TIMER, "interval"),
+        State(shell.REFRESH_TIMER, "disabled"),
     )
     def sync(pathname: str | None, search: str | None, range_value: str | None,
              start: str | None, end: str | None, platforms: list[str] | None,
              categories: list[str] | None, products: list[str] | None, grain: str | None,
              compare: str | None, page_values: list[Any], click_data: list[Any],
-             page_ids: list[dict[str, str]],
-             xfilter_ids: list[dict[str, str]]) -> tuple[Any, ...]:
+             compare_start: str | None, compare_end: str | None, refresh: str | None,
+             chip_clicks: list[int | None], tick: Any, page_ids: list[dict[str, str]],
+             xfilter_ids: list[dict[str, str]], chip_ids: list[dict[str, str]],
+             interval: int | None, disabled: bool | None) -> tuple[Any, ...]:
         trigger = ctx.triggered_id
         if isinstance(trigger, dict) and trigger.get("type") == shell.XFILTER and \
                 not _clicked(click_data, xfilter_ids, trigger):
             raise PreventUpdate  # a chart re-rendered and reset its clickData
+        if isinstance(trigger, dict) and trigger.get("type") == shell.CHIP and not any(
+                clicks for clicks, component in zip(chip_clicks, chip_ids, strict=True)
+                if component == trigger):
+            raise PreventUpdate  # chips were drawn, none was clicked
         controls = Controls(range_value, start, end, platforms, categories, products, grain,
-                            compare)
+                            compare, compare_start, compare_end, refresh)
         values = {component["name"]: value
                   for component, value in zip(page_ids, page_values, strict=True)}
         click = _clicked(click_data, xfilter_ids, trigger) if isinstance(trigger, dict) else None
         page, view, period = sync_view(pathname, search, controls, values, click, trigger)
         params = page.params if page else ()
-        query = "?" + to_query(view.filters, view.page, params)
+        query = "?" + view_query(view, params)
         filters = view.filters
         choices = page_choices(view, params)
         options = fetch(product_options, "", filters.products)
+        chips = shell.filter_chips(filters, period, view.refresh, chip_names(filters, options))
+        first = period.first_data.isoformat() if period.first_data else None
+        last = period.last_data.isoformat() if period.last_data else None
         return (
             query if query != (search or "") else no_update,
             filters.range,
@@ -261,10 +377,19 @@ def register_callbacks(app: Dash) -> None:
             filters.grain,
             filters.compare,
             [choices.get(component["name"], no_update) for component in page_ids],
-            store_payload(pathname or "/", view, period, params),
+            # The refresh setting travels with the view (the nav links keep it); the tick
+            # changes the store on a timer, so every panel runs again.
+            {**store_payload(pathname or "/", view, period, params), "refresh": view.refresh,
+             "tick": tick},
             notices_output(view.notices, trigger),
             period.label,
-            shell.filter_summary(filters, period.label),
+            shell.filter_summary(filters, period),
+            *shown_comparison(period),
+            first, last, first, last,
+            view.refresh or shell.REFRESH_OFF,
+            *timer_outputs(view.refresh, interval, disabled),
+            shell.chip_row(chips),
+            status_text(view.refresh),
         )
 
     @app.callback(
@@ -284,9 +409,11 @@ def register_callbacks(app: Dash) -> None:
     def keep_filters_in_nav(data: dict[str, Any] | None,
                             ids: list[dict[str, str]]) -> list[str]:
         parsed = view_from_store(data)
-        if parsed is None:
+        if parsed is None or data is None:
             raise PreventUpdate
-        query = to_query(parsed[0].filters)
+        refresh = data.get("refresh")  # from the browser: only a known setting is kept
+        kept = refresh if isinstance(refresh, str) and refresh in REFRESHES else ""
+        query = to_query(parsed[0].filters, refresh=kept)
         return [f"{component['path']}?{query}" for component in ids]
 
     app.clientside_callback(
@@ -302,6 +429,12 @@ def register_callbacks(app: Dash) -> None:
         Output(shell.FILTER_DRAWER, "className"),
         Input(shell.FILTER_OPEN, "n_clicks"),
         Input(shell.FILTER_DONE, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="pulseboard", function_name="refreshTick"),
+        Output(shell.REFRESH_TICK, "data"),
+        Input(shell.REFRESH_TIMER, "n_intervals"),
         prevent_initial_call=True,
     )
     app.clientside_callback(

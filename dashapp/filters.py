@@ -2,6 +2,8 @@
 
 A view is a page path plus a query string such as
 ``range=30d&platform=instagram&product=85123A&grain=week&compare=prev&roll=7``.
+A custom comparison is ``cfrom=…&cto=…`` in place of ``compare``; ``refresh=5m`` re-runs a
+live view on a timer (a setting of the view, not a filter: services never see it).
 `parse_query` turns a query string into a `View` (a `Filters` value, page-level choices and
 notices about anything that was dropped); `to_query` turns it back. The filter model itself
 (`Filters`, `Period`, `resolve_period`, `ParamSpec`) lives below the web in `services.filters`.
@@ -26,12 +28,13 @@ from services.filters import (
     MAX_TEXT,
     PAGE_FILTERS,
     PRESETS,
+    REFRESHES,
     Filters,
     ParamSpec,
 )
 
 GLOBAL_PARAMS = ("range", "from", "to", "asof", "platform", "product", "category", "grain",
-                 "compare")
+                 "compare", "cfrom", "cto", "refresh")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _MAX_VALUES = 200  # a URL naming more products than this is not a view anyone made by hand
 
@@ -43,6 +46,7 @@ class View:
     filters: Filters = field(default_factory=Filters)
     page: Mapping[str, str] = field(default_factory=dict)
     notices: tuple[str, ...] = ()
+    refresh: str = ""  # a key of REFRESHES, or "" for a view that does not refresh itself
 
 
 def _unique(values: Iterable[str]) -> tuple[str, ...]:
@@ -82,13 +86,18 @@ def parse_query(
         products=_parse_many(values, "product", _is_text, "product", notices),
         categories=_parse_many(values, "category", _is_text, "category", notices),
         grain=_parse_choice(values, "grain", GRAINS, DEFAULT_GRAIN, notices),
-        compare=_parse_choice(values, "compare", COMPARES, DEFAULT_COMPARE, notices),
+        **_parse_compare(values, notices),
     )
+    refresh = _single(values, "refresh", notices) or ""
+    if refresh and refresh not in REFRESHES:
+        notices.append(f"Ignored refresh=“{refresh[:20]}”: expected one of "
+                       f"{', '.join(REFRESHES)}.")
+        refresh = ""
     page = {name: _parse_page_param(spec, values.get(name, []), notices)
             for name, spec in specs.items()}
     # A page filter (the order country) is a page parameter in the URL but a filter below it.
     narrowed: dict[str, Any] = {name: page.pop(name) for name in PAGE_FILTERS if name in page}
-    return View(replace(filters, **narrowed), page, tuple(notices))
+    return View(replace(filters, **narrowed), page, tuple(notices), refresh)
 
 
 def _is_text(value: str) -> bool:
@@ -153,7 +162,7 @@ def _parse_dates(values: dict[str, list[str]], notices: list[str]) -> dict[str, 
         notices.append(f"Ignored range=“{range_text[:20]}”: expected one of "
                        f"{', '.join(PRESETS)} or from/to dates.")
         range_text = None
-    custom = _parse_custom(values, notices)
+    custom = _parse_custom(values, ("from", "to"), notices)
     if custom is not None:
         if range_text not in (None, CUSTOM):
             notices.append(f"Ignored range={range_text}: the from/to dates were used.")
@@ -165,24 +174,43 @@ def _parse_dates(values: dict[str, list[str]], notices: list[str]) -> dict[str, 
     return out
 
 
-def _parse_custom(values: dict[str, list[str]],
+def _parse_compare(values: dict[str, list[str]], notices: list[str]) -> dict[str, Any]:
+    """The comparison: custom cfrom/cto dates win over `compare` when both are valid."""
+    compare = _parse_choice(values, "compare", COMPARES, DEFAULT_COMPARE, notices)
+    custom = _parse_custom(values, ("cfrom", "cto"), notices)
+    if custom is not None:
+        if "compare" in values and compare != CUSTOM:
+            notices.append(f"Ignored compare={compare}: the cfrom/cto dates were used.")
+        return {"compare": CUSTOM, "compare_from": custom[0], "compare_to": custom[1]}
+    if compare == CUSTOM:
+        notices.append("compare=custom needs valid cfrom and cto dates; comparing with the "
+                       "previous period.")
+        return {"compare": DEFAULT_COMPARE}
+    return {"compare": compare}
+
+
+def _parse_custom(values: dict[str, list[str]], names: tuple[str, str],
                   notices: list[str]) -> tuple[dt.date, dt.date] | None:
-    start_text, end_text = _single(values, "from", notices), _single(values, "to", notices)
+    """A pair of dates (from/to, cfrom/cto): both or neither, the first not after the last."""
+    first, last = names
+    start_text, end_text = _single(values, first, notices), _single(values, last, notices)
     if start_text is None and end_text is None:
         return None
+    what = "custom dates" if first == "from" else "comparison dates"
     start = _parse_date(start_text or "")
     end = _parse_date(end_text or "")
     if start is None or end is None:
-        notices.append("Ignored the custom dates: both from and to are needed as YYYY-MM-DD.")
+        notices.append(f"Ignored the {what}: both {first} and {last} are needed as "
+                       "YYYY-MM-DD.")
         return None
     if start > end:
-        notices.append(f"Ignored the custom dates: from ({start}) is after to ({end}).")
+        notices.append(f"Ignored the {what}: {first} ({start}) is after {last} ({end}).")
         return None
     return start, end
 
 
 def to_query(filters: Filters, page: Mapping[str, str] | None = None,
-             page_params: Sequence[ParamSpec] = ()) -> str:
+             page_params: Sequence[ParamSpec] = (), refresh: str = "") -> str:
     """Serialise filters and page choices into a canonical query string (no leading '?').
 
     Range, grain and comparison are always written so that a bookmark keeps meaning the
@@ -198,13 +226,26 @@ def to_query(filters: Filters, page: Mapping[str, str] | None = None,
     pairs += [("platform", slug) for slug in filters.platforms]
     pairs += [("product", sku) for sku in filters.products]
     pairs += [("category", name) for name in filters.categories]
-    pairs += [("grain", filters.grain), ("compare", filters.compare)]
+    pairs.append(("grain", filters.grain))
+    if filters.compare == CUSTOM and filters.compare_from and filters.compare_to:
+        pairs += [("cfrom", filters.compare_from.isoformat()),
+                  ("cto", filters.compare_to.isoformat())]
+    else:
+        pairs.append(("compare", filters.compare if filters.compare != CUSTOM
+                      else DEFAULT_COMPARE))
     page = {**(page or {}), **{name: getattr(filters, name) for name in PAGE_FILTERS}}
     for spec in page_params:
         value = page.get(spec.name, spec.default)
         if value != spec.default and spec.accepts(value):
             pairs.append((spec.name, value))
+    if refresh in REFRESHES:
+        pairs.append(("refresh", refresh))
     return urlencode(pairs)
+
+
+def view_query(view: View, page_params: Sequence[ParamSpec] = ()) -> str:
+    """The canonical query string of a whole view (`to_query` with its refresh setting)."""
+    return to_query(view.filters, view.page, page_params, view.refresh)
 
 
 def page_choices(view: View, page_params: Sequence[ParamSpec]) -> dict[str, str]:

@@ -27,6 +27,7 @@ from services.filters import (
     MAX_TEXT,
     PAGE_FILTERS,
     PRESETS,
+    REFRESHES,
     ParamSpec,
     Period,
 )
@@ -50,7 +51,12 @@ _GLOBAL_TEXT = {
     "asof": "The day relative presets count back from (YYYY-MM-DD); default: the last day "
             "with data.",
     "grain": "The time bucket of time series.",
-    "compare": "The period the numbers are compared with.",
+    "compare": "The period the numbers are compared with (`custom` with `cfrom` and `cto`).",
+    "cfrom": "First day of a custom comparison range (YYYY-MM-DD); needs `cto`; wins over "
+             "`compare`. Day d of the range meets the day as far from `cfrom`.",
+    "cto": "Last day of a custom comparison range (YYYY-MM-DD), inclusive; needs `cfrom`.",
+    "refresh": "A live view re-runs on this timer in the browser (no effect on the data "
+               "returned).",
 }
 _ENVELOPE_TEXT = {
     "query": "The canonical query string of the view answered (the page URL's query).",
@@ -64,6 +70,7 @@ _PERIOD_TEXT = {
     "compare_end": "Last day of the comparison range, if any.",
     "asof": "The day relative presets were counted back from.",
     "first_data": "The first day with data in the caller's scope, if any.",
+    "last_data": "The last day with data in the caller's scope, if any.",
     "label": "The dates in words, as the page shows them.",
     "compare_note": "Why the comparison is not like for like (it starts before the first "
                     "sale: no change is given; or it overlaps the range), else null.",
@@ -149,7 +156,10 @@ def _global_schema(name: str) -> dict[str, Any]:
     if name == "grain":
         return _enum(GRAINS, DEFAULT_GRAIN, GRAINS)
     if name == "compare":
-        return _enum(COMPARES, DEFAULT_COMPARE, COMPARES)
+        labels = {**COMPARES, CUSTOM: "Custom dates (cfrom/cto)"}
+        return _enum(labels, DEFAULT_COMPARE, labels)
+    if name == "refresh":
+        return _enum(REFRESHES, "", REFRESHES)
     if name == "platform":
         return {"type": "array", "items": {"type": "string", "minLength": 1}}
     if name in _REPEATABLE:

@@ -10,10 +10,10 @@ from dash import html
 
 from dashapp.filters import View
 from layouts import figures
-from layouts.overview import compare_label, selection_note
+from layouts.overview import selection_note
 from layouts.panels import Context, Drawn, Panel, Source, panel_card
 from services import funnel as service
-from services.filters import ParamSpec, Period, format_range
+from services.filters import ParamSpec, Period, comparison_name, format_range
 
 PATH = "/funnel"
 TITLE = "Funnel"
@@ -91,7 +91,7 @@ def draw_steps(steps: pd.DataFrame, context: Context) -> Drawn:
     drop = service.biggest_drop(steps)
     if int(steps["count"].iloc[0]) == 0:
         return Drawn(figures.empty_figure(funnel_empty(context)), lead="")
-    comparison = compare_label(context.filters.compare) if _comparing(context) else None
+    comparison = comparison_name(context.filters) if _comparing(context) else None
     figure = figures.funnel_figure(steps["label"], steps["count"], steps["step"], "Visitors",
                                    compare=steps["compare_count"], compare_label=comparison)
     return Drawn(figure, comparison_note(context), lead=drop["text"])
@@ -107,7 +107,7 @@ def draw_platforms(rates: pd.DataFrame, context: Context) -> Drawn:
     if rates.empty or rates["rate"].isna().all():
         return Drawn(figures.empty_figure(funnel_empty(context)))
     chosen = context.view.filters.platforms
-    comparison = compare_label(context.filters.compare) if _comparing(context) else None
+    comparison = comparison_name(context.filters) if _comparing(context) else None
     figure = figures.grouped_rate_figure(overall_labels(rates), "label", "slug", "step",
                                          TRANSITIONS, comparison, selected=chosen)
     note = "Each bar: the share of the step before that reached this step. The legend gives " \
@@ -140,7 +140,7 @@ def draw_trend(trend: pd.DataFrame, context: Context) -> Drawn:
     if not trend["sessions"].any():
         return Drawn(figures.empty_figure(funnel_empty(context)))
     grain = context.filters.grain
-    comparison = compare_label(context.filters.compare)
+    comparison = comparison_name(context.filters)
     figure = figures.metric_trend_figure(trend, grain, (), "Conversion rate", "percent",
                                          context.currency, comparison)
     # Conversion rates are a few per cent: whole-per-cent ticks would repeat.

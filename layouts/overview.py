@@ -21,10 +21,10 @@ from layouts.panels import (
     panel_body,
     panel_card,
 )
-from layouts.shell import PAGE_PARAM, export_menu
-from services import insights
+from layouts.shell import PAGE_PARAM, export_menu, format_moment
+from services import activity, insights
 from services import overview as service
-from services.filters import COMPARES, ParamSpec, Period
+from services.filters import ParamSpec, Period, comparison_name
 from services.metrics import METRICS
 from services.trends import ROLLING_WINDOWS
 
@@ -103,11 +103,6 @@ def rolling_windows(choice: str) -> tuple[int, ...]:
     return (int(choice),)
 
 
-def compare_label(compare: str) -> str | None:
-    """The comparison's name for a chart legend (None without a comparison)."""
-    return COMPARES[compare] if compare != "none" else None
-
-
 def short_labels(frame: pd.DataFrame, length: int = 24) -> pd.DataFrame:
     """`frame` with a 'label' column: the product name cut to `length`, and the SKU."""
     names = frame["name"].where(frame["name"].str.len() <= length,
@@ -158,7 +153,7 @@ def draw_trend(trend: pd.DataFrame, context: Context) -> Drawn:
         return Drawn(figures.empty_figure(context.empty))
     grain = context.filters.grain
     figure = figures.trend_figure(trend, grain, windows, context.currency,
-                                  compare_label(context.filters.compare))
+                                  comparison_name(context.filters))
     note = ("Rolling averages are daily: choose Day granularity to see them."
             if grain != "day" and windows else "")
     return Drawn(figure, note)
@@ -248,7 +243,51 @@ HEALTH = Panel("overview-health", "Business health", Source(insights.health), dr
                rows=health_rows, table=health_table, kind="html",
                subtitle="0-100 from growth, margin, returns, repeat customers, dependence and "
                         "the forecast; the rules are in docs/insights.md")
-PANELS = (KPI_PANEL, TREND, PLATFORMS, CATEGORIES, PRODUCTS, HEALTH)
+def _table(head: list[str], rows: list[list[Any]], numeric: int) -> html.Table:
+    """A compact table whose last `numeric` columns are right-aligned numbers."""
+    def cell(tag: Any, value: Any, index: int) -> Any:
+        return tag(value, className="text-end" if index >= len(head) - numeric else None)
+    return html.Table([html.Thead(html.Tr([cell(html.Th, h, i) for i, h in enumerate(head)])),
+                       html.Tbody([html.Tr([cell(html.Td, v, i) for i, v in enumerate(row)])
+                                   for row in rows])],
+                      className="table table-sm numeric-table activity-table mb-0")
+
+
+def draw_activity(rows: dict[str, pd.DataFrame], context: Context) -> Drawn:
+    """The latest orders of the range and the latest imports, newest first, with their
+    times in the business time zone."""
+    zone, currency = context.business.timezone, context.currency
+    orders, imports = rows["latest_orders"], rows["latest_imports"]
+    order_part: Any = html.P(context.empty, className="text-muted small mb-0")
+    if not orders.empty:
+        order_part = _table(["When", "Order", "Platform", "Units", "Net revenue"], [
+            [format_moment(row.ordered_at, zone), row.order_number, row.platform,
+             figures.format_number(row.units), figures.format_money(row.net_revenue, currency)]
+            for row in orders.itertuples()], numeric=2)
+    import_part: Any = html.P("No file imported yet.", className="text-muted small mb-0")
+    if not imports.empty:
+        import_part = _table(["Finished", "File", "Status", "Rows loaded"], [
+            [format_moment(row.finished_at, zone), row.filename, row.status_label,
+             figures.format_number(row.rows_loaded)] for row in imports.itertuples()],
+            numeric=1)
+    return Drawn(dbc.Row([
+        dbc.Col([html.Div("Latest orders", className="fw-semibold small mb-1"), order_part],
+                xs=12, lg=7),
+        dbc.Col([html.Div("Latest imports", className="fw-semibold small mb-1"), import_part],
+                xs=12, lg=5)], className="g-3"))
+
+
+def activity_table(rows: dict[str, pd.DataFrame], _view: View) -> pd.DataFrame:
+    """The latest orders as exported (the imports are on the Data page's history)."""
+    return rows["latest_orders"]
+
+
+ACTIVITY = Panel("overview-activity", "Latest activity", Source(activity.latest_activity),
+                 draw_activity, api_key=("latest_orders", "latest_imports"), kind="html",
+                 applies=frozenset({"platform"}), table=activity_table,
+                 subtitle="The newest orders of the range and the newest imports; with "
+                          "auto-refresh on, it updates by itself")
+PANELS = (KPI_PANEL, TREND, PLATFORMS, CATEGORIES, PRODUCTS, HEALTH, ACTIVITY)
 
 
 def layout(view: View) -> html.Div:
@@ -261,5 +300,6 @@ def layout(view: View) -> html.Div:
         dbc.Row(dbc.Col(panel_card(TREND, view)), className="mb-3"),
         dbc.Row([dbc.Col(panel_card(panel, view), lg=4)
                  for panel in (PLATFORMS, CATEGORIES, PRODUCTS)], className="g-3 mb-3"),
-        dbc.Row(dbc.Col(panel_card(HEALTH, view))),
+        dbc.Row(dbc.Col(panel_card(HEALTH, view)), className="mb-3"),
+        dbc.Row(dbc.Col(panel_card(ACTIVITY, view))),
     ])

@@ -1,13 +1,18 @@
 """The frame around every page: navigation, the global filter bar and the page container."""
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts.controls import button_group
+from layouts.views_menu import frame_parts, theme_picker, views_menu
 from services.filters import (
+    CALENDAR_PRESETS,
     COMPARES,
     CUSTOM,
     DEFAULT_COMPARE,
@@ -15,7 +20,10 @@ from services.filters import (
     DEFAULT_RANGE,
     GRAINS,
     PRESETS,
+    REFRESHES,
     Filters,
+    Period,
+    format_range,
 )
 
 URL = "url"
@@ -27,6 +35,13 @@ CATEGORY = "filter-category"
 PRODUCT = "filter-product"
 GRAIN = "filter-grain"
 COMPARE = "filter-compare"
+COMPARE_DATES = "filter-compare-dates"
+REFRESH = "filter-refresh"
+REFRESH_TIMER = "refresh-timer"  # a dcc.Interval: re-runs a live view (refresh=1m|5m|15m)
+REFRESH_TICK = "refresh-tick"  # set by the timer only while the tab is visible
+DATA_STATUS = "data-status"
+CHIPS = "filter-chips"
+CHIP = "filter-chip"  # pattern-matching type of a chip's remove button: {"type", "field", "value"}
 PERIOD_LABEL = "period-label"
 NOTICES = "notices"
 CONTENT = "page-content"
@@ -50,18 +65,35 @@ def _control(label: str, control: object, width: dict[str, int | str]) -> dbc.Co
     return dbc.Col([dbc.Label(label, className="filter-label"), control], **width)
 
 
+# The date-range list: rolling ranges, to-date ranges, calendar periods, all time, custom;
+# tall enough to show every entry without scrolling.
+RANGE_ORDER = (*(key for key in PRESETS if key not in CALENDAR_PRESETS and key != "all"),
+               *CALENDAR_PRESETS, "all")
+OPTION_HEIGHT = 40  # as Dash 4 draws an option; the list is sized to show them all
+REFRESH_OFF = "off"  # the refresh control's value for a view that does not refresh
+
+
+def range_options() -> list[dict[str, str]]:
+    """The date-range list in its order, custom dates last."""
+    return [*({"label": PRESETS[key], "value": key} for key in RANGE_ORDER),
+            {"label": "Custom dates", "value": CUSTOM}]
+
+
+def _date_picker(dom_id: str) -> dcc.DatePickerRange:
+    # Limited to the data's first and last day by the view-sync callback.
+    return dcc.DatePickerRange(id=dom_id, display_format="D MMM YYYY", first_day_of_week=1,
+                               minimum_nights=0, clearable=False)
+
+
 def filter_bar(platforms: Sequence[dict[str, str]], categories: Sequence[str]) -> dbc.Card:
     """The global filters; values are set from the URL by the view-sync callback."""
-    range_options = [{"label": label, "value": key} for key, label in PRESETS.items()]
-    range_options.append({"label": "Custom dates", "value": CUSTOM})
+    options = range_options()
     controls = dbc.Row([
-        _control("Date range", dcc.Dropdown(id=RANGE, options=range_options, value=DEFAULT_RANGE,
-                                            clearable=False, searchable=False),
-                 {"xs": 12, "sm": 5, "lg": 2}),
-        _control("Dates", dcc.DatePickerRange(id=DATES, display_format="D MMM YYYY",
-                                              first_day_of_week=1, minimum_nights=0,
-                                              clearable=False),
-                 {"xs": 12, "sm": 7, "lg": 3}),
+        _control("Date range", dcc.Dropdown(
+            id=RANGE, options=options, value=DEFAULT_RANGE, clearable=False, searchable=False,
+            optionHeight=OPTION_HEIGHT, maxHeight=OPTION_HEIGHT * len(options) + 8),
+            {"xs": 12, "sm": 5, "lg": 2}),
+        _control("Dates", _date_picker(DATES), {"xs": 12, "sm": 7, "lg": 3}),
         _control("Platform", dcc.Dropdown(
             id=PLATFORM, multi=True, placeholder="All platforms",
             options=[{"label": p["name"], "value": p["slug"]} for p in platforms]),
@@ -80,9 +112,17 @@ def filter_bar(platforms: Sequence[dict[str, str]], categories: Sequence[str]) -
         _control("Compare with", dcc.Dropdown(
             id=COMPARE, value=DEFAULT_COMPARE, clearable=False, searchable=False,
             options=[{"label": label, "value": key} for key, label in COMPARES.items()]),
-            {"xs": 12, "sm": 6, "md": 4, "lg": 3}),
-        dbc.Col(html.Div(id=PERIOD_LABEL, className="period-label"), className="ms-auto",
-                xs=12, md=True),
+            {"xs": 12, "sm": 6, "md": 4, "lg": 2}),
+        _control("Comparison dates", _date_picker(COMPARE_DATES),
+                 {"xs": 12, "sm": 6, "md": 5, "lg": 3}),
+        _control("Auto-refresh", dcc.Dropdown(
+            id=REFRESH, value=REFRESH_OFF, clearable=False, searchable=False,
+            options=[{"label": "Off", "value": REFRESH_OFF},
+                     *({"label": label.capitalize(), "value": key}
+                       for key, label in REFRESHES.items())]),
+            {"xs": 6, "sm": 4, "md": 3, "lg": 2}),
+        dbc.Col([html.Div(id=PERIOD_LABEL, className="period-label"),
+                 html.Div(id=DATA_STATUS, className="data-status")], xs=12),
     ], className="g-2 align-items-end mt-1")
     drawer_head = html.Div([html.Strong("Filters"),
                             dbc.Button("Done", id=FILTER_DONE, size="sm", color="primary",
@@ -99,9 +139,9 @@ def filter_toggle() -> html.Div:
                                 outline=True, n_clicks=0)], className="filter-toggle mb-2")
 
 
-def filter_summary(filters: Filters, period_label: str) -> str:
+def filter_summary(filters: Filters, period: Period) -> str:
     """The active filters in one line: 'Last 90 days · 2 platforms · 1 category'."""
-    when = PRESETS.get(filters.range) or period_label.split(" vs ")[0]
+    when = PRESETS.get(filters.range) or format_range(period.start, period.end)
     parts = [when]
     for count, noun in ((len(filters.platforms), "platform"),
                         (len(filters.categories), "category"),
@@ -109,9 +149,80 @@ def filter_summary(filters: Filters, period_label: str) -> str:
         if count:
             plural = "categories" if noun == "category" else f"{noun}s"
             parts.append(f"{count} {noun if count == 1 else plural}")
-    if filters.compare != "none":
+    if filters.compare == CUSTOM and period.compare_start and period.compare_end:
+        parts.append(f"vs {format_range(period.compare_start, period.compare_end)}")
+    elif filters.compare != "none":
         parts.append(f"vs {COMPARES[filters.compare].lower()}")
     return " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class Chip:
+    """One active filter as a chip: the field its × removes a value from, and its label."""
+
+    field: str  # "platform", "product", "category", "country", "range", "compare", "asof",
+    #             "refresh"
+    value: str
+    label: str
+
+
+def filter_chips(filters: Filters, period: Period, refresh: str,
+                 names: dict[str, dict[str, str]]) -> list[Chip]:
+    """The active filters a click can remove, in the order of the filter bar: a custom range,
+    the as-of day, every platform, category and product chosen, the order country, the
+    comparison and the refresh timer. `names` maps a platform slug or SKU to its name."""
+    chips: list[Chip] = []
+    if filters.range == CUSTOM:
+        chips.append(Chip("range", "", format_range(period.start, period.end)))
+    if filters.asof:
+        chips.append(Chip("asof", "", f"as of {format_range(filters.asof, filters.asof)}"))
+    chips += [Chip("platform", slug, names.get("platform", {}).get(slug, slug))
+              for slug in filters.platforms]
+    chips += [Chip("category", name, name) for name in filters.categories]
+    product_names = names.get("product", {})
+    chips += [Chip("product", sku, f"{sku} · {product_names[sku]}" if sku in product_names
+                   else sku) for sku in filters.products]
+    if filters.country:
+        chips.append(Chip("country", filters.country, filters.country))
+    if filters.compare == CUSTOM and period.compare_start and period.compare_end:
+        chips.append(Chip("compare", "",
+                          f"vs {format_range(period.compare_start, period.compare_end)}"))
+    elif filters.compare != "none":
+        chips.append(Chip("compare", "", f"vs {COMPARES[filters.compare].lower()}"))
+    if refresh in REFRESHES:
+        chips.append(Chip("refresh", "", f"refreshing {REFRESHES[refresh]}"))
+    return chips
+
+
+def chip_row(chips: Sequence[Chip]) -> list[html.Span]:
+    """The chips as components; each × is a button that removes its filter."""
+    return [html.Span([html.Span(chip.label, className="chip-label"),
+                       # A screen reader reads "Remove Amazon", not the × sign alone.
+                       html.Button(["×", html.Span(f" Remove {chip.label}",
+                                                   className="visually-hidden")],
+                                   id={"type": CHIP, "field": chip.field, "value": chip.value},
+                                   n_clicks=0, className="chip-remove", type="button",
+                                   title=f"Remove {chip.label}")],
+                      className=f"filter-chip chip-{chip.field}") for chip in chips]
+
+
+def format_moment(moment: dt.datetime | None, zone: str) -> str:
+    """A stored UTC time in the business time zone, to the minute: '9 Dec 2011, 14:05'."""
+    if moment is None:
+        return "—"
+    local = moment.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(zone))
+    return f"{format_range(local.date(), local.date())}, {local:%H:%M}"
+
+
+def data_status_text(status: dict[str, dt.date | dt.datetime | None], zone: str) -> str:
+    """'Data up to 9 Dec 2011 · last import 1 Dec 2026, 14:05' (or 'no data yet')."""
+    last_day, last_import = status.get("last_day"), status.get("last_import")
+    if not isinstance(last_day, dt.date):
+        return "No sales data yet"
+    text = f"Data up to {format_range(last_day, last_day)}"
+    if isinstance(last_import, dt.datetime):
+        return f"{text} · last import {format_moment(last_import, zone)}"
+    return f"{text} · no file imported yet"
 
 
 def navbar(email: str, links: Sequence[tuple[str, str]], csrf_token: str) -> dbc.Navbar:
@@ -124,6 +235,8 @@ def navbar(email: str, links: Sequence[tuple[str, str]], csrf_token: str) -> dbc
                                           id={"type": "nav-link", "path": path}))
                      for path, title in links], id=NAV, className="me-auto", navbar=True),
             html.Div([
+                dbc.Nav(views_menu(), navbar=True, className="me-2"),
+                theme_picker(),
                 html.Span(email, className="navbar-text small me-3", id="user-email"),
                 html.Form([dcc.Input(type="hidden", name="csrf_token", value=csrf_token),
                            html.Button("Log out", className="btn btn-sm btn-outline-light",
@@ -174,8 +287,12 @@ def app_shell(email: str, links: Sequence[tuple[str, str]],
             view_as_banner(viewing_as, csrf_token) if viewing_as else None,
             filter_toggle(),
             filter_bar(platforms, categories),
+            html.Div(id=CHIPS, className="filter-chips"),
+            dcc.Interval(id=REFRESH_TIMER, interval=60_000, disabled=True),
+            dcc.Store(id=REFRESH_TICK),
             html.Div(id=NOTICES),
             html.Main(id=CONTENT),
+            *frame_parts(),  # the Views menu's dialogs and the theme's stores
         ], fluid=True, className="pb-5"),
     ])
 

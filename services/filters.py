@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
-from services.periods import year_ago
+from services.periods import bucket_of, month_end, previous_bucket, year_ago
 
 PRESETS: dict[str, str] = {
     "7d": "Last 7 days",
@@ -24,7 +24,15 @@ PRESETS: dict[str, str] = {
     "ytd": "Year to date",
     "12m": "Last 12 months",
     "all": "All time",
+    # Calendar periods: whole days, weeks, months, quarters and years (`calendar_period`).
+    "today": "Today",
+    "yesterday": "Yesterday",
+    "lastweek": "Last week",
+    "lastmonth": "Last month",
+    "lastquarter": "Last quarter",
+    "lastyear": "Last year",
 }
+CALENDAR_PRESETS = ("today", "yesterday", "lastweek", "lastmonth", "lastquarter", "lastyear")
 CUSTOM = "custom"
 _DAY_PRESETS = {"7d": 7, "30d": 30, "90d": 90}
 GRAINS: dict[str, str] = {"day": "Day", "week": "Week", "month": "Month"}
@@ -32,7 +40,10 @@ COMPARES: dict[str, str] = {
     "none": "No comparison",
     "prev": "Previous period",
     "yoy": "Same period last year",
+    CUSTOM: "Custom dates",  # with `compare_from`/`compare_to` (cfrom/cto in the URL)
 }
+REFRESHES: dict[str, str] = {"1m": "every minute", "5m": "every 5 min",
+                             "15m": "every 15 min"}
 DEFAULT_RANGE = "30d"
 DEFAULT_GRAIN = "day"
 DEFAULT_COMPARE = "prev"
@@ -57,6 +68,8 @@ class Filters:
     categories: tuple[str, ...] = ()
     grain: str = DEFAULT_GRAIN
     compare: str = DEFAULT_COMPARE
+    compare_from: dt.date | None = None  # only for compare == "custom"
+    compare_to: dt.date | None = None
     # The order country ('' for all): a filter only of the pages that offer it (see
     # `PAGE_FILTERS`), so it never travels to a page that would ignore it.
     country: str = ""
@@ -91,6 +104,7 @@ class Period:
     asof: dt.date
     label: str
     first_data: dt.date | None = None  # first day with data in the user's scope
+    last_data: dt.date | None = None  # last day with data in the user's scope
     # Why the comparison is not like for like, in words (None: it is): it reaches before
     # the first sale, or overlaps the range itself.
     compare_note: str | None = None
@@ -114,6 +128,7 @@ class Period:
             "compare_end": _iso(self.compare_end),
             "asof": self.asof.isoformat(),
             "first_data": _iso(self.first_data),
+            "last_data": _iso(self.last_data),
             "label": self.label,
             "compare_note": self.compare_note,
         }
@@ -129,6 +144,7 @@ class Period:
             asof=dt.date.fromisoformat(str(data["asof"])),
             label=str(data.get("label") or ""),
             first_data=_date_or_none(data.get("first_data")),
+            last_data=_date_or_none(data.get("last_data")),
             compare_note=data.get("compare_note") or None,
         )
 
@@ -146,18 +162,47 @@ def _date_or_none(text: str | None) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None
 
 
-def _preset_start(preset: str, asof: dt.date, first: dt.date) -> dt.date:
+def calendar_period(preset: str, asof: dt.date) -> tuple[dt.date, dt.date]:
+    """The dates of a calendar preset, counted from `asof`: `today` is `asof` itself,
+    `yesterday` the day before; `lastweek`, `lastmonth`, `lastquarter` and `lastyear` are
+    the whole Monday–Sunday week, calendar month, quarter or year before the one `asof`
+    falls in (on a Sunday, last week is the week before the one that Sunday ends)."""
+    if preset in ("today", "yesterday"):
+        day = asof - dt.timedelta(days=1 if preset == "yesterday" else 0)
+        return day, day
+    if preset == "lastweek":
+        start = previous_bucket(bucket_of(asof, "week"), "week")
+        return start, start + dt.timedelta(days=6)
+    if preset == "lastmonth":
+        start = previous_bucket(bucket_of(asof, "month"), "month")
+        return start, month_end(start)
+    if preset == "lastquarter":
+        start = _quarter_start(_quarter_start(asof) - dt.timedelta(days=1))
+        return start, month_end(start.replace(month=start.month + 2))
+    if preset == "lastyear":
+        return dt.date(asof.year - 1, 1, 1), dt.date(asof.year - 1, 12, 31)
+    raise ValueError(f"not a calendar preset: {preset}")
+
+
+def _quarter_start(day: dt.date) -> dt.date:
+    return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+
+
+def _preset_dates(preset: str, asof: dt.date, first: dt.date) -> tuple[dt.date, dt.date]:
+    """A preset's dates: calendar periods as `calendar_period`, the others end on `asof`."""
+    if preset in CALENDAR_PRESETS:
+        return calendar_period(preset, asof)
     if preset in _DAY_PRESETS:
-        return asof - dt.timedelta(days=_DAY_PRESETS[preset] - 1)
+        return asof - dt.timedelta(days=_DAY_PRESETS[preset] - 1), asof
     if preset == "mtd":
-        return asof.replace(day=1)
+        return asof.replace(day=1), asof
     if preset == "qtd":
-        return asof.replace(month=(asof.month - 1) // 3 * 3 + 1, day=1)
+        return _quarter_start(asof), asof
     if preset == "ytd":
-        return asof.replace(month=1, day=1)
+        return asof.replace(month=1, day=1), asof
     if preset == "12m":
-        return year_ago(asof, "month") + dt.timedelta(days=1)
-    return min(first, asof)  # "all"
+        return year_ago(asof, "month") + dt.timedelta(days=1), asof
+    return min(first, asof), asof  # "all"
 
 
 def resolve_period(filters: Filters, first: dt.date | None, last: dt.date | None,
@@ -174,13 +219,16 @@ def resolve_period(filters: Filters, first: dt.date | None, last: dt.date | None
     elif filters.range == "all" and last and asof > last:
         start, end = first or last, last  # all the data there is (none after `last`)
     else:
-        start, end = _preset_start(filters.range, asof, first or asof), asof
+        start, end = _preset_dates(filters.range, asof, first or asof)
     if first and last:
         start, end = clamp_range(start, end, first, last)
     # From the clamped range: never longer than it, so bounded by the data as well.
-    compare_start, compare_end = _comparison(filters.compare, filters.grain, start, end)
-    period = Period(start, end, compare_start, compare_end, asof, "", first_data=first)
-    period = replace(period, compare_note=_comparison_note(period))
+    compare_start, compare_end = _comparison(filters, start, end)
+    if first and last and compare_start and compare_end and filters.compare == CUSTOM:
+        compare_start, compare_end = clamp_range(compare_start, compare_end, first, last)
+    period = Period(start, end, compare_start, compare_end, asof, "", first_data=first,
+                    last_data=last)
+    period = replace(period, compare_note=_comparison_note(filters, period))
     return replace(period, label=describe_period(filters, period, asof_is_latest=not filters.asof))
 
 
@@ -210,25 +258,58 @@ def comparison_day(day: dt.date, compare: str, grain: str, range_days: int) -> d
     return year_ago(day, grain)
 
 
-def _comparison(compare: str, grain: str, start: dt.date,
+def compared_day(day: dt.date, filters: Filters, period: Period) -> dt.date:
+    """The day that day `day` of the range is compared with, for every comparison: a custom
+    comparison lines up from its first day (the range's first day meets `cfrom`, the next
+    day the day after, and so on); the others as `comparison_day`."""
+    if filters.compare == CUSTOM and period.compare_start:
+        return day + (period.compare_start - period.start)
+    return comparison_day(day, filters.compare, filters.grain, period.days)
+
+
+def _comparison(filters: Filters, start: dt.date,
                 end: dt.date) -> tuple[dt.date | None, dt.date | None]:
-    if compare not in ("prev", "yoy"):
+    if filters.compare == CUSTOM:
+        return filters.compare_from, filters.compare_to
+    if filters.compare not in ("prev", "yoy"):
         return None, None
     days = (end - start).days + 1
-    return (comparison_day(start, compare, grain, days),
-            comparison_day(end, compare, grain, days))
+    return (comparison_day(start, filters.compare, filters.grain, days),
+            comparison_day(end, filters.compare, filters.grain, days))
 
 
-def _comparison_note(period: Period) -> str | None:
+def _comparison_note(filters: Filters, period: Period) -> str | None:
     if period.compare_start is None or period.compare_end is None:
         return None
     reasons = []
+    asked = (filters.compare_from, filters.compare_to)
+    if filters.compare == CUSTOM and filters.compare_from and filters.compare_to and \
+            asked != (period.compare_start, period.compare_end):
+        reasons.append(f"asked for {format_range(filters.compare_from, filters.compare_to)}; "
+                       "no data in the days left out")
     if period.first_data and period.compare_start < period.first_data:
         reasons.append("the comparison period starts before the first sale, "
                        f"{format_range(period.first_data, period.first_data)}")
-    if period.compare_end >= period.start:
+    if period.compare_start <= period.end and period.compare_end >= period.start:
         reasons.append("the comparison period overlaps the range itself")
+    compare_days = (period.compare_end - period.compare_start).days + 1
+    if filters.compare == CUSTOM and compare_days != period.days:
+        reasons.append(f"the comparison has {_days(compare_days)}, the range {_days(period.days)}")
     return "; ".join(reasons) or None
+
+
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"
+
+
+def comparison_name(filters: Filters) -> str | None:
+    """The comparison in words for legends and notes: "Previous period", "Same period last
+    year", the custom comparison's dates ("2–31 Oct 2026"), or None without a comparison."""
+    if filters.compare == "none":
+        return None
+    if filters.compare == CUSTOM and filters.compare_from and filters.compare_to:
+        return format_range(filters.compare_from, filters.compare_to)
+    return COMPARES[filters.compare]
 
 
 def format_range(start: dt.date, end: dt.date) -> str:
@@ -255,6 +336,8 @@ def describe_period(filters: Filters, period: Period, asof_is_latest: bool = Tru
                     f"no data in the days left out)")
     elif filters.range == "all":
         text = f"all data, {format_range(period.start, period.end)}"
+    elif filters.range in CALENDAR_PRESETS:
+        text = f"{PRESETS[filters.range]} ({format_range(period.start, period.end)})"
     else:
         of_data = " of data" if asof_is_latest else ""
         text = (f"{PRESETS[filters.range]}{of_data}, up to {day} "

@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from services.cache import cached
-from services.filters import Filters, Period, comparison_day
+from services.filters import CUSTOM, Filters, Period, compared_day
 from services.metrics import change
 from services.periods import bucket_end, bucket_starts, previous_bucket, year_ago_bucket
 from services.rollups import Lines
@@ -79,13 +79,23 @@ def metric_trend(session: Session, scope: Scope, filters: Filters, period: Perio
 def comparison_spans(buckets: list[dt.date], filters: Filters,
                      period: Period) -> list[tuple[dt.date, dt.date]]:
     """The days each bucket is compared with: the bucket's days inside the range, shifted
-    as the comparison shifts the range (`services.filters.comparison_day`). The spans are
-    contiguous and cover the comparison period exactly, so their sums add up to its KPI."""
-    def shifted(day: dt.date) -> dt.date:
-        return comparison_day(day, filters.compare, filters.grain, period.days)
+    as the comparison shifts the range (`services.filters.compared_day`). The spans are
+    contiguous and cover the comparison period exactly, so their sums add up to its KPI.
 
-    return [(shifted(max(start, period.start)),
-             shifted(min(bucket_end(start, filters.grain), period.end))) for start in buckets]
+    A custom comparison may be longer or shorter than the range: its spans are cut to its
+    dates, the last bucket that has comparison days runs on to its last day, and buckets
+    after that have none (an empty span, start after end: a gap in the chart).
+    """
+    spans = [(compared_day(max(start, period.start), filters, period),
+              compared_day(min(bucket_end(start, filters.grain), period.end), filters, period))
+             for start in buckets]
+    if filters.compare != CUSTOM or not (period.compare_start and period.compare_end):
+        return spans
+    last = period.compare_end
+    fitted = [(first, min(end, last)) for first, end in spans if first <= last]
+    fitted[-1] = (fitted[-1][0], last)
+    after = last + dt.timedelta(days=1)
+    return fitted + [(after, last)] * (len(spans) - len(fitted))
 
 
 def _add_comparison(session: Session, scope: Scope, filters: Filters, period: Period,
@@ -102,9 +112,10 @@ def _add_comparison(session: Session, scope: Scope, filters: Filters, period: Pe
     span_of_day = starts.searchsorted(daily.index, side="right") - 1
     sums = daily.groupby(span_of_day).sum().reindex(range(len(spans)), fill_value=0)
     values = _metric_values(sums, metric).to_numpy()
-    # A span starting before the first sale is only partly observed: a gap, not a zero.
-    observed = np.array([period.first_data is None or first >= period.first_data
-                         for first, _ in spans])
+    # A span starting before the first sale is only partly observed: a gap, not a zero;
+    # an empty span (a custom comparison shorter than the range) is a gap too.
+    observed = np.array([(period.first_data is None or first >= period.first_data)
+                         and first <= last for first, last in spans])
     trend["compare_bucket"] = list(starts)
     trend["compare_value"] = np.where(observed, values, np.nan)
 

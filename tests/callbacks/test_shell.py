@@ -3,17 +3,27 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
+from dash import no_update
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
 from flask import Flask
 from flask_login import current_user
 
 from callbacks.common import cached_output
-from callbacks.shell import Controls, _clicked, apply_cross_filter, sync_view, with_control_change
+from callbacks.shell import (
+    Controls,
+    _clicked,
+    apply_cross_filter,
+    refresh_of,
+    sync_view,
+    timer_outputs,
+    with_control_change,
+)
 from layouts import shell
-from services.filters import Filters
+from services.filters import Filters, resolve_period
 from tests.conftest import ADMIN, ANALYST, LIMITED, callback_request
 
 NO_CONTROLS = Controls(None, None, None, None, None, None, None, None)
@@ -109,3 +119,75 @@ def test_a_cached_callback_output_is_never_shared_between_roles(app: Flask) -> N
         with callback_request(app, email):
             context_value.set(AttributeDict(outputs_list=[]))  # as Dash sets it per request
             assert cached(store) == f"drawn for {role}"
+
+
+# --- chips, the comparison picker and the refresh control (issue 13 items 4, 5 and 9) --------
+
+def test_every_chip_removes_its_filter_and_only_it_through_the_url(app: Flask) -> None:
+    import sqlalchemy as sa
+
+    from dashapp.extensions import db
+    from dashapp.filters import parse_query, view_query
+    from layouts.pages import page_for
+    from models import Product
+
+    with callback_request(app, ADMIN):
+        sku, category = db.session.execute(
+            sa.select(Product.sku, Product.category).where(Product.category.is_not(None))
+            .order_by(Product.sku).limit(1)).one()
+        query = ("?from=2026-03-01&to=2026-03-31&asof=2026-06-30&platform=instagram"
+                 f"&platform=amazon&category={category}&product={sku}"
+                 "&grain=week&cfrom=2026-01-01&cto=2026-01-31&refresh=5m")
+        _, view, period = sync_view("/", query, NO_CONTROLS, {}, None, None)
+        assert view.notices == ()
+        chips = shell.filter_chips(view.filters, period, view.refresh, {})
+        assert [chip.field for chip in chips] == ["range", "asof", "platform", "platform",
+                                                  "category", "product", "compare", "refresh"]
+        for chip in chips:
+            trigger = {"type": shell.CHIP, "field": chip.field, "value": chip.value}
+            _, after, after_period = sync_view("/", query, NO_CONTROLS, {}, None, trigger)
+            left = shell.filter_chips(after.filters, after_period, after.refresh, {})
+            assert [(c.field, c.value) for c in left] == \
+                [(c.field, c.value) for c in chips if c != chip], chip
+            # The new URL is the canonical form of the view, and reads back to it.
+            params = page_for("/").params  # type: ignore[union-attr]
+            again = parse_query(view_query(after, params), params)
+            assert (again.filters, again.refresh, again.notices) == \
+                (after.filters, after.refresh, ())
+        # The comparison chip turns the comparison off; the range chip goes back to the default.
+        _, no_compare, _ = sync_view("/", query, NO_CONTROLS, {}, None,
+                                     {"type": shell.CHIP, "field": "compare", "value": ""})
+        assert no_compare.filters.compare == "none" and no_compare.filters.compare_from is None
+        _, default_range, _ = sync_view("/", query, NO_CONTROLS, {}, None,
+                                        {"type": shell.CHIP, "field": "range", "value": ""})
+        assert default_range.filters.range == "30d" and default_range.filters.start is None
+
+
+def test_chips_name_platforms_and_products_and_a_custom_comparison_by_its_dates() -> None:
+    filters = Filters(platforms=("amazon",), products=("A1",), compare="custom",
+                      compare_from=dt.date(2011, 3, 1), compare_to=dt.date(2011, 3, 31))
+    period = resolve_period(filters, dt.date(2010, 12, 1), dt.date(2011, 12, 9))
+    names = {"platform": {"amazon": "Amazon"}, "product": {"A1": "Blue mug"}}
+    labels = [chip.label for chip in shell.filter_chips(filters, period, "", names)]
+    assert labels == ["Amazon", "A1 · Blue mug", "vs 1–31 Mar 2011"]
+    assert shell.filter_summary(filters, period) == \
+        "Last 30 days · 1 platform · 1 product · vs 1–31 Mar 2011"
+    assert [chip.label for chip in shell.filter_chips(Filters(compare="none"), period, "1m",
+                                                      {})] == ["refreshing every minute"]
+
+
+def test_the_comparison_picker_and_the_refresh_control_change_the_view() -> None:
+    picked = Controls("30d", None, None, None, None, None, None, "prev", "2011-01-01",
+                      "2011-01-31", None)
+    custom = with_control_change(Filters(), picked, shell.COMPARE_DATES)
+    assert (custom.compare, custom.compare_from, custom.compare_to) == \
+        ("custom", dt.date(2011, 1, 1), dt.date(2011, 1, 31))
+    chosen = replace(picked, compare="custom")
+    assert with_control_change(Filters(), chosen, shell.COMPARE) == custom
+    back = with_control_change(custom, replace(picked, compare="yoy"), shell.COMPARE)
+    assert (back.compare, back.compare_from) == ("yoy", None)
+    assert refresh_of(replace(picked, refresh="15m"), "", shell.REFRESH) == "15m"
+    assert refresh_of(replace(picked, refresh="off"), "5m", shell.REFRESH) == ""
+    assert refresh_of(replace(picked, refresh="off"), "5m", shell.PLATFORM) == "5m"
+    assert timer_outputs("5m", 60_000, True) == (300_000, False)
+    assert timer_outputs("", 60_000, True) == (no_update, no_update)

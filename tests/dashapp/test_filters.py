@@ -7,11 +7,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dashapp.filters import drop_unknown, parse_query, to_query
+from dashapp.filters import View, drop_unknown, parse_query, to_query, view_query
 from services.filters import (
     COMPARES,
+    CUSTOM,
     GRAINS,
     PRESETS,
+    REFRESHES,
     Filters,
     ParamSpec,
 )
@@ -27,6 +29,9 @@ days = st.dates(dt.date(2000, 1, 1), dt.date(2100, 12, 31))
 def any_filters(draw: st.DrawFn) -> Filters:
     custom = draw(st.booleans())
     start, end = sorted([draw(days), draw(days)])
+    compare = draw(st.sampled_from(list(COMPARES)))
+    compare_from, compare_to = sorted([draw(days), draw(days)]) if compare == CUSTOM \
+        else (None, None)
     return Filters(
         range="custom" if custom else draw(st.sampled_from(list(PRESETS))),
         start=start if custom else None,
@@ -36,17 +41,21 @@ def any_filters(draw: st.DrawFn) -> Filters:
         products=tuple(dict.fromkeys(draw(st.lists(texts, max_size=4)))),
         categories=tuple(dict.fromkeys(draw(st.lists(texts, max_size=3)))),
         grain=draw(st.sampled_from(list(GRAINS))),
-        compare=draw(st.sampled_from(list(COMPARES))),
+        compare=compare,
+        compare_from=compare_from,
+        compare_to=compare_to,
     )
 
 
-@given(any_filters(), st.sampled_from(ROLL.choices))
-def test_every_parameter_survives_a_url_round_trip(filters: Filters, roll: str) -> None:
-    query = to_query(filters, {"roll": roll}, [ROLL])
+@given(any_filters(), st.sampled_from(ROLL.choices), st.sampled_from(["", *REFRESHES]))
+def test_every_parameter_survives_a_url_round_trip(filters: Filters, roll: str,
+                                                   refresh: str) -> None:
+    query = view_query(View(filters, {"roll": roll}, refresh=refresh), [ROLL])
     view = parse_query(query, [ROLL])
     assert view.notices == ()
     assert view.filters == filters
     assert view.page == {"roll": roll}
+    assert view.refresh == refresh
 
 
 def test_url_is_readable_and_canonical() -> None:
@@ -75,6 +84,12 @@ def test_default_page_choice_is_left_out_of_the_url() -> None:
     ("utm_source=mail", "unknown parameter"),
     ("roll=14", "roll"),
     ("range=custom", "custom"),
+    ("cfrom=2011-04-01", "both cfrom and cto"),
+    ("cto=2011-04-01", "both cfrom and cto"),
+    ("cfrom=2011-04-31&cto=2011-05-01", "comparison dates"),
+    ("cfrom=2011-05-01&cto=2011-04-01", "after cto"),
+    ("compare=custom", "needs valid cfrom and cto"),
+    ("refresh=2m", "refresh"),
 ])
 def test_invalid_parameters_are_dropped_with_a_notice(query: str, expected_notice: str) -> None:
     view = parse_query(query, [ROLL])
@@ -118,3 +133,21 @@ def test_dates_outside_1900_to_2200_are_refused(day: str) -> None:
     assert view.filters.range != "custom" and view.filters.start is None
     assert any("custom dates" in notice for notice in view.notices)
     assert parse_query(f"asof={day}").filters.asof is None
+
+
+def test_a_custom_comparison_is_written_as_cfrom_and_cto_in_place_of_compare() -> None:
+    custom = Filters(compare=CUSTOM, compare_from=dt.date(2011, 3, 1),
+                     compare_to=dt.date(2011, 3, 31))
+    assert to_query(custom) == "range=30d&grain=day&cfrom=2011-03-01&cto=2011-03-31"
+    # Without its dates a custom comparison is not a view: the default is written.
+    assert to_query(Filters(compare=CUSTOM)) == "range=30d&grain=day&compare=prev"
+    view = parse_query("compare=yoy&cfrom=2011-03-01&cto=2011-03-31")
+    assert view.filters == custom
+    assert any("compare=yoy" in notice for notice in view.notices)
+
+
+def test_refresh_is_a_setting_of_the_view_not_a_filter() -> None:
+    view = parse_query("range=today&refresh=5m")
+    assert view.refresh == "5m" and view.filters == Filters(range="today")
+    assert view_query(view) == "range=today&grain=day&compare=prev&refresh=5m"
+    assert "refresh" not in to_query(view.filters)

@@ -31,7 +31,8 @@ from tests.conftest import ADMIN, callback_request, login
 
 # Views that between them show every panel (the Products page shows a drill-down or the list).
 VIEWS = {
-    "/": ["range=90d&grain=week&compare=prev", "range=all&compare=yoy&platform=online-store"],
+    "/": ["range=90d&grain=week&compare=prev", "range=all&compare=yoy&platform=online-store",
+          "range=lastmonth&grain=week&cfrom=2026-01-01&cto=2026-02-14&refresh=5m"],
     "/sales": ["range=90d&compare=yoy&metric=orders&country=Germany", "range=12m&sort=country"],
     "/products": ["range=90d&compare=none", "range=all&sku=FTW-0015&compare=prev"],
     "/customers": ["range=90d&compare=prev&segment=Champions&acquired=2026-08-01",

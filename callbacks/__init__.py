@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from dash import Dash
 
-from callbacks import admin, data, exports, marketing, panels, pipeline, products, sales, shell
+from callbacks import (
+    admin,
+    data,
+    exports,
+    marketing,
+    panels,
+    pipeline,
+    products,
+    sales,
+    shell,
+    views_menu,
+)
 from layouts.pages import PAGES
 
 
@@ -13,6 +24,7 @@ def register_all(app: Dash) -> None:
     """Register the frame's callbacks, every declared panel's, each page's own, and the one
     export callback for them all."""
     shell.register_callbacks(app)
+    views_menu.register_callbacks(app)
     panels.register_callbacks(app, PAGES)
     sales.register_callbacks(app)
     products.register_callbacks(app)

@@ -11,7 +11,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from dashapp import api, auth, downloads, health, security
+from dashapp import api, auth, downloads, health, security, views
 from dashapp.cli import register_commands
 from dashapp.config import load_config
 from dashapp.context import fetch
@@ -88,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(downloads.bp)
+    app.register_blueprint(views.bp)  # saved views' permalinks, /v/<id>
 
 
 def register_page_guard(app: Flask) -> None:

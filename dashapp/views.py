@@ -5,11 +5,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from dashapp.context import fetch
+from flask import Blueprint, abort, redirect
+from werkzeug.wrappers import Response
+
+from dashapp.context import current_role, fetch
 from dashapp.filters import View, drop_unknown, parse_query, to_query
 from services.dimensions import known_values
+from services.errors import NotFound
 from services.filters import Filters, ParamSpec, Period
 from services.sales import resolve
+from services.saved_views import view_url
+
+bp = Blueprint("views", __name__)
 
 
 def checked_view(query: str | Mapping[str, Sequence[str]],
@@ -52,3 +59,14 @@ def view_from_store(data: Mapping[str, Any] | None,
         return None
     view = parse_query(data["query"], params)
     return view, resolved(view.filters)
+
+
+@bp.route("/v/<view_id>")
+def permalink(view_id: str) -> Response:
+    """A saved view's short link: a redirect to its page URL for a user who may open it, 404
+    for anyone else (login is required like everywhere; the page then applies the opener's
+    own platform limit to the view's filters)."""
+    try:
+        return redirect(fetch(view_url, current_role(), view_id))
+    except NotFound:
+        abort(404)

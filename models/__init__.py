@@ -25,13 +25,15 @@ from models.marketing import (
 from models.pipeline import OUTCOMES, STAGES, Account, Opportunity, SalesRep, StageChange
 from models.rollups import CustomerDay, ProductMonth, SalesDay, SalesHour
 from models.sales import Order, OrderLine
+from models.settings import BusinessSetting
+from models.views import SHARINGS, THEMES, SavedView
 
 __all__ = [
     "Base", "Platform", "Product", "Customer", "Order", "OrderLine", "MediaPost", "Influencer",
     "Campaign", "Tracking", "Payout", "FunnelDay", "Account", "SalesRep", "Opportunity",
     "StageChange", "User", "ApiToken", "AuditEvent", "ImportJob", "ImportMapping",
     "user_platforms", "utcnow", "SalesDay", "SalesHour", "ProductMonth",
-    "CustomerDay",
+    "CustomerDay", "BusinessSetting",
     "ROLES", "PLATFORM_KINDS", "POST_TYPES", "PAYOUT_BASES", "PAYOUT_STATUSES", "STAGES",
-    "OUTCOMES",
+    "OUTCOMES", "SavedView", "SHARINGS", "THEMES",
 ]

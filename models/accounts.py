@@ -40,6 +40,8 @@ class User(Base):
     last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     # Sessions that started before this moment are void (logout, deactivation, new password).
     sessions_valid_after: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    # Light, dark or "system" (follow the operating system's prefers-color-scheme).
+    theme: Mapped[str] = mapped_column(String(10), default="system", server_default="system")
     platforms: Mapped[list[Platform]] = relationship(secondary=user_platforms, lazy="selectin")
 
 

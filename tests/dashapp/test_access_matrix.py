@@ -49,6 +49,10 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, int]]]] = {
     # The OpenAPI description and the reference page rendered from it: any logged-in user.
     "api.openapi_json": {"GET": ("/api/v1/openapi.json", EVERYONE)},
     "api.reference": {"GET": ("/api/v1/reference", EVERYONE)},
+    # A saved view's permalink: a login first; an id nobody may open is 404 for everyone
+    # (tests/dashapp/test_permalinks.py covers the views that resolve).
+    "views.permalink": {"GET": ("/v/not-a-view-id", {
+        "anonymous": 302, "viewer": 404, "analyst": 404, "limited": 404, "admin": 404})},
     # The full export of the Data page: analysts and admins export, viewers do not.
     "downloads.data_export": {"GET": ("/data/export.csv?range=30d", {
         "anonymous": 302, "viewer": 403, "analyst": 200, "limited": 200, "admin": 200})},

@@ -49,6 +49,7 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under `pytest -n --dist loadgroup`: a module's tests stay on one worker (its module
     fixtures are built once), and every browser test runs on the same worker, one Chromium at
@@ -114,7 +115,7 @@ def migrate(app: Flask) -> None:
     from flask_migrate import upgrade
 
     with app.app_context():
-        upgrade(revision="heads")
+        upgrade()
 
 
 def make_app(url: str, **overrides: object) -> Flask:

@@ -22,6 +22,18 @@ def test_migrated_database_matches_the_models(database: TestDatabase) -> None:
     assert schema_differences(database.engine) == []
 
 
+def test_the_migration_history_has_one_head() -> None:
+    """Branches made side by side are merged before they land: `pulseboard db upgrade` (to
+    "head") refuses to choose between two."""
+    from alembic.script import ScriptDirectory
+
+    from dashapp.extensions import migrate as migrations
+
+    with make_app("sqlite://").app_context():
+        heads = ScriptDirectory.from_config(migrations.get_config()).get_heads()
+    assert len(heads) == 1, f"several migration heads: {heads}"
+
+
 def test_migrations_upgrade_and_downgrade_cleanly(tmp_path: Path) -> None:
     from flask_migrate import downgrade
 
@@ -36,21 +48,27 @@ def test_migrations_upgrade_and_downgrade_cleanly(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_the_rollup_migration_builds_rollups_for_existing_sales(tmp_path: Path) -> None:
+def upgraded_with_rows(tmp_path: Path, revision: str, statements: tuple[str, ...]) -> sa.Engine:
+    """A SQLite database migrated to `revision`, given rows there, then upgraded to the head."""
     from flask_migrate import upgrade
-
-    from tests.services.test_rollups import assert_rollups_match_the_lines
 
     url = f"sqlite:///{tmp_path / 'm.db'}"
     app = make_app(url)
     with app.app_context():
-        upgrade(revision="8cff7321e7c3")  # the schema before rollups
+        upgrade(revision=revision)
     engine = sa.create_engine(url)
     with engine.begin() as connection:
-        for statement in EXISTING_SALES:
+        for statement in statements:
             connection.execute(sa.text(statement))
     with app.app_context():
-        upgrade(revision="heads")
+        upgrade()
+    return engine
+
+
+def test_the_rollup_migration_builds_rollups_for_existing_sales(tmp_path: Path) -> None:
+    from tests.services.test_rollups import assert_rollups_match_the_lines
+
+    engine = upgraded_with_rows(tmp_path, "8cff7321e7c3", EXISTING_SALES)  # before rollups
     with engine.connect() as connection:
         countries = connection.execute(sa.text(
             "SELECT order_id, country FROM order_lines ORDER BY id")).all()

@@ -29,8 +29,11 @@ run: install
 	@echo "Pulseboard on http://$(HOST):$(PORT)/  (stop with Ctrl+C)"
 	$(PB) run --host $(HOST) --port $(PORT)
 
+# Two xdist workers (the CI machine's two cores): each seeds its own databases; a module's
+# tests stay on one worker and all browser tests share one (tests/conftest.py).
+TEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest --headless
+	$(BIN)/python -m pytest --headless -n $(TEST_WORKERS) --dist loadgroup
 
 lint: install
 	$(BIN)/ruff check .

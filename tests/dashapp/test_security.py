@@ -460,7 +460,9 @@ def test_parallel_attempts_against_the_guard(database: TestDatabase) -> None:
 
     with ThreadPoolExecutor(16) as pool:
         allowed = list(pool.map(attempt, range(16)))
-    assert 1 <= allowed.count(True) <= limits.per_account
+    # Never more than the limit get through. Fewer may (none, when all 16 reservations are
+    # committed before the first count): the guard refuses rather than guess the order.
+    assert allowed.count(True) <= limits.per_account
     with database.session() as session:
         assert is_throttled(session, email, address, now, limits)
 

@@ -29,7 +29,7 @@ def register_callbacks(app: Dash) -> None:
                   Output(sales.COUNTRY, "options"), Input(STORE, "data"))
     def update_country(data: dict[str, Any] | None) -> tuple[Any, list[dict[str, str]]]:
         view, _period = view_of_page(data, sales.PATH, sales.PARAMS)
-        country, state = view.filters.country, view.page["state"]
+        country, state = view.filters.country, view.filters.state
         options = country_items(fetch(country_options), country)
         if not (country or state):
             return None, options
@@ -46,6 +46,6 @@ def place_banner(country: str, state: str) -> list[Any]:
                   "“All countries” or click its bar again to see all. "]
     if state:
         parts += [html.Strong(f"Orders to {state} only. "),
-                  "The trend, growth and hour × weekday show every state, and so does the "
-                  "state chart; click its bar there again to see all states."]
+                  "Every panel but the state chart shows this state; click its bar there "
+                  "again to see all states."]
     return parts

@@ -121,6 +121,7 @@ def without_chip(filters: Filters, refresh: str, field: str,
         return filters, ""
     changes: dict[str, dict[str, Any]] = {
         "country": {"country": ""},
+        "state": {"state": ""},
         "range": {"range": DEFAULT_RANGE, "start": None, "end": None},
         "asof": {"asof": None},
         "compare": {"compare": "none", "compare_from": None, "compare_to": None},

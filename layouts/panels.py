@@ -31,7 +31,8 @@ from services.filters import (
 from services.settings import BusinessSettings
 
 # Every filter a panel may obey; `Panel.applies` lists those it does.
-FILTERS = frozenset({"platform", "product", "category", "grain", "compare", "country"})
+FILTERS = frozenset({"platform", "product", "category", "grain", "compare", "country",
+                     "state"})
 TIMELESS = FILTERS - {"grain"}  # what a chart without time on an axis obeys
 NO_COMPARE = TIMELESS - {"compare"}  # ... and one without a comparison
 # The Dash property each kind of panel fills.
@@ -154,7 +155,7 @@ class Panel:
 # Each filter: the field it sets and the field's unset value (of that field's type).
 _RESETS: dict[str, tuple[str, Any]] = {
     "platform": ("platforms", ()), "product": ("products", ()),
-    "category": ("categories", ()), "country": ("country", "")}
+    "category": ("categories", ()), "country": ("country", ""), "state": ("state", "")}
 
 
 def effective(panel: Panel, view: View, period: Period) -> tuple[Filters, Period]:
@@ -182,10 +183,11 @@ def not_applied(panel: Panel, view: View) -> str:
     if "compare" not in panel.applies and filters.compare != "none":
         name = comparison_name(filters) or ""
         names.append(f"comparison ({name if filters.compare == CUSTOM else name.lower()})")
-    if "country" not in panel.applies and filters.country:
-        names.append(f"country ({filters.country})")
+    names += [f"{key} ({getattr(filters, key)})" for key in ("country", "state")
+              if key not in panel.applies and getattr(filters, key)]
     names += [key for key, (name, _unset) in _RESETS.items()
-              if key not in panel.applies and key != "country" and getattr(filters, name)]
+              if key not in panel.applies and key not in ("country", "state")
+              and getattr(filters, name)]
     return f"Not applied to this panel: {', '.join(names)}." if names else ""
 
 

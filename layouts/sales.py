@@ -50,10 +50,8 @@ PARAMS = (
     ParamSpec("roll", default="7", choices=tuple(ROLL_CHOICES)),
     ParamSpec("country", default=ALL_COUNTRIES),  # a filter of this page: Filters.country
     ParamSpec("sort", default="net_revenue", choices=tuple(COUNTRY_SORTS)),
-    # The order's state (province): a choice the panels' sources take (`STATE_CHOICE`).
-    ParamSpec("state", default=ALL_STATES),
+    ParamSpec("state", default=ALL_STATES),  # a filter of this page: Filters.state
 )
-STATE_CHOICE = ("state",)
 TOP_COUNTRIES = 12
 TOP_PLACES = 12
 GEOGRAPHY = NO_COMPARE - {"country"}  # where a country is chosen, every country is shown
@@ -154,12 +152,6 @@ def countries_note(countries: pd.DataFrame, country: str) -> str:
     return " ".join(notes)
 
 
-def state_note(view: View) -> str:
-    """On a panel a chosen state does not narrow: it shows every state."""
-    state = view.page["state"]
-    return f"Not narrowed to the chosen state ({state}): every state is shown." if state else ""
-
-
 def _joined(*notes: str) -> str:
     return " ".join(note for note in notes if note)
 
@@ -192,7 +184,7 @@ def draw_trend(trend: pd.DataFrame, context: Context) -> Drawn:
     windows = rolling_windows(view.page["roll"])
     figure = figures.metric_trend_figure(trend, view.filters.grain, windows, label, unit,
                                          context.currency, comparison_name(view.filters))
-    return Drawn(figure, _joined(trend_note(view, trend, windows), state_note(view)))
+    return Drawn(figure, trend_note(view, trend, windows))
 
 
 def draw_growth(trend: pd.DataFrame, context: Context) -> Drawn:
@@ -200,8 +192,7 @@ def draw_growth(trend: pd.DataFrame, context: Context) -> Drawn:
     if trend["value"].fillna(0).abs().sum() == 0:
         return Drawn(figures.empty_figure(context.empty))
     return Drawn(figures.growth_figure(trend, context.view.filters.grain),
-                 _joined(growth_note(context.view, context.period, trend),
-                         state_note(context.view)))
+                 growth_note(context.view, context.period, trend))
 
 
 def draw_weekday(weekdays: pd.DataFrame, context: Context) -> Drawn:
@@ -227,10 +218,8 @@ def draw_heatmap(cells: pd.DataFrame, context: Context) -> Drawn:
     if not cells["orders"].any() and not cells["net_revenue"].any():
         return Drawn(figures.empty_figure(context.empty))
     if not service.has_times_of_day(cells):
-        return Drawn(figures.empty_figure(NO_TIMES_OF_DAY),
-                     _joined(NO_TIMES_NOTE, state_note(context.view)))
-    return Drawn(figures.heatmap_figure(cells, metric, label, unit, context.currency),
-                 state_note(context.view))
+        return Drawn(figures.empty_figure(NO_TIMES_OF_DAY), NO_TIMES_NOTE)
+    return Drawn(figures.heatmap_figure(cells, metric, label, unit, context.currency))
 
 
 def sorted_countries(frame: pd.DataFrame, view: View) -> pd.DataFrame:
@@ -279,12 +268,11 @@ def draw_states(states: pd.DataFrame, context: Context) -> Drawn:
     if states.empty:
         return Drawn(figures.empty_figure("No state to show: no sales in this view, or the "
                                           "imported files have no state column."))
-    chosen = context.view.page["state"]
+    chosen = context.view.filters.state
     figure = figures.ranked_bar_figure(place_labels(states, "state", "country").head(TOP_PLACES),
                                        "label", "state_key", context.currency,
                                        selected=(chosen,))
-    undo = (f"{chosen} is chosen: click its bar again to show every state. This chart always "
-            "shows every state." if chosen else "")
+    undo = f"{chosen} is chosen: click its bar again to show every state." if chosen else ""
     return Drawn(figure, _joined(places_note(states, "states"), undo))
 
 
@@ -394,7 +382,7 @@ def _sort_picker(view: View) -> html.Div:
 # --- the panels ---------------------------------------------------------------------------------
 
 TREND_SOURCE = Source(service.metric_trend, choices=("metric",))
-COUNTRY_SOURCE = Source(service.by_country, choices=STATE_CHOICE)
+COUNTRY_SOURCE = Source(service.by_country)
 TREND = Panel("sales-trend", "Sales over time", TREND_SOURCE, draw_trend, api_key="trend",
               applies=FILTERS, tools=_trend_tools, table=trend_table)
 GROWTH = Panel("sales-growth", "Growth rates", TREND_SOURCE, draw_growth, api_key="trend",
@@ -402,7 +390,7 @@ GROWTH = Panel("sales-growth", "Growth rates", TREND_SOURCE, draw_growth, api_ke
                subtitle="Each bucket against the one before it and the same bucket a year "
                         "earlier")
 WEEKDAY = Panel("sales-weekday", "Sales by day of week",
-                Source(service.by_weekday, choices=STATE_CHOICE),
+                Source(service.by_weekday),
                 draw_weekday, api_key="by_weekday", applies=NO_COMPARE, time_axis=True,
                 api_extra=(("best_day", service.best_day),), lead=True, height=300,
                 toolbar=False, subtitle="Average day of each weekday in the range")
@@ -424,38 +412,38 @@ COUNTRY_TABLE = Panel("sales-country-table", "Countries", COUNTRY_SOURCE, draw_c
                       kind="html", tools=_sort_picker,
                       subtitle="Orders, customers, average order value and share")
 REGIONS = Panel("sales-regions", "Revenue by region",
-                Source(service.by_region, choices=STATE_CHOICE), draw_regions,
+                Source(service.by_region), draw_regions,
                 api_key="by_region", applies=NO_COMPARE, height=360, toolbar=False,
                 subtitle="Region of the order (else of its country, where that has one)")
 STATES = Panel("sales-states", "Revenue by state", Source(service.by_state), draw_states,
-               api_key="by_state", applies=NO_COMPARE, xfilter="state", height=360,
+               api_key="by_state", applies=NO_COMPARE - {"state"}, xfilter="state", height=360,
                toolbar=False, subtitle="State or province of the order; click a bar to show "
                                        "only that state on this page")
-CITIES = Panel("sales-cities", "Revenue by city", Source(service.by_city, choices=STATE_CHOICE),
+CITIES = Panel("sales-cities", "Revenue by city", Source(service.by_city),
                draw_cities, api_key="by_city", applies=NO_COMPARE, height=360, toolbar=False,
                subtitle="City of the order, in the chosen state")
 PLATFORMS = Panel("sales-platforms", "Revenue by platform",
-                  Source(service.by_platform, choices=STATE_CHOICE),
+                  Source(service.by_platform),
                   draw_platforms, api_key="by_platform", applies=TIMELESS,
                   xfilter="platform", height=360, toolbar=False,
                   subtitle="Click a bar to filter by it")
 CHANNELS = Panel("sales-channels", "Revenue by channel",
-                 Source(service.by_channel, choices=STATE_CHOICE),
+                 Source(service.by_channel),
                  draw_channels, api_key="by_channel", applies=TIMELESS, height=360,
                  toolbar=False, subtitle="Platforms grouped by kind")
 RETURNS_SUMMARY = Panel("sales-returns-summary", "Returns and cancellations",
-                        Source(service.returns_summary, choices=STATE_CHOICE),
+                        Source(service.returns_summary),
                         draw_returns_summary,
                         api_key="returns", applies=NO_COMPARE, kind="html")
 RETURN_CATEGORIES = Panel(
     "sales-return-categories", "Returns and cancellations",
-    Source(service.returns_by_category, choices=STATE_CHOICE), draw_return_categories,
+    Source(service.returns_by_category), draw_return_categories,
     api_key="returns_by_category", applies=NO_COMPARE, xfilter="category", height=300,
     toolbar=False, export_title="Returns by category",
     subtitle="Return rate (returned value / gross sales) by category; click a bar to filter "
              "by it")
 RETURNED_PRODUCTS = Panel("sales-returned-products", "Most returned products",
-                          Source(service.top_returned_products, choices=STATE_CHOICE),
+                          Source(service.top_returned_products),
                           draw_returned_products,
                           api_key="top_returned_products", applies=NO_COMPARE,
                           xfilter="product", height=400, toolbar=False,

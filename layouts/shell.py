@@ -160,8 +160,8 @@ def filter_summary(filters: Filters, period: Period) -> str:
 class Chip:
     """One active filter as a chip: the field its × removes a value from, and its label."""
 
-    field: str  # "platform", "product", "category", "country", "range", "compare", "asof",
-    #             "refresh"
+    field: str  # "platform", "product", "category", "country", "state", "range", "compare",
+    #             "asof", "refresh"
     value: str
     label: str
 
@@ -184,6 +184,8 @@ def filter_chips(filters: Filters, period: Period, refresh: str,
                    else sku) for sku in filters.products]
     if filters.country:
         chips.append(Chip("country", filters.country, filters.country))
+    if filters.state:
+        chips.append(Chip("state", filters.state, filters.state))
     if filters.compare == CUSTOM and period.compare_start and period.compare_end:
         chips.append(Chip("compare", "",
                           f"vs {format_range(period.compare_start, period.compare_end)}"))

@@ -52,7 +52,7 @@ DEFAULT_COMPARE = "prev"
 EMPTY_MARGIN = dt.timedelta(days=366)
 MAX_TEXT = 120  # the longest free-text value a parameter may have
 # Filters a page takes from its URL only when it declares a page parameter of that name.
-PAGE_FILTERS = ("country",)
+PAGE_FILTERS = ("country", "state")
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ class Filters:
     # The order country ('' for all): a filter only of the pages that offer it (see
     # `PAGE_FILTERS`), so it never travels to a page that would ignore it.
     country: str = ""
+    state: str = ""  # the order's state or province ('' for all); a page filter like country
 
 
 @dataclass(frozen=True)

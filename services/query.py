@@ -28,7 +28,7 @@ from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from models import OrderLine, Platform, Product
+from models import Order, OrderLine, Platform, Product
 from services.filters import Filters
 from services.scope import Scope
 
@@ -73,6 +73,10 @@ def line_conditions(filters: Filters, scope: Scope, start: dt.date, end: dt.date
         conditions.append(lines.c.product_id.in_(select(Product.id).where(product_condition)))
     if filters.country:
         conditions.append(lines.c.country == filters.country)
+    if filters.state:
+        # Only the order has a state: no rollup keeps `order_id`, so this reads order_lines.
+        conditions.append(lines.c.order_id.in_(
+            select(Order.id).where(Order.state == filters.state)))
     return conditions
 
 

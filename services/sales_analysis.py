@@ -12,7 +12,7 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, String, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, String, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from models import Customer, Order, OrderLine, Platform, Product
@@ -53,8 +53,7 @@ def weekday_counts(start: dt.date, end: dt.date) -> list[int]:
 
 
 @cached
-def by_weekday(session: Session, scope: Scope, filters: Filters, period: Period,
-               state: str = "") -> pd.DataFrame:
+def by_weekday(session: Session, scope: Scope, filters: Filters, period: Period) -> pd.DataFrame:
     """Every metric per weekday (Monday first) with the days it occurs and per-day averages.
 
     `per_day_<metric>` divides by the number of such days in the range (a 30-day range has
@@ -63,7 +62,7 @@ def by_weekday(session: Session, scope: Scope, filters: Filters, period: Period,
     """
     day = iso_weekday(OrderLine.sale_date).label("weekday")
     found = grouped_metrics(session, Lines(filters, scope, period.start, period.end), [day],
-                            _orders_join(state), counts=("orders",))
+                            counts=("orders",))
     frame = pd.DataFrame({"weekday": range(7), "day": WEEKDAYS,
                           "days": weekday_counts(period.start, period.end)})
     found["weekday"] = found["weekday"].astype(int)
@@ -150,13 +149,10 @@ def order_places(session: Session, scope: Scope) -> tuple[str, ...]:
     return tuple(place for place, count in zip(PLACES, counts, strict=True) if count)
 
 
-def _orders_join(state: str = "", needed: bool = False) -> list[tuple[Any, ColumnElement[bool]]]:
-    """The join of the lines to their orders, narrowed to orders to `state` when one is given
-    (none when neither a state nor an order column is needed)."""
-    if not (state or needed):
-        return []
-    on = Order.id == OrderLine.order_id
-    return [(Order, and_(on, Order.state == state) if state else on)]
+def _orders_join(needed: bool = True) -> list[tuple[Any, ColumnElement[bool]]]:
+    """The join of the lines to their orders, where an order column is needed. (A chosen
+    state narrows every figure through the filters: `services.query.line_conditions`.)"""
+    return [(Order, Order.id == OrderLine.order_id)] if needed else []
 
 
 @cached
@@ -188,8 +184,7 @@ def _shares(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 @cached
-def by_country(session: Session, scope: Scope, filters: Filters, period: Period,
-               state: str = "") -> pd.DataFrame:
+def by_country(session: Session, scope: Scope, filters: Filters, period: Period) -> pd.DataFrame:
     """Every metric per order country (missing as 'Unknown') and its share, largest first.
 
     `country_key` is the value the page's country choice takes (None for unknown countries).
@@ -197,7 +192,7 @@ def by_country(session: Session, scope: Scope, filters: Filters, period: Period,
     """
     dims = [OrderLine.country.label("country_key")]
     frame = grouped_metrics(session, Lines(filters, scope, period.start, period.end), dims,
-                            _orders_join(state), order_by_revenue=True)
+                            order_by_revenue=True)
     frame.insert(0, "country", frame["country_key"].fillna(UNKNOWN_COUNTRY))
     return _shares(frame)
 
@@ -214,8 +209,7 @@ def sorted_countries(countries: pd.DataFrame, sort: str) -> pd.DataFrame:
 
 
 @cached
-def by_region(session: Session, scope: Scope, filters: Filters, period: Period,
-              state: str = "") -> pd.DataFrame:
+def by_region(session: Session, scope: Scope, filters: Filters, period: Period) -> pd.DataFrame:
     """Every metric per region of the order: its own, else its country's where the country's
     customers all have one (see `country_regions`), else 'Unknown'. Empty when the data has
     no regions."""
@@ -228,7 +222,7 @@ def by_region(session: Session, scope: Scope, filters: Filters, period: Period,
     region = func.coalesce(*([Order.region] if own else []), by_country_region,
                            literal(UNKNOWN_REGION)).label("region")
     frame = grouped_metrics(session, Lines(filters, scope, period.start, period.end),
-                            [region], _orders_join(state, needed=own), order_by_revenue=True,
+                            [region], _orders_join(needed=own), order_by_revenue=True,
                             counts=("orders",))
     return _shares(frame)
 
@@ -244,26 +238,26 @@ def by_state(session: Session, scope: Scope, filters: Filters, period: Period) -
     # Orders without a state are one 'Unknown' row, whatever their country.
     country = case((Order.state.is_(None), None), else_=OrderLine.country).label("country")
     dims: list[ColumnElement[Any]] = [Order.state.label("state_key"), country]
-    # Every state is listed whatever state is chosen: the chart is how one is chosen.
+    # Every state is listed whatever state is chosen (the panel does not apply the state
+    # filter, layouts/sales.py): the chart is how one is chosen.
     frame = grouped_metrics(session, Lines(filters, scope, period.start, period.end), dims,
-                            _orders_join(needed=True), order_by_revenue=True)
+                            _orders_join(), order_by_revenue=True)
     frame.insert(0, "state", frame["state_key"].fillna(UNKNOWN_STATE))
     return _shares(frame)
 
 
 @cached
-def by_city(session: Session, scope: Scope, filters: Filters, period: Period,
-            state: str = "") -> pd.DataFrame:
-    """Every metric per city (with its state) of the orders to `state` (every state when
-    none is chosen), largest first; empty when no order has a city. Orders without a city are
-    one row (city 'Unknown', no state)."""
+def by_city(session: Session, scope: Scope, filters: Filters, period: Period) -> pd.DataFrame:
+    """Every metric per city (with its state) of the orders in the filters (those to the
+    chosen state, `Filters.state`), largest first; empty when no order has a city. Orders
+    without a city are one row (city 'Unknown', no state)."""
     if "city" not in order_places(session, scope):
         return pd.DataFrame(columns=["city", "state", *METRIC_COLUMNS, "share"])
     # Orders without a city are one 'Unknown' row, whatever their state.
     dims = [func.coalesce(Order.city, UNKNOWN_CITY).label("city"),
             case((Order.city.is_(None), None), else_=Order.state).label("state")]
     frame = grouped_metrics(session, Lines(filters, scope, period.start, period.end), dims,
-                            _orders_join(state, needed=True), order_by_revenue=True)
+                            _orders_join(), order_by_revenue=True)
     return _shares(frame)
 
 
@@ -282,23 +276,21 @@ def _with_comparison(session: Session, scope: Scope, filters: Filters, period: P
 
 
 @cached
-def by_platform(session: Session, scope: Scope, filters: Filters, period: Period,
-                state: str = "") -> pd.DataFrame:
+def by_platform(session: Session, scope: Scope, filters: Filters, period: Period) -> pd.DataFrame:
     """Every metric per platform with its comparison revenue and share, largest first."""
     dims = [Platform.slug.label("slug"), Platform.name.label("platform"),
             Platform.kind.label("channel")]
-    joins = [(Platform, Platform.id == OrderLine.platform_id), *_orders_join(state)]
+    joins = [(Platform, Platform.id == OrderLine.platform_id)]
     frame = grouped_metrics(session, Lines(filters, scope, period.start, period.end), dims, joins,
                             order_by_revenue=True, counts=("orders",))
     return _with_comparison(session, scope, filters, period, frame, dims[0], joins)
 
 
 @cached
-def by_channel(session: Session, scope: Scope, filters: Filters, period: Period,
-               state: str = "") -> pd.DataFrame:
+def by_channel(session: Session, scope: Scope, filters: Filters, period: Period) -> pd.DataFrame:
     """Every metric per channel (platform kind: web, marketplace, social, offline)."""
     dims = [Platform.kind.label("channel")]
-    joins = [(Platform, Platform.id == OrderLine.platform_id), *_orders_join(state)]
+    joins = [(Platform, Platform.id == OrderLine.platform_id)]
     frame = grouped_metrics(session, Lines(filters, scope, period.start, period.end), dims, joins,
                             order_by_revenue=True, counts=("orders",))
     return _with_comparison(session, scope, filters, period, frame, dims[0], joins)
@@ -337,22 +329,21 @@ def _returns_by(session: Session, lines: Lines,
 
 
 @cached
-def returns_summary(session: Session, scope: Scope, filters: Filters, period: Period,
-                    state: str = "") -> dict[str, Any]:
+def returns_summary(session: Session, scope: Scope, filters: Filters,
+                    period: Period) -> dict[str, Any]:
     """Returns and cancellations in range: value, split, rates against gross sales and units."""
-    return _returns_by(session, Lines(filters, scope, period.start, period.end), (),
-                       _orders_join(state))[0]
+    return _returns_by(session, Lines(filters, scope, period.start, period.end))[0]
 
 
 @cached
-def returns_by_category(session: Session, scope: Scope, filters: Filters, period: Period,
-                        state: str = "") -> pd.DataFrame:
+def returns_by_category(session: Session, scope: Scope, filters: Filters,
+                        period: Period) -> pd.DataFrame:
     """Returns per product category with their rates, highest value return rate first."""
     category = func.coalesce(Product.category, UNCATEGORISED).label("category")
     # Orders with a return do not add up over the products of a category: not counted here.
     rows = _returns_by(session, Lines(filters, scope, period.start, period.end),
                        [category],
-                       [(Product, Product.id == OrderLine.product_id), *_orders_join(state)],
+                       [(Product, Product.id == OrderLine.product_id)],
                        [m for m in RETURN_MEASURES if m != "return_orders"])
     frame = pd.DataFrame(rows, columns=["category", *_RETURN_FIELDS[:-1]])
     frame["return_rate"] = frame["return_rate"].astype(float)
@@ -366,13 +357,13 @@ _RETURN_FIELDS = ("returns", "cancelled", "returned", "gross_sales", "return_rat
 
 @cached
 def top_returned_products(session: Session, scope: Scope, filters: Filters, period: Period,
-                          state: str = "", limit: int = TOP_RETURNED) -> pd.DataFrame:
+                          limit: int = TOP_RETURNED) -> pd.DataFrame:
     """The products with the largest returned value in range, with their return rates."""
     dims = [Product.sku.label("sku"), Product.name.label("name"),
             func.coalesce(Product.category, UNCATEGORISED).label("category")]
     rows = _returns_by(session, Lines(filters, scope, period.start, period.end),
                        dims,
-                       [(Product, Product.id == OrderLine.product_id), *_orders_join(state)])
+                       [(Product, Product.id == OrderLine.product_id)])
     frame = pd.DataFrame(rows, columns=["sku", "name", "category", *_RETURN_FIELDS])
     frame = frame.loc[frame["returns"] > 0]
     frame = frame.sort_values(["returns", "sku"], ascending=[False, True]).head(limit)

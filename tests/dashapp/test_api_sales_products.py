@@ -58,18 +58,20 @@ def _in(frame: pd.DataFrame, period: dict) -> pd.DataFrame:
 
 # --- the page-level parameters in the URL --------------------------------------------------------
 
-@pytest.mark.parametrize("page, choices, country", [
-    (sales, {"metric": "aov", "roll": "30", "sort": "customers", "state": "Texas"},
-     "United Kingdom"),
-    (products, {"sku": "APP-0001", "sort": "margin", "q": "running shoes"}, ""),
+@pytest.mark.parametrize("page, choices, narrowed", [
+    (sales, {"metric": "aov", "roll": "30", "sort": "customers"},
+     {"country": "United Kingdom", "state": "Texas"}),
+    (products, {"sku": "APP-0001", "sort": "margin", "q": "running shoes"}, {}),
 ])
 def test_page_choices_round_trip_through_the_url(page: ModuleType, choices: dict[str, str],
-                                                 country: str) -> None:
-    # The country is a page parameter in the URL and a filter below it (Filters.country).
+                                                 narrowed: dict[str, str]) -> None:
+    # The country and state are page parameters in the URL and filters below it
+    # (Filters.country, Filters.state), on the pages that declare them.
     filters = Filters(range="90d", platforms=("instagram",), grain="week", compare="yoy",
-                      country=country)
+                      **narrowed)
     query = to_query(filters, choices, page.PARAMS)
-    assert ("country=United+Kingdom" in query) == bool(country)
+    assert ("country=United+Kingdom" in query) == bool(narrowed)
+    assert ("state=Texas" in query) == bool(narrowed)
     view = parse_query(query, page.PARAMS)
     assert view.notices == () and view.filters == filters
     assert dict(view.page) == choices

@@ -4,6 +4,7 @@ same file, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -132,16 +133,21 @@ def test_revenue_by_state_and_city_and_a_chosen_state_narrows_the_panels(
     fresh, frame = superstore
     state = frame.loc[frame["Quantity"] < 0].groupby("State")["Sales"].sum().idxmin()
     in_state = frame.loc[frame["State"] == state]
+    chosen = replace(ALL_TIME, state=state)  # as the Sales page's state= sets it
     with fresh.session() as session:
         period = resolve(session, EVERYTHING, ALL_TIME)
         states = sales_analysis.by_state(session, EVERYTHING, ALL_TIME, period)
-        cities = sales_analysis.by_city(session, EVERYTHING, ALL_TIME, period, state)
+        cities = sales_analysis.by_city(session, EVERYTHING, chosen, period)
         every_city = sales_analysis.by_city(session, EVERYTHING, ALL_TIME, period)
-        regions = sales_analysis.by_region(session, EVERYTHING, ALL_TIME, period, state)
-        platforms = sales_analysis.by_platform(session, EVERYTHING, ALL_TIME, period, state)
-        weekdays = sales_analysis.by_weekday(session, EVERYTHING, ALL_TIME, period, state)
-        returns = sales_analysis.returns_summary(session, EVERYTHING, ALL_TIME, period, state)
-        countries = sales_analysis.by_country(session, EVERYTHING, ALL_TIME, period, state)
+        regions = sales_analysis.by_region(session, EVERYTHING, chosen, period)
+        platforms = sales_analysis.by_platform(session, EVERYTHING, chosen, period)
+        weekdays = sales_analysis.by_weekday(session, EVERYTHING, chosen, period)
+        returns = sales_analysis.returns_summary(session, EVERYTHING, chosen, period)
+        countries = sales_analysis.by_country(session, EVERYTHING, chosen, period)
+        trend = sales_analysis.metric_trend(session, EVERYTHING,
+                                            replace(chosen, grain="month", compare="none"),
+                                            period)
+        cells = sales_analysis.by_weekday_hour(session, EVERYTHING, chosen, period)
     assert_matches(states.drop(columns=["state"]), "state_key", expected_by(frame, "State"))
     assert (states["country"] == "United States").all()
     assert_matches(cities, "city", expected_by(in_state, "City"))
@@ -158,6 +164,9 @@ def test_revenue_by_state_and_city_and_a_chosen_state_narrows_the_panels(
         abs=0.01)
     returned = -in_state.loc[in_state["Quantity"] < 0, "Sales"].sum()
     assert returned > 0 and returns["returns"] == pytest.approx(returned, abs=0.01)
+    # The trend and the hour heatmap read order_lines narrowed to the state's orders too.
+    assert trend["value"].sum() == pytest.approx(in_state["Sales"].sum(), abs=0.01)
+    assert cells["net_revenue"].sum() == pytest.approx(in_state["Sales"].sum(), abs=0.01)
 
 
 def test_data_without_order_regions_reads_the_region_of_an_unambiguous_country(

@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import html
 import math
+import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -211,12 +212,18 @@ def format_percent(value: float | None, decimals: int = 1, signed: bool = False)
     return f"{sign}{abs(points):.{decimals}f}%"
 
 
+EMPTY_LINE = 40  # characters per line of an empty chart's message: fits a third-width card
+
+
 def empty_figure(message: str) -> Figure:
-    """A blank chart that says why it is empty."""
+    """A blank chart that says why it is empty, in lines short enough for a narrow card
+    (Plotly never wraps an annotation: a long one is cut at the card's edges)."""
     hidden = {"visible": False}
+    lines = textwrap.wrap(message, EMPTY_LINE) or [message]
     return _figure(xaxis=hidden, yaxis=hidden, annotations=[{
-        "text": _text(message), "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5,
-        "y": 0.5, "font": {"size": 14, "color": MUTED}}])
+        "text": "<br>".join(_text(line) for line in lines), "showarrow": False,
+        "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
+        "font": {"size": 14, "color": MUTED}}])
 
 
 def sparkline(dates: Sequence, values: Sequence[float],

@@ -31,7 +31,7 @@ import psutil
 import requests
 import sqlalchemy as sa
 
-from layouts.shell import CHIP, ERROR_ALERT, STORE
+from layouts.shell import ERROR_ALERT, STORE
 from layouts.shell import PLATFORM as PLATFORM_CONTROL
 from layouts.shell import PRODUCT as PRODUCT_CONTROL
 from layouts.shell import RANGE as RANGE_CONTROL
@@ -116,11 +116,13 @@ def make_app(url: str, **overrides: Any) -> Any:
 
 
 def invalidate_cache(app: Any) -> None:
-    """Empty the app's shared results cache, as an import does: the next refresh is cold."""
-    from dashapp.context import data_changed
+    """Empty the app's shared results cache, as an import does: the next refresh is cold.
+    The data revision stays: stored models are still the data's (training is not part of a
+    page refresh; the page benchmark trains each view's models before it measures)."""
+    from dashapp.context import result_cache
 
     with app.app_context():
-        data_changed()
+        result_cache().invalidate()
 
 
 def use_private_cache(folder: str) -> None:
@@ -561,9 +563,7 @@ def record_page(driver: Any, base_url: str, path: str, timeout: float = 300) -> 
     callback_posts(driver)  # drop the page load's requests
     choose_range(driver, "Last 7 days")
     wait_for_callbacks(driver, timeout)
-    # Redrawn filter chips are new components, so Dash may send the view sync once more for
-    # them; the server answers that with "no update" (no click), so it is not a refresh.
-    posts = [p for p in callback_posts(driver) if not _chips_drawn(p)]
+    posts = callback_posts(driver)
     syncs = [p for p in posts if f"{STORE}.data" in p["output"]]
     if len(syncs) != 1:
         triggers = "; ".join(", ".join(p.get("changedPropIds") or []) for p in syncs)
@@ -573,13 +573,6 @@ def record_page(driver: Any, base_url: str, path: str, timeout: float = 300) -> 
     if not any(item["id"] == STORE for p in followers for item in _leaves(p["inputs"])):
         raise RuntimeError(f"{path}: no callback followed the view change")
     return Recording(path, syncs[0], followers)
-
-
-def _chips_drawn(post: dict[str, Any]) -> bool:
-    """A callback request sent only because filter chips were drawn (their n_clicks)."""
-    changed = post.get("changedPropIds") or []
-    return bool(changed) and all(f'"type":"{CHIP}"' in prop.replace(" ", "")
-                                 and prop.endswith(".n_clicks") for prop in changed)
 
 
 def record_refreshes(base_url: str, pages: Sequence[str],

@@ -30,6 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from benchmarks.common import (
+    EMAIL,
     PENDING_CALLBACKS_JS,
     Poster,
     Recording,
@@ -63,8 +64,11 @@ from benchmarks.common import (
 )
 
 SECTION = "## Page refresh"
-PAGES = {"/": "Overview", "/sales": "Sales", "/products": "Products"}
+PAGES = {"/": "Overview", "/sales": "Sales", "/products": "Products", "/customers": "Customers",
+         "/marketing": "Marketing", "/forecasts": "Forecasts", "/funnel": "Funnel",
+         "/pipeline": "Pipeline"}
 DRILL_DOWN = "Products drill-down"
+MARKETING_TABS = ("influencers", "payouts", "attribution")  # besides the default, posts
 PLATFORM, PRODUCT = "online-store", "FTW-0001"  # a large platform, a product of every size
 RANGES = (("30d", "last 30 days"), ("12m", "last 12 months"), ("all", "all time"))
 RENDER_RANGES = (("30d", "last 30 days"), ("all", "all time"))
@@ -90,18 +94,24 @@ class PageCase:
     case: ViewCase
 
 
-def page_cases(one_per_page: bool = False) -> list[PageCase]:
-    """Every page × range × filter combination (or one case per page, for smoke tests)."""
+def page_cases(one_per_page: bool = False,
+               pages: Sequence[str] = tuple(PAGES)) -> list[PageCase]:
+    """Every page × range × filter combination of `pages` (or one case per page, for smoke
+    tests), with the product drill-down and the other Marketing tabs."""
     cases = []
-    for path, title in PAGES.items():
+    for path in pages:
+        title = PAGES[path]
         for key, label in RANGES:
             cases += [PageCase(title, path, ViewCase(label, key)),
                       PageCase(title, path, ViewCase(f"{label}, one platform", key, (PLATFORM,))),
                       PageCase(title, path, ViewCase(f"{label}, one product", key, (),
                                                      (PRODUCT,)))]
-    for key, label in RANGES:
+    for key, label in RANGES if "/products" in pages else ():
         cases.append(PageCase(DRILL_DOWN, "/products",
                               ViewCase(label, key, page=(("sku", PRODUCT),))))
+    for tab in MARKETING_TABS if "/marketing" in pages else ():
+        cases.append(PageCase(f"Marketing · {tab}", "/marketing",
+                              ViewCase("last 12 months", "12m", page=(("tab", tab),))))
     if one_per_page:
         first: dict[str, PageCase] = {}
         for case in cases:
@@ -201,6 +211,24 @@ class InProcessApp:
         """Empty the shared results cache."""
         invalidate_cache(self.app)
 
+    def train_models(self, path: str, case: ViewCase) -> float:
+        """Train and store the models the view needs (not part of a refresh: a page scores
+        stored models); the seconds it took."""
+        from dashapp.extensions import db
+        from dashapp.model_jobs import TrainingRequest, run_request
+        from layouts.pages import page_for
+        from models import User
+
+        page = page_for(path)
+        if page is None or not page.models:
+            return 0.0
+        with self.app.app_context():
+            user_id = db.session.scalar(sa.select(User.id).where(User.email == EMAIL))
+        started = time.perf_counter()
+        run_request(self.app, TrainingRequest(int(user_id or 0), path, case.query(),
+                                              tuple(job.kind for job in page.models)), page)
+        return time.perf_counter() - started
+
     def capture(self, recording: Recording, case: ViewCase) -> tuple[
             dict[str, list[Statement]], list[str]]:
         """The statements each callback of a cold refresh runs, by callback name, and the
@@ -237,6 +265,7 @@ class CaseResult:
     sql_by_callback: dict[str, list[float]] = field(default_factory=dict)
     statements: int = 0
     failed: list[str] = field(default_factory=list)  # callbacks that could not be measured
+    training_s: float = 0.0  # training the view's models first (not part of the refresh)
 
     @property
     def errors(self) -> list[str]:
@@ -256,6 +285,7 @@ def measure_case(poster: Poster, local: InProcessApp, recording: Recording, case
                  repeat: int) -> CaseResult:
     """Cold and cached refreshes through the server, and the bare SQL of the same numbers."""
     result = CaseResult(case)
+    result.training_s = local.train_models(case.path, case.case)
     captured, result.failed = local.capture(recording, case.case)
     result.statements = sum(len(statements) for statements in captured.values())
     if result.failed:  # it would only fail again, after as long, on the server
@@ -329,11 +359,15 @@ def run_backend(url: str, recordings: dict[str, Recording] | None, cases: Sequen
     local = InProcessApp(url)
     try:
         with gunicorn(url, workers=workers, timeout=600) as server:
-            recordings = recordings or record_refreshes(server.url, list(PAGES))
+            pages = list(dict.fromkeys(case.path for case in cases))
+            for path in pages:  # the views recorded and warmed up score stored models
+                for key in ("30d", "7d"):
+                    local.train_models(path, ViewCase(key, key))
+            recordings = recordings or record_refreshes(server.url, pages)
             results = []
             with login(server.url) as session:
                 poster = http_poster(session, server.url, timeout=600)
-                for path in PAGES:  # the first refresh of a worker opens connections
+                for path in pages:  # the first refresh of a worker opens connections
                     refresh(poster, recordings[path], ViewCase("warm-up", "7d"))
                 for case in cases:
                     progress(f"{backend_name(url)}: {case.title}, {case.case.name}")
@@ -356,13 +390,14 @@ def _ms(value: float) -> str:
 def case_rows(cases: Sequence[CaseResult]) -> list[str]:
     """One Markdown table row per case."""
     rows = ["| page | view | callbacks | cold median ms | cold p95 | cached median ms | "
-            "cached p95 | SQL statements | bare SQL ms | cold ÷ SQL | errors |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "cached p95 | SQL statements | bare SQL ms | cold ÷ SQL | errors | "
+            "models trained first, s |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for result in cases:
         if result.failed:
             rows.append(f"| {result.case.title} | {result.case.case.name} | | | | | | "
                         f"{result.statements} | | | not measured, failed in-process: "
-                        f"{', '.join(f'`{name}`' for name in result.failed)} |")
+                        f"{', '.join(f'`{name}`' for name in result.failed)} | |")
             continue
         cold = [sample.server_ms for sample in result.cold]
         cached = [sample.server_ms for sample in result.cached]
@@ -373,7 +408,8 @@ def case_rows(cases: Sequence[CaseResult]) -> list[str]:
                     f"{_ms(median(cold))} | {_ms(percentile(cold, 0.95))} | "
                     f"{_ms(median(cached))} | {_ms(percentile(cached, 0.95))} | "
                     f"{result.statements} | {_ms(sql)} | "
-                    f"{ratio} | {len(result.errors)} |")
+                    f"{ratio} | {len(result.errors)} | "
+                    f"{f'{result.training_s:.1f}' if result.training_s else ''} |")
     return rows
 
 
@@ -469,6 +505,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="one case per page")
+    parser.add_argument("--pages", default=",".join(PAGES),
+                        help="the pages to measure, comma-separated paths (default: all)")
+    parser.add_argument("--skip-sqlite", action="store_true",
+                        help="measure PostgreSQL only (needs --postgres)")
     parser.add_argument("--statement-timeout", type=float, default=60,
                         help="PostgreSQL: cancel any statement running longer (seconds); "
                              "a case that hits it is reported as not measured")
@@ -481,11 +521,13 @@ def main() -> None:
         print(line, file=sys.stderr, flush=True)
 
     exit_cleanly_on_sigterm()
-    cases = page_cases(one_per_page=args.quick)
+    cases = page_cases(one_per_page=args.quick, pages=[
+        path for path in args.pages.split(",") if path in PAGES])
     results, recordings = [], None
     with tempfile.TemporaryDirectory(prefix="pulseboard-bench-") as folder:
         use_private_cache(str(Path(folder) / "cache"))
-        urls = [f"sqlite:///{Path(folder) / 'bench.db'}"]
+        urls = [] if args.skip_sqlite and args.postgres else [
+            f"sqlite:///{Path(folder) / 'bench.db'}"]
         if args.postgres:
             urls.append(args.postgres)
         for url in urls:

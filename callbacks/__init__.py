@@ -7,14 +7,19 @@ from dash import Dash
 
 from callbacks import (
     admin,
+    customers,
     data,
     exports,
+    forecasts,
     marketing,
+    model_jobs,
     panels,
+    pdf,
     pipeline,
     products,
     sales,
     shell,
+    subscriptions,
     views_menu,
 )
 from layouts.pages import PAGES
@@ -25,11 +30,16 @@ def register_all(app: Dash) -> None:
     export callback for them all."""
     shell.register_callbacks(app)
     views_menu.register_callbacks(app)
+    pdf.register_callbacks(app)
+    subscriptions.register_callbacks(app)
+    model_jobs.register_callbacks(app)
     panels.register_callbacks(app, PAGES)
     sales.register_callbacks(app)
+    forecasts.register_callbacks(app)
     products.register_callbacks(app)
     pipeline.register_callbacks(app)
     marketing.register_callbacks(app)
     admin.register_callbacks(app)
+    customers.register_callbacks(app)
     data.register_callbacks(app)
     exports.register_callbacks(app, exports.page_exports(PAGES) + admin.EXPORTS)

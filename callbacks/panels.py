@@ -18,6 +18,7 @@ from dashapp.context import business, fetch, setting
 from dashapp.filters import View
 from dashapp.panels import grouped, source_data
 from layouts import figures
+from layouts.model_status import MODEL_TRAINED
 from layouts.pages import PAGES, Page
 from layouts.panels import Context, Drawn, Panel, empty_message, not_applied
 from layouts.shell import STORE
@@ -72,7 +73,8 @@ def _missing(panel: Panel, error: NotFound) -> Drawn:
 
 
 def register_group(app: Dash, page: Page, panels: Sequence[Panel]) -> None:
-    """One callback filling a group of panels that share a source call."""
+    """One callback filling a group of panels that share a source call; on a page that
+    scores models, it also runs again when the view's models were just trained."""
     def fill(data: dict[str, Any] | None) -> list[Any]:
         view, period = view_of_page(data, page.path, page.params)
         return draw_group(panels, view, period)
@@ -80,7 +82,16 @@ def register_group(app: Dash, page: Page, panels: Sequence[Panel]) -> None:
     # The cache of callback outputs keys on the function's name: one name per group.
     fill.__qualname__ = f"panels.{panels[0].key}"
     outputs = [output for panel in panels for output in outputs_of(panel)]
-    app.callback(*outputs, Input(STORE, "data"))(cached_output(fill))
+    cached_fill = cached_output(fill)
+    if not page.models:
+        app.callback(*outputs, Input(STORE, "data"))(cached_fill)
+        return
+
+    def fill_when_trained(data: dict[str, Any] | None, _trained: Any) -> list[Any]:
+        return cached_fill(data)  # the training stamp is a trigger, not part of the key
+
+    app.callback(*outputs, Input(STORE, "data"), Input(MODEL_TRAINED, "data"))(
+        fill_when_trained)
 
 
 def register_callbacks(app: Dash, pages: Sequence[Page] = PAGES) -> None:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from services.cache import DEFAULT_DIRECTORY_BYTES, DEFAULT_MAX_ENTRY_BYTES
 from services.imports.budget import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from services.login_guard import LoginLimits
+from services.mail import MailSettings
 from services.settings import BusinessSettings
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-change-me"
@@ -103,10 +104,26 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
                                                  DEFAULT_MAX_SECONDS)),
         "IMPORT_MAX_MEMORY_MB": int(os.environ.get("PULSEBOARD_IMPORT_MAX_MEMORY_MB",
                                                    DEFAULT_MAX_MEMORY_MB)),
+        # Outgoing e-mail (digests, alerts, invitations, password resets); no host: none sent.
+        "MAIL": mail_settings(),
+        # The app's address for people (behind its proxy), for the links in e-mails and PDFs:
+        # a job or a cron command has no request to take the host name from.
+        "PUBLIC_URL": os.environ.get("PULSEBOARD_PUBLIC_URL", "").rstrip("/"),
     }
     config.update(overrides or {})
     _validate(config)
     return config
+
+
+def mail_settings() -> MailSettings:
+    """The SMTP settings of the environment (`PULSEBOARD_SMTP_*`)."""
+    env = os.environ
+    return MailSettings(host=env.get("PULSEBOARD_SMTP_HOST", ""),
+                        port=int(env.get("PULSEBOARD_SMTP_PORT", 587)),
+                        user=env.get("PULSEBOARD_SMTP_USER", ""),
+                        password=env.get("PULSEBOARD_SMTP_PASSWORD", ""),
+                        starttls=_env_bool("PULSEBOARD_SMTP_STARTTLS", True),
+                        sender=env.get("PULSEBOARD_SMTP_FROM", "pulseboard@localhost"))
 
 
 def business_defaults(config: Mapping[str, Any]) -> BusinessSettings:
@@ -164,3 +181,8 @@ def _validate(config: dict[str, Any]) -> None:
         options = config["SQLALCHEMY_ENGINE_OPTIONS"]
         # Fail fast when the server is unreachable so /healthz answers quickly.
         options.setdefault("connect_args", {}).setdefault("connect_timeout", 3)
+    elif config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # One writer at a time: a background job (an import, a model's training) and the
+        # web threads wait for each other's locks instead of failing after pysqlite's 5 s.
+        config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("connect_args", {}).setdefault(
+            "timeout", 30)

@@ -21,6 +21,7 @@ from services.admin import Actor
 from services.audit import record
 from services.cache import ResultCache, is_cached
 from services.errors import AccessDenied
+from services.model_store import bump_data_revision
 from services.scope import Scope
 from services.settings import BusinessSettings, business_settings
 
@@ -80,8 +81,18 @@ def fetch(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         db.session.rollback()  # read-only: release the transaction and any row locks
 
 
-def data_changed() -> None:
-    """Tell the cache that sales data changed (after an import or a demo load)."""
+def data_changed(models: bool = True) -> None:
+    """Tell the cache and the model store that the data changed (after an import, a demo
+    load or a settings change): cached results are stale, and models are trained again
+    (`models=False` for a change no model reads, e.g. a payout's status)."""
+    if models:
+        try:
+            bump_data_revision(db_session())
+            db.session.commit()
+        except SQLAlchemyError:
+            # A database not yet migrated to the model store: the cache is still cleared.
+            db.session.rollback()
+            log.warning("the data revision could not be bumped", exc_info=True)
     result_cache().invalidate()
 
 

@@ -49,6 +49,17 @@ def _acting_in_person() -> bool:
     return current_user.is_authenticated and not current_user.viewed_by
 
 
+def may_retrain(role: str) -> bool:
+    """Whether the role may train a page's model again by hand (a view trains its missing
+    models for any role: a viewer's panels must fill in too)."""
+    return role in IMPORT_ROLES
+
+
+def can_retrain() -> bool:
+    """Whether the logged-in user may train a model again now."""
+    return _acting_in_person() and may_retrain(current_user.role)
+
+
 def can_import() -> bool:
     """Whether the logged-in user may import files now."""
     return _acting_in_person() and may_import(current_user.role)

@@ -10,6 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts.controls import button_group
+from layouts.model_status import MODEL_TRAINED, TRAIN_REQUEST
 from layouts.views_menu import frame_parts, theme_picker, views_menu
 from services.filters import (
     CALENDAR_PRESETS,
@@ -21,8 +22,10 @@ from services.filters import (
     GRAINS,
     PRESETS,
     REFRESHES,
+    SALES_WORDS,
     Filters,
     Period,
+    SpanWords,
     format_range,
 )
 
@@ -41,7 +44,7 @@ REFRESH_TIMER = "refresh-timer"  # a dcc.Interval: re-runs a live view (refresh=
 REFRESH_TICK = "refresh-tick"  # set by the timer only while the tab is visible
 DATA_STATUS = "data-status"
 CHIPS = "filter-chips"
-CHIP = "filter-chip"  # pattern-matching type of a chip's remove button: {"type", "field", "value"}
+CHIP = "filter-chip"  # id type of a chip's remove link: {"type", "field", "value"}
 PERIOD_LABEL = "period-label"
 NOTICES = "notices"
 CONTENT = "page-content"
@@ -196,16 +199,18 @@ def filter_chips(filters: Filters, period: Period, refresh: str,
     return chips
 
 
-def chip_row(chips: Sequence[Chip]) -> list[html.Span]:
-    """The chips as components; each × is a button that removes its filter."""
+def chip_row(chips: Sequence[Chip], hrefs: Sequence[str]) -> list[html.Span]:
+    """The chips as components; each × is a link to the view without its filter (`hrefs`,
+    one per chip): no callback input, so drawing the chips sends no request."""
     return [html.Span([html.Span(chip.label, className="chip-label"),
                        # A screen reader reads "Remove Amazon", not the × sign alone.
-                       html.Button(["×", html.Span(f" Remove {chip.label}",
-                                                   className="visually-hidden")],
-                                   id={"type": CHIP, "field": chip.field, "value": chip.value},
-                                   n_clicks=0, className="chip-remove", type="button",
-                                   title=f"Remove {chip.label}")],
-                      className=f"filter-chip chip-{chip.field}") for chip in chips]
+                       dcc.Link(["×", html.Span(f" Remove {chip.label}",
+                                                className="visually-hidden")],
+                                href=href, className="chip-remove",
+                                id={"type": CHIP, "field": chip.field, "value": chip.value},
+                                title=f"Remove {chip.label}")],
+                      className=f"filter-chip chip-{chip.field}")
+            for chip, href in zip(chips, hrefs, strict=True)]
 
 
 def format_moment(moment: dt.datetime | None, zone: str) -> str:
@@ -216,12 +221,14 @@ def format_moment(moment: dt.datetime | None, zone: str) -> str:
     return f"{format_range(local.date(), local.date())}, {local:%H:%M}"
 
 
-def data_status_text(status: dict[str, dt.date | dt.datetime | None], zone: str) -> str:
-    """'Data up to 9 Dec 2011 · last import 1 Dec 2026, 14:05' (or 'no data yet')."""
+def data_status_text(status: dict[str, dt.date | dt.datetime | None], zone: str,
+                     words: SpanWords = SALES_WORDS) -> str:
+    """'Data up to 9 Dec 2011 · last import 1 Dec 2026, 14:05' (or 'no data yet'); `words`
+    name the page's data ('Pipeline data up to …')."""
     last_day, last_import = status.get("last_day"), status.get("last_import")
     if not isinstance(last_day, dt.date):
-        return "No sales data yet"
-    text = f"Data up to {format_range(last_day, last_day)}"
+        return f"No {words.name} data yet"
+    text = f"{words.data[:1].upper()}{words.data[1:]} up to {format_range(last_day, last_day)}"
     if isinstance(last_import, dt.datetime):
         return f"{text} · last import {format_moment(last_import, zone)}"
     return f"{text} · no file imported yet"
@@ -292,6 +299,8 @@ def app_shell(email: str, links: Sequence[tuple[str, str]],
             html.Div(id=CHIPS, className="filter-chips"),
             dcc.Interval(id=REFRESH_TIMER, interval=60_000, disabled=True),
             dcc.Store(id=REFRESH_TICK),
+            dcc.Store(id=TRAIN_REQUEST),  # the view's models to train (model_jobs)
+            dcc.Store(id=MODEL_TRAINED),  # set when they are stored: model panels redraw
             html.Div(id=NOTICES),
             html.Main(id=CONTENT),
             *frame_parts(),  # the Views menu's dialogs and the theme's stores

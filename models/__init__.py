@@ -22,10 +22,20 @@ from models.marketing import (
     Payout,
     Tracking,
 )
+from models.model_runs import MODEL_RUN_STATUSES, DataRevision, ModelRun
 from models.pipeline import OUTCOMES, STAGES, Account, Opportunity, SalesRep, StageChange
 from models.rollups import CustomerDay, ProductMonth, SalesDay, SalesHour
 from models.sales import Order, OrderLine
 from models.settings import BusinessSetting
+from models.subscriptions import (
+    ALERT_KINDS,
+    FREQUENCIES,
+    TOKEN_PURPOSES,
+    AccountToken,
+    Alert,
+    Delivery,
+    Subscription,
+)
 from models.views import SHARINGS, THEMES, SavedView
 
 __all__ = [
@@ -35,5 +45,8 @@ __all__ = [
     "user_platforms", "utcnow", "SalesDay", "SalesHour", "ProductMonth",
     "CustomerDay", "BusinessSetting",
     "ROLES", "PLATFORM_KINDS", "POST_TYPES", "PAYOUT_BASES", "PAYOUT_STATUSES", "STAGES",
-    "OUTCOMES", "SavedView", "SHARINGS", "THEMES",
+    "OUTCOMES", "SavedView", "SHARINGS", "THEMES", "DataRevision", "ModelRun",
+    "MODEL_RUN_STATUSES",
+    "Subscription", "Alert", "Delivery", "AccountToken", "FREQUENCIES", "ALERT_KINDS",
+    "TOKEN_PURPOSES",
 ]

@@ -10,6 +10,7 @@ workers of one machine) or none.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import logging
 import os
@@ -35,6 +36,28 @@ DEFAULT_MAX_ENTRY_BYTES = 4 * 1024 * 1024
 # The cache directory's bound in bytes (besides its 5,000 entries).
 DEFAULT_DIRECTORY_BYTES = 512 * 1024 * 1024
 log = logging.getLogger(__name__)
+# Set by a service whose answer must not be kept (see `skip_store`).
+_SKIP_STORE: contextvars.ContextVar[bool] = contextvars.ContextVar("skip_store", default=False)
+
+
+def skip_store() -> None:
+    """Keep the answer being computed out of every cache around it: e.g. "the model is still
+    training", which must not outlive the training (the panel redraws once it ends)."""
+    _SKIP_STORE.set(True)
+
+
+def _compute_unless_skipped(compute: Callable[[], T]) -> tuple[T, bool]:
+    """Run `compute`; also say whether it asked not to be stored. The request stays marked,
+    so an outer cache (a callback's drawing of this answer) does not keep it either."""
+    token = _SKIP_STORE.set(False)
+    try:
+        result = compute()
+        skipped = _SKIP_STORE.get()
+    finally:
+        _SKIP_STORE.reset(token)
+    if skipped:
+        _SKIP_STORE.set(True)
+    return result, skipped
 
 
 def cached(service: F) -> F:
@@ -246,7 +269,9 @@ class ResultCache:
             self._count("hits")
             return found
         self._count("misses")
-        result = compute()
+        result, skipped = _compute_unless_skipped(compute)
+        if skipped:
+            return result
         limit = self.max_entry_bytes if max_bytes is None else max_bytes
         size = len(pickle.dumps(result, pickle.HIGHEST_PROTOCOL)) if limit else 0
         if size > limit:

@@ -14,6 +14,8 @@ from benchmarks.common import Recording, prepare, require_loopback, save_recordi
 from tests.conftest import skip_or_fail
 
 LINES = 2_000
+# A page of each kind: the Overview, one with a drill-down, one scoring stored models.
+SMOKE_PAGES = ("/", "/products", "/customers")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -35,19 +37,28 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 def page_run(database: str) -> tuple[pages.BackendResult, dict[str, Recording]]:
-    """One case per page, once, with the pages recorded in Chromium and one Overview render."""
+    """One case per smoke page, once, with the pages recorded in Chromium and one Overview
+    render."""
     if shutil.which("chromedriver") is None or shutil.which("chromium") is None:
         skip_or_fail("the page benchmark records payloads in Debian's chromium")
-    return pages.run_backend(database, None, pages.page_cases(one_per_page=True), repeat=1,
+    return pages.run_backend(database, None,
+                             pages.page_cases(one_per_page=True, pages=SMOKE_PAGES), repeat=1,
                              load_seconds=0.0, render_ranges=pages.RENDER_RANGES[:1])
+
+
+def test_every_page_has_cases_and_the_other_marketing_tabs_too() -> None:
+    cases = pages.page_cases()
+    assert {case.path for case in cases} == set(pages.PAGES)
+    tabs = {dict(case.case.page).get("tab") for case in cases if case.path == "/marketing"}
+    assert tabs == {None, *pages.MARKETING_TABS}
 
 
 def test_page_benchmark_runs_one_case_per_page_and_reports(
         page_run: tuple[pages.BackendResult, dict[str, Recording]]) -> None:
     result, recordings = page_run
-    assert set(recordings) == set(pages.PAGES)
-    assert [case.case.title for case in result.cases] == [*pages.PAGES.values(),
-                                                          pages.DRILL_DOWN]
+    assert set(recordings) == set(SMOKE_PAGES)
+    assert [case.case.title for case in result.cases] == [
+        *(pages.PAGES[path] for path in SMOKE_PAGES), pages.DRILL_DOWN]
     for case in result.cases:
         assert case.errors == []
         assert len(case.cold) == len(case.cached) == 1 and len(case.cold[0].calls) > 2

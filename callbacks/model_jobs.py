@@ -1,0 +1,80 @@
+"""Training a view's models in the background, and redrawing the page when they are stored.
+
+On every view of a page that declares models, a request callback asks which of them the
+view needs and are not trained yet (or which one a Retrain click asks for) and signs a
+ticket; a Dash background callback (its own process, as imports) trains them as the user
+and then sets the shell's model store, which the page's panels listen to: they run again,
+and, their "still training" answers never cached, now score the stored models.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from dash import ALL, Dash, Input, Output, State, ctx
+from dash.exceptions import PreventUpdate
+from flask_login import current_user
+
+from callbacks.common import view_of_page
+from dashapp import jobs
+from dashapp.model_jobs import TrainingRequest, read_request, run_request, sign_request, untrained
+from dashapp.permissions import can_retrain
+from layouts import shell
+from layouts.model_status import MODEL_TRAINED, RETRAIN, TRAIN_REQUEST
+from layouts.pages import page_for
+
+
+def _retrain_kind(clicks: Sequence[int | None], ids: Sequence[dict[str, str]]) -> str | None:
+    """The kind whose Retrain button was clicked now (a button being drawn fires too, with
+    no clicks: that is not a click)."""
+    trigger = ctx.triggered_id
+    if not isinstance(trigger, dict) or trigger.get("type") != RETRAIN:
+        return None
+    clicked = next((count for count, id_ in zip(clicks, ids, strict=True) if id_ == trigger),
+                   None)
+    return str(trigger["kind"]) if clicked else ""
+
+
+def training_ticket(server: Any, data: dict[str, Any] | None, clicks: Sequence[int | None],
+                    ids: Sequence[dict[str, str]]) -> str:
+    """The signed request to train what the view needs, or what a Retrain click asks."""
+    page = page_for((data or {}).get("path"))
+    if page is None or not page.models or data is None:
+        raise PreventUpdate
+    view, period = view_of_page(data, page.path, page.params)
+    kind = _retrain_kind(clicks, ids)
+    if kind == "" or (kind and not can_retrain()):
+        raise PreventUpdate
+    kinds = [kind] if kind else untrained(page, view, period)
+    if not kinds:
+        raise PreventUpdate
+    request = TrainingRequest(int(current_user.id), page.path, str(data["query"]),
+                              tuple(kinds), force=bool(kind))
+    return sign_request(server, request)
+
+
+def register_callbacks(app: Dash) -> None:
+    """Register the request and the background training callbacks on `app`."""
+    server = app.server
+
+    @app.callback(Output(TRAIN_REQUEST, "data"), Input(shell.STORE, "data"),
+                  Input({"type": RETRAIN, "kind": ALL}, "n_clicks"),
+                  State({"type": RETRAIN, "kind": ALL}, "id"), prevent_initial_call=True)
+    def ask(data: dict[str, Any] | None, clicks: list[int | None],
+            ids: list[dict[str, str]]) -> str:
+        return training_ticket(server, data, clicks, ids)
+
+    # Not the shell's view store: the view's own change starts training, so the panels
+    # listen to this store instead (a loop back into the view sync is a dependency cycle,
+    # which Dash's renderer refuses to run).
+    @app.callback(Output(MODEL_TRAINED, "data"), Input(TRAIN_REQUEST, "data"), background=True,
+                  manager=jobs.background_manager(server), prevent_initial_call=True)
+    def train(ticket: str | None) -> dict[str, Any]:
+        request = read_request(server, ticket) if ticket else None
+        if request is None:
+            raise PreventUpdate  # forged, or older than the ticket's lifetime
+        trained = run_request(server, request)
+        if not trained:
+            raise PreventUpdate
+        return {"trained": trained, "at": time.time()}

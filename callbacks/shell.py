@@ -2,9 +2,12 @@
 the filter chips and the refresh timer of a live view.
 
 The URL and the controls are synchronised by ONE callback that has both as inputs and outputs:
-two separate callbacks race on first load and the control defaults overwrite a deep link. A
-chip's × and the refresh timer go through the same callback, so every change of the view is
-one path: a `Filters` value, written by `dashapp.filters.to_query`, checked and resolved.
+two separate callbacks race on first load and the control defaults overwrite a deep link. The
+refresh timer goes through the same callback, so every change of the view is one path: a
+`Filters` value, written by `dashapp.filters.to_query`, checked and resolved against the
+page's data span. A chip's × is a link to the URL without that filter (the sync callback then
+runs on the URL, as for any link): as a callback input (n_clicks), every redraw of the chips
+made Dash send one more request for the new chips.
 """
 from __future__ import annotations
 
@@ -36,6 +39,7 @@ from services.filters import (
     ParamSpec,
     Period,
 )
+from services.spans import SALES, SPANS
 
 # "5m" -> 300 000 ms: each refresh setting is a number of minutes.
 REFRESH_MS = {key: int(key.removesuffix("m")) * 60_000 for key in REFRESHES}
@@ -175,21 +179,31 @@ def _clicked(click_data: Sequence[Any], ids: Sequence[dict[str, str]],
     return None
 
 
+def search_without_chip(pathname: str | None, search: str | None, field: str,
+                        value: str) -> str:
+    """The URL's query string with one chip's filter removed, the page's choices kept: where
+    the chip's × links to."""
+    page = page_for(pathname)
+    params = page.params if page else ()
+    current = parse_query(search or "", params)
+    filters, refresh = without_chip(current.filters, current.refresh, field, value)
+    return "?" + to_query(filters, current.page, params, refresh)
+
+
 def sync_view(pathname: str | None, search: str | None, controls: Controls,
               page_values: dict[str, Any], click: tuple[str, str] | None,
               trigger: Any) -> tuple[Page | None, View, Any]:
-    """The view the user asked for, whichever side (URL, a control, a chart, a chip's ×)
-    changed; the refresh timer re-checks the URL's view as it is."""
+    """The view the user asked for, whichever side (URL, a control, a chart) changed, its
+    dates resolved against the page's data span; the refresh timer re-checks the URL's view
+    as it is."""
     page = page_for(pathname)
     params = page.params if page else ()
+    span = page.span if page else SALES
     if trigger in (None, shell.URL, shell.REFRESH_TICK):
-        return page, *checked_view(search or "", params)
+        return page, *checked_view(search or "", params, span)
     current = parse_query(search or "", params)
     filters = with_control_change(current.filters, controls, trigger)
     refresh = refresh_of(controls, current.refresh, trigger)
-    if isinstance(trigger, dict) and trigger.get("type") == shell.CHIP:
-        filters, refresh = without_chip(filters, refresh, str(trigger.get("field")),
-                                        str(trigger.get("value")))
     page_choices = dict(current.page)
     if click is not None:
         filters, page_choices = apply_click(filters, page_choices, params, *click)
@@ -201,7 +215,7 @@ def sync_view(pathname: str | None, search: str | None, controls: Controls,
             filters = replace(filters, **cast("dict[str, Any]", {name: str(page_values[name])}))
         elif name in page_choices and page_values.get(name) is not None:
             page_choices[name] = str(page_values[name])
-    view, period = checked_view(to_query(filters, page_choices, params, refresh), params)
+    view, period = checked_view(to_query(filters, page_choices, params, refresh), params, span)
     # Keep reporting what the URL itself had wrong (it may not be canonical yet).
     return page, replace(view, notices=current.notices + view.notices), period
 
@@ -231,9 +245,10 @@ def timer_outputs(refresh: str, interval: int | None, disabled: bool | None) -> 
     return new_interval, new_disabled
 
 
-def status_text(refresh: str) -> str:
-    """The line under the dates: how fresh the data is, and the refresh timer if any."""
-    text = shell.data_status_text(fetch(data_status), setting("TIMEZONE"))
+def status_text(refresh: str, span: str = SALES) -> str:
+    """The line under the dates: how fresh the page's data is, and the refresh timer if any."""
+    text = shell.data_status_text(fetch(data_status, span), setting("TIMEZONE"),
+                                  SPANS[span].words)
     if refresh in REFRESHES:
         text += f" · refreshing {REFRESHES[refresh]}"
     return text
@@ -283,7 +298,6 @@ def register_callbacks(app: Dash) -> None:
         return page.layout(parse_query(search or "", page.params))
 
     page_param = {"type": shell.PAGE_PARAM, "name": ALL}
-    chip = {"type": shell.CHIP, "field": ALL, "value": ALL}
     xfilter = {"type": shell.XFILTER, "dim": ALL, "chart": ALL}
 
     @app.callback(
@@ -328,11 +342,9 @@ def register_callbacks(app: Dash) -> None:
         Input(shell.COMPARE_DATES, "start_date"),
         Input(shell.COMPARE_DATES, "end_date"),
         Input(shell.REFRESH, "value"),
-        Input(chip, "n_clicks"),
         Input(shell.REFRESH_TICK, "data"),
         State(page_param, "id"),
         State(xfilter, "id"),
-        State(chip, "id"),
         State(shell.REFRESH_TIMER, "interval"),
         State(shell.REFRESH_TIMER, "disabled"),
     )
@@ -341,17 +353,12 @@ def register_callbacks(app: Dash) -> None:
              categories: list[str] | None, products: list[str] | None, grain: str | None,
              compare: str | None, page_values: list[Any], click_data: list[Any],
              compare_start: str | None, compare_end: str | None, refresh: str | None,
-             chip_clicks: list[int | None], tick: Any, page_ids: list[dict[str, str]],
-             xfilter_ids: list[dict[str, str]], chip_ids: list[dict[str, str]],
+             tick: Any, page_ids: list[dict[str, str]], xfilter_ids: list[dict[str, str]],
              interval: int | None, disabled: bool | None) -> tuple[Any, ...]:
         trigger = ctx.triggered_id
         if isinstance(trigger, dict) and trigger.get("type") == shell.XFILTER and \
                 not _clicked(click_data, xfilter_ids, trigger):
             raise PreventUpdate  # a chart re-rendered and reset its clickData
-        if isinstance(trigger, dict) and trigger.get("type") == shell.CHIP and not any(
-                clicks for clicks, component in zip(chip_clicks, chip_ids, strict=True)
-                if component == trigger):
-            raise PreventUpdate  # chips were drawn, none was clicked
         controls = Controls(range_value, start, end, platforms, categories, products, grain,
                             compare, compare_start, compare_end, refresh)
         values = {component["name"]: value
@@ -364,6 +371,9 @@ def register_callbacks(app: Dash) -> None:
         choices = page_choices(view, params)
         options = fetch(product_options, "", filters.products)
         chips = shell.filter_chips(filters, period, view.refresh, chip_names(filters, options))
+        path = pathname or "/"
+        hrefs = [path + search_without_chip(path, query, chip.field, chip.value)
+                 for chip in chips]
         first = period.first_data.isoformat() if period.first_data else None
         last = period.last_data.isoformat() if period.last_data else None
         return (
@@ -389,8 +399,8 @@ def register_callbacks(app: Dash) -> None:
             first, last, first, last,
             view.refresh or shell.REFRESH_OFF,
             *timer_outputs(view.refresh, interval, disabled),
-            shell.chip_row(chips),
-            status_text(view.refresh),
+            shell.chip_row(chips, hrefs),
+            status_text(view.refresh, page.span if page else SALES),
         )
 
     @app.callback(

@@ -256,13 +256,28 @@ def draw_stage_funnel(funnel: pd.DataFrame, context: Context) -> Drawn:
     return Drawn(figure, note)
 
 
+def days_note(funnel: pd.DataFrame) -> str:
+    """Why days in stage are n/a, in words ('' when every open stage has some)."""
+    stages = funnel.loc[funnel["stage"] != service.WON]
+    missing = stages.loc[stages["stays"] == 0, "label"].tolist()
+    if not missing or not stages["deals"].any():
+        return ""
+    if len(missing) == len(stages):
+        return (" Days in stage are n/a: these deals have no stage history (a CRM file "
+                "lists each deal's current stage only), so no stay in a stage has a known "
+                "start and end.")
+    return (f" Days in stage are n/a for {', '.join(missing)}: no stay there has ended in "
+            "these deals' stage history.")
+
+
 def draw_stage_table(funnel: pd.DataFrame, context: Context) -> Drawn:
-    """Stage conversion and days per stage as a table."""
+    """Stage conversion and days per stage as a table, saying why days are n/a."""
     return Drawn(stage_table(funnel, context.currency, context.view.page["stage"]),
                  "To next stage = deals that reached the next stage / deals that left this one "
                  "(reached it and are not still open in it). Days in stage: from entering it "
-                 "to entering the next, over the stays that ended. Win rate from here: the "
-                 "share won of all closed deals that reached the stage (all history).")
+                 "to entering the next, over the stays that ended." + days_note(funnel) +
+                 " Win rate from here: the share won of all closed deals that reached the "
+                 "stage (all history).")
 
 
 def _attainment_bars(reps: pd.DataFrame, context: Context, colour: str) -> Drawn:

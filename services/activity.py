@@ -16,8 +16,8 @@ from services.imports.jobs import import_history
 from services.imports.report import SUCCEEDED
 from services.metrics import line_measures, money
 from services.query import merchandise_condition, scope_condition
-from services.sales import data_bounds
 from services.scope import Scope
+from services.spans import SALES, span_bounds
 
 LATEST_ORDERS = 8
 LATEST_IMPORTS = 5
@@ -75,9 +75,11 @@ def loaded_imports(session: Session, scope: Scope) -> list[dict[str, Any]]:
 
 
 @cached
-def data_status(session: Session, scope: Scope) -> dict[str, dt.date | dt.datetime | None]:
-    """How fresh the user's data is: the last day with a sale they may see and when the
-    last successful import they may see finished (None for none)."""
-    _first, last = data_bounds(session, scope)
+def data_status(session: Session, scope: Scope,
+                span: str = SALES) -> dict[str, dt.date | dt.datetime | None]:
+    """How fresh the user's data is: the last day of the span's data they may see (a sale,
+    or on the Funnel and Pipeline pages their own data: `services.spans`) and when the last
+    successful import they may see finished (None for none)."""
+    _first, last = span_bounds(session, scope, span)
     loaded = loaded_imports(session, scope)
     return {"last_day": last, "last_import": loaded[0]["finished_at"] if loaded else None}

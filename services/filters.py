@@ -56,6 +56,19 @@ PAGE_FILTERS = ("country", "state")
 
 
 @dataclass(frozen=True)
+class SpanWords:
+    """How the dates' words name the data a page's range is resolved against (its span,
+    `services.spans`): the sales pages' "all data, …" and "before the first sale"."""
+
+    data: str = "data"  # "all data, …", "Last 30 days of data, …", "Data up to …"
+    first: str = "the first sale"  # "the comparison period starts before the first sale"
+    name: str = "sales"  # "No sales data yet"
+
+
+SALES_WORDS = SpanWords()
+
+
+@dataclass(frozen=True)
 class Filters:
     """Global filters of every page, exactly as the user chose them (not yet resolved)."""
 
@@ -207,11 +220,12 @@ def _preset_dates(preset: str, asof: dt.date, first: dt.date) -> tuple[dt.date, 
 
 
 def resolve_period(filters: Filters, first: dt.date | None, last: dt.date | None,
-                   today: dt.date | None = None) -> Period:
+                   today: dt.date | None = None, words: SpanWords = SALES_WORDS) -> Period:
     """Concrete dates for `filters` given the first and last day that have data.
 
     Relative presets count back from `asof`, which defaults to the last day with data, so an
     imported 2011 history opens on its own last 30 days rather than on an empty range.
+    `words` name that data in the label and the comparison note.
     """
     fallback = today or dt.date.today()
     asof = filters.asof or last or fallback
@@ -229,8 +243,9 @@ def resolve_period(filters: Filters, first: dt.date | None, last: dt.date | None
         compare_start, compare_end = clamp_range(compare_start, compare_end, first, last)
     period = Period(start, end, compare_start, compare_end, asof, "", first_data=first,
                     last_data=last)
-    period = replace(period, compare_note=_comparison_note(filters, period))
-    return replace(period, label=describe_period(filters, period, asof_is_latest=not filters.asof))
+    period = replace(period, compare_note=_comparison_note(filters, period, words))
+    return replace(period, label=describe_period(filters, period, asof_is_latest=not filters.asof,
+                                                 words=words))
 
 
 def clamp_range(start: dt.date, end: dt.date, first: dt.date,
@@ -279,7 +294,7 @@ def _comparison(filters: Filters, start: dt.date,
             comparison_day(end, filters.compare, filters.grain, days))
 
 
-def _comparison_note(filters: Filters, period: Period) -> str | None:
+def _comparison_note(filters: Filters, period: Period, words: SpanWords) -> str | None:
     if period.compare_start is None or period.compare_end is None:
         return None
     reasons = []
@@ -289,7 +304,7 @@ def _comparison_note(filters: Filters, period: Period) -> str | None:
         reasons.append(f"asked for {format_range(filters.compare_from, filters.compare_to)}; "
                        "no data in the days left out")
     if period.first_data and period.compare_start < period.first_data:
-        reasons.append("the comparison period starts before the first sale, "
+        reasons.append(f"the comparison period starts before {words.first}, "
                        f"{format_range(period.first_data, period.first_data)}")
     if period.compare_start <= period.end and period.compare_end >= period.start:
         reasons.append("the comparison period overlaps the range itself")
@@ -326,8 +341,10 @@ def format_range(start: dt.date, end: dt.date) -> str:
             f"{end.day} {calendar.month_abbr[end.month]} {end.year}")
 
 
-def describe_period(filters: Filters, period: Period, asof_is_latest: bool = True) -> str:
-    """The resolved dates in words, as shown next to the filters."""
+def describe_period(filters: Filters, period: Period, asof_is_latest: bool = True,
+                    words: SpanWords = SALES_WORDS) -> str:
+    """The resolved dates in words, as shown next to the filters ("all pipeline data, …" on
+    a page whose span is not the sales')."""
     day = format_range(period.end, period.end)
     if filters.range == CUSTOM:
         text = format_range(period.start, period.end)
@@ -336,11 +353,11 @@ def describe_period(filters: Filters, period: Period, asof_is_latest: bool = Tru
             text = (f"{text} (asked for {format_range(filters.start, filters.end)}; "
                     f"no data in the days left out)")
     elif filters.range == "all":
-        text = f"all data, {format_range(period.start, period.end)}"
+        text = f"all {words.data}, {format_range(period.start, period.end)}"
     elif filters.range in CALENDAR_PRESETS:
         text = f"{PRESETS[filters.range]} ({format_range(period.start, period.end)})"
     else:
-        of_data = " of data" if asof_is_latest else ""
+        of_data = f" of {words.data}" if asof_is_latest else ""
         text = (f"{PRESETS[filters.range]}{of_data}, up to {day} "
                 f"({format_range(period.start, period.end)})")
     if period.compare_start and period.compare_end:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from models import FunnelDay, OrderLine, Platform
@@ -21,7 +21,7 @@ from services.cache import cached
 from services.filters import Filters, Period
 from services.periods import bucket_end, bucket_starts
 from services.query import as_date, bucket, scope_condition
-from services.rollups import Lines, aggregate
+from services.rollups import Lines, aggregate_select
 from services.scope import Scope
 from services.trends import comparison_spans
 
@@ -221,35 +221,35 @@ def reconciliation(session: Session, scope: Scope, filters: Filters,
     """Funnel purchases against the orders recorded for the same platforms and days.
 
     Only the (platform, day) pairs that have a funnel row count on both sides: orders of
-    days or platforms the analytics tool did not report are not a gap of the funnel.
-    Columns: slug, platform, days, funnel_purchases, orders, gap (purchases − orders),
-    gap_share (gap / orders, NaN without orders).
+    days or platforms the analytics tool did not report are not a gap of the funnel. Both
+    sides are summed per (platform, day) and joined in the database: one query, a row per
+    platform back. Columns: slug, platform, days, funnel_purchases, orders, gap
+    (purchases − orders), gap_share (gap / orders, NaN without orders).
     """
-    day_dims: list[ColumnElement[Any]] = [FunnelDay.platform_id.label("platform_id"),
-                                          FunnelDay.date.label("day")]
-    funnel = _summed(session, filters, scope, period.start, period.end, day_dims)
-    order_dims: list[ColumnElement[Any]] = [OrderLine.platform_id.label("platform_id"),
-                                            OrderLine.sale_date.label("day")]
-    # The panel's filters hold no product or category: every order counts, as in the funnel.
-    orders = pd.DataFrame(aggregate(session, Lines(filters, scope, period.start, period.end),
-                                    ["orders"], order_dims),
-                          columns=["platform_id", "day", "orders"])
-    for frame in (funnel, orders):
-        frame["day"] = frame["day"].map(as_date)
-    days = funnel.merge(orders, on=["platform_id", "day"], how="left")
-    days["orders"] = days["orders"].fillna(0).astype("int64")
-    totals = (days.groupby("platform_id", as_index=False)
-              .agg(days=("day", "size"), funnel_purchases=("purchase", "sum"),
-                   orders=("orders", "sum")))
-    names = pd.DataFrame(session.execute(select(Platform.id, Platform.slug, Platform.name)
-                                         .where(Platform.id.in_(totals["platform_id"].tolist())))
-                         .all(), columns=["platform_id", "slug", "platform"])
-    frame = names.merge(totals, on="platform_id").drop(columns="platform_id")
+    purchases = func.sum(FunnelDay.purchase).label("purchase")
+    funnel = (select(FunnelDay.platform_id, FunnelDay.date.label("day"), purchases)
+              .where(*funnel_conditions(filters, scope, period.start, period.end))
+              .group_by(FunnelDay.platform_id, FunnelDay.date).subquery("funnel"))
+    # The panel's filters hold no product or category: every order counts, as in the funnel;
+    # so the day rollup answers the orders per platform and day.
+    orders = aggregate_select(Lines(filters, scope, period.start, period.end), ["orders"],
+                              [OrderLine.platform_id.label("platform_id"),
+                               OrderLine.sale_date.label("day")]).subquery("orders")
+    summed = func.coalesce(func.sum(funnel.c.purchase), 0).label("funnel_purchases")
+    stmt = (select(Platform.slug, Platform.name.label("platform"), func.count().label("days"),
+                   summed, func.coalesce(func.sum(orders.c.orders), 0).label("orders"))
+            .select_from(funnel).join(Platform, Platform.id == funnel.c.platform_id)
+            .outerjoin(orders, and_(orders.c.platform_id == funnel.c.platform_id,
+                                    orders.c.day == funnel.c.day))
+            .group_by(Platform.id, Platform.slug, Platform.name)
+            .order_by(summed.desc(), Platform.slug))
+    columns = ["slug", "platform", "days", "funnel_purchases", "orders"]
+    frame = pd.DataFrame(session.execute(stmt).all(), columns=columns)
+    counts = ["days", "funnel_purchases", "orders"]
+    frame[counts] = frame[counts].map(int).astype("int64")  # PostgreSQL sums are numeric
     frame["gap"] = frame["funnel_purchases"] - frame["orders"]
     frame["gap_share"] = _ratio(frame["gap"], frame["orders"])
-    return frame.sort_values(["funnel_purchases", "slug"], ascending=[False, True],
-                             ignore_index=True)[["slug", "platform", "days", "funnel_purchases",
-                                                 "orders", "gap", "gap_share"]]
+    return frame
 
 
 def reconciliation_total(frame: pd.DataFrame) -> dict[str, Any]:

@@ -147,14 +147,17 @@ def stage_win_rates(session: Session, scope: Scope) -> dict[str, float | None]:
     the stage's default.
     """
     stages = stage_order(session, scope)
-    rates: dict[str, float | None] = {}
-    closed = Opportunity.outcome.in_(("won", "lost"))
-    for stage in stages.open:
-        won, total = session.execute(
-            select(func.count().filter(Opportunity.outcome == "won"), func.count())
-            .where(closed, _reached(stage, stages), *deal_conditions(Filters(), scope))).one()
-        rates[stage] = won / total if total else None
-    return rates
+    if not stages.open:
+        return {}
+    won = Opportunity.outcome == "won"
+    measures: list[ColumnElement[Any]] = []
+    for stage in stages.open:  # one query for every stage: won and closed that reached it
+        reached = _reached(stage, stages)
+        measures += [func.count().filter(and_(won, reached)), func.count().filter(reached)]
+    row = session.execute(select(*measures).where(Opportunity.outcome.in_(("won", "lost")),
+                                                  *deal_conditions(Filters(), scope))).one()
+    return {stage: row[2 * i] / row[2 * i + 1] if row[2 * i + 1] else None
+            for i, stage in enumerate(stages.open)}
 
 
 def stage_probabilities(session: Session, scope: Scope) -> dict[str, float | None]:

@@ -140,11 +140,7 @@ def aggregate(session: Session, lines: Lines, measures: Sequence[str],
         log.debug("order_lines answers %s by %s: %s", ", ".join(measures),
                   ", ".join(d.name for d in dimensions) or "nothing", reason)
     summed = [name for name in measures if rollup is None or name != "customers"]
-    source, conditions = (_base_source(lines) if rollup is None
-                          else _rollup_source(rollup, lines, summed))
-    columns = (line_measures() if rollup is None
-               else {c.name: c for c in stored_measures(source, summed)})
-    stmt = _grouped(source, conditions, [columns[name] for name in summed], dimensions, joins)
+    stmt, columns = _statement(rollup, lines, summed, dimensions, joins)
     if with_total:
         stmt = stmt.add_columns(func.sum(columns["net_revenue"].element).over()
                                 .label("total_net_revenue"))
@@ -156,6 +152,31 @@ def aggregate(session: Session, lines: Lines, measures: Sequence[str],
     if rollup is not None and "customers" in measures:
         _add_customers(session, lines, dimensions, joins, rows)
     return rows
+
+
+def aggregate_select(lines: Lines, measures: Sequence[str],
+                     dimensions: Sequence[ColumnElement[Any]] = (),
+                     joins: Joins = ()) -> Select[Any]:
+    """`aggregate`'s grouped SELECT, not run: to join its groups to another table in the
+    database (e.g. orders per platform and day against the funnel days). Distinct customers
+    are not offered: a rollup answers them with a second query."""
+    if "customers" in measures:
+        raise ValueError("aggregate_select cannot count distinct customers")
+    rollup, _reason = explain(lines, measures, dimensions, joins)
+    return _statement(rollup, lines, measures, dimensions, joins)[0]
+
+
+def _statement(rollup: Rollup | None, lines: Lines, summed: Sequence[str],
+               dimensions: Sequence[ColumnElement[Any]],
+               joins: Joins) -> tuple[Select[Any], dict[str, Any]]:
+    """The grouped SELECT of the `summed` measures over the rollup (None: `order_lines`),
+    and the measures' columns by name."""
+    source, conditions = (_base_source(lines) if rollup is None
+                          else _rollup_source(rollup, lines, summed))
+    columns = (line_measures() if rollup is None
+               else {c.name: c for c in stored_measures(source, summed)})
+    return (_grouped(source, conditions, [columns[name] for name in summed], dimensions, joins),
+            columns)
 
 
 def choose(lines: Lines, measures: Sequence[str], dimensions: Sequence[ColumnElement[Any]],

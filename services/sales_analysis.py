@@ -70,11 +70,15 @@ def by_weekday(session: Session, scope: Scope, filters: Filters, period: Period)
     frame[list(ADDITIVE)] = frame[list(ADDITIVE)].fillna(0)
     frame[["orders", "units"]] = frame[["orders", "units"]].fillna(0).astype(int)
     for metric in ("net_revenue", "orders", "units"):
-        frame[f"per_day_{metric}"] = (frame[metric] / frame["days"]).where(frame["days"] > 0)
+        # Weekdays the range does not contain have no per-day value (never a division by 0).
+        frame[f"per_day_{metric}"] = frame[metric].astype(float) / \
+            frame["days"].where(frame["days"] > 0).astype(float)
     total = money(frame["net_revenue"].sum())
     frame["share"] = frame["net_revenue"] / total if total > 0 else np.nan
-    average_day = total / period.days
-    frame["index"] = (frame["per_day_net_revenue"] / average_day) if total > 0 else np.nan
+    # A database without sales resolves to an empty period (no days): no index, no error.
+    average_day = total / period.days if period.days > 0 else 0.0
+    frame["index"] = (frame["per_day_net_revenue"] / average_day) if average_day > 0 \
+        else np.nan
     return frame
 
 

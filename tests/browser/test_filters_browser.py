@@ -52,7 +52,7 @@ def test_a_chip_click_removes_its_filter_and_a_live_view_has_its_timer(
     assert "refreshing every minute" in dash_duo.find_element("#data-status").text
 
     dash_duo.driver.find_element(
-        By.CSS_SELECTOR, "#filter-chips .chip-platform button[title='Remove Amazon']").click()
+        By.CSS_SELECTOR, "#filter-chips .chip-platform .chip-remove[title='Remove Amazon']").click()
     wait_until(lambda: query_of(dash_duo.driver).get("platform") == ["instagram"], what="URL")
     wait_until(lambda: platform_labels(dash_duo) == ["Instagram"], timeout=SLOW,
                what="one platform bar")
@@ -60,7 +60,8 @@ def test_a_chip_click_removes_its_filter_and_a_live_view_has_its_timer(
     assert query_of(dash_duo.driver)["refresh"] == ["1m"]
 
     # The refresh chip stops the timer, and the URL says so.
-    dash_duo.driver.find_element(By.CSS_SELECTOR, "#filter-chips .chip-refresh button").click()
+    dash_duo.driver.find_element(By.CSS_SELECTOR,
+                                 "#filter-chips .chip-refresh .chip-remove").click()
     wait_until(lambda: "refresh" not in query_of(dash_duo.driver), what="refresh off in URL")
     wait_until(lambda: dash_duo.driver.execute_script(TIMER_PROPS)[1] is True, what="timer off")
     assert dash_duo.get_logs() == []

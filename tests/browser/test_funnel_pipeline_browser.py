@@ -15,6 +15,7 @@ from tests.conftest import TestDatabase, make_app
 
 PLATFORMS = dom_id(chart="funnel-platforms", dim="platform", type="xfilter")
 STAGES = dom_id(chart="pipeline-stage-funnel", dim="stage", type="xfilter")
+SLOW = 60  # seconds a first draw may take on a busy machine (a few on an idle one)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def cell_texts(dash_duo: DashComposite, table: str, column: str) -> list[str]:
 def test_a_platform_bar_filters_the_funnel(dash_duo: DashComposite,
                                            browser_app: Flask) -> None:
     open_link(dash_duo, browser_app, "/funnel?range=90d&grain=week&compare=none")
-    wait_until(lambda: points(dash_duo, PLATFORMS), what="platform bars")
+    wait_until(lambda: points(dash_duo, PLATFORMS), timeout=SLOW, what="platform bars")
     sessions = wait_until(lambda: dash_duo.find_element("#funnel-steps-table td.text-end").text,
                           what="the step table")
     legend = [item.text for item in find(dash_duo, PLATFORMS).find_elements(
@@ -64,7 +65,7 @@ def test_a_platform_bar_filters_the_funnel(dash_duo: DashComposite,
 def test_a_stage_click_filters_the_open_deals(dash_duo: DashComposite,
                                               browser_app: Flask) -> None:
     open_link(dash_duo, browser_app, "/pipeline?range=12m&compare=none")
-    wait_until(lambda: len(points(dash_duo, STAGES)) == 5, what="the stage funnel")
+    wait_until(lambda: len(points(dash_duo, STAGES)) == 5, timeout=SLOW, what="the stage funnel")
     wait_until(lambda: len(set(cell_texts(dash_duo, "pipeline-open", "stage"))) > 1,
                what="open deals of several stages")
     proposal = points(dash_duo, STAGES)[2]  # lead, qualified, proposal, negotiation, won

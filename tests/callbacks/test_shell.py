@@ -18,6 +18,7 @@ from callbacks.shell import (
     _clicked,
     apply_cross_filter,
     refresh_of,
+    search_without_chip,
     sync_view,
     timer_outputs,
     with_control_change,
@@ -144,8 +145,9 @@ def test_every_chip_removes_its_filter_and_only_it_through_the_url(app: Flask) -
         assert [chip.field for chip in chips] == ["range", "asof", "platform", "platform",
                                                   "category", "product", "compare", "refresh"]
         for chip in chips:
-            trigger = {"type": shell.CHIP, "field": chip.field, "value": chip.value}
-            _, after, after_period = sync_view("/", query, NO_CONTROLS, {}, None, trigger)
+            # The chip's × writes the URL without its filter; the sync then reads that URL.
+            removed = search_without_chip("/", query, chip.field, chip.value)
+            _, after, after_period = sync_view("/", removed, NO_CONTROLS, {}, None, shell.URL)
             left = shell.filter_chips(after.filters, after_period, after.refresh, {})
             assert [(c.field, c.value) for c in left] == \
                 [(c.field, c.value) for c in chips if c != chip], chip
@@ -155,11 +157,11 @@ def test_every_chip_removes_its_filter_and_only_it_through_the_url(app: Flask) -
             assert (again.filters, again.refresh, again.notices) == \
                 (after.filters, after.refresh, ())
         # The comparison chip turns the comparison off; the range chip goes back to the default.
-        _, no_compare, _ = sync_view("/", query, NO_CONTROLS, {}, None,
-                                     {"type": shell.CHIP, "field": "compare", "value": ""})
+        _, no_compare, _ = sync_view("/", search_without_chip("/", query, "compare", ""),
+                                     NO_CONTROLS, {}, None, shell.URL)
         assert no_compare.filters.compare == "none" and no_compare.filters.compare_from is None
-        _, default_range, _ = sync_view("/", query, NO_CONTROLS, {}, None,
-                                        {"type": shell.CHIP, "field": "range", "value": ""})
+        _, default_range, _ = sync_view("/", search_without_chip("/", query, "range", ""),
+                                        NO_CONTROLS, {}, None, shell.URL)
         assert default_range.filters.range == "30d" and default_range.filters.start is None
 
 
@@ -191,3 +193,15 @@ def test_the_comparison_picker_and_the_refresh_control_change_the_view() -> None
     assert refresh_of(replace(picked, refresh="off"), "5m", shell.PLATFORM) == "5m"
     assert timer_outputs("5m", 60_000, True) == (300_000, False)
     assert timer_outputs("", 60_000, True) == (no_update, no_update)
+
+
+def test_removing_a_chip_keeps_the_page_choices_and_the_other_filters() -> None:
+    from dashapp.filters import parse_query
+    from layouts.pages import page_for
+
+    params = page_for("/pipeline").params  # type: ignore[union-attr]
+    search = search_without_chip("/pipeline", "?range=90d&platform=instagram&platform=amazon"
+                                 "&stage=proposal&sort=age_days", "platform", "instagram")
+    view = parse_query(search, params)
+    assert view.filters.platforms == ("amazon",) and view.filters.range == "90d"
+    assert (view.page["stage"], view.page["sort"]) == ("proposal", "age_days")

@@ -20,10 +20,12 @@ from sqlalchemy.orm import Session
 
 from models.pipeline import PipelineStage
 from services import pipeline as service
-from services.filters import Filters, Period
+from services.activity import data_status
+from services.filters import Filters, Period, format_range
 from services.imports.entities import stage_outcome
 from services.imports.report import REJECTED, SUCCEEDED
 from services.scope import Scope
+from services.spans import PIPELINE, SALES, resolve
 from tests.conftest import make_app, migrate
 from tests.fixtures.imports import (  # noqa: F401 - the fixtures are used by name
     Fresh,
@@ -411,6 +413,21 @@ def test_the_pipeline_panels_draw_the_crm_data(session: Session) -> None:
     assert "unknown account" in {row["account"] for row in rows}
     funnel = service.stage_funnel(session, EVERYTHING, Filters(), period)
     assert "no amount" in str(layout.stage_table(funnel, "USD", ""))
+    assert "n/a: these deals have no stage history" in layout.days_note(funnel)
+
+
+def test_all_time_is_the_crm_files_own_span(session: Session, crm: Crm) -> None:
+    """A database with a CRM file and no sales: the Pipeline page's dates come from the
+    deals (engaged or closed), where the sales span would give nothing to choose."""
+    frame, _team = crm
+    days = [day for column in ("engage_date", "close_date") for day in frame[column]
+            if day is not None]
+    everything = Filters(range="all", compare="none")
+    assert resolve(session, EVERYTHING, everything, SALES).first_data is None
+    period = resolve(session, EVERYTHING, everything, PIPELINE)
+    assert (period.start, period.end) == (min(days), max(days))
+    assert period.label == f"all pipeline data, {format_range(min(days), max(days))}"
+    assert data_status(session, EVERYTHING, PIPELINE)["last_day"] == max(days)
 
 
 # --- the rules of the kind ----------------------------------------------------------------------

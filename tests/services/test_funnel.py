@@ -18,8 +18,8 @@ from layouts import figures
 from models import Platform
 from services import funnel as service
 from services.filters import Filters, Period
-from services.sales import resolve
 from services.scope import Scope
+from services.spans import FUNNEL, resolve
 from tests.conftest import LIMITED_PLATFORM, TestDatabase
 
 STEPS = ["sessions", "product_views", "add_to_cart", "checkout", "purchase"]
@@ -106,9 +106,9 @@ VIEWS = {
 @pytest.fixture(params=list(VIEWS))
 def view(request: pytest.FixtureRequest, session: Session,
          days: pd.DataFrame) -> tuple[Filters, Period]:
-    """A view's filters and its dates resolved against the data."""
+    """A view's filters and its dates resolved against the page's own data, as the page does."""
     filters = VIEWS[request.param](days)
-    return filters, resolve(session, EVERYTHING, filters)
+    return filters, resolve(session, EVERYTHING, filters, FUNNEL)
 
 
 def expected_steps(days: pd.DataFrame, filters: Filters, start: dt.date,
@@ -287,7 +287,7 @@ def test_a_platform_limited_user_sees_only_their_platform(session: Session,
                                                           days: pd.DataFrame) -> None:
     scope = scope_of(session, LIMITED_PLATFORM)
     filters = Filters(range="all", compare="none", grain="month")
-    period = resolve(session, scope, filters)
+    period = resolve(session, scope, filters, FUNNEL)
     steps = service.funnel_steps(session, scope, filters, period)
     mine = visible(days, filters, period.start, period.end, scope)
     assert set(mine["slug"]) == {LIMITED_PLATFORM}

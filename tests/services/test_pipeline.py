@@ -19,8 +19,8 @@ from layouts import figures
 from models import Platform
 from services import pipeline as service
 from services.filters import Filters, Period
-from services.sales import resolve
 from services.scope import Scope
+from services.spans import PIPELINE, resolve
 from tests.conftest import LIMITED_PLATFORM, TestDatabase
 from tests.services.test_funnel import HOSTILE, shown_text
 
@@ -84,9 +84,9 @@ VIEWS = {
 
 @pytest.fixture(params=list(VIEWS))
 def view(request: pytest.FixtureRequest, session: Session) -> tuple[Filters, Period]:
-    """A view's filters and its dates resolved against the data."""
+    """A view's filters and its dates resolved against the page's own data, as the page does."""
     filters = VIEWS[request.param]
-    return filters, resolve(session, EVERYTHING, filters)
+    return filters, resolve(session, EVERYTHING, filters, PIPELINE)
 
 
 def approx(actual: Any, expected: Any, what: str) -> None:
@@ -284,7 +284,7 @@ def test_open_opportunities_match_pandas(session: Session, deals: pd.DataFrame,
                                          changes: pd.DataFrame, stage: str, rep: str,
                                          team: str, stale: str) -> None:
     filters = Filters(range="12m", compare="none")
-    period = resolve(session, EVERYTHING, filters)
+    period = resolve(session, EVERYTHING, filters, PIPELINE)
     table = service.open_opportunities(session, EVERYTHING, filters, period, stage, rep, team,
                                        stale)
     mask = (deals["outcome"] == "open") & (deals["created_on"] <= period.end)
@@ -314,7 +314,7 @@ def test_open_opportunities_match_pandas(session: Session, deals: pd.DataFrame,
 @pytest.mark.parametrize("sort", ["amount", "age_days", "expected_close", "nonsense"])
 def test_the_open_deals_come_in_the_chosen_order(session: Session, sort: str) -> None:
     filters = Filters(range="12m", compare="none")
-    period = resolve(session, EVERYTHING, filters)
+    period = resolve(session, EVERYTHING, filters, PIPELINE)
     table = service.open_opportunities(session, EVERYTHING, filters, period)
     ordered = service.sorted_open(table, sort)
     column = "amount" if sort == "nonsense" else sort
@@ -332,7 +332,7 @@ def platform_scope(session: Session, slug: str) -> Scope:
 def test_the_platform_limit_and_filter_apply_to_deals(session: Session,
                                                       deals: pd.DataFrame) -> None:
     filters = Filters(range="all", compare="none")
-    period = resolve(session, EVERYTHING, filters)
+    period = resolve(session, EVERYTHING, filters, PIPELINE)
     platforms = set(deals["platform_id"].dropna().astype(int))
     assert len(platforms) == 1  # every demo deal is on one platform (Wholesale)
     slug = session.scalars(sa.select(Platform.slug).where(
@@ -340,7 +340,7 @@ def test_the_platform_limit_and_filter_apply_to_deals(session: Session,
     assert slug != LIMITED_PLATFORM
     # A user limited to another platform sees no deal, no rep and no forecast.
     limited = platform_scope(session, LIMITED_PLATFORM)
-    limited_period = resolve(session, limited, filters)
+    limited_period = resolve(session, limited, filters, PIPELINE)
     kpis = service.pipeline_kpis(session, limited, filters, limited_period)
     assert kpis["kpis"]["open_deals"]["current"] == 0
     assert service.stage_funnel(session, limited, filters, limited_period)["deals"].sum() == 0

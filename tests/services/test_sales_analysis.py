@@ -549,3 +549,12 @@ def test_returns_and_cancellations_match_pandas(session: Session, raw: pd.DataFr
     assert top["returns"].tolist() == pytest.approx(by_sku.iloc[:len(top)].tolist(), abs=0.01)
     left_out = by_sku.iloc[len(top):]
     assert not len(left_out) or top["returns"].min() >= left_out.max() - 0.005
+
+
+def test_weekdays_of_a_period_without_days_have_no_index(session: Session) -> None:
+    # A database without sales (a pipeline-only business) can resolve to no days at all.
+    day = dt.date(2026, 1, 1)
+    empty = Period(day, day - dt.timedelta(days=1), None, None, day, "no data")
+    weekdays = service.by_weekday(session, Scope.everything(), Filters(compare="none"), empty)
+    assert weekdays["net_revenue"].sum() == 0 and weekdays["index"].isna().all()
+    assert service.best_day(weekdays)["days"] == []

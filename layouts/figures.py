@@ -34,6 +34,7 @@ MINUS = "\u2212"  # the typographic minus, as in "−£400"
 # Percent ticks with the decimals a tick needs ("1.5%", "2%"): a fixed ".0%" labelled the
 # ticks 1.5% and 2.5% as "2%" and "3%", so they did not match the bars' own labels.
 PERCENT_TICKS = "~%"
+READABLE_TEXT = 10  # px: the smallest label drawn on a bar, a slice or a funnel step
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 CURRENCY_SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€", "JPY": "¥", "INR": "₹", "AUD": "A$",
                     "CAD": "C$", "CHF": "CHF ", "SEK": "kr ", "NZD": "NZ$"}
@@ -61,7 +62,13 @@ HOUSE_LAYOUT: dict[str, Any] = {
     "hoverlabel": {"font": {"family": FONT}},
     "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
     "separators": ".,",
+    # Labels on bars, slices and funnel steps share one size, never below 10 px: a label
+    # that would have to shrink further is hidden (its value is still in the hover).
+    "uniformtext": {"minsize": READABLE_TEXT, "mode": "hide"},
 }
+# Bar labels stay upright and are never squeezed to the bar's width once outside it
+# (plotly's default rotates or shrinks them to ~5 px on narrow bars).
+BAR_TEXT: dict[str, Any] = {"textangle": 0, "constraintext": "inside"}
 
 
 def _figure(traces: Sequence[dict[str, Any]] = (), **layout: Any) -> Figure:
@@ -298,48 +305,90 @@ def ranked_bar_figure(frame: pd.DataFrame, label_column: str, key_column: str, c
                      "orientation": "h", "name": "Comparison period",
                      "marker": {"color": COMPARISON}, "customdata": keys,
                      "hovertemplate": hover})
+    texts = [format_value(number, unit, currency) for number in ordered[value]]
     bars.append({
         "type": "bar", "x": _values(ordered[value]), "y": labels, "orientation": "h",
         "name": _text(value_name),
         "marker": {"color": [ACCENT if key in selected else colour for key in keys]},
-        "customdata": keys, "hovertemplate": hover,
-        "text": [format_value(number, unit, currency) for number in ordered[value]],
-        "textposition": "auto", "cliponaxis": False})
+        "customdata": keys, "hovertemplate": hover, "text": texts,
+        "textposition": "auto", "cliponaxis": False, **BAR_TEXT})
+    beside = len(bars) > 1
+    if beside:
+        bars = [*_beside(bars), _bar_labels(ordered[value], labels, keys, texts)]
     values = pd.concat([ordered[value], ordered.get(compare_column,
                                                     pd.Series(dtype=float))]).dropna()
+    # At most four ticks, upright: in a narrow card plotly turned "$20k" and "$40k" sideways.
     return _figure(
-        bars, xaxis={**_value_axis(unit, currency), "range": _bar_range(values)},
+        bars, xaxis={**_value_axis(unit, currency), "range": _bar_range(values, beside),
+                     "nticks": 4, "tickangle": 0},
         yaxis={"automargin": True}, showlegend=compare and has_comparison,
         clickmode="event", barmode="group", bargap=0.25, bargroupgap=0.05,
-        legend={"traceorder": "reversed"})
+        legend={"traceorder": "reversed"}, scattermode="group",
+        # Room past the axis end for a label outside a bar that ends near it ("$68.50").
+        margin={"r": 40})
 
 
-def _bar_range(values: pd.Series) -> list[float]:
+def _beside(bars: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The comparison and current bars in their own offset groups, the current one bare:
+    beside its comparison a bar is too thin for a label inside, and plotly then shrinks the
+    label, hides it or writes it white past the bar's end."""
+    comparison, current = bars
+    bare = {key: item for key, item in current.items()
+            if key not in ("text", "textposition", *BAR_TEXT)}
+    return [{**comparison, "offsetgroup": "comparison"}, {**bare, "offsetgroup": "current"}]
+
+
+def _bar_labels(values: pd.Series, labels: list[Any], keys: list[Any],
+                texts: list[str]) -> dict[str, Any]:
+    """The current bars' values written just past their ends at the readable size, as text
+    points in the bars' offset group (a click on one filters like its bar)."""
+    return {"type": "scatter", "mode": "text", "orientation": "h", "offsetgroup": "current",
+            "x": _values(values), "y": labels, "text": texts, "customdata": keys,
+            "textposition": ["middle left" if number < 0 else "middle right"
+                             for number in values.fillna(0)],
+            "textfont": {"size": READABLE_TEXT + 1}, "cliponaxis": False,
+            "showlegend": False, "hoverinfo": "skip"}
+
+
+def _bar_range(values: pd.Series, outside: bool = False) -> list[float]:
     """The value axis of horizontal bars, from zero, with a quarter of the span spare on the
     side(s) bars extend to: room for the labels printed outside short bars (a bare ×1.25 of
-    the largest value left none when all bars but one were negative)."""
+    the largest value left none when all bars but one were negative); two fifths when every
+    label is `outside`, the longest bar's too."""
     low = min(0.0, float(values.min())) if len(values) else 0.0
     high = max(0.0, float(values.max())) if len(values) else 0.0
-    spare = 0.25 * ((high - low) or 4.0)  # nothing to draw: an axis from 0 to 1
+    spare = (0.4 if outside else 0.25) * ((high - low) or 4.0)  # no data: an axis 0..1
     return [low - spare if low < 0 else 0.0, high + spare if high > 0 or low == 0 else 0.0]
+
+
+# One date format per grain for a time series' hover: the unified hover's title (the
+# current bucket) and the comparison bucket's date are written alike.
+HOVER_DATES = {"day": "%a %d %b %Y", "week": "Week of %d %b %Y", "month": "%b %Y"}
 
 
 def metric_trend_figure(trend: pd.DataFrame, grain: str, rolling: Sequence[int], name: str,
                         unit: str, currency: str, compare_label: str | None) -> Figure:
-    """A metric per bucket (`value`), the comparison overlaid and chosen rolling means."""
+    """A metric per bucket (`value`), the comparison overlaid and chosen rolling means; one
+    hover per bucket lists every series, the comparison's own date and the change."""
+    dates = HOVER_DATES.get(grain, HOVER_DATES["day"])
     number = _hover_number("y", unit, currency)
     buckets = _values(trend["bucket"])
-    traces: list[dict[str, Any]] = [{
+    compared = bool(compare_label and trend["compare_value"].notna().any())
+    current: dict[str, Any] = {
         "type": "bar", "x": buckets, "y": _values(trend["value"]), "name": name,
         "marker": {"color": PRIMARY}, "opacity": 0.85 if grain == "day" else 1.0,
-        "hovertemplate": f"%{{x|%a %d %b %Y}}<br>{number}<extra>{name}</extra>"}]
-    if compare_label and trend["compare_value"].notna().any():
+        "hovertemplate": f"{number}<extra>{name}</extra>"}
+    traces: list[dict[str, Any]] = [current]
+    if compared:
+        current["customdata"] = _changes(trend["value"], trend["compare_value"], unit)
+        current["hovertemplate"] = f"{number} (%{{customdata}})<extra>{name}</extra>"
         traces.append({
             "type": "scatter", "x": buckets, "y": _values(trend["compare_value"]),
             "name": compare_label, "mode": "lines",
             "line": {"color": COMPARISON, "width": 2, "dash": "dot"},
-            "customdata": _values(trend["compare_bucket"].astype(str)),
-            "hovertemplate": f"%{{customdata}}<br>{number}<extra>{compare_label}</extra>"})
+            "customdata": [pd.Timestamp(day).strftime(dates) if pd.notna(day) else ""
+                           for day in trend["compare_bucket"]],
+            "hovertemplate": f"{number} · %{{customdata}}<extra>{compare_label}</extra>"})
     for window in rolling:
         column = f"rolling_{window}"
         if column in trend and trend[column].notna().any():
@@ -347,15 +396,26 @@ def metric_trend_figure(trend: pd.DataFrame, grain: str, rolling: Sequence[int],
                 "type": "scatter", "x": buckets, "y": _values(trend[column]),
                 "name": f"{window}-day average", "mode": "lines",
                 "line": {"color": ROLLING_COLOURS.get(window, ACCENT), "width": 2},
-                "hovertemplate": f"%{{x|%d %b %Y}}<br>{number}"
-                                 f"<extra>{window}-day average</extra>"})
+                "hovertemplate": f"{number}<extra>{window}-day average</extra>"})
     return _figure(traces, yaxis={**_value_axis(unit, currency), "rangemode": "tozero"},
-                   xaxis={"type": "date"}, bargap=0.15,
-                   hovermode="x unified" if grain != "day" else "closest")
+                   xaxis={"type": "date", "hoverformat": dates}, bargap=0.15,
+                   hovermode="x unified")
+
+
+def _changes(current: pd.Series, comparison: pd.Series, unit: str) -> list[str]:
+    """'+4.2%' per bucket against its comparison ('n/a' against nothing); a rate changes in
+    points ('+1.5 pp'), as on the KPI cards."""
+    if unit == "percent":
+        return [f"{format_percent(now - then, signed=True)[:-1]} pp"
+                if not (_is_missing(now) or _is_missing(then)) else "n/a"
+                for now, then in zip(current, comparison, strict=True)]
+    base = comparison.where(comparison != 0).abs()
+    return _signed_percents((current - comparison) / base)
 
 
 def growth_figure(trend: pd.DataFrame, grain: str) -> Figure:
-    """Period-over-period growth as bars (green up, red down) and year-over-year as a line."""
+    """Period-over-period growth as bars (green up, red down) and year-over-year as a line;
+    a bar past the axis is cut at its edge and marked there with its value."""
     label = {"day": "Day", "week": "Week", "month": "Month"}[grain]
     pop = trend["pop_growth"]
     buckets = _values(trend["bucket"])
@@ -363,21 +423,41 @@ def growth_figure(trend: pd.DataFrame, grain: str) -> Figure:
         "type": "bar", "x": buckets, "y": _values(pop), "name": f"{label} over {label.lower()}",
         "marker": {"color": [POSITIVE if value >= 0 else NEGATIVE for value in pop.fillna(0)]},
         "customdata": _signed_percents(pop),
-        "hovertemplate": f"%{{x|%d %b %Y}}<br>%{{customdata}}<extra>{label} over "
-                         f"{label.lower()}</extra>"}]
+        "hovertemplate": f"%{{customdata}}<extra>{label} over {label.lower()}</extra>"}]
     if trend["yoy_growth"].notna().any():
         traces.append({
             "type": "scatter", "x": buckets, "y": _values(trend["yoy_growth"]),
             "name": "Year over year", "mode": "lines+markers",
             "line": {"color": ACCENT, "width": 2}, "marker": {"size": 5}, "connectgaps": False,
             "customdata": _signed_percents(trend["yoy_growth"]),
-            "hovertemplate": "%{x|%d %b %Y}<br>%{customdata}<extra>Year over year</extra>"})
+            "hovertemplate": "%{customdata}<extra>Year over year</extra>"})
     value_axis = {"tickformat": PERCENT_TICKS, "zeroline": True, "zerolinecolor": MUTED}
     axis_range = _robust_range(pd.concat([pop, trend["yoy_growth"]]))
+    marks: list[dict[str, Any]] = []
     if axis_range is not None:
         value_axis["range"] = axis_range
-    return _figure(traces, yaxis=value_axis, xaxis={"type": "date"}, bargap=0.15,
+        marks = _off_axis_marks(trend["bucket"], pop, axis_range)
+    return _figure(traces, yaxis=value_axis, bargap=0.15, annotations=marks,
+                   xaxis={"type": "date", "hoverformat": HOVER_DATES.get(grain, "%d %b %Y")},
                    hovermode="x unified", showlegend=True)
+
+
+def _off_axis_marks(buckets: pd.Series, values: pd.Series,
+                    axis_range: Sequence[float]) -> list[dict[str, Any]]:
+    """An arrow and the value at the edge a bar runs past ('▲ +400.0%'), so a bar beyond
+    the axis never just vanishes."""
+    low, high = axis_range
+    marks = []
+    for bucket, value in zip(buckets, values, strict=True):
+        if _is_missing(value) or low <= value <= high:
+            continue
+        up = value > high
+        marks.append({
+            "x": _json_value(bucket), "y": high if up else low, "xref": "x", "yref": "y",
+            "text": f"{'▲' if up else '▼'} {format_percent(value, signed=True)}",
+            "showarrow": False, "yanchor": "top" if up else "bottom",
+            "font": {"size": 10, "color": POSITIVE if up else NEGATIVE}})
+    return marks
 
 
 def _signed_percents(values: pd.Series) -> list[str]:
@@ -412,7 +492,7 @@ def weekday_figure(weekdays: pd.DataFrame, value: str, name: str, unit: str, cur
         "name": name, "marker": {"color": [ACCENT if day in best else PRIMARY for day in days]},
         "customdata": days,
         "text": [format_value(v, unit, currency) for v in weekdays[value]],
-        "textposition": "outside", "cliponaxis": False,
+        "textposition": "outside", "cliponaxis": False, **BAR_TEXT,
         "hovertemplate": f"%{{customdata}}<br>{number}<extra>{name}</extra>"}
     return _figure([bars], yaxis={**_value_axis(unit, currency), "rangemode": "tozero"},
                    showlegend=False, bargap=0.3)
@@ -427,13 +507,39 @@ def heatmap_figure(cells: pd.DataFrame, value: str, name: str, unit: str,
     number = _hover_number("z", unit, currency)
     heat = {
         "type": "heatmap", "z": [_values(row) for row in grid.to_numpy(dtype=float)],
-        "x": [f"{hour:02d}" for hour in range(24)], "y": _labels(days),
-        "colorscale": [[0, "#f8fafc"], [1, PRIMARY]], "xgap": 1, "ygap": 1,
-        "colorbar": {"thickness": 10,
-                     "tickformat": PERCENT_TICKS if unit == "percent" else "~s"},
+        "x": [f"{hour:02d}" for hour in range(24)], "y": _labels(days), "xgap": 1, "ygap": 1,
+        **_colour_scale(grid.stack(), name, unit, currency),
         "hovertemplate": f"%{{y}} %{{x}}:00<br>{number}<extra>{_text(name)}</extra>"}
     return _figure([heat], yaxis={"autorange": "reversed"},
-                   xaxis={"title": {"text": "Local hour"}, "dtick": 2})
+                   # Every fourth hour, upright: every second one ran together on a phone.
+                   xaxis={"title": {"text": "Local hour"}, "dtick": 4, "tickangle": 0})
+
+
+def _colour_bar(name: str, unit: str, currency: str) -> dict[str, Any]:
+    """A heatmap's colour bar, titled with its measure and unit ('Net revenue (£)')."""
+    unit_text = {"percent": "%", "money": currency_symbol(currency).strip()}.get(unit)
+    title = f"{_text(name)} ({unit_text})" if unit_text else _text(name)
+    # The title runs along the bar, like an axis title: above it, it took a third of a
+    # phone's width from the chart. The bar stops short of the top, under the tool bar.
+    return {"thickness": 10, "title": {"text": title, "side": "right", "font": {"size": 11}},
+            "len": 0.8, "y": 0, "yanchor": "bottom",
+            "tickformat": PERCENT_TICKS if unit == "percent" else "~s"}
+
+
+def _colour_scale(values: pd.Series, name: str, unit: str, currency: str) -> dict[str, Any]:
+    """A heatmap's colours and its colour bar, titled with the measure and its unit.
+
+    Counts and money start at zero, or at the smallest cell if it is below zero (a day of
+    refunds): plotly started at the smallest cell even above zero. A share with negatives
+    (a lift) diverges from white at zero, red below.
+    """
+    bar = _colour_bar(name, unit, currency)
+    low = float(values.min()) if values.notna().any() else 0.0
+    if low < 0 and unit == "percent":
+        return {"colorscale": [[0, NEGATIVE], [0.5, "#f8fafc"], [1, PRIMARY]], "zmid": 0,
+                "colorbar": bar}
+    return {"colorscale": [[0, "#f8fafc"], [1, PRIMARY]], "zmin": min(low, 0.0),
+            "colorbar": bar}
 
 
 def share_figure(frame: pd.DataFrame, label_column: str, key_column: str, currency: str,
@@ -451,6 +557,7 @@ def share_figure(frame: pd.DataFrame, label_column: str, key_column: str, curren
         "values": _values(frame["net_revenue"].clip(lower=0)), "customdata": keys,
         "hole": 0.5, "sort": False, "direction": "clockwise", "marker": {"colors": colours},
         "texttemplate": "%{percent:.1%}", "textposition": "inside",
+        "insidetextorientation": "horizontal",
         "hovertemplate": f"%{{label}}<br>{symbol}%{{value:,.2f}} (%{{percent}})<extra></extra>"}
     # A donut's legend sits beside it, not over it.
     return _figure([donut], legend={"orientation": "v", "x": 1.0, "y": 0.5,
@@ -506,8 +613,8 @@ def country_map_figure(frame: pd.DataFrame, name_column: str, key_column: str, c
         "customdata": keys, "text": _labels(names), "colorscale": [[0, "#dbeafe"], [1, PRIMARY]],
         "marker": {"line": {"color": "#ffffff",
                             "width": [2.5 if key in selected else 0.5 for key in keys]}},
-        "colorbar": {"title": {"text": "Net revenue"}, "tickprefix": symbol,
-                     "tickformat": "~s", "thickness": 12},
+        "colorbar": {**_colour_bar("Net revenue", "money", currency), "thickness": 12,
+                     "tickprefix": symbol},
         "hovertemplate": f"%{{text}}<br>{symbol}%{{z:,.2f}}<extra></extra>"}
     # The whole world centred on Greenwich, whatever the data spans (Plotly would otherwise
     # centre on the data and may put the Pacific in the middle), without Antarctica.
@@ -538,7 +645,7 @@ def funnel_figure(labels: Sequence[str], values: Sequence[float], keys: Sequence
               "marker": {"color": [ACCENT if key in selected else PRIMARY for key in keys]},
               "texttemplate": ("%{value:,.0f}" if unit != "money" else
                                f"{currency_symbol(currency)}%{{value:.3s}}")
-              + " (%{percentInitial:.1%})", "textposition": "auto",
+              + " (%{percentInitial:.1%})", "textposition": "auto", "textangle": 0,
               "connector": {"fillcolor": "#e2e8f0"}}]
     if compare is not None and compare_label and any(not _is_missing(v) for v in compare):
         shown.append({"type": "funnel", "y": _labels(labels), "x": _values(compare),
@@ -622,17 +729,28 @@ def treemap_figure(frame: pd.DataFrame, label_column: str, size_column: str,
     tiles = {
         "type": "treemap", "labels": _labels(shown[label_column]), "parents": [""] * len(keys),
         "values": _values(shown[size_column]), "customdata": keys, "branchvalues": "total",
-        "marker": {"colors": _values(shown[colour_column].fillna(0)),
-                   "colorscale": [[0, "#dbeafe"], [1, PRIMARY]], "showscale": False,
+        # Colours mixed here, not by a colorscale: with one, plotly ignores `root.color`
+        # and frames the tiles in near-black.
+        "marker": {"colors": _shades(shown[colour_column].fillna(0), "#dbeafe", PRIMARY),
                    "line": {"color": [ACCENT if key == selected else "#ffffff" for key in keys],
                             "width": [4 if key == selected else 1 for key in keys]}},
         "text": [f"{format_number(n)} customers<br>{format_percent(share)} of revenue"
                  for n, share in zip(shown[size_column], shown[colour_column], strict=True)],
         "textinfo": "label+text",
-        "hovertemplate": "%{label}<br>%{value:,} customers<br>%{color:.1%} of revenue"
+        "hovertext": [format_percent(share) for share in shown[colour_column]],
+        "hovertemplate": "%{label}<br>%{value:,} customers<br>%{hovertext} of revenue"
                          "<extra></extra>",
-        "tiling": {"pad": 2}}
+        "tiling": {"pad": 2}, "root": {"color": "#ffffff"}}
     return _figure([tiles], margin={"l": 2, "r": 2, "t": 2, "b": 2}, clickmode="event")
+
+
+def _shades(values: pd.Series, low: str, high: str) -> list[str]:
+    """A colour per value between `low` (the smallest value) and `high` (the largest)."""
+    start, end = (np.array([int(c[i:i + 2], 16) for i in (1, 3, 5)]) for c in (low, high))
+    span = float(values.max() - values.min()) if len(values) else 0.0
+    shares = (values - values.min()) / span if span else values * 0
+    return ["#{:02x}{:02x}{:02x}".format(*np.rint(start + (end - start) * share).astype(int))
+            for share in shares]
 
 
 def histogram_figure(bins: pd.DataFrame, currency: str, name: str = "Customers") -> Figure:
@@ -675,7 +793,7 @@ def cohort_figure(cells: pd.DataFrame, value: str, label: str, small_note: str) 
                "textfont": {"size": 10}}
     traces: list[dict[str, Any]] = [{
         **shading, "z": matrix(False), "colorscale": [[0, "#f8fafc"], [1, PRIMARY]],
-        "colorbar": {"thickness": 10, "tickformat": PERCENT_TICKS}}]
+        "colorbar": _colour_bar(label, "percent", "")}]
     if cells["small"].any():
         traces.append({**shading, "z": matrix(True), "showscale": False,
                        "colorscale": [[0, "#e2e8f0"], [1, "#cbd5e1"]],
@@ -757,7 +875,7 @@ def backtest_figure(origins: pd.DataFrame) -> Figure:
     traces = [{"type": "bar", "x": windows, "y": _values(origins[column]), "name": name,
                "marker": {"color": colour},
                "text": [format_percent(value, 0) for value in origins[column]],
-               "textposition": "outside", "cliponaxis": False,
+               "textposition": "outside", "cliponaxis": False, **BAR_TEXT,
                "hovertemplate": f"%{{x}}<br>MAPE %{{y:.1%}}<extra>{name}</extra>"}
               for column, name, colour in (("model_mape", "Model", ACCENT),
                                            ("baseline_mape", "Seasonal naive", COMPARISON))]
@@ -777,7 +895,7 @@ def index_figure(frame: pd.DataFrame, label_column: str) -> Figure:
             "marker": {"color": [PRIMARY if value >= 1 else COMPARISON
                                  for value in values.fillna(0)]},
             "text": [f"{value:.2f}" if pd.notna(value) else "" for value in values],
-            "textposition": "outside", "cliponaxis": False,
+            "textposition": "outside", "cliponaxis": False, **BAR_TEXT,
             "hovertemplate": "%{customdata}<br>%{y:.2f}× the mean day<extra></extra>"}
     return _figure([bars], showlegend=False, bargap=0.3,
                    yaxis={"rangemode": "tozero", "tickformat": ".1f"},
@@ -813,7 +931,8 @@ def interval_bar_figure(frame: pd.DataFrame, label_column: str, value: str, low:
         "hovertemplate": f"%{{x}}<br>{number} ({_hover_number('customdata[0]', unit, currency)}"
                          f" to {_hover_number('customdata[1]', unit, currency)})"
                          "<extra></extra>"}
-    notes = [{"x": label, "y": 0, "text": _text(short), "showarrow": False, "textangle": -90,
+    # Upright, a word a line: a sideways note is as hard to read as a sideways label.
+    notes = [{"x": label, "y": 0, "text": "<br>".join(_text(short).split()), "showarrow": False,
               "yanchor": "bottom", "font": {"size": 11, "color": MUTED}}
              for label, v in zip(labels, estimate, strict=True) if pd.isna(v)]
     return _figure([bars], showlegend=False, bargap=0.35, annotations=notes,
@@ -837,10 +956,36 @@ def grouped_scatter_figure(frame: pd.DataFrame, x: str, y: str, group_column: st
             "hovertemplate": f"%{{text}}<br>{_text(x_title)}: %{{x:,.0f}}<br>{_text(y_title)}: "
                              f"{_hover_number('y', y_unit, currency)}"
                              f"<extra>{_text(str(group))}</extra>"})
-    return _figure(traces, showlegend=True, hovermode="closest",
-                   xaxis={"title": {"text": _text(x_title)}, **({"type": "log"} if x_log else {})},
+    x_axis = {"title": {"text": _text(x_title)},
+              **(_log_axis(frame[x]) if x_log else {})}
+    return _figure(traces, showlegend=True, hovermode="closest", xaxis=x_axis,
                    yaxis={**_value_axis(y_unit, currency), "title": {"text": _text(y_title)},
                           "zeroline": True, "zerolinecolor": MUTED})
+
+
+def _log_axis(values: pd.Series) -> dict[str, Any]:
+    """A log axis ticked at whole numbers written in full (1, 10, 100, 1k): plotly's own
+    log ticks mix bare digits between decades ("5, 100, 2, 5, 1000")."""
+    positive = values[values > 0]
+    if positive.empty:
+        return {"type": "log"}
+    first = math.floor(math.log10(float(positive.min())))
+    last = math.ceil(math.log10(float(positive.max())))
+    # Over two and a half decades or less, 2 and 5 between the powers of ten; over more,
+    # the powers alone (plotly draws only the ticks inside the axis range).
+    decades = math.log10(float(positive.max()) / float(positive.min()))
+    steps = (1, 2, 5) if decades <= 2.5 else (1,)
+    ticks = [step * 10 ** power for power in range(first, last + 1) for step in steps]
+    return {"type": "log", "tickmode": "array", "tickvals": ticks,
+            "ticktext": [_compact_tick(tick) for tick in ticks]}
+
+
+def _compact_tick(value: float) -> str:
+    """'0.5', '20', '1k', '2.5M': SI's 'm' for a thousandth would read as millions."""
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if value >= size:
+            return f"{value / size:g}{suffix}"
+    return f"{value:g}"
 
 
 def timeline_markers_figure(daily: pd.DataFrame, markers: pd.DataFrame, group_column: str,
@@ -890,7 +1035,11 @@ def stacked_bar_figure(frame: pd.DataFrame, label_column: str,
 
 def heatmap_counts_figure(cells: pd.DataFrame, value: str, count: str, name: str,
                           unit: str, currency: str, what: str = "posts") -> Figure:
-    """`heatmap_figure` with each cell's count written in it and in the hover."""
+    """`heatmap_figure` with each cell's count written in it and in the hover; when no cell
+    has enough of them for a value, a chart that says so rather than a blank grid."""
+    if not cells[value].notna().any():
+        return empty_figure(f"Too few {what} in any one weekday and hour to show "
+                            f"{name.lower()}: see the note below.")
     figure = heatmap_figure(cells, value, name, unit, currency)
     counts = cells.pivot(index="weekday", columns="hour", values=count).reindex(
         index=range(7), columns=range(24)).fillna(0).astype(int)
@@ -900,3 +1049,55 @@ def heatmap_counts_figure(cells: pd.DataFrame, value: str, count: str, name: str
     return {"data": [{**heat, "text": text, "texttemplate": "%{text}",
                       "textfont": {"size": 9}, "hovertemplate": hover}],
             "layout": figure["layout"]}
+
+
+def daily_lines_figure(frame: pd.DataFrame, series: Sequence[tuple[str, str, str]],
+                       currency: str, span: tuple[Any, Any] | None = None,
+                       span_label: str = "") -> Figure:
+    """Money per day (`day`), one line per series ((column, name, colour)); `span` (first,
+    last day) is shaded and labelled, e.g. the days a campaign ran."""
+    traces = [{"type": "scatter", "mode": "lines", "x": _values(frame["day"]),
+               "y": _values(frame[column]), "name": _text(name),
+               "line": {"color": colour, "width": 1.8},
+               "hovertemplate": f"%{{x|%a %d %b %Y}}<br>{_hover_number('y', 'money', currency)}"
+                                f"<extra>{_text(name)}</extra>"}
+              for column, name, colour in series]
+    extra: dict[str, Any] = {}
+    if span is not None:
+        extra["shapes"] = [{"type": "rect", "xref": "x", "yref": "paper", "x0": str(span[0]),
+                            "x1": str(span[1]), "y0": 0, "y1": 1, "layer": "below",
+                            "fillcolor": ACCENT, "opacity": 0.12, "line": {"width": 0}}]
+        extra["annotations"] = [{"x": str(span[0]), "y": 1, "xref": "x", "yref": "paper",
+                                 "text": _text(span_label), "showarrow": False,
+                                 "xanchor": "left", "yanchor": "bottom",
+                                 "font": {"size": 11}}]
+        extra["margin"] = {"t": 24}  # room for the span's label above the plot
+    return _figure(traces, showlegend=True, hovermode="x unified", xaxis={"type": "date"},
+                   yaxis={**_money_axis(currency), "rangemode": "tozero"},
+                   legend={"orientation": "h", "y": -0.2}, **extra)
+
+
+def model_history_figure(runs: pd.DataFrame) -> Figure:
+    """The backtested mean MAPE and WAPE of a model and of its baseline per training run,
+    in the order of the runs; the hover names the run's data (`label`), its as-of date and
+    data revision."""
+    about = [[_text(label), revision, _json_value(asof)] for label, revision, asof in zip(
+        runs["label"], runs["data_revision"], runs["asof"], strict=True)]
+    # One slot per run in time order (runs come minutes or months apart; a date axis would
+    # zoom to milliseconds for two runs of one afternoon).
+    runs_at = [f"Run {run}<br>{pd.Timestamp(at):%-d %b %Y %H:%M}" for run, at in zip(
+        runs["run_id"], runs["trained_at"], strict=True)]
+    traces = [{"type": "scatter", "mode": "lines+markers", "x": runs_at,
+               "y": _values(runs[column]), "name": name, "customdata": about,
+               "line": {"color": colour, "width": 1.8, "dash": dash}, "marker": {"size": 7},
+               "hovertemplate": f"{name} %{{y:.1%}}<br>%{{customdata[0]}}<br>as of "
+                                "%{customdata[2]|%-d %b %Y}, data revision %{customdata[1]}"
+                                "<extra></extra>"}
+              for column, name, colour, dash in (
+                  ("model_mape", "Model MAPE", ACCENT, "solid"),
+                  ("baseline_mape", "Baseline MAPE", COMPARISON, "solid"),
+                  ("model_wape", "Model WAPE", ACCENT, "dot"),
+                  ("baseline_wape", "Baseline WAPE", COMPARISON, "dot"))]
+    return _figure(traces, showlegend=True, xaxis={"type": "category", "automargin": True},
+                   yaxis={"tickformat": PERCENT_TICKS, "rangemode": "tozero"},
+                   legend={"orientation": "h", "y": -0.3})

@@ -20,6 +20,14 @@ SETTLED = """
   return plots.every(p => p.data && (p.data.length > 0 ||
                                      (p.layout.xaxis && p.layout.xaxis.visible === false)));
 """
+# The charts drawn, at this moment, with Plotly's default axes (tick labels on screen and no
+# data): a chart waiting for its first answer, or a sparkline whose axes the CSS must hide.
+DEFAULT_AXES = """
+  return [...document.querySelectorAll('.js-plotly-plot')]
+    .filter(p => !(p.data && p.data.length) && [...p.querySelectorAll('.xtick text, .ytick text')]
+                   .some(t => t.getClientRects().length && t.textContent))
+    .map(p => (p.closest('[id]') || p).id);
+"""
 WIDTH = "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
 
 
@@ -34,17 +42,25 @@ def test_every_page_fits_a_phone_and_a_laptop(dash_duo: DashComposite,
     dash_duo.start_server(browser_app.extensions["dash"], navigate=False)
     log_in(dash_duo, "/", overview=False)
     driver = dash_duo.driver
-    too_wide = []
+    too_wide, default_axes = [], []
+
+    def settled() -> bool:
+        """Whether the page has settled; on the way, any chart with default axes is noted
+        (while loading, too: the blank loading figure hides them)."""
+        shown = driver.execute_script(DEFAULT_AXES)
+        default_axes.extend(f"{page.path} at {width} px: {plot}" for plot in shown)
+        return bool(driver.execute_script(SETTLED))
+
     for width, height in SIZES:
         driver.set_window_size(width, height)
         for page in PAGES:
             driver.get(base_url(dash_duo) + page.path)
-            wait_until(lambda: driver.execute_script(SETTLED), timeout=30,
-                       what=f"{page.path} at {width} px to settle")
+            wait_until(settled, timeout=30, what=f"{page.path} at {width} px to settle")
             document, window = driver.execute_script(WIDTH)
             if document > window:
                 too_wide.append(f"{page.path} at {width} px: {document} px wide")
     assert not too_wide, too_wide
+    assert not default_axes, sorted(set(default_axes))
     assert dash_duo.get_logs() == []
 
 

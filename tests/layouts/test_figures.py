@@ -34,7 +34,7 @@ def test_ranked_bars_put_the_largest_on_top_and_carry_the_filter_key() -> None:
 def test_ranked_bars_show_the_comparison_and_highlight_the_selection() -> None:
     figure = figures.ranked_bar_figure(platform_frame(True), "platform", "slug", "USD",
                                        compare=True, selected=["amazon"])
-    comparison, current = figure["data"]
+    comparison, current, _values = figure["data"]
     assert comparison["name"] == "Comparison period"
     assert comparison["x"] == [0.0, 220.0, 250.0]
     assert comparison["customdata"] == current["customdata"]  # either bar filters

@@ -1,5 +1,6 @@
-"""Data page callbacks: the import wizard, templates, import history and the full export's
-links (the export itself is `dashapp.downloads`).
+"""Data page callbacks: the quality summary, the import wizard, the demo load, entries by
+hand, undoing an import, templates, import history and the full export's links (the export
+itself is `dashapp.downloads`).
 
 Checking and importing a file run as Dash background callbacks, so a long import shows its
 progress and never holds a web worker. The background process has no request: the
@@ -21,18 +22,20 @@ from flask import Flask, request
 from flask_login import current_user
 
 from dashapp import jobs
-from dashapp.context import fetch, perform
+from dashapp.context import actor, data_changed, fetch, perform, setting
 from dashapp.filters import to_query
-from dashapp.permissions import can_import
+from dashapp.permissions import can_administer, can_import
 from dashapp.views import view_from_store
 from layouts import data as ids
 from layouts.shell import STORE
+from services.data_quality import data_quality
 from services.dimensions import platform_options
 from services.errors import ServiceError
 from services.filters import format_range
 from services.imports.dataset import XLSX_MAX_ROWS, count_order_lines
 from services.imports.jobs import import_history
 from services.imports.kinds import KINDS, template_csv
+from services.imports.manual import add_product, record_sale
 from services.imports.mapping import (
     ColumnMapping,
     propose,
@@ -42,7 +45,9 @@ from services.imports.mapping import (
 )
 from services.imports.pipeline import analyse
 from services.imports.reader import import_limits
-from services.imports.runner import CHECK, IMPORT, JobRequest
+from services.imports.report import ImportReport
+from services.imports.runner import CHECK, DEMO, IMPORT, JobRequest
+from services.imports.undo import undo_import, undoable_imports
 from services.imports.uploads import save_upload
 
 
@@ -97,6 +102,70 @@ def history_for(data: dict[str, Any] | None) -> Any:
     if not data or data.get("path") != ids.PATH or not can_import():
         raise PreventUpdate
     return ids.history_table(fetch(import_history))
+
+
+def quality_for(data: dict[str, Any] | None) -> Any:
+    """The quality summary when the Data page is shown (the demo load for an admin)."""
+    if not data or data.get("path") != ids.PATH or not can_import():
+        raise PreventUpdate
+    return ids.quality_view(fetch(data_quality), can_administer())
+
+
+def undo_options(data: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The imports the logged-in user may undo now."""
+    if not data or data.get("path") != ids.PATH or not can_import():
+        raise PreventUpdate
+    return ids.undo_options(fetch(undoable_imports, current_user.id))
+
+
+def undo(job_id: int | None) -> Any:
+    """Undo an import as the logged-in user; the message to show."""
+    if not job_id or not can_import():
+        return _alert("Your role may not undo imports.")
+    try:
+        result = perform(undo_import, actor(), int(job_id))
+    except ServiceError as error:
+        return _alert(str(error))
+    data_changed()
+    span = (f", from {result.first_date:%d %b %Y} to {result.last_date:%d %b %Y}"
+            if result.first_date and result.last_date else "")
+    return _alert(f"Import #{result.job_id} ({result.filename}) was undone: "
+                  f"{_count(result.orders, 'order')} and {_count(result.lines, 'line')} "
+                  f"removed{span}, and the figures of those days rebuilt.", "success")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def _entered(report: ImportReport) -> Any:
+    """The report of an entry by hand; a loaded entry changes the data version."""
+    if report.status == "succeeded":
+        data_changed()
+    return ids.entry_view(json.loads(report.to_json()))
+
+
+def enter_sale(order_values: list[Any], order_ids: list[dict[str, str]],
+               line_values: list[Any], line_ids: list[dict[str, Any]]) -> Any:
+    """Record the sale of the form as the logged-in user."""
+    order = {component["field"]: value for component, value in zip(order_ids, order_values,
+                                                                     strict=True)}
+    order["ordered_at"] = str(order.get("ordered_at") or "").replace("T", " ")
+    rows: dict[int, dict[str, Any]] = {}
+    for component, value in zip(line_ids, line_values, strict=True):
+        rows.setdefault(component["row"], {})[component["field"]] = value
+    return _entered(perform(record_sale, current_user.id, order,
+                            [rows[row] for row in sorted(rows)], setting("TIMEZONE"),
+                            request.remote_addr))
+
+
+def enter_product(values: list[Any], field_ids: list[dict[str, str]]) -> Any:
+    """Add (or change) the catalogue row of the form as the logged-in user."""
+    product = {component["field"]: value for component, value in zip(field_ids, values,
+                                                                       strict=True)}
+    product["is_merchandise"] = "yes" if product.get("is_merchandise") else "no"
+    return _entered(perform(add_product, current_user.id, product, setting("TIMEZONE"),
+                            request.remote_addr))
 
 
 def export_links(data: dict[str, Any] | None) -> tuple[str, str, str, Any]:
@@ -274,9 +343,84 @@ def register_callbacks(app: Dash) -> None:
         return ids.report_view(report, checked), report, not ready
 
     @app.callback(Output(ids.HISTORY, "children"), Input(STORE, "data"),
-                  Input(ids.LAST_REPORT, "data"))
-    def history(data: dict[str, Any] | None, _report: Any) -> Any:
+                  Input(ids.LAST_REPORT, "data"), Input(ids.CHANGED, "data"))
+    def history(data: dict[str, Any] | None, _report: Any, _changed: Any) -> Any:
         return history_for(data)
+
+    @app.callback(Output(ids.QUALITY, "children"), Input(STORE, "data"),
+                  Input(ids.LAST_REPORT, "data"), Input(ids.CHANGED, "data"))
+    def quality(data: dict[str, Any] | None, _report: Any, _changed: Any) -> Any:
+        return quality_for(data)
+
+    @app.callback(Output(ids.UNDO_CHOICE, "options"), Output(ids.UNDO_CHOICE, "value"),
+                  Input(STORE, "data"), Input(ids.LAST_REPORT, "data"),
+                  Input(ids.CHANGED, "data"))
+    def undo_choices(data: dict[str, Any] | None, _report: Any, _changed: Any) -> tuple:
+        return undo_options(data), None
+
+    @app.callback(Output(ids.UNDO, "disabled"), Input(ids.UNDO_CHOICE, "value"))
+    def undo_ready(choice: int | None) -> bool:
+        return not choice
+
+    @app.callback(Output(ids.UNDO_CONFIRM, "displayed"), Output(ids.UNDO_CONFIRM, "message"),
+                  Input(ids.UNDO, "n_clicks"), State(ids.UNDO_CHOICE, "value"),
+                  State(ids.UNDO_CHOICE, "options"), prevent_initial_call=True)
+    def confirm_undo(clicks: int, choice: int | None, options: list[dict[str, Any]]) -> tuple:
+        if not clicks or not choice:
+            raise PreventUpdate
+        label = next((o["label"] for o in options or [] if o["value"] == choice), "")
+        return True, (f"Undo import {label}? Its orders and lines are removed from every "
+                      "page; import the file (or enter the sale) again to get them back.")
+
+    @app.callback(Output(ids.UNDO_RESULT, "children"), Output(ids.CHANGED, "data"),
+                  Input(ids.UNDO_CONFIRM, "submit_n_clicks"), State(ids.UNDO_CHOICE, "value"),
+                  State(ids.CHANGED, "data"), prevent_initial_call=True)
+    def run_undo(confirmed: int | None, choice: int | None, changed: int | None) -> tuple:
+        if not confirmed:
+            raise PreventUpdate
+        return undo(choice), (changed or 0) + 1
+
+    @app.callback(Output(ids.TICKET, "data", allow_duplicate=True),
+                  Output(ids.RESULT, "children", allow_duplicate=True),
+                  Input(ids.DEMO_LOAD, "n_clicks"), prevent_initial_call=True)
+    def load_demo(clicks: int | None) -> tuple:
+        if not clicks:
+            raise PreventUpdate
+        if not can_administer():
+            return None, _alert("Only an administrator may load the demo data.")
+        job = JobRequest(action=DEMO, user_id=current_user.id, upload="", mapping={},
+                         platform="", skip_invalid=False, ip=request.remote_addr)
+        return jobs.sign_ticket(server, job), _alert("Loading the demo data…", "info")
+
+    entry_outputs = (Output(ids.ENTRY_RESULT, "children"),
+                     Output(ids.CHANGED, "data", allow_duplicate=True))
+
+    @app.callback(*entry_outputs, Input(ids.SALE_SAVE, "n_clicks"),
+                  State({"type": ids.SALE, "field": ALL}, "value"),
+                  State({"type": ids.SALE, "field": ALL}, "id"),
+                  State({"type": ids.SALE_LINE, "field": ALL, "row": ALL}, "value"),
+                  State({"type": ids.SALE_LINE, "field": ALL, "row": ALL}, "id"),
+                  State(ids.CHANGED, "data"), prevent_initial_call=True)
+    def save_sale(clicks: int, values: list, order_ids: list, line_values: list,
+                  line_ids: list, changed: int | None) -> tuple:
+        if not clicks:
+            raise PreventUpdate
+        try:
+            return enter_sale(values, order_ids, line_values, line_ids), (changed or 0) + 1
+        except ServiceError as error:
+            return _alert(str(error)), no_update
+
+    @app.callback(*entry_outputs, Input(ids.PRODUCT_SAVE, "n_clicks"),
+                  State({"type": ids.PRODUCT, "field": ALL}, "value"),
+                  State({"type": ids.PRODUCT, "field": ALL}, "id"),
+                  State(ids.CHANGED, "data"), prevent_initial_call=True)
+    def save_product(clicks: int, values: list, field_ids: list, changed: int | None) -> tuple:
+        if not clicks:
+            raise PreventUpdate
+        try:
+            return enter_product(values, field_ids), (changed or 0) + 1
+        except ServiceError as error:
+            return _alert(str(error)), no_update
 
     @app.callback(Output(ids.EXPORT_CSV, "href"), Output(ids.EXPORT_XLSX, "href"),
                   Output(ids.EXPORT_XLSX, "className"), Output(ids.EXPORT_NOTE, "children"),

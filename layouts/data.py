@@ -11,8 +11,9 @@ from dash import dcc, html
 from dashapp.context import setting
 from dashapp.filters import View
 from dashapp.permissions import DATA_PAGE_ROLES, can_write_shared_data
-from layouts.admin import table
+from layouts.admin import cell, table
 from layouts.components import busy
+from services.data_quality import GAP_LABELS, LEFT_OUT_LABELS, DataQuality
 from services.filters import ParamSpec
 from services.imports.access import PLATFORM_KINDS
 from services.imports.convert import DATE_ORDERS
@@ -58,6 +59,20 @@ DOWNLOAD = "data-download"
 EXPORT_NOTE = "data-export-note"
 EXPORT_CSV = "data-export-csv"
 EXPORT_XLSX = "data-export-xlsx"
+QUALITY = "data-quality"
+DEMO_LOAD = "data-demo-load"
+CHANGED = "data-changed"  # bumped after an undo or an entry by hand: tables refresh
+UNDO_CHOICE = "data-undo-choice"
+UNDO = "data-undo"
+UNDO_CONFIRM = "data-undo-confirm"
+UNDO_RESULT = "data-undo-result"
+SALE = "data-sale"  # pattern-matching type of the sale form's order fields: {"type", "field"}
+SALE_LINE = "data-sale-line"  # … of its line fields: {"type", "field", "row"}
+SALE_SAVE = "data-sale-save"
+PRODUCT = "data-product"  # pattern-matching type of the product form's fields
+PRODUCT_SAVE = "data-product-save"
+ENTRY_RESULT = "data-entry-result"
+SALE_LINES = 4  # line rows of the sale form (blank rows are left out)
 NOT_MAPPED = ""
 AUTO_KIND = "auto"
 
@@ -68,14 +83,195 @@ def layout(view: View) -> html.Div:
         dcc.Store(id=UPLOAD_STATE), dcc.Store(id=TICKET), dcc.Store(id=LAST_REPORT),
         dcc.Store(id=UPLOAD_FILE), dcc.Store(id=UPLOAD_LIMIT, data=upload_limit()),
         dcc.Download(id=DOWNLOAD),
+        dcc.Store(id=CHANGED, data=0),
         html.H1("Data", className="h4"),
-        html.P("Import sales, catalogue and marketing files; see every import; export the "
+        html.P("What is loaded and how complete it is; import sales, catalogue and marketing "
+               "files, or enter a sale or a product by hand; see and undo imports; export the "
                "order lines of the current filters. The filters above apply to the export "
                "only.", className="small text-muted mb-3"),
+        quality_card(),
         dbc.Row([
-            dbc.Col([import_card(), history_card()], lg=8),
-            dbc.Col([export_card(), templates_card()], lg=4),
+            dbc.Col([import_card(), history_card(), undo_card()], lg=8),
+            dbc.Col([entry_card(), export_card(), templates_card()], lg=4),
         ], className="g-3 mb-3"),
+    ])
+
+
+def quality_card() -> dbc.Card:
+    """What is loaded and how complete it is (filled by a callback)."""
+    return dbc.Card([dbc.CardHeader(html.H2("What is loaded", className="h6 mb-0")),
+                     dbc.CardBody(busy(html.Div(id=QUALITY), height=120))],
+                    className="chart-card mb-3")
+
+
+def quality_view(summary: DataQuality, may_load_demo: bool) -> html.Div:
+    """The quality summary: coverage per kind and platform, lines left out of the metrics
+    and why, gaps, and the last import of each kind."""
+    if summary.is_empty:
+        return empty_data_view(may_load_demo)
+    def share(count: int) -> str:
+        if not summary.lines:
+            return f"{count:,}"
+        part = count / summary.lines
+        return f"{count:,} ({'<0.1%' if 0 < part < 0.0005 else f'{part:.1%}'})"
+
+    return html.Div([
+        table(summary.kinds, [("kind", "Data"), ("rows", "Rows"), ("platforms", "Platforms"),
+                              ("first", "First day"), ("last", "Last day")],
+              "data-quality-kinds"),
+        html.Details([
+            html.Summary("Dates covered per platform", className="small"),
+            html.Div(table(summary.coverage, [("kind", "Data"), ("platform", "Platform"),
+                                              ("rows", "Rows"), ("first", "First day"),
+                                              ("last", "Last day")],
+                           "data-quality-coverage"), className="preview-scroll")]),
+        dbc.Row([
+            dbc.Col([html.H3(f"Left out of the metrics (of {summary.lines:,} order lines)",
+                             className="h6 mt-2"),
+                     _counts(summary.left_out, LEFT_OUT_LABELS, share, "data-quality-left")],
+                    md=6),
+            dbc.Col([html.H3("Gaps", className="h6 mt-2"),
+                     _counts(summary.gaps, GAP_LABELS, share, "data-quality-gaps",
+                             per_line=("guest_lines", "uncosted_lines",
+                                       "uncategorised_lines"))], md=6),
+        ], className="g-2"),
+        html.H3("Last import of each kind", className="h6 mt-2"),
+        table(summary.last_imports, [("kind", "Kind"), ("filename", "File"),
+                                     ("finished_at", f"When ({setting('TIMEZONE')})"),
+                                     ("user", "Who"), ("rows_loaded", "Rows loaded")],
+              "data-quality-imports", "No import has loaded data yet."),
+        html.P(f"Rows that imports left out for problems (Skip rows with problems): "
+               f"{summary.rows_refused:,}.", className="small text-muted mb-0"),
+    ])
+
+
+def _counts(counts: Mapping[str, int], labels: Mapping[str, str], share: Any,
+            component_id: str, per_line: Sequence[str] = ()) -> html.Ul:
+    """One line per reason: its count (with its share of the lines where it counts lines)."""
+    return html.Ul([html.Li([html.Strong(share(counts[key]) if key in per_line or
+                                         key in LEFT_OUT_LABELS else f"{counts[key]:,}"),
+                             f" {label}"]) for key, label in labels.items()],
+                   className="small mb-0 ps-3", id=component_id)
+
+
+def empty_data_view(may_load_demo: bool) -> html.Div:
+    """No data yet: how to get some (an admin may load the demo data)."""
+    demo = html.Div([
+        dbc.Button("Load the demo data", id=DEMO_LOAD, color="primary", n_clicks=0,
+                   className="me-2"),
+        html.Span("Two years of a fictional shop's sales, catalogue, customers and marketing, "
+                  "to try every page (the same data as pulseboard demo-data). It loads into "
+                  "an empty database only; the progress shows under Import a file.",
+                  className="small text-muted")], className="d-flex align-items-center "
+                                                            "flex-wrap gap-1")
+    return html.Div([
+        html.P("No data is loaded yet: import a file below or enter a sale by hand.",
+               className="mb-2"),
+        demo if may_load_demo else html.P(
+            "An administrator can load demo data to try Pulseboard.",
+            className="small text-muted mb-0"),
+    ], id="data-quality-empty")
+
+
+def undo_card() -> dbc.Card:
+    """Undo a sales import: choose one of the imports the user may undo, confirm."""
+    return dbc.Card([
+        dbc.CardHeader(html.H2("Undo an import", className="h6 mb-0")),
+        dbc.CardBody([
+            html.P("Removes exactly the orders and lines one sales import (or a sale entered "
+                   "by hand) wrote, and rebuilds the figures of their days. Offered while "
+                   "none of its orders was replaced since and it replaced none loaded before "
+                   "it; an administrator may undo any import, others their own.",
+                   className="small text-muted"),
+            dbc.Row([
+                dbc.Col(dcc.Dropdown(id=UNDO_CHOICE, options=[], placeholder="Import to undo…"),
+                        md=8),
+                dbc.Col(dbc.Button("Undo this import", id=UNDO, color="danger", outline=True,
+                                   n_clicks=0, disabled=True), md=4),
+            ], className="g-2"),
+            dcc.ConfirmDialog(id=UNDO_CONFIRM),
+            html.Div(id=UNDO_RESULT, className="mt-2"),
+        ]),
+    ], className="chart-card mt-3")
+
+
+def undo_options(rows: Sequence[Mapping[str, Any]],
+                 zone: str | None = None) -> list[dict[str, Any]]:
+    """The dropdown's options: one per import the user may undo (times in `zone`)."""
+    zone = zone or setting("TIMEZONE")
+    return [{"value": row["id"], "label": f"#{row['id']} {row['filename']} ({row['rows']:,} "
+             f"row{'' if row['rows'] == 1 else 's'}, {cell(row['started_at'], zone)})"}
+            for row in rows]
+
+
+def entry_card() -> dbc.Card:
+    """Record a sale, or add a product, by hand (checked as an import of one row is)."""
+    tabs = [dbc.Tab(sale_form(), label="Record a sale", tab_id="sale")]
+    if can_write_shared_data():
+        tabs.append(dbc.Tab(product_form(), label="Add a product", tab_id="product"))
+    return dbc.Card([
+        dbc.CardHeader(html.H2("Enter by hand", className="h6 mb-0")),
+        dbc.CardBody([
+            html.P("For a shop without an export. An entry is checked and loaded as an import "
+                   "of the same rows would be, listed in the import history, and undone "
+                   "from there.", className="small text-muted"),
+            dbc.Tabs(tabs, active_tab="sale", className="mb-2"),
+            html.Div(id=ENTRY_RESULT),
+            None if can_write_shared_data() else html.P(
+                "The product catalogue is shared by every platform: only a user without a "
+                "platform limit adds products (a sale of a new SKU adds it).",
+                className="small text-muted mb-0"),
+        ]),
+    ], className="chart-card mb-3")
+
+
+def _input(pattern: dict[str, Any], label: str, **props: Any) -> dbc.Col:
+    return dbc.Col([dbc.Label(label, className="filter-label"),
+                    dbc.Input(id=pattern, size="sm", **props)], xs=6)
+
+
+def sale_form() -> html.Div:
+    """One order: number, time, platform, customer, country, and up to SALE_LINES lines."""
+    order: list[tuple[str, str, dict[str, Any]]] = [
+        ("order_number", "Order number", {"maxLength": 64}),
+        ("ordered_at", "Date and time", {"type": "datetime-local"}),
+        ("platform", "Platform", {"list": PLATFORM_LIST, "value": "Online Store",
+                                  "maxLength": 80}),
+        ("customer_id", "Customer ID", {"maxLength": 64, "placeholder": "blank: a guest"}),
+        ("country", "Country", {"maxLength": 80})]
+    line_fields = [("sku", "SKU", 3, False), ("quantity", "Qty", 3, True),
+                   ("unit_price", "Price", 3, True), ("product_name", "Name if new", 3, False)]
+    lines = [dbc.Row([dbc.Col(dbc.Input(id={"type": SALE_LINE, "field": field, "row": row},
+                                        size="sm", placeholder=label, name=f"{field}-{row}",
+                                        type="number" if number else "text",
+                                        step="any" if number else None),
+                              xs=width) for field, label, width, number in line_fields],
+                     className="g-1 mb-1") for row in range(SALE_LINES)]
+    return html.Div([
+        dbc.Row([_input({"type": SALE, "field": name}, label, **props)
+                 for name, label, props in order], className="g-2"),
+        html.Div("Lines (SKU, quantity, unit price; a name for a new SKU; a negative "
+                 "quantity is a return)", className="filter-label mt-2"),
+        *lines,
+        dbc.Button("Record this sale", id=SALE_SAVE, color="primary", size="sm", n_clicks=0,
+                   className="mt-1"),
+    ])
+
+
+def product_form() -> html.Div:
+    """A catalogue row; the SKU of an existing product changes that product."""
+    fields: list[tuple[str, str, dict[str, Any]]] = [
+        ("sku", "SKU", {"maxLength": 64}), ("name", "Name", {"maxLength": 255}),
+        ("category", "Category", {"maxLength": 80}), ("brand", "Brand", {"maxLength": 80}),
+        ("unit_cost", "Unit cost", {"type": "number", "step": "any", "min": 0}),
+        ("list_price", "List price", {"type": "number", "step": "any", "min": 0})]
+    return html.Div([
+        dbc.Row([_input({"type": PRODUCT, "field": name}, label, **props)
+                 for name, label, props in fields], className="g-2"),
+        dbc.Checkbox(id={"type": PRODUCT, "field": "is_merchandise"}, value=True,
+                     label="Merchandise (not postage, a fee or a voucher)", className="mt-2"),
+        dbc.Button("Save the product", id=PRODUCT_SAVE, color="primary", size="sm",
+                   n_clicks=0, className="mt-1"),
     ])
 
 
@@ -292,8 +488,7 @@ def report_view(report: Mapping[str, Any], checked: bool) -> html.Div:
     figures += [(_sentence(TOTAL_LABELS.get(key, key)), value)
                 for key, value in report["totals"].items()]
     body: list[Any] = [
-        dbc.Alert([html.Strong(_headline(report, checked))] + [
-            html.Div(error) for error in report["errors"]], color=color, id="data-report-alert"),
+        _report_alert(report, checked, color),
         table([{"what": label, "value": _number(value)} for label, value in figures],
               [("what", ""), ("value", "")], "data-report-figures"),
     ]
@@ -309,6 +504,25 @@ def report_view(report: Mapping[str, Any], checked: bool) -> html.Div:
                      ("message", "Problem")], "data-report-issues"), className="preview-scroll")]
     body += [html.Ul([html.Li(note) for note in report["notes"]], className="small mt-2")]
     return html.Div(body, id="data-report")
+
+
+def _report_alert(report: Mapping[str, Any], checked: bool, color: str) -> dbc.Alert:
+    return dbc.Alert([html.Strong(_headline(report, checked))] + [
+        html.Div(error) for error in report["errors"]], color=color, id="data-report-alert")
+
+
+def entry_view(report: Mapping[str, Any]) -> html.Div:
+    """The outcome of an entry by hand: the headline, and each problem with its field."""
+    color = "success" if report["status"] == "succeeded" else "danger"
+    # The entry's rows are numbered as a spreadsheet numbers them: line 1 is row 2.
+    problems = [{"line": issue["row"] - 1, "field": issue["column"], "value": issue["value"],
+                 "problem": issue["message"]} for issue in report["issues"]]
+    return html.Div([
+        _report_alert(report, False, color),
+        table(problems, [("line", "Line"), ("field", "Field"), ("value", "Value"),
+                         ("problem", "Problem")],
+              "data-entry-problems") if problems else None,
+    ], id="data-entry-report")
 
 
 def _sentence(text: str) -> str:
@@ -348,4 +562,4 @@ def history_table(rows: Sequence[Mapping[str, Any]], zone: str | None = None) ->
                          ("rows_excluded", "Not merchandise"), ("checksum", "SHA-256"),
                          ("why", "Problems")], "data-history-table",
                  "No file has been imported yet, and no demo data loaded: import a file "
-                 "above (or run pulseboard demo-data).", zone)
+                 "above (or load the demo data, see What is loaded).", zone)

@@ -47,6 +47,10 @@ class Order(Base):
     state: Mapped[Optional[str]] = mapped_column(String(80))
     city: Mapped[Optional[str]] = mapped_column(String(80))
     ship_mode: Mapped[Optional[str]] = mapped_column(String(40))
+    # The import job that wrote the order (import_jobs.id), so that import can be undone;
+    # None for demo data and for orders imported before it was recorded (a sale entered by
+    # hand is an import: services.imports.manual).
+    import_job_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
 
 
 class OrderLine(Base):

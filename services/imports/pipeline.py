@@ -326,7 +326,7 @@ def _load(session: Session, scope: Scope, request: ImportRequest, report: Import
         progress(text, 0.35 + 0.6 * fraction)
 
     if isinstance(prepared, sales.PreparedSales):
-        report.totals.update(sales.load(session, prepared, scope, step))
+        report.totals.update(sales.load(session, prepared, scope, step, job.id))
     else:
         entities.load(session, prepared, scope, request.timezone)
     # Platforms created by the load now exist: the job's attribution is complete.

@@ -10,8 +10,9 @@ from typing import Any
 
 CHECKED, SUCCEEDED, REJECTED, FAILED, RUNNING = (
     "checked", "succeeded", "rejected", "failed", "running")
+UNDONE = "undone"  # loaded, then its rows removed (services.imports.undo)
 STATUS_LABELS = {CHECKED: "checked (nothing loaded)", SUCCEEDED: "loaded", REJECTED: "rejected",
-                 FAILED: "failed", RUNNING: "running"}
+                 FAILED: "failed", RUNNING: "running", UNDONE: "undone (its rows removed)"}
 UNEXPECTED = ("The import failed on an unexpected error (it has been logged); nothing was "
               "changed.")
 TOTAL_LABELS = {

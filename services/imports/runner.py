@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from models import User
 from services.errors import ServiceError
 from services.imports.budget import JobBudget, within
+from services.imports.demo_load import demo_job
 from services.imports.mapping import ColumnMapping
 from services.imports.pipeline import ImportRequest, check_file, import_file
 from services.imports.reader import Limits
@@ -29,6 +30,7 @@ from services.users import scope_for
 log = logging.getLogger(__name__)
 CHECK = "check"
 IMPORT = "import"
+DEMO = "demo"  # load the demo data into an empty database (no upload; admins only)
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,11 @@ def _run(session: Session, job: JobRequest, folder: Path, timezone: str, limits:
     user = session.get(User, job.user_id)
     if user is None or not user.active or user.role not in roles:
         raise ServiceError("Your account may not import files.")
+    if job.action == DEMO:
+        report = demo_job(session, user, timezone, job.ip)
+        if on_loaded is not None:
+            on_loaded()
+        return report
     data, meta = load_upload(folder, job.upload, user.id)
     request = ImportRequest(
         data=data, filename=meta["filename"], mapping=ColumnMapping.from_dict(job.mapping),
@@ -104,5 +111,7 @@ def _run(session: Session, job: JobRequest, folder: Path, timezone: str, limits:
 
 
 def _unfinished(job: JobRequest, status: str, error: str) -> ImportReport:
-    return ImportReport(kind=job.mapping["kind"], filename="the file", status=status,
+    demo = job.action == DEMO
+    return ImportReport(kind=DEMO if demo else job.mapping["kind"],
+                        filename="the demo data" if demo else "the file", status=status,
                         errors=[error])

@@ -387,9 +387,10 @@ def platform_ids(session: Session, scope: Scope, names: list[str]) -> dict[str, 
 
 
 def load(session: Session, prepared: PreparedSales, scope: Scope,
-         progress: Progress) -> dict[str, int]:
+         progress: Progress, job_id: int | None = None) -> dict[str, int]:
     """Write the prepared sales: products and customers first, then orders (replacing those
-    already present) and their lines. Runs inside the caller's transaction."""
+    already present, and marked with `job_id` so the import can be undone) and their lines.
+    Runs inside the caller's transaction."""
     lines = prepared.lines
     platforms = platform_ids(session, scope, sorted(lines["platform"].unique()))
     progress("Adding new products", 0.1)
@@ -402,7 +403,7 @@ def load(session: Session, prepared: PreparedSales, scope: Scope,
     customers, new_customers = _load_customers(session, prepared.customers, platforms, shared)
     progress("Replacing orders already loaded", 0.3)
     order_ids, replaced, replaced_dates = _load_orders(session, prepared.orders, platforms,
-                                                       customers)
+                                                       customers, job_id)
     progress("Writing order lines", 0.5)
     _load_lines(session, lines, platforms, products, customers, order_ids)
     progress("Updating the pre-aggregated sales", 0.8)
@@ -474,14 +475,14 @@ def _insert_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> No
 
 
 def _staged_orders(session: Session, orders: pd.DataFrame, platforms: dict[str, int],
-                   customers: dict[str, int]) -> Any:
+                   customers: dict[str, int], job_id: int | None) -> Any:
     staging = bulk.staging_table(session, "import_orders", [
         Column("platform_id", Integer), Column("order_number", String(64)),
         Column("ordered_at", DateTime), Column("sale_date", Date),
         Column("sale_hour", SmallInteger), Column("customer_id", Integer),
         Column("country", String(80)), Column("region", String(80)),
         Column("state", String(80)), Column("city", String(80)),
-        Column("ship_mode", String(40))])
+        Column("ship_mode", String(40)), Column("import_job_id", Integer)])
     frame = pd.DataFrame({
         "platform_id": orders["platform"].map(platforms).astype("Int64"),
         "order_number": orders["order_number"],
@@ -490,16 +491,18 @@ def _staged_orders(session: Session, orders: pd.DataFrame, platforms: dict[str, 
         "sale_hour": orders["o_hour"].astype("Int64"),
         "customer_id": orders["customer"].map(customers).astype("Int64"),
         **{key: orders[key].where(orders[key] != "", None) for key in (
-            "country", "region", "state", "city", "ship_mode")}})
+            "country", "region", "state", "city", "ship_mode")},
+        "import_job_id": pd.Series(job_id, index=orders.index, dtype="Int64")})
     bulk.insert_frame(session, staging, frame)
     return staging
 
 
 def _load_orders(session: Session, orders: pd.DataFrame, platforms: dict[str, int],
-                 customers: dict[str, int]) -> tuple[pd.DataFrame, int, list[dt.date]]:
+                 customers: dict[str, int],
+                 job_id: int | None) -> tuple[pd.DataFrame, int, list[dt.date]]:
     """Replace orders already in the database by the file's version, set-based; also returns
     the first and last date of the replaced orders (none when nothing was replaced)."""
-    staging = _staged_orders(session, orders, platforms, customers)
+    staging = _staged_orders(session, orders, platforms, customers, job_id)
     # correlate(None): inside DELETE FROM orders the subquery must still read orders itself.
     overlap = (select(Order.id).join(staging, and_(staging.c.platform_id == Order.platform_id,
                                                     staging.c.order_number == Order.order_number))

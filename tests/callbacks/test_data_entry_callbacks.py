@@ -1,0 +1,69 @@
+"""The Data page's entry, quality and undo callbacks as plain functions in a request: a sale
+entered by hand shows in the quality summary and the undo list, undoing it removes it, and
+each write bumps the data version (so no cached figure outlives it)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from callbacks.data import enter_sale, quality_for, undo, undo_options
+from dashapp.context import result_cache
+from dashapp.extensions import db
+from layouts import data as ids
+from services.users import create_user
+from tests.conftest import PASSWORD, callback_request, make_app
+from tests.fixtures.imports import (  # noqa: F401 - the fixtures are used by name
+    Fresh,
+    fresh_sqlite_fixture,
+    sqlite_template_fixture,
+)
+
+ADMIN = "admin@example.com"
+ORDER = {"order_number": "CB-1", "ordered_at": "2024-03-01T14:05", "platform": "Online Store",
+         "customer_id": "", "country": "Spain"}
+LINE = {"sku": "CB-SKU", "quantity": 2, "unit_price": 9.5, "product_name": "Cup"}
+
+
+@pytest.fixture
+def server(fresh_sqlite: Fresh, tmp_path: Path) -> Flask:
+    """An app on an empty database with an admin."""
+    app = make_app(fresh_sqlite.url, CACHE_DIR=str(tmp_path / "cache"))
+    with app.app_context():
+        create_user(db.session, ADMIN, PASSWORD, "admin")
+        db.session.commit()
+    return app
+
+
+def text(component: object) -> str:
+    """Every string in a component tree."""
+    return str(component.to_plotly_json())  # type: ignore[attr-defined]
+
+
+def test_a_sale_entered_then_undone_through_the_callbacks(server: Flask,
+                                                          fresh_sqlite: Fresh) -> None:
+    page = {"path": ids.PATH}
+    with callback_request(server, ADMIN):
+        assert "Load the demo data" in text(quality_for(page))  # an admin, no data yet
+        version = result_cache().data_version()
+        order_ids = [{"type": ids.SALE, "field": name} for name in ORDER]
+        line_ids = [{"type": ids.SALE_LINE, "field": name, "row": row}
+                    for row in range(2) for name in LINE]
+        blank = [None] * len(LINE)
+        shown = enter_sale(list(ORDER.values()), order_ids, [*LINE.values(), *blank],
+                           line_ids)
+        assert "Loaded 1 of 1 rows from sale CB-1 entered by hand" in text(shown)
+        assert result_cache().data_version() > version
+        summary = text(quality_for(page))
+        assert "Sales (order lines)" in summary and "sale CB-1 entered by hand" in summary
+        [option] = undo_options(page)
+        assert "sale CB-1 entered by hand (1 row," in option["label"]
+        version = result_cache().data_version()
+        done = undo(option["value"])
+        assert "was undone: 1 order and 1 line removed" in text(done)
+        assert result_cache().data_version() > version
+        assert undo_options(page) == []
+        refused = undo(option["value"])
+        assert "already undone" in text(refused)
+    assert fresh_sqlite.scalar("SELECT COUNT(*) FROM order_lines") == 0

@@ -1,0 +1,172 @@
+"""Undoing a sales import, on SQLite and PostgreSQL: exactly its orders and lines go, the
+rollups of their days are rebuilt as if it had never been loaded, it is audited, and an undo
+that could not put the data back as it was is refused with the reason."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from models import ImportJob, User
+from services.admin import Actor
+from services.errors import AccessDenied, InvalidInput
+from services.imports.pipeline import ImportRequest, import_file
+from services.imports.report import ImportReport
+from services.imports.undo import undo_import, undoable_imports
+from services.scope import Scope
+from services.users import create_user, scope_for
+from tests.fixtures.imports import (  # noqa: F401 - the fixtures are used by name
+    TIMEZONE,
+    Fresh,
+    fresh_fixture,
+    imports_postgres_url_fixture,
+    sqlite_template_fixture,
+)
+
+# The tables an undo must put back as they were (the catalogue keeps what an import added).
+FACTS = ("orders", "order_lines", "rollup_sales_day", "rollup_sales_hour",
+         "rollup_product_month", "rollup_customer_day")
+
+
+def sales_file(prefix: str, first_day: int, orders: int) -> pd.DataFrame:
+    """Orders `prefix`-1… on consecutive March 2024 days, two lines each, on two platforms."""
+    rows: list[dict[str, Any]] = []
+    for n in range(orders):
+        day = dt.datetime(2024, 3, first_day + n, 9 + n)
+        for sku, quantity, price in (("TEA-001", 1 + n, 4.5), ("TEA-002", 2, 3.25 + n)):
+            rows.append({"Order number": f"{prefix}-{n}", "Order date": f"{day:%Y-%m-%d %H:%M}",
+                         "Product SKU": sku, "Product name": f"Tea {sku}", "Quantity": quantity,
+                         "Unit price": price, "Customer ID": f"C-{n % 2}",
+                         "Platform": ("Online Store", "Amazon")[n % 2]})
+    return pd.DataFrame(rows)
+
+
+def load(fresh: Fresh, frame: pd.DataFrame, user_id: int | None = None) -> ImportReport:
+    """Import a frame as a CSV file, as `user_id` (in their scope)."""
+    request = ImportRequest(data=frame.to_csv(index=False).encode(), filename="sales.csv",
+                            timezone=TIMEZONE, today=dt.date(2026, 11, 21))
+    scope = Scope.everything()
+    with fresh.session() as session:
+        if user_id is not None:
+            scope = scope_for(session.get_one(User, user_id))
+        report = import_file(session, scope, request, user_id)
+    assert report.status == "succeeded", report.to_text()
+    return report
+
+
+def facts(fresh: Fresh) -> str:
+    """A digest of the rows of the fact and rollup tables (content, not surrogate ids, and
+    not the import job each order records)."""
+    digest = hashlib.sha256()
+    meta = sa.MetaData()
+    with fresh.engine.connect() as connection:
+        for name in FACTS:
+            table = sa.Table(name, meta, autoload_with=connection)
+            columns = [c for c in table.columns if c.name not in ("id", "order_id",
+                                                                  "import_job_id")]
+            for row in sorted(repr(tuple(round(float(v), 4) if isinstance(v, float) else v
+                                         for v in row))
+                              for row in connection.execute(sa.select(*columns))):
+                digest.update(row.encode())
+    return digest.hexdigest()
+
+
+ROLES = {"admin": ("admin", ()), "analyst": ("analyst", ()), "other": ("analyst", ()),
+         "amazon": ("analyst", ("amazon",))}  # the last an Amazon-only analyst
+
+
+def users(fresh: Fresh, *names: str) -> dict[str, int]:
+    """Users of ROLES by name (password hashing is slow: make only those a test needs)."""
+    with fresh.session() as session:
+        made = {name: create_user(session, f"{name}@example.com", "a-long-password",
+                                  ROLES[name][0], platform_slugs=ROLES[name][1])
+                for name in names}
+        session.commit()
+        return {name: user.id for name, user in made.items()}
+
+
+def undo(fresh: Fresh, user_id: int, job_id: int, role: str = "admin") -> Any:
+    """Undo as a caller of `perform` does: commit, or roll back on a refusal."""
+    with fresh.session() as session:
+        try:
+            result = undo_import(session, Actor(user_id, role), job_id)
+            session.commit()
+            return result
+        except Exception:
+            session.rollback()
+            raise
+
+
+def test_undo_removes_exactly_the_import_and_rebuilds_its_days(fresh: Fresh) -> None:
+    ids = users(fresh, "admin")
+    first = sales_file("A", 1, 6)
+    load(fresh, first)
+    before = facts(fresh)
+    second = sales_file("B", 3, 4)  # days 3–6 shared with the first file
+    job = load(fresh, second).job_id
+    assert facts(fresh) != before
+    with fresh.session() as session:
+        offered = undoable_imports(session, Scope.everything(), ids["admin"])
+    assert [row["id"] for row in offered][:1] == [job]
+    result = undo(fresh, ids["admin"], job)
+    assert facts(fresh) == before  # the rollups of the shared days too
+    assert (result.orders, result.lines) == (second["Order number"].nunique(), len(second))
+    lines = pd.to_datetime(second["Order date"]).dt.date
+    assert (result.first_date, result.last_date) == (lines.min(), lines.max())
+    # What remains is what pandas sums from the other files.
+    kept = first
+    with fresh.engine.connect() as connection:
+        count, value = connection.execute(sa.text(
+            "SELECT COUNT(*), SUM(quantity * unit_price) FROM order_lines")).one()
+        status = connection.execute(sa.select(ImportJob.status).where(
+            ImportJob.id == job)).scalar()
+        audit = connection.execute(sa.text(
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'import_undone'")).scalar()
+    assert count == len(kept)
+    assert float(value) == pytest.approx((kept["Quantity"] * kept["Unit price"]).sum())
+    assert (status, audit) == ("undone", 1)
+    with pytest.raises(InvalidInput, match="already undone"):
+        undo(fresh, ids["admin"], job)
+
+
+def test_an_undo_that_would_not_restore_the_data_is_refused(fresh: Fresh) -> None:
+    ids = users(fresh, "admin")
+    first = load(fresh, sales_file("A", 1, 4)).job_id
+    again = load(fresh, sales_file("A", 1, 2)).job_id  # replaces two of the first's orders
+    before = facts(fresh)
+    with pytest.raises(InvalidInput, match="2 of the 4 orders .* replaced by a later import"):
+        undo(fresh, ids["admin"], first)
+    with pytest.raises(InvalidInput, match="replaced 2 orders loaded before it"):
+        undo(fresh, ids["admin"], again)
+    products = fresh.run(b"SKU,Name\nTEA-001,Green tea\n", "products.csv", kind="products")
+    with pytest.raises(InvalidInput, match="only sales imports can be undone"):
+        undo(fresh, ids["admin"], products.job_id)
+    assert facts(fresh) == before
+    with fresh.session() as session:
+        offered = [row["id"] for row in undoable_imports(session, Scope.everything(),
+                                                             ids["admin"])]
+    assert first not in offered and again not in offered and products.job_id not in offered
+
+
+def test_only_an_admin_or_the_importing_user_within_their_platforms_may_undo(
+        fresh: Fresh) -> None:
+    load(fresh, sales_file("SETUP", 20, 2))  # creates both platforms
+    ids = users(fresh, "analyst", "other", "amazon")
+    amazon_only = sales_file("Z", 1, 3).assign(Platform="Amazon")
+    own = load(fresh, amazon_only, ids["amazon"]).job_id
+    theirs = load(fresh, sales_file("Y", 1, 2), ids["analyst"]).job_id
+    with pytest.raises(AccessDenied, match="administrator or the user who imported"):
+        undo(fresh, ids["other"], theirs, "analyst")
+    with pytest.raises(InvalidInput, match="no import #"):  # not in their history at all
+        undo(fresh, ids["amazon"], theirs, "analyst")
+    with fresh.session() as session:
+        amazon = scope_for(session.get_one(User, ids["amazon"]))
+        assert [r["id"] for r in undoable_imports(session, amazon, ids["amazon"])] == [own]
+    assert undo(fresh, ids["amazon"], own, "analyst").orders == 3
+    assert undo(fresh, ids["analyst"], theirs, "analyst").orders == 2
+    assert fresh.scalar("SELECT COUNT(*) FROM orders WHERE order_number LIKE 'Z-%' "
+                        "OR order_number LIKE 'Y-%'") == 0

@@ -15,7 +15,10 @@ from flask_login import current_user
 from dashapp.filters import View
 from layouts import figures
 from layouts.controls import button_group
+from layouts.model_status import ModelJob, pending, pending_figure, trained_line
 from layouts.panels import NO_COMPARE, TIMELESS, Context, Drawn, Panel, Source, panel_card
+from layouts.sales import COUNTRY_BANNER
+from layouts.sales import _country_picker as country_picker  # the Sales page's picker
 from layouts.shell import PAGE_PARAM, export_menu
 from services import customer_churn as churn
 from services import customers as service
@@ -63,8 +66,20 @@ def names_visible() -> bool:
 
 
 def _private(frame: pd.DataFrame) -> pd.DataFrame:
-    """Customer rows without their names unless the user may see them."""
+    """Customer rows without their names unless the user may see them: every way out of a
+    panel (its drawing, export and API entry) reads these rows, never the service's."""
     return frame if names_visible() else frame.drop(columns="name")
+
+
+def _named(headers: list[str], rows: list[list[Any]], frame: pd.DataFrame) -> None:
+    """A "Name" column after the customer id, when the rows carry names (the user may see
+    them; the drawn output is cached per role)."""
+    if "name" not in frame.columns or \
+            not frame["name"].fillna("").astype(str).str.strip().ne("").any():
+        return  # none to show (the UCI file has no names)
+    headers.insert(1, "Name")
+    for row, name in zip(rows, frame["name"], strict=True):
+        row.insert(1, "" if name is None or pd.isna(name) else str(name))
 
 
 # --- presentation helpers (pure) ---------------------------------------------------------------
@@ -169,23 +184,25 @@ def segment_rows(table: pd.DataFrame, view: View) -> pd.DataFrame:
 
 
 def draw_members(members: pd.DataFrame, context: Context) -> Drawn:
-    """The chosen segment's customers, highest revenue first (ids, not names, on screen:
-    the page's drawn output is shared by every user of one platform scope)."""
+    """The chosen segment's customers, highest revenue first (with names for those who may
+    see them)."""
     segment = context.view.page["segment"]
     if not segment:
         return Drawn(html.P("Click a segment above to list its customers.",
                             className="text-muted small mb-0"))
     money = figures.format_money
+    shown = members.head(MEMBERS_SHOWN)
     rows = [[row.customer, row.segment, row.country, figures.format_number(row.orders),
              money(row.net_revenue, context.currency), f"{row.recency_days:,}",
-             f"{row.r_score}-{row.f_score}-{row.m_score}"]
-            for row in members.head(MEMBERS_SHOWN).itertuples()]
+             f"{row.r_score}-{row.f_score}-{row.m_score}"] for row in shown.itertuples()]
+    headers = ["Customer", "Segment", "Country", "Orders", "Net revenue",
+               "Days since last order", "R-F-M"]
+    _named(headers, rows, shown)
     note = (f"{len(members):,} customers in {segment}"
             + (f"; the {MEMBERS_SHOWN} with the highest revenue are shown, the export has all."
                if len(members) > MEMBERS_SHOWN else "."))
-    return Drawn(_table(["Customer", "Segment", "Country", "Orders", "Net revenue",
-                         "Days since last order", "R-F-M"], rows,
-                        f"No customer of this view is in {segment}.", 3), note)
+    return Drawn(_table(headers, rows, f"No customer of this view is in {segment}.",
+                        headers.index("Orders")), note)
 
 
 def draw_data_segments(frame: pd.DataFrame, context: Context) -> Drawn:
@@ -271,9 +288,11 @@ def draw_new_returning(frame: pd.DataFrame, context: Context) -> Drawn:
 
 def top_rows(table: pd.DataFrame, view: View) -> dict[str, Any]:
     """The page of the top customers table the URL asks for (names as the user may see)."""
+    visible = names_visible()
     page = service.customer_table(table, view.page["q"], view.page["sort"],
-                                  int(view.page["page"]))
-    return {"top_customers": _private(page["rows"]), "top_matches": page["matches"],
+                                  int(view.page["page"]), search_names=visible)
+    rows = page["rows"] if visible else page["rows"].drop(columns="name")
+    return {"top_customers": rows, "top_matches": page["matches"],
             "top_page": page["page"], "top_pages": page["pages"]}
 
 
@@ -289,11 +308,12 @@ def draw_top(page: dict[str, Any], context: Context) -> Drawn:
              figures.format_number(row.orders), money(row.net_revenue, currency),
              money(row.aov, currency), _day(row.first_order), _day(row.last_order)]
             for row in page["top_customers"].itertuples()]
+    headers = ["Customer", "Country", "Segment", "RFM segment", "Orders", "Net revenue", "AOV",
+               "First order", "Last order"]
+    _named(headers, rows, page["top_customers"])
     note = (f"Page {page['top_page']} of {page['top_pages']} ({page['top_matches']:,} customers"
             f"{' match the search' if context.view.page['q'] else ''}).")
-    return Drawn(_table(["Customer", "Country", "Segment", "RFM segment", "Orders",
-                         "Net revenue", "AOV", "First order", "Last order"], rows,
-                        "No customer matches.", 4), note)
+    return Drawn(_table(headers, rows, "No customer matches.", headers.index("Orders")), note)
 
 
 def draw_countries(frame: pd.DataFrame, context: Context) -> Drawn:
@@ -315,12 +335,16 @@ def verdict(beats: bool, baseline: str, advice: str) -> str:
     return f"The model does NOT beat {baseline} on this data: {advice}"
 
 
-def refused(model: dict[str, Any], what: str) -> Drawn:
-    """A model panel that predicts nothing, with the reason and the method."""
-    return Drawn(html.P(f"{what}: {model['refused']}", className="text-muted small mb-0"),
+def refused(model: dict[str, Any], what: str, trained: Any) -> Drawn:
+    """A model panel that predicts nothing, with the reason, when it was decided (its
+    training) and the method."""
+    return Drawn(html.Div([html.P(f"{what}: {model['refused']}",
+                                  className="text-muted small mb-0"), trained]),
                  model["method"])
 
 
+CLV_LABEL = "lifetime value model"
+CHURN_LABEL = "churn model"
 CLV_SHOWN = 50  # customers in the panel's rows (the export and the API); 5 on screen
 
 
@@ -329,9 +353,9 @@ def clv_rows(data: dict[str, Any], _view: View) -> dict[str, Any]:
     the method (names only for those who may see them)."""
     return {"clv_customers": _private(data["customers"].head(CLV_SHOWN)),
             "clv_holdout": data["holdout"],
-            "clv_model": {key: data[key] for key in ("method", "baseline_method", "refused",
-                                                     "parameters", "total_predicted",
-                                                     "horizon_days", "holdout_days")}}
+            "clv_model": {key: data[key] for key in (
+                "method", "baseline_method", "pending", "failed", "refused", "model",
+                "parameters", "total_predicted", "horizon_days", "holdout_days")}}
 
 
 def clv_verdict(holdout: dict[str, Any], currency: str) -> str:
@@ -350,8 +374,11 @@ def clv_verdict(holdout: dict[str, Any], currency: str) -> str:
 def draw_clv(rows: dict[str, Any], context: Context) -> Drawn:
     """The models' hold-out error next to the baseline, and the most valuable customers."""
     model = rows["clv_model"]
+    if model["pending"]:
+        return Drawn(pending(CLV_LABEL, "clv", model["failed"]), model["method"])
+    trained = trained_line(model["model"], "clv", context.business.timezone)
     if model["refused"]:
-        return refused(model, "No prediction")
+        return refused(model, "No prediction", trained)
     holdout, currency = rows["clv_holdout"], context.currency
     money, percent = figures.format_money, figures.format_percent
     scores = [[name, money(errors["revenue_mae"], currency),
@@ -359,10 +386,13 @@ def draw_clv(rows: dict[str, Any], context: Context) -> Drawn:
                percent(errors["orders_total_error"])]
               for name, errors in (("Model", holdout["model"]),
                                    ("Baseline", holdout["baseline"]))]
+    best = rows["clv_customers"].head(5)
     top = [[row.customer, figures.format_number(row.orders),
             money(row.net_revenue, currency), f"{row.predicted_orders:.1f}",
-            money(row.predicted_value, currency)]
-           for row in rows["clv_customers"].head(5).itertuples()]
+            money(row.predicted_value, currency)] for row in best.itertuples()]
+    headers = ["Customer", "Orders so far", "Revenue so far", "Predicted orders",
+               "Predicted 12-month value"]
+    _named(headers, top, best)
     return Drawn(html.Div([
         html.P([html.Strong(money(model["total_predicted"], currency, compact=True)),
                 " predicted from the view's customers in the next 12 months."],
@@ -370,8 +400,8 @@ def draw_clv(rows: dict[str, Any], context: Context) -> Drawn:
         _table(["Hold-out error", "Revenue per customer", "Orders per customer",
                 "Total revenue", "Total orders"], scores, "", 1),
         html.P(clv_verdict(holdout, currency), className="small mt-2 mb-2"),
-        _table(["Customer", "Orders so far", "Revenue so far", "Predicted orders",
-                "Predicted 12-month value"], top, "No customer in this view.", 1),
+        _table(headers, top, "No customer in this view.", headers.index("Orders so far")),
+        trained,
     ]), f"Method: {model['method']} Baseline: {model['baseline_method']}")
 
 
@@ -392,8 +422,8 @@ def churn_rows(data: dict[str, Any], _view: View) -> dict[str, Any]:
     listed = listed[columns] if len(listed) else pd.DataFrame(columns=columns)
     return {"churn_holdout": data["holdout"], "at_risk": _private(listed),
             "churn_model": {key: data[key] for key in (
-                "method", "baseline_method", "refused", "trained_at", "train_date",
-                "test_date", "at_risk_customers")}}
+                "method", "baseline_method", "pending", "failed", "refused", "model",
+                "train_date", "test_date", "at_risk_customers")}}
 
 
 def churn_verdict(holdout: dict[str, Any]) -> str:
@@ -412,17 +442,22 @@ def churn_verdict(holdout: dict[str, Any]) -> str:
 def draw_churn(rows: dict[str, Any], context: Context) -> Drawn:
     """Hold-out scores next to the baseline, and the at-risk customers with an action."""
     model = rows["churn_model"]
+    if model["pending"]:
+        return Drawn(pending(CHURN_LABEL, "churn", model["failed"]), model["method"])
+    trained = trained_line(model["model"], "churn", context.business.timezone)
     if model["refused"]:
-        return refused(model, "No churn prediction")
+        return refused(model, "No churn prediction", trained)
     holdout = rows["churn_holdout"]
     money, percent = figures.format_money, figures.format_percent
     scores = [[name, f"{part['auc']:.3f}", percent(part["top_decile_precision"])]
               for name, part in (("Model", holdout["model"]),
                                  ("Recency only", holdout["baseline"]))]
+    shown = rows["at_risk"].head(AT_RISK_ON_SCREEN)
     listed = [[row.customer, figures.format_number(row.orders),
                money(row.net_revenue, context.currency), percent(row.risk, 0), row.action]
-              for row in rows["at_risk"].head(AT_RISK_ON_SCREEN).itertuples()]
-    trained = model["trained_at"].replace("T", " ")[:16]
+              for row in shown.itertuples()]
+    headers = ["Customer", "Orders", "Net revenue", "Risk", "Suggested action"]
+    _named(headers, listed, shown)
     return Drawn(html.Div([
         _table(["Hold-out", "ROC AUC", "Precision of the top 10%"], scores, "", 1),
         html.P(churn_verdict(holdout), className="small mt-2 mb-2"),
@@ -430,10 +465,10 @@ def draw_churn(rows: dict[str, Any], context: Context) -> Drawn:
                f"of {percent(churn.AT_RISK, 0)} or more of no order in the next "
                f"{churn.HORIZON_DAYS} days; the highest risk × revenue first.",
                className="small mb-1"),
-        _table(["Customer", "Orders", "Net revenue", "Risk", "Suggested action"], listed,
-               "No repeat customer of this view is at risk.", 1, 3),
-    ]), f"Trained {trained} UTC on this data version. Method: {model['method']} "
-        f"Baseline: {model['baseline_method']}")
+        _table(headers, listed, "No repeat customer of this view is at risk.",
+               headers.index("Orders"), headers.index("Risk")),
+        trained,
+    ]), f"Method: {model['method']} Baseline: {model['baseline_method']}")
 
 
 def churn_table(rows: dict[str, Any], _view: View) -> pd.DataFrame:
@@ -447,6 +482,8 @@ def _risk_rows(key: str) -> Any:
 
 def _draw_risk(label: str) -> Any:
     def draw(frame: pd.DataFrame, context: Context) -> Drawn:
+        if context.data["pending"]:
+            return Drawn(pending_figure(CHURN_LABEL, context.data["failed"]))
         if frame.empty:
             reason = context.data["refused"] or "No customer of this view is at risk."
             return Drawn(figures.empty_figure(reason))
@@ -526,6 +563,9 @@ COUNTRIES = Panel("customers-countries", "Customers by country", Source(service.
                   height=380, subtitle="The customer's own country")
 PANELS = (KPIS, SEGMENTS, MEMBERS, DATA_SEGMENTS, LTV, CLV, COHORTS, ACQUIRED, NEW_RETURNING,
           TOP, COUNTRIES, CHURN, RISK_CATEGORIES, RISK_PLATFORMS)
+# Trained in the background for the view (callbacks/model_jobs.py); the panels score them.
+MODELS = (ModelJob("clv", CLV.key, service.clv_key, service.train_clv, CLV_LABEL),
+          ModelJob("churn", CHURN.key, churn.churn_key, churn.train_churn, CHURN_LABEL))
 
 
 def _cohort_tools(view: View) -> Any:
@@ -535,7 +575,7 @@ def _cohort_tools(view: View) -> Any:
 def _top_tools(view: View) -> Any:
     return html.Div([
         dcc.Input(id=SEARCH, type="search", value=view.page["q"], debounce=True,
-                  placeholder="Search id, country, segment",
+                  placeholder="Search id, name, country, segment",
                   className="form-control form-control-sm product-search"),
         dcc.Dropdown(id=SORT, value=view.page["sort"], clearable=False, searchable=False,
                      className="sort-picker",
@@ -554,6 +594,9 @@ def layout(view: View) -> html.Div:
 
     return html.Div([
         html.H1(TITLE, className="visually-hidden"),
+        html.Div([html.Span("Orders to", className="small text-muted"), country_picker(view)],
+                 className="d-flex align-items-center gap-2 mb-2 customers-country"),
+        html.Div(id=COUNTRY_BANNER),
         html.Div(KPIS.placeholder, id=KPIS.key),
         html.Div([html.Div(id=KPIS.note_id, className="small text-muted"),
                   export_menu(KPIS.key)], className="d-flex justify-content-between mb-3"),

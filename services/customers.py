@@ -17,10 +17,12 @@ from sqlalchemy import Subquery, case, func, select
 from sqlalchemy.orm import Session
 
 from models import Customer, CustomerDay, OrderLine
+from services import model_store
 from services.cache import cached
 from services.customer_models import BgNbd, GammaGamma, fit_bgnbd, fit_gamma_gamma
 from services.filters import Filters, Period
 from services.metrics import change, is_sale, line_measures, money
+from services.model_store import ModelKey, Trained
 from services.periods import bucket_of, bucket_starts, month_start
 from services.query import as_date, bucket, line_conditions
 from services.rollups import CUSTOMERS, Lines
@@ -386,13 +388,15 @@ def cohorts(session: Session, scope: Scope, filters: Filters, period: Period) ->
 # --- top customers ------------------------------------------------------------------------
 
 def customer_table(table: pd.DataFrame, search: str = "", sort: str = "net_revenue",
-                   page: int = 1) -> dict[str, Any]:
-    """One page of the customers of the view matching `search` (id, name, country, segment),
-    sorted; with how many match and how many pages there are."""
+                   page: int = 1, search_names: bool = True) -> dict[str, Any]:
+    """One page of the customers of the view matching `search` (id, country, segment, RFM
+    segment, and the name when `search_names`: a user who may not see names must not find
+    customers by them either), sorted; with how many match and how many pages there are."""
     frame = table.assign(aov=(table["gross_sales"] / table["orders"]).where(table["orders"] > 0))
     needle = search.strip().casefold()
     if needle:
-        text = (frame["customer"] + " " + frame["name"].fillna("") + " " + frame["country"]
+        names = frame["name"].fillna("") + " " if search_names else ""
+        text = (frame["customer"] + " " + names + frame["country"]
                 + " " + frame["segment"] + " " + frame["rfm_segment"]).str.casefold()
         frame = frame.loc[text.str.contains(needle, regex=False)]
     column, ascending = TOP_SORTS.get(sort, TOP_SORTS["net_revenue"])
@@ -518,36 +522,98 @@ def evaluate_holdout(calibration: pd.DataFrame, holdout: pd.DataFrame,
             "actual_orders": float(actual[0].sum()), "actual_revenue": money(actual[1].sum())}
 
 
-@cached
-def predicted_clv(session: Session, scope: Scope, filters: Filters,
-                  period: Period) -> dict[str, Any]:
-    """The 12-month predicted value of the view's customers, and the models' hold-out error
-    on the last 6 months of the history next to the naive baseline (or why there is none)."""
+def model_inputs(filters: Filters, period: Period) -> dict[str, object]:
+    """What a customer model's fit depends on (its key's inputs): the filters it obeys, the
+    first day of the history and the range's last day. Not the range's start: the models
+    learn from the whole history and only score the customers of the view's range."""
+    return {"platforms": filters.platforms, "products": filters.products,
+            "categories": filters.categories, "country": filters.country,
+            "state": filters.state, "first": period.first_data or period.start,
+            "end": period.end}
+
+
+def model_label(what: str, filters: Filters, period: Period) -> str:
+    """A customer model in words: 'Churn · Instagram, Germany · to 2011-12-09'."""
+    narrowed = [*filters.platforms, *filters.categories, *filters.products, filters.country,
+                filters.state]
+    return (f"{what} · {', '.join(name for name in narrowed if name) or 'all sales'} · "
+            f"to {period.end.isoformat()}")
+
+
+def clv_key(scope: Scope, filters: Filters, period: Period) -> ModelKey:
+    """The stored BG/NBD + Gamma-Gamma models a view scores."""
+    return model_store.model_key("clv", scope, model_label("Lifetime value", filters, period),
+                                 **model_inputs(filters, period))
+
+
+def fit_clv(session: Session, scope: Scope, filters: Filters,
+            period: Period) -> tuple[tuple[BgNbd, GammaGamma | None] | None, dict[str, Any]]:
+    """The models fitted on the whole history (None when it is too thin) and their
+    evaluation: fitted again up to `HOLDOUT_DAYS` before the end and scored on what the
+    customers known then did afterwards, next to the naive baseline."""
     first = period.first_data or period.start
     cutoff = period.end - dt.timedelta(days=HOLDOUT_DAYS)
     calibration = customer_base(session, scope, filters, first, cutoff)
-    refusal = _refusal(calibration, (cutoff - first).days + 1)
+    metrics: dict[str, Any] = {"refused": _refusal(calibration, (cutoff - first).days + 1),
+                               "holdout": None, "parameters": None}
+    if metrics["refused"]:
+        return None, metrics
+    holdout = customer_base(session, scope, filters, cutoff + dt.timedelta(days=1), period.end)
+    metrics["holdout"] = evaluate_holdout(calibration, holdout, cutoff)
+    history = customer_base(session, scope, filters, first, period.end)
+    bgnbd, gamma = fitted_models(histories(history, period.end))
+    metrics["parameters"] = {"bgnbd": vars(bgnbd), "gamma_gamma": vars(gamma) if gamma else None}
+    return (bgnbd, gamma), metrics
+
+
+def train_clv(session: Session, scope: Scope, filters: Filters, period: Period) -> Trained:
+    """Fit and evaluate the view's lifetime value models and store them (in the background)."""
+    return model_store.train(session, clv_key(scope, filters, period),
+                             lambda: fit_clv(session, scope, filters, period))
+
+
+def clv_result(session: Session, scope: Scope, filters: Filters, period: Period,
+               trained: Trained | None) -> dict[str, Any]:
+    """The view's answer from stored models: the 12-month predicted value of its customers
+    and the models' hold-out error next to the baseline; `pending` while none is stored."""
     empty = pd.DataFrame(columns=["customer", "name", "orders", "net_revenue",
                                   "predicted_orders", "predicted_value"])
     result: dict[str, Any] = {"method": CLV_METHOD, "baseline_method": BASELINE_METHOD,
                               "horizon_days": CLV_DAYS, "holdout_days": HOLDOUT_DAYS,
-                              "refused": refusal, "holdout": None, "parameters": None,
-                              "customers": empty, "total_predicted": None}
-    if refusal:
+                              "pending": trained is None, "failed": None, "refused": "",
+                              "holdout": None,
+                              "parameters": None, "model": None, "customers": empty,
+                              "total_predicted": None}
+    if trained is None:
         return result
-    holdout = customer_base(session, scope, filters, cutoff + dt.timedelta(days=1), period.end)
-    result["holdout"] = evaluate_holdout(calibration, holdout, cutoff)
-    history = customer_base(session, scope, filters, first, period.end)
-    data = histories(history, period.end)
-    bgnbd, gamma = fitted_models(data)
-    orders, value = predict_value(bgnbd, gamma, data, CLV_DAYS)
+    holdout = trained.metrics.get("holdout")
+    if holdout:  # stored as JSON: the cut-off day is text there
+        holdout = {**holdout, "cutoff": dt.date.fromisoformat(str(holdout["cutoff"]))}
+    result.update(refused=trained.metrics.get("refused", ""), holdout=holdout,
+                  parameters=trained.metrics.get("parameters"),
+                  model=model_store.describe(trained))
+    if trained.artefact is None:
+        return result
+    bgnbd, gamma = trained.artefact
+    history = customer_base(session, scope, filters, period.first_data or period.start,
+                            period.end)
+    orders, value = predict_value(bgnbd, gamma, histories(history, period.end), CLV_DAYS)
     predicted = history[["customer_id", "customer", "name", "orders", "net_revenue"]].assign(
         predicted_orders=orders, predicted_value=value)
-    in_view = customer_base(session, scope, filters, period.start, period.end)["customer_id"]
-    predicted = predicted.loc[predicted["customer_id"].isin(in_view)]
-    result["parameters"] = {"bgnbd": vars(bgnbd), "gamma_gamma": vars(gamma) if gamma else None}
+    # The view's customers: an order in the range, i.e. the last one on or after its start.
+    predicted = predicted.loc[history["last_order"] >= period.start]
     result["customers"] = predicted.sort_values(["predicted_value", "customer"],
                                                 ascending=[False, True]) \
         .drop(columns="customer_id").reset_index(drop=True)
     result["total_predicted"] = money(predicted["predicted_value"].sum())
     return result
+
+
+@cached
+def predicted_clv(session: Session, scope: Scope, filters: Filters,
+                  period: Period) -> dict[str, Any]:
+    """The view's predicted customer value from its stored models ("pending", and not
+    cached, until the background job has trained them)."""
+    trained, failed = model_store.stored_or_pending(session, clv_key(scope, filters, period))
+    # `failed`: why it is still pending, when its last training failed (Retrain tries again).
+    return {**clv_result(session, scope, filters, period, trained), "failed": failed}

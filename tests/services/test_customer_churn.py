@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ from sklearn.metrics import roc_auc_score
 from sqlalchemy.orm import Session
 
 from services import customer_churn as churn
+from services.cache import ResultCache, backend_from_settings
 from services.filters import Filters
 from services.sales import resolve
 from tests.conftest import TestDatabase
@@ -51,8 +53,11 @@ def test_the_holdout_scores_rows_the_model_never_saw(session: Session,
                                                      raw: pd.DataFrame) -> None:
     filters = Filters(range="90d")
     period = resolve(session, EVERYTHING, filters)
-    result = churn.churn_risk(session, EVERYTHING, filters, period)
+    trained = churn.train_churn(session, EVERYTHING, filters, period)
+    # Scored with the run just trained (another test may bump the data revision meanwhile).
+    result = churn.churn_result(session, EVERYTHING, filters, period, trained)
     assert not result["refused"], result["refused"]
+    assert not result["pending"] and result["model"]["run_id"] == trained.run_id
     first = period.first_data
     assert first is not None
     train_at, test_at = result["train_date"], result["test_date"]
@@ -99,9 +104,30 @@ def test_too_short_a_history_predicts_nothing(session: Session) -> None:
     filters = Filters(range="30d")
     period = resolve(session, EVERYTHING, filters)
     short = replace(period, first_data=period.end - dt.timedelta(days=200))
-    result = churn.churn_risk(session, EVERYTHING, filters, short)
-    assert "half a year" in result["refused"]
-    assert result["holdout"] is None and result["at_risk"].empty
+    model, metrics = churn.fit_churn(session, EVERYTHING, filters, short)
+    assert model is None and "half a year" in metrics["refused"]
+    assert metrics["holdout"] is None
+
+
+def test_the_risk_is_pending_and_not_cached_until_the_model_is_trained(
+        session: Session, tmp_path: Path) -> None:
+    # A view nobody trains: an order country of its own.
+    filters = Filters(range="90d", country="Pending-test country")
+    period = resolve(session, EVERYTHING, filters)
+    cache = ResultCache(backend_from_settings(None, str(tmp_path)), "sqlite:///pending.db")
+    args = (filters, period)
+
+    def answer() -> dict:
+        return cache.get_or_compute(churn.churn_risk, EVERYTHING, args, {},
+                                    lambda: churn.churn_risk(session, EVERYTHING, *args))
+    result = answer()
+    assert result["pending"] and result["model"] is None and result["at_risk"].empty
+    assert cache.backend.get(cache.key(churn.churn_risk, EVERYTHING, args, {})) is None
+    trained = churn.train_churn(session, EVERYTHING, filters, period)
+    assert trained.artefact is None and trained.metrics["refused"]  # no sale to learn from
+    result = answer()
+    assert not result["pending"] and result["refused"] == trained.metrics["refused"]
+    assert result["model"]["run_id"] == trained.run_id
 
 
 def test_suggested_actions_say_how_overdue_the_customer_is() -> None:

@@ -94,8 +94,11 @@ def test_the_holdout_is_scored_on_lines_the_model_never_saw(session: Session,
                                                             raw: pd.DataFrame) -> None:
     filters = Filters(range="90d")
     period = resolve(session, EVERYTHING, filters)
-    result = service.predicted_clv(session, EVERYTHING, filters, period)
+    trained = service.train_clv(session, EVERYTHING, filters, period)
+    # Scored with the run just trained (another test may bump the data revision meanwhile).
+    result = service.clv_result(session, EVERYTHING, filters, period, trained)
     assert not result["refused"], result["refused"]
+    assert not result["pending"] and result["model"]["run_id"] == trained.run_id
     cutoff = period.end - dt.timedelta(days=service.HOLDOUT_DAYS)
     assert result["holdout"]["cutoff"] == cutoff
     # The same evaluation from pandas' rows: the calibration holds only the lines up to the
@@ -123,6 +126,12 @@ def test_the_holdout_is_scored_on_lines_the_model_never_saw(session: Session,
     actual = after["orders"].reindex(before.index).fillna(0).to_numpy()
     assert result["holdout"]["baseline"]["orders_mae"] == pytest.approx(
         np.mean(np.abs(rate * service.HOLDOUT_DAYS - actual)))
+    # Scored: exactly the view's customers, each with the stored models' prediction.
+    in_view = expected_base(session, raw, filters, period.start, period.end)
+    listed = result["customers"]
+    assert sorted(listed["customer"]) == sorted(in_view["external_id"])
+    assert listed["predicted_value"].is_monotonic_decreasing
+    assert result["total_predicted"] == pytest.approx(listed["predicted_value"].sum())
 
 
 def test_too_short_a_history_refuses_to_predict(session: Session) -> None:
@@ -130,6 +139,5 @@ def test_too_short_a_history_refuses_to_predict(session: Session) -> None:
     period = resolve(session, EVERYTHING, filters)
     short = period.__class__(period.start, period.end, None, None, period.asof, "",
                              first_data=period.end - dt.timedelta(days=100))
-    result = service.predicted_clv(session, EVERYTHING, filters, short)
-    assert "days" in result["refused"] and result["holdout"] is None
-    assert result["customers"].empty
+    models, metrics = service.fit_clv(session, EVERYTHING, filters, short)
+    assert models is None and "days" in metrics["refused"] and metrics["holdout"] is None

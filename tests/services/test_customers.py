@@ -428,5 +428,5 @@ def test_the_uci_slice_gives_pandas_customers_segments_and_cohorts(fresh: Fresh)
         sizes = cells.drop_duplicates("cohort").set_index("cohort")["cohort_size"]
         assert {ts(day): size for day, size in sizes.items()} == months.to_dict()
         # Too few customers for the models: they say why and predict nothing.
-        clv = service.predicted_clv(session, EVERYTHING, filters, period)
-        assert clv["refused"] and clv["customers"].empty
+        models, metrics = service.fit_clv(session, EVERYTHING, filters, period)
+        assert models is None and metrics["refused"] and metrics["holdout"] is None

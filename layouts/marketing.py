@@ -6,20 +6,28 @@ from typing import Any
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
+import numpy as np
 import pandas as pd
 from dash import dcc, html
+from sqlalchemy.orm import Session
 
+from dashapp.context import current_role, setting
 from dashapp.filters import View, to_query
 from layouts import figures
 from layouts.components import chart_card
 from layouts.controls import button_group
+from layouts.model_status import ModelJob, pending, trained_line
 from layouts.panels import Context, Drawn, Panel, Source, panel_card
 from layouts.shell import PAGE_PARAM
 from services import marketing as service
 from services import marketing_campaigns as campaigns
 from services import marketing_model as model
-from services.filters import ParamSpec, format_range
+from services import payouts as payout_rules
+from services.cache import cached
+from services.filters import Filters, ParamSpec, Period, format_range
+from services.model_store import ModelKey, Trained
 from services.sales_analysis import has_times_of_day
+from services.scope import Scope
 from services.settings import describe
 
 PATH = "/marketing"
@@ -31,11 +39,16 @@ PARAMS = (
     ParamSpec("tab", default="posts", choices=tuple(TABS)),
     ParamSpec("window", default=service.DEFAULT_WINDOW, choices=service.WINDOWS),
     ParamSpec("post", default=NO_POST, validate=lambda text: text.isdigit() and len(text) < 10),
+    ParamSpec("campaign", default=NO_POST,
+              validate=lambda text: text.isdigit() and len(text) < 10),
 )
 TAB = {"type": PAGE_PARAM, "name": "tab"}
 WINDOW = {"type": PAGE_PARAM, "name": "window"}
 SECTIONS = {tab: f"marketing-tab-{tab}" for tab in TABS}
 POST_ROW = "marketing-post-row"
+CAMPAIGN_ROW = "marketing-campaign-row"
+PAYOUT_ACTION = "marketing-payout-action"  # a status button's id type (payout, to)
+PAYOUT_FEEDBACK = "marketing-payout-feedback"
 HIDDEN = {"display": "none"}
 # Posts are filtered by their platform and promoted product; a post has no order country,
 # and the lift is measured per day, so granularity and the comparison do not apply.
@@ -61,6 +74,17 @@ def on_tab(tab: str) -> Any:
 def post_chosen(view: View) -> bool:
     """Whether the view shows one post's detail."""
     return view.page["tab"] == "posts" and bool(view.page["post"])
+
+
+def campaign_chosen(view: View) -> bool:
+    """Whether the view shows one campaign's drill-down."""
+    return view.page["tab"] == "influencers" and bool(view.page["campaign"])
+
+
+def campaign_href(view: View, campaign: int | str) -> str:
+    """The link that opens a campaign's drill-down, keeping the filters and the tab."""
+    page = {**view.page, "campaign": str(campaign)}
+    return f"{PATH}?{to_query(view.filters, page, PARAMS)}"
 
 
 def post_href(view: View, post: int | str) -> str:
@@ -135,9 +159,21 @@ def draw_scatter(posts: pd.DataFrame, context: Context) -> Drawn:
     figure = figures.grouped_scatter_figure(named, "engagement", "lift", "post_type", "name",
                                             "Engagement (likes + comments + shares + saves)",
                                             "Sales lift", "money", context.currency, x_log=True)
+    figure["layout"]["xaxis"].update(decade_ticks(named["engagement"]))
     note = (f"Rank correlation between engagement and lift: {correlation:+.2f} over "
             f"{len(named):,} posts." if pd.notna(correlation) else "")
     return Drawn(figure, note)
+
+
+def decade_ticks(values: pd.Series) -> dict[str, Any]:
+    """Ticks of a log axis at the powers of ten the values span, written 1, 10, 100, 1k, 10k…
+    (Plotly's own log ticks read "5, 100, 2, 5, 1000")."""
+    low = int(np.floor(np.log10(max(float(values.min()), 1.0))))
+    high = int(np.ceil(np.log10(max(float(values.max()), 1.0)))) or 1
+    powers = [10 ** k for k in range(low, high + 1)]
+    names = {0: "", 3: "k", 6: "M", 9: "B"}
+    text = [f"{10 ** (k % 3)}{names[k - k % 3]}" for k in range(low, high + 1)]
+    return {"tickmode": "array", "tickvals": powers, "ticktext": text}
 
 
 def draw_types(groups: pd.DataFrame, context: Context) -> Drawn:
@@ -168,7 +204,7 @@ def _draw_groups(groups: pd.DataFrame, context: Context, what: str) -> Drawn:
              f"({_window_words(context)}), {service.LEVEL:.0%} bootstrap interval over posts.",
              f"Lead: {lead}." if lead else "",
              f"Not enough posts (fewer than {service.MIN_POSTS}): {', '.join(map(str, short))}."
-             if short else ""]
+             if short else "", _clock(context) if what == "hour band" else ""]
     return Drawn(figure, " ".join(note for note in notes if note))
 
 
@@ -180,18 +216,33 @@ def draw_slots(cells: pd.DataFrame, context: Context) -> Drawn:
         return Drawn(figures.empty_figure("These posts have no times of day"),
                      "Every post is at 00:00: the post file gave dates without times, so the "
                      "hour of a post cannot be shown.")
+    if not cells["lift_pct"].notna().any():
+        measured = int(cells["posts"].sum())
+        return Drawn(figures.empty_figure(
+            f"Too few posts to show a lift per day and hour: {measured} measured organic "
+            f"product posts, and no weekday × hour holds {service.MIN_CELL_POSTS}."),
+            "Widen the date range, or see the lift by weekday and by hour band above.")
     figure = figures.heatmap_counts_figure(cells, "lift_pct", "posts", "Lift", "percent",
                                            context.currency)
     return Drawn(figure, f"Colour: Σ lift / Σ baseline of the organic product posts in the "
                          f"cell; the number: its posts. Cells with fewer than "
-                         f"{service.MIN_CELL_POSTS} posts are left blank: one post is noise.")
+                         f"{service.MIN_CELL_POSTS} posts are left blank: one post is noise. "
+                         f"{_clock(context)}")
+
+
+def _clock(context: Context) -> str:
+    return f"Hours in the business time zone ({context.data['timezone']})."
 
 
 def draw_recommendation(result: dict[str, Any], context: Context) -> Drawn:
     """The recommended slot and type in words, next to the model's held-out error and the
     two rules'."""
+    if result["status"] == "pending":
+        return Drawn(pending(ADVICE_LABEL, model.KIND, result["failed"]))
+    trained = trained_line(result["model"], model.KIND, context.business.timezone)
     if result["status"] != "ok":
-        return Drawn(html.P(result["text"], className="text-muted small mb-0"))
+        return Drawn(html.Div([html.P(result["text"], className="text-muted small mb-0"),
+                               trained]))
     rows = [html.Tr([html.Td(row.method), html.Td(f"{row.mae:.1%}", className="text-end"),
                      html.Td(f"{row.posts:,}", className="text-end")],
                     className="table-active" if i == 0 else None)
@@ -202,7 +253,7 @@ def draw_recommendation(result: dict[str, Any], context: Context) -> Drawn:
                                            html.Th("Held-out posts", className="text-end")])),
                        html.Tbody(rows)], size="sm", className="mb-1 numeric-table")
     return Drawn(html.Div([html.P(result["text"], className="mb-2", id="marketing-advice"),
-                           html.Div(table, className="table-responsive")]),
+                           html.Div(table, className="table-responsive"), trained]),
                  f"{model.trained_on(context.period)} (the range's start does not apply), "
                  f"{result['trained_posts']:,} organic product posts; the newest "
                  f"{model.TEST_SHARE:.0%} are held out. The interval comes from 5% and 95% "
@@ -241,7 +292,7 @@ def draw_table(posts: pd.DataFrame, context: Context) -> Drawn:
     """Every post of the view with its engagement, lift and lift per cost."""
     return Drawn(post_rows(posts, context.view, context.currency),
                  f"{len(posts):,} posts; click a post's number to open it. Lift per cost: lift "
-                 "/ the post's stored cost (paid posts only).")
+                 f"/ the post's stored cost (paid posts only). {_clock(context)}")
 
 
 def posts_table(posts: pd.DataFrame, _view: View) -> pd.DataFrame:
@@ -278,8 +329,45 @@ def draw_detail(post: dict[str, Any], context: Context) -> Drawn:
 
 
 # --- the panels ---------------------------------------------------------------------------------
+# The posts' services on the business's clock: the time zone is a business setting, whose
+# change clears the results cache, so it is read here rather than made a key of its own.
 
-IMPACT = Source(service.post_impact, choices=("window",))
+@cached
+def post_impact(session: Session, scope: Scope, filters: Filters, period: Period,
+                window: str) -> dict[str, Any]:
+    """`services.marketing.post_impact` with the hours in the business time zone."""
+    return service.post_impact(session, scope, filters, period, window, setting("TIMEZONE"))
+
+
+@cached
+def recommendation(session: Session, scope: Scope, filters: Filters, period: Period,
+                   window: str) -> dict[str, Any]:
+    """`services.marketing_model.recommendation` with the hours in the business time zone."""
+    return model.recommendation(session, scope, filters, period, window, setting("TIMEZONE"))
+
+
+def recommendation_key(scope: Scope, filters: Filters, period: Period,
+                       window: str) -> ModelKey:
+    """The stored recommendation model of a view (the background job's `key`)."""
+    return model.recommendation_key(scope, filters, period, window, setting("TIMEZONE"))
+
+
+def train_recommendation(session: Session, scope: Scope, filters: Filters, period: Period,
+                         window: str) -> Trained:
+    """Train the view's recommendation model (the background job's `train`)."""
+    return model.train_recommendation(session, scope, filters, period, window,
+                                      setting("TIMEZONE"))
+
+
+@cached
+def post_detail(session: Session, scope: Scope, filters: Filters, period: Period, post: str,
+                window: str) -> dict[str, Any]:
+    """`services.marketing.post_detail` with the hour in the business time zone."""
+    return service.post_detail(session, scope, filters, period, post, window,
+                               setting("TIMEZONE"))
+
+
+IMPACT = Source(post_impact, choices=("window",))
 POSTS = on_tab("posts")
 METHOD = Panel("marketing-method", "How post lift is measured", IMPACT, draw_method,
                api_key=("method", "window"), applies=POST_FILTERS, kind="html", when=POSTS,
@@ -302,15 +390,16 @@ WEEKDAY = Panel("marketing-weekdays", "Lift by posting weekday", IMPACT, draw_we
 HOURS = Panel("marketing-hours", "Lift by posting hour", IMPACT, draw_hours,
               api_key="by_hour_band", rows=lambda data, _view: service.by_hour_band(data),
               applies=POST_FILTERS, when=POSTS, height=300, toolbar=False, time_axis=True,
-              subtitle="Hour of the post's timestamp")
+              subtitle="Hour of the post in the business time zone")
 SLOTS = Panel("marketing-slots", "Lift by posting day and hour", IMPACT, draw_slots,
               api_key="by_slot", rows=lambda data, _view: service.by_slot(data),
               applies=POST_FILTERS, when=POSTS, height=300, toolbar=False, time_axis=True,
-              subtitle="Weekday of the local post date × hour of the post's timestamp")
+              subtitle="Weekday × hour of the post, in the business time zone")
 ADVICE_KEYS = ("status", "trained_posts", "recommendation", "evaluation", "beats",
-               "text")
+               "text", "model", "failed")
+ADVICE_LABEL = "posting recommendation model"
 ADVICE = Panel("marketing-advice", "When and what to post", Source(
-    model.recommendation, choices=("window",)), draw_recommendation, api_key=ADVICE_KEYS,
+    recommendation, choices=("window",)), draw_recommendation, api_key=ADVICE_KEYS,
     rows=lambda result, _view: {key: result[key] for key in ADVICE_KEYS},
     table=lambda result, _view: result["evaluation"], applies=POST_FILTERS, kind="html",
     when=POSTS, export_title="Posting recommendation: held-out error",
@@ -319,7 +408,7 @@ TABLE = Panel("marketing-posts", "Posts", IMPACT, draw_table, api_key="posts", r
               applies=POST_FILTERS, kind="grid", when=POSTS, table=posts_table,
               export_title="Media posts and their lift")
 DETAIL = Panel("marketing-post", "Selected post",
-               Source(service.post_detail, choices=("post", "window")), draw_detail,
+               Source(post_detail, choices=("post", "window")), draw_detail,
                api_key="post", rows=lambda detail, _view: detail["post"], applies=POST_FILTERS,
                kind="html", when=post_chosen)
 # --- influencers, payouts, attribution ----------------------------------------------------------
@@ -350,8 +439,12 @@ def draw_roi(frame: pd.DataFrame, context: Context, label: str = "campaign") -> 
     shown = frame.loc[frame["roi"].notna()].sort_values("roi", ascending=False)
     if shown.empty:
         return Drawn(figures.empty_figure("No influencer campaigns ran in this range."))
-    figure = figures.ranked_bar_figure(shown, label, label, context.currency, value="roi",
-                                       value_name="ROI", unit="percent")
+    key = "campaign_key" if label == "campaign" else label
+    shown = shown.assign(campaign_key=shown["campaign_id"].astype(str)) \
+        if label == "campaign" else shown
+    figure = figures.ranked_bar_figure(shown, label, key, context.currency, value="roi",
+                                       value_name="ROI", unit="percent",
+                                       selected=(context.view.page["campaign"],))
     benchmarks = context.business
     roi = describe("roi_benchmark", benchmarks.roi_benchmark)
     figure = figures.with_target_line(figure, benchmarks.roi_benchmark, f"Benchmark {roi}")
@@ -359,6 +452,46 @@ def draw_roi(frame: pd.DataFrame, context: Context, label: str = "campaign") -> 
     return Drawn(figure, f"{below} of {len(shown)} below the ROAS benchmark of "
                          f"{describe('roas_benchmark', benchmarks.roas_benchmark)}. "
                          f"{campaigns.COST_RULE}")
+
+
+def draw_campaign(detail: dict[str, Any], context: Context) -> Drawn:
+    """One campaign: its daily attributed revenue next to the promoted product's sales, its
+    ROI and ROAS against the benchmarks, and its payouts."""
+    row, daily, currency = detail["campaign"], detail["daily"], context.currency
+    money = lambda value: figures.format_money(value, currency)  # noqa: E731
+    business = context.business
+    figure = figures.daily_lines_figure(
+        daily, (("product_revenue", f"Net revenue of {detail['product']}", figures.COMPARISON),
+                ("attributed", "Attributed to the campaign (tracked)", figures.PRIMARY)),
+        currency, (row["start"], row["end"]), "Campaign")
+    facts = [("Ran", f"{row['start']:%d %b %Y} to {row['end']:%d %b %Y} on {row['platform']}"),
+             ("Influencer", _text(row["influencer"]) or "none"),
+             ("Cost", money(row["cost"])),
+             ("Attributed", f"{money(row['revenue'])} from {row['orders']:,} orders"),
+             ("ROI", f"{figures.format_percent(row['roi'])} (benchmark "
+                     f"{describe('roi_benchmark', business.roi_benchmark)})"),
+             ("ROAS", f"{_ratio_text(row['roas'])} (benchmark "
+                      f"{describe('roas_benchmark', business.roas_benchmark)})")]
+    paid = detail["payouts"]
+    payouts = "; ".join(f"#{p.payout_id} {money(p.amount)} {p.status}"
+                        for p in paid.itertuples()) or "none"
+    back = {**context.view.page, "campaign": NO_POST}
+    body = html.Div([
+        html.H3(_text(row["campaign"]), className="h6 mb-2", id="marketing-campaign-name"),
+        dbc.Row([dbc.Col(dcc.Graph(figure=figure, config={"displayModeBar": False},
+                                   style={"height": "300px"}), lg=8),
+                 dbc.Col([dbc.Table(html.Tbody([html.Tr([html.Th(name), html.Td(value)])
+                                                for name, value in facts]),
+                                    size="sm", className="mb-2"),
+                          html.P(f"Payouts: {payouts}.", className="small mb-1"),
+                          dcc.Link("Close", href=f"{PATH}?"
+                                   f"{to_query(context.view.filters, back, PARAMS)}",
+                                   className="small")], lg=4)])])
+    outside = int(daily["attributed"].sum() < row["revenue"] - 0.005)
+    return Drawn(body, f"Shaded: the days the campaign ran; two weeks either side. "
+                       f"Attributed: its tracked orders on the day they were placed"
+                       f"{' (some fall outside these days)' if outside else ''}. "
+                       f"{campaigns.COST_RULE}")
 
 
 def draw_influencer_roi(frame: pd.DataFrame, context: Context) -> Drawn:
@@ -388,21 +521,36 @@ def draw_payouts(frame: pd.DataFrame, context: Context) -> Drawn:
         return Drawn(html.P("No payouts for the campaigns of this range.",
                             className="text-muted small"))
     money = lambda value: figures.format_money(value, context.currency)  # noqa: E731
-    columns = (("influencer", "Influencer", _text), ("campaign", "Campaign", _text),
+    columns = (("payout_id", "#", _text), ("influencer", "Influencer", _text),
+               ("campaign", "Campaign", _text), ("status", "Status", _text),
+               ("action", "Change", lambda buttons: buttons),
                ("basis", "Per", _text), ("rate", "Rate", money), ("units", "Units", _text),
                ("amount", "Amount", money), ("computed_units", "Units (data)", _text),
                ("computed_amount", "Amount (data)", money),
                ("mismatch", "Mismatch", lambda flag: "yes" if flag else ""),
-               ("status", "Status", _text), ("due_date", "Due", _text),
+               ("due_date", "Due", _text),
                ("overdue", "Overdue", lambda flag: "overdue" if flag else ""))
     totals = campaigns.payout_totals(frame)
     lead = "; ".join(f"{row.status}: {row.payouts} ({money(row.amount)})"
                      for row in totals.itertuples())
     mismatched = int(frame["mismatch"].sum())
-    return Drawn(_table(frame, columns, lambda row: row.mismatch or row.overdue),
+    role = current_role()
+    table = _table(frame.assign(action=[payout_actions(row.payout_id, row.status, role)
+                                        for row in frame.itertuples()]),
+                   columns,
+                   lambda row: row.mismatch or row.overdue)
+    return Drawn(table,
                  f"{mismatched} stored amount(s) differ from rate × units of the data; "
                  f"{int(frame['overdue'].sum())} overdue (not paid by the due date, as of "
-                 f"{context.period.asof:%d %b %Y}). Totals — {lead}.")
+                 f"{context.period.asof:%d %b %Y}). Totals — {lead}. {payout_rules.RULE}")
+
+
+def payout_actions(payout_id: int, status: str, role: str) -> list[Any]:
+    """The buttons of the status changes the user's role may make to one payout."""
+    return [dbc.Button(payout_rules.ACTIONS[to], size="sm", className="me-1 py-0",
+                       color="primary" if to in ("approved", "paid") else "outline-secondary",
+                       id={"type": PAYOUT_ACTION, "payout": int(payout_id), "to": to})
+            for to in payout_rules.allowed(role, status)]
 
 
 def draw_attribution(data: dict[str, Any], context: Context) -> Drawn:
@@ -438,8 +586,16 @@ CAMPAIGN_SOURCE = Source(campaigns.campaign_performance)
 INFLUENCERS = on_tab("influencers")
 CAMPAIGN_ROI = Panel("marketing-campaign-roi", "ROI by campaign", CAMPAIGN_SOURCE, draw_roi,
                      api_key="campaigns", applies=CAMPAIGN_FILTERS, when=INFLUENCERS,
-                     height=420, toolbar=False,
-                     subtitle="Campaigns that ran in the range; dashed line: the ROI benchmark")
+                     height=420, toolbar=False, xfilter="campaign",
+                     subtitle="Dashed line: the ROI benchmark. Click a bar to open the campaign")
+CAMPAIGN_DETAIL = Panel("marketing-campaign", "Selected campaign",
+                        Source(campaigns.campaign_detail, choices=("campaign",)), draw_campaign,
+                        api_key=("campaign", "product", "payouts", "daily"),
+                        rows=lambda detail, _view: {key: detail[key] for key in
+                                                    ("campaign", "product", "payouts", "daily")},
+                        table=lambda detail, _view: detail["daily"],
+                        applies=CAMPAIGN_FILTERS, kind="html", when=campaign_chosen,
+                        export_title="Campaign: attributed revenue and product sales per day")
 INFLUENCER_ROI = Panel("marketing-influencer-roi", "ROI by influencer", CAMPAIGN_SOURCE,
                        draw_influencer_roi, api_key="influencers",
                        rows=lambda frame, _view: campaigns.by_influencer(frame),
@@ -466,8 +622,11 @@ ATTRIBUTION_CAMPAIGNS = Panel(
     draw_attribution_campaigns, api_key="by_campaign",
     rows=lambda data, _view: data["by_campaign"], applies=frozenset({"platform"}), kind="html",
     when=on_tab("attribution"))
+MODELS = (ModelJob(model.KIND, ADVICE.key, recommendation_key, train_recommendation,
+                   ADVICE_LABEL),)
 PANELS = (METHOD, TIMELINE, SCATTER, TYPES, WEEKDAY, HOURS, SLOTS, ADVICE, TABLE, DETAIL,
-          CAMPAIGN_ROI, INFLUENCER_ROI, CAMPAIGN_TABLE, PAYOUTS, ATTRIBUTION, ATTRIBUTION_CAMPAIGNS)
+          CAMPAIGN_ROI, CAMPAIGN_DETAIL, INFLUENCER_ROI, CAMPAIGN_TABLE, PAYOUTS, ATTRIBUTION,
+          ATTRIBUTION_CAMPAIGNS)
 
 
 def posts_grid() -> dag.AgGrid:
@@ -526,10 +685,13 @@ def layout(view: View) -> html.Div:
     return html.Div([
         html.H1(TITLE, className="visually-hidden"), _tools(view), _posts_section(view),
         _section("influencers", view,
+                 dbc.Row(dbc.Col(panel_card(CAMPAIGN_DETAIL, view)), className="mb-3",
+                         id=CAMPAIGN_ROW, style=None if campaign_chosen(view) else HIDDEN),
                  dbc.Row([dbc.Col(panel_card(CAMPAIGN_ROI, view), lg=6),
                           dbc.Col(panel_card(INFLUENCER_ROI, view), lg=6)], className="g-3 mb-3"),
                  dbc.Row(dbc.Col(panel_card(CAMPAIGN_TABLE, view)))),
-        _section("payouts", view, dbc.Row(dbc.Col(panel_card(PAYOUTS, view)))),
+        _section("payouts", view, html.Div(id=PAYOUT_FEEDBACK, className="mb-2"),
+                 dbc.Row(dbc.Col(panel_card(PAYOUTS, view)))),
         _section("attribution", view,
                  dbc.Row([dbc.Col(panel_card(ATTRIBUTION, view), lg=7),
                           dbc.Col(panel_card(ATTRIBUTION_CAMPAIGNS, view), lg=5)],

@@ -7,7 +7,9 @@ per payout or per platform; pandas only divides the few summed rows.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from models import Campaign, Influencer, MediaPost, OrderLine, Payout, Platform, Product, Tracking
 from services.cache import cached
+from services.errors import NotFound
 from services.filters import Filters, Period
 from services.query import as_date, product_filter, scope_condition
 from services.rollups import Lines, aggregate
@@ -133,8 +136,8 @@ def payouts(session: Session, scope: Scope, filters: Filters, period: Period) ->
     influencer's posts of the campaign (per post) or its tracked orders (per order), amount
     = rate × units; a stored amount that differs by a cent or more is a mismatch.
 
-    Columns: payout_id, influencer, campaign, basis, rate, units, amount, computed_units,
-    computed_amount, mismatch, status, due_date, paid_on, overdue.
+    Columns: payout_id, influencer, campaign, campaign_id, basis, rate, units, amount,
+    computed_units, computed_amount, mismatch, status, due_date, paid_on, overdue.
     """
     stmt = (select(Payout.id, Influencer.handle, Campaign.name, Payout.campaign_id,
                    Payout.influencer_id, Payout.basis, Payout.rate, Payout.units, Payout.amount,
@@ -165,7 +168,61 @@ def payouts(session: Session, scope: Scope, filters: Filters, period: Period) ->
                          for value in frame[column]]
     frame["overdue"] = [row.status in ("pending", "approved") and row.due_date is not None
                         and row.due_date < period.asof for row in frame.itertuples()]
-    return frame.drop(columns=["campaign_id", "influencer_id"])
+    return frame.drop(columns=["influencer_id"])
+
+
+DRILL_MARGIN = 14  # days shown before and after a campaign in its drill-down
+
+
+@cached
+def campaign_detail(session: Session, scope: Scope, filters: Filters, period: Period,
+                    campaign: str) -> dict[str, Any]:
+    """One campaign (in the scope, whatever the range): its ROI and ROAS, its payouts, and per
+    day from two weeks before it to two weeks after, its tracked (attributed) revenue next
+    to the promoted product's net revenue on every platform in the scope (the whole shop's
+    for a campaign without a product); NotFound otherwise.
+
+    Keys: campaign (the `campaign_performance` row as a dict), payouts, daily (day,
+    attributed, orders, product_revenue), product (its name or the whole shop).
+    """
+    found = session.execute(
+        select(Campaign.start_date, Campaign.end_date, Product.sku, Product.name)
+        .outerjoin(Product, Product.id == Campaign.product_id)
+        .where(Campaign.id == int(campaign or 0), scope_condition(scope, Campaign.platform_id))
+    ).first()
+    if found is None:
+        raise NotFound(f"No campaign #{campaign} that you may see.")
+    ran = replace(period, start=as_date(found[0]), end=as_date(found[1]))
+    everything = Filters(range="custom", start=ran.start, end=ran.end)
+    row = campaign_performance(session, scope, everything, ran)
+    row = row.loc[row["campaign_id"] == int(campaign)]
+    paid = payouts(session, scope, everything, ran)
+    # Days outside the data are unknown, not days without sales.
+    start = max(ran.start - dt.timedelta(days=DRILL_MARGIN), period.first_data or dt.date.min)
+    end = min(ran.end + dt.timedelta(days=DRILL_MARGIN), period.last_data or dt.date.max)
+    return {"campaign": row.iloc[0].to_dict(),
+            "payouts": paid.loc[paid["campaign_id"] == int(campaign)].reset_index(drop=True),
+            "daily": _campaign_days(session, scope, int(campaign), found[2], start, end),
+            "product": found[3] or "the whole shop"}
+
+
+def _campaign_days(session: Session, scope: Scope, campaign_id: int, sku: str | None,
+                   start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Per day: the campaign's tracked revenue and orders, the product's net revenue."""
+    tracked = session.execute(
+        select(Tracking.date, func.sum(Tracking.revenue), func.sum(Tracking.orders))
+        .where(Tracking.campaign_id == campaign_id, Tracking.date.between(start, end),
+               scope_condition(scope, Tracking.platform_id))
+        .group_by(Tracking.date)).all()
+    sales = aggregate(session, Lines(Filters(products=(sku,) if sku else ()), scope, start, end),
+                      ["net_revenue"], [OrderLine.sale_date.label("day")])
+    days = pd.DataFrame({"day": pd.date_range(start, end, freq="D").date})
+    attributed = {as_date(day): (float(revenue), int(orders)) for day, revenue, orders in tracked}
+    sold = {as_date(row["day"]): float(row["net_revenue"]) for row in sales}
+    days["attributed"] = [attributed.get(day, (0.0, 0))[0] for day in days["day"]]
+    days["orders"] = [attributed.get(day, (0.0, 0))[1] for day in days["day"]]
+    days["product_revenue"] = [sold.get(day, 0.0) for day in days["day"]]
+    return days
 
 
 def payout_totals(frame: pd.DataFrame) -> pd.DataFrame:

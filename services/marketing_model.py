@@ -7,6 +7,10 @@ platform, the level of what it promotes before the post (log of the mean daily r
 the 3 and 7 days up to the post day) and the log baseline. The rules it must beat: "post at
 the historically best slot" (a test post is predicted by the training posts' pooled lift of
 its weekday × hour band) and "post like the last post" (the lift of the post before it).
+
+The model lives in the model store: `train_recommendation` fits and evaluates it (a
+background job of the page), `recommendation` only scores the stored one, or answers
+"pending" (never cached) until it is trained.
 """
 from __future__ import annotations
 
@@ -19,8 +23,10 @@ from sqlalchemy.orm import Session
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from services import marketing as posts_service
+from services import model_store
 from services.cache import cached
 from services.filters import Filters, Period
+from services.model_store import ModelKey, Trained
 from services.scope import Scope
 
 MIN_POSTS = 120  # fewer organic product posts with a lift: no model, say so
@@ -94,62 +100,126 @@ def _candidates(history: pd.DataFrame, categories: dict[str, list[str]]) -> pd.D
     return grid
 
 
-@cached
-def recommendation(session: Session, scope: Scope, filters: Filters, period: Period,
-                   window: str = posts_service.DEFAULT_WINDOW) -> dict[str, Any]:
-    """Train on the organic product posts up to the range's end, evaluate on the newest fifth,
-    and recommend a weekday, hour and type with the expected lift and a 90% interval.
+KIND = "post_recommendation"
 
-    Keys: status ("ok" or "too_few"), trained_posts, evaluation (method, mae, posts), beats
-    (bool), recommendation (weekday, hour, post_type, platform, lift_pct, low, high, source),
-    text (in words).
-    """
+
+def _history_period(period: Period) -> Period:
+    """The model's history: from the first day of data to the range's end."""
     first = period.first_data or period.start
-    history_period = Period(first, period.end, None, None, period.asof, period.label,
-                            period.first_data)
-    data = posts_service.post_impact(session, scope, filters, history_period, window)
+    return Period(first, period.end, None, None, period.asof, period.label, period.first_data)
+
+
+def recommendation_key(scope: Scope, filters: Filters, period: Period,
+                       window: str = posts_service.DEFAULT_WINDOW,
+                       timezone: str = "UTC") -> ModelKey:
+    """The stored model a view scores: the posts' filters, the history's first and last day,
+    the lift window and the clock its hours are read on (not the range's start)."""
+    narrowed = [*filters.platforms, *filters.categories, *filters.products]
+    label = (f"Post recommendation · {', '.join(narrowed) or 'all posts'} · {window}-day "
+             f"window · to {period.end.isoformat()}")
+    return model_store.model_key(KIND, scope, label, platforms=filters.platforms,
+                                 products=filters.products, categories=filters.categories,
+                                 first=period.first_data or period.start, end=period.end,
+                                 window=window, timezone=timezone)
+
+
+def training_posts(session: Session, scope: Scope, filters: Filters, period: Period,
+                   window: str, timezone: str) -> pd.DataFrame:
+    """The organic product posts with a lift and a positive baseline, oldest first."""
+    data = posts_service.post_impact(session, scope, filters, _history_period(period), window,
+                                     timezone)
     organic = posts_service.organic_product_posts(data["posts"])
-    ordered = organic.loc[organic["lift"].notna() & (organic["baseline"] > 0)].sort_values(
+    return organic.loc[organic["lift"].notna() & (organic["baseline"] > 0)].sort_values(
         ["posted_at", "post_id"], ignore_index=True)
+
+
+def fit_recommendation(ordered: pd.DataFrame) -> tuple[Any, dict[str, Any]]:
+    """The fitted models (None below `MIN_POSTS` posts: a refusal is stored, not retried)
+    and the JSON-able hold-out evaluation next to both rules."""
     if len(ordered) < MIN_POSTS:
-        return {"status": "too_few", "trained_posts": len(ordered), "evaluation": pd.DataFrame(
-            columns=["method", "mae", "posts"]), "beats": False, "recommendation": {},
-            "text": f"Not enough posts to train on: {len(ordered)} organic product posts with "
-                    f"a measured lift, at least {MIN_POSTS} needed."}
-    return _trained(ordered)
-
-
-def _trained(ordered: pd.DataFrame) -> dict[str, Any]:
+        return None, {"status": "too_few", "trained_posts": len(ordered), "evaluation": [],
+                      "beats": False}
     categories = {column: sorted(ordered[column].unique()) for column in CATEGORICAL}
     split = int(round(len(ordered) * (1 - TEST_SHARE)))
     train, test = ordered.iloc[:split], ordered.iloc[split:]
     actual = _target(test)
-    model = _fit(features(train, categories), _target(train))
+    fitted = _fit(features(train, categories), _target(train))
     with threadpool_limits(1):
-        predicted = model.predict(features(test, categories))
+        predicted = fitted.predict(features(test, categories))
     predictions = {"Gradient boosting": predicted,
                    "Best historical slot": slot_rule(train, test),
                    "Like the last post": last_post_rule(ordered, np.arange(split, len(ordered)))}
-    evaluation = pd.DataFrame([{"method": name, "mae": _mae(actual, predicted),
-                                "posts": len(test)} for name, predicted in predictions.items()])
-    best_rule = evaluation.iloc[1:]["mae"].min()
-    beats = bool(evaluation.iloc[0]["mae"] < best_rule)
-    chosen = _recommend_model(ordered, categories) if beats else _recommend_rule(ordered)
-    return {"status": "ok", "trained_posts": len(ordered), "evaluation": evaluation,
-            "beats": beats, "recommendation": chosen, "text": _words(evaluation, beats, chosen)}
-
-
-def _recommend_model(ordered: pd.DataFrame, categories: dict[str, list[str]]) -> dict[str, Any]:
-    """Refit on every post; the candidate with the highest predicted lift, with the 5% and
-    95% quantile models' predictions as its interval."""
+    errors = {name: _mae(actual, guess) for name, guess in predictions.items()}
+    evaluation = [{"method": name, "mae": mae, "posts": len(test)}
+                  for name, mae in errors.items()]
+    model_error, *rule_errors = errors.values()
+    beats = bool(model_error < min(rule_errors))
     x, y = features(ordered, categories), _target(ordered)
-    grid = _candidates(ordered, categories)
-    grid_x = features(grid, categories)
-    grid["lift_pct"] = _fit(x, y).predict(grid_x)
-    best = grid["lift_pct"].idxmax()
-    row = grid.loc[[best]]
-    low = float(_fit(x, y, 0.05).predict(features(row, categories))[0])
-    high = float(_fit(x, y, 0.95).predict(features(row, categories))[0])
+    # Refitted on every post, with the 5% and 95% quantile models of the interval; the rule's
+    # answer is kept too, for when the model does not beat it.
+    artefact = {"categories": categories, "grid": _candidates(ordered, categories),
+                "models": (_fit(x, y), _fit(x, y, 0.05), _fit(x, y, 0.95)) if beats else None,
+                "rule": _recommend_rule(ordered)}
+    return artefact, {"status": "ok", "trained_posts": len(ordered), "evaluation": evaluation,
+                      "beats": beats}
+
+
+def train_recommendation(session: Session, scope: Scope, filters: Filters, period: Period,
+                         window: str = posts_service.DEFAULT_WINDOW,
+                         timezone: str = "UTC") -> Trained:
+    """Fit, evaluate and store the view's model (the background job runs this)."""
+    return model_store.train(
+        session, recommendation_key(scope, filters, period, window, timezone),
+        lambda: fit_recommendation(training_posts(session, scope, filters, period, window,
+                                                  timezone)))
+
+
+@cached
+def recommendation(session: Session, scope: Scope, filters: Filters, period: Period,
+                   window: str = posts_service.DEFAULT_WINDOW,
+                   timezone: str = "UTC") -> dict[str, Any]:
+    """The stored model's recommended weekday, hour and type with the expected lift and a 90%
+    interval, next to its error on the newest posts it never saw and the two rules'.
+
+    Keys: status ("ok", "too_few" or "pending"), trained_posts, evaluation (method, mae,
+    posts), beats (bool), recommendation (weekday, hour, post_type, platform, lift_pct, low,
+    high, source), text (in words), model (when and how it was trained), failed (why the
+    last training failed, while pending).
+    """
+    trained, failed = model_store.stored_or_pending(
+        session, recommendation_key(scope, filters, period, window, timezone))
+    if trained is None:  # the panel redraws with the scores once training ends
+        return {"status": "pending", "trained_posts": 0, "evaluation": _evaluation([]),
+                "beats": False, "recommendation": {}, "text": "", "model": None,
+                "failed": failed}
+    metrics = trained.metrics
+    result = {"status": metrics["status"], "trained_posts": metrics["trained_posts"],
+              "evaluation": _evaluation(metrics["evaluation"]), "beats": metrics["beats"],
+              "model": model_store.describe(trained), "failed": None}
+    if trained.artefact is None:
+        return {**result, "recommendation": {},
+                "text": f"Not enough posts to train on: {metrics['trained_posts']} organic "
+                        f"product posts with a measured lift, at least {MIN_POSTS} needed."}
+    artefact = trained.artefact
+    chosen = _recommend_model(artefact) if metrics["beats"] else artefact["rule"]
+    return {**result, "recommendation": chosen,
+            "text": _words(result["evaluation"], metrics["beats"], chosen)}
+
+
+def _evaluation(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["method", "mae", "posts"])
+
+
+def _recommend_model(artefact: dict[str, Any]) -> dict[str, Any]:
+    """Score every candidate with the stored model: the highest predicted lift, with the 5%
+    and 95% quantile models' predictions as its interval."""
+    categories, (model, low_model, high_model) = artefact["categories"], artefact["models"]
+    grid = artefact["grid"].copy()
+    with threadpool_limits(1):
+        grid["lift_pct"] = model.predict(features(grid, categories))
+        row = grid.loc[[grid["lift_pct"].idxmax()]]
+        low = float(low_model.predict(features(row, categories))[0])
+        high = float(high_model.predict(features(row, categories))[0])
     return {"weekday": posts_service.WEEKDAYS[int(row["weekday"].iloc[0])],
             "hour": int(row["hour"].iloc[0]), "post_type": str(row["post_type"].iloc[0]),
             "platform": str(row["platform"].iloc[0]), "lift_pct": float(row["lift_pct"].iloc[0]),

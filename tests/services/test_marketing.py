@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 
 from services import marketing as service
 from services import marketing_campaigns as campaigns
+from services.cache import ResultCache, backend_from_settings
 from services.demo_data import generate_demo_data
+from services.errors import NotFound
 from services.filters import Filters, Period
 from services.sales import resolve
 from services.scope import Scope
@@ -292,8 +294,10 @@ def test_the_recommendation_is_evaluated_on_unseen_posts_next_to_both_rules(
     with Session(sqlite_db.engine) as session:
         filters = Filters(range="all", compare="none")
         period = resolve(session, EVERYTHING, filters)
+        trained = model.train_recommendation(session, EVERYTHING, filters, period, "3")
         result = model.recommendation(session, EVERYTHING, filters, period, "3")
         posts = service.post_impact(session, EVERYTHING, filters, period, "3")["posts"]
+    assert result["model"]["run_id"] == trained.run_id
     ordered = posts.loc[posts["sku"].notna() & posts["campaign_id"].isna()
                         & posts["lift"].notna() & (posts["baseline"] > 0)].sort_values(
         ["posted_at", "post_id"], ignore_index=True)
@@ -315,3 +319,76 @@ def test_the_recommendation_is_evaluated_on_unseen_posts_next_to_both_rules(
     assert chosen["source"] == ("model" if result["beats"] else "rule")
     assert chosen["low"] <= chosen["lift_pct"] <= chosen["high"] or chosen["source"] == "rule"
     assert ("lower" if result["beats"] else "higher") in result["text"]
+
+
+def test_post_hours_are_on_the_business_clock(database: TestDatabase, session: Session) -> None:
+    stamps = _frame(database.engine, "SELECT id, posted_at FROM media_posts")
+    stamps["posted_at"] = pd.to_datetime(stamps["posted_at"])
+    last = stamps["posted_at"].max().date()
+    filters, period = custom(session, last - dt.timedelta(days=30), last)
+    zone = "America/New_York"
+    got = service.post_impact(session, EVERYTHING, filters, period, "3", zone)["posts"]
+    assert len(got) > 0
+    local = stamps.set_index("id")["posted_at"].dt.tz_localize("UTC").dt.tz_convert(zone)
+    for row in got.itertuples():
+        assert row.hour == local[row.post_id].hour, row.post_id
+    utc = service.post_impact(session, EVERYTHING, filters, period, "3")["posts"]
+    assert (utc["hour"] != got["hour"]).all()  # New York is 4 or 5 hours behind UTC
+
+
+def test_the_campaign_drill_down_equals_the_tables(database: TestDatabase,
+                                                   session: Session) -> None:
+    engine = database.engine
+    tracked = _frame(engine, "SELECT campaign_id, date, revenue, orders FROM tracking "
+                             "WHERE campaign_id IS NOT NULL")
+    chosen = int(tracked.groupby("campaign_id")["revenue"].sum().idxmax())
+    camp = _frame(engine, f"SELECT c.start_date, c.end_date, p.sku FROM campaigns AS c "
+                          f"LEFT JOIN products AS p ON p.id = c.product_id WHERE c.id = {chosen}")
+    lines = _read(engine, (database.name, "lines"), LINES_SQL)
+    _shop, product = daily_revenue(lines)
+    filters, period = custom(session, dt.date(2000, 1, 1), dt.date(2100, 1, 1))
+    got = campaigns.campaign_detail(session, EVERYTHING, filters, period, str(chosen))
+    daily = got["daily"].set_index("day")
+    first, last = _day(camp["start_date"])[0], _day(camp["end_date"])[0]
+    assert daily.index.min() == max(first - dt.timedelta(days=14), period.first_data)
+    assert daily.index.max() == min(last + dt.timedelta(days=14), period.last_data)
+    mine = tracked.loc[tracked["campaign_id"] == chosen].assign(day=lambda f: _day(f["date"]))
+    per_day = mine.groupby("day")[["revenue", "orders"]].sum()
+    for day, row in daily.iterrows():
+        want = per_day.loc[day] if day in per_day.index else pd.Series({"revenue": 0, "orders": 0})
+        assert row["attributed"] == pytest.approx(want["revenue"]), day
+        assert row["orders"] == want["orders"], day
+        assert row["product_revenue"] == pytest.approx(
+            product.get((camp["sku"][0], day), 0.0), abs=1e-6), day
+    assert got["campaign"]["campaign_id"] == chosen
+    assert got["campaign"]["revenue"] == pytest.approx(mine["revenue"].sum())
+    paid = _frame(engine, f"SELECT id FROM payouts WHERE campaign_id = {chosen}")
+    assert sorted(got["payouts"]["payout_id"]) == sorted(paid["id"])
+    limited = Scope(platform_ids=frozenset())
+    with pytest.raises(NotFound):
+        campaigns.campaign_detail(session, limited, filters, period, str(chosen))
+
+
+def test_the_recommendation_is_pending_and_not_cached_until_trained(
+        session: Session, tmp_path: Path) -> None:
+    from services import marketing_model as model
+
+    # A view nobody trains: a product of its own, so too few posts, and a refusal is stored.
+    sku = _frame(session.get_bind(), "SELECT p.sku FROM media_posts AS m JOIN products AS p "
+                                     "ON p.id = m.product_id").iloc[0, 0]
+    filters = Filters(range="all", compare="none", products=(sku,))
+    period = resolve(session, EVERYTHING, filters)
+    cache = ResultCache(backend_from_settings(None, str(tmp_path)), "sqlite:///pending.db")
+    args = (filters, period, "7")
+
+    def answer() -> dict:
+        return cache.get_or_compute(model.recommendation, EVERYTHING, args, {},
+                                    lambda: model.recommendation(session, EVERYTHING, *args))
+    result = answer()
+    assert result["status"] == "pending" and result["model"] is None
+    assert cache.backend.get(cache.key(model.recommendation, EVERYTHING, args, {})) is None
+    trained = model.train_recommendation(session, EVERYTHING, *args)
+    assert trained.artefact is None and trained.metrics["status"] == "too_few"
+    result = answer()
+    assert result["status"] == "too_few" and result["model"]["run_id"] == trained.run_id
+    assert f"at least {model.MIN_POSTS}" in result["text"]

@@ -13,6 +13,7 @@ from dash import dcc, html
 from dashapp.filters import View, to_query
 from layouts import figures, sales
 from layouts.controls import button_group
+from layouts.model_status import ModelJob, pending, pending_figure, trained_line
 from layouts.panels import FILTERS, NO_COMPARE, Context, Drawn, Panel, Source, panel_card
 from layouts.shell import PAGE_PARAM
 from services import forecast_anomalies as anomaly_service
@@ -34,7 +35,8 @@ FORECASTED = FILTERS - {"compare"}
 METRIC = {"type": PAGE_PARAM, "name": "metric"}
 HORIZON = {"type": PAGE_PARAM, "name": "h"}
 SUMMARY_KEYS = ("metric", "horizon", "asof", "shown", "reason", "calendar", "yearly", "model",
-                "baseline")
+                "baseline", "trained")
+MODEL_LABEL = "forecast model"
 
 
 def _unit(view: View) -> tuple[str, str]:
@@ -84,6 +86,9 @@ def draw_forecast(rows: dict[str, Any], context: Context) -> Drawn:
     """The history and the forecast with its bands; the line above says which is shown."""
     data = context.data
     name, unit = _unit(context.view)
+    if data["shown"] == "pending":
+        return Drawn(pending_figure(MODEL_LABEL, data["error"]),
+                     lead=pending(MODEL_LABEL, service.KIND, data["error"]))
     if data["shown"] == "none":
         return Drawn(figures.empty_figure(data["reason"]), lead=data["reason"])
     label = "Forecast" if data["shown"] == "model" else "Baseline forecast"
@@ -103,7 +108,10 @@ def _percent(value: float | None) -> str:
 
 
 def draw_summary(summary: dict[str, Any], context: Context) -> Drawn:
-    """The mean backtested errors of the model and the baseline, in numbers and words."""
+    """The mean backtested errors of the model and the baseline, in numbers and words, and
+    when the model was trained (with Retrain)."""
+    if summary["shown"] == "pending":
+        return Drawn(pending(MODEL_LABEL, service.KIND, context.data["error"]))
     if summary["shown"] == "none":
         return Drawn(html.P(summary["reason"], className="text-muted small"))
     rows = [("Model", summary["model"], summary["model_mape"], summary["model_wape"]),
@@ -120,11 +128,15 @@ def draw_summary(summary: dict[str, Any], context: Context) -> Drawn:
                             else None)
                     for kind, method, mape, wape in rows])],
         size="sm", className="mb-1 numeric-table")
-    return Drawn(html.Div([table, html.P(summary["reason"], className="small mb-0")]))
+    return Drawn(html.Div([table, html.P(summary["reason"], className="small mb-0"),
+                           trained_line(summary["trained"], service.KIND,
+                                        context.business.timezone)]))
 
 
 def draw_backtest(origins: pd.DataFrame, context: Context) -> Drawn:
     """MAPE per backtest window, model next to baseline."""
+    if context.data["shown"] == "pending":
+        return Drawn(pending_figure(MODEL_LABEL, context.data["error"]))
     if origins.empty:
         return Drawn(figures.empty_figure(context.data["reason"] or context.empty))
     return Drawn(figures.backtest_figure(origins),
@@ -132,6 +144,18 @@ def draw_backtest(origins: pd.DataFrame, context: Context) -> Drawn:
                  "apart, the last ending on the as-of date; each fitted only on the days "
                  "before its window. MAPE = mean of |actual − forecast| / actual; WAPE = "
                  "Σ|actual − forecast| / Σ actual.")
+
+
+def draw_model_history(runs: pd.DataFrame, context: Context) -> Drawn:
+    """The backtested errors of every training run of this view's series over time."""
+    if runs.empty:
+        return Drawn(figures.empty_figure("No training run of this view's forecast is stored "
+                                          "yet."))
+    return Drawn(figures.model_history_figure(runs),
+                 "One point per training run of this series (each data revision, each as-of "
+                 "date replayed, each Retrain): the mean MAPE and WAPE over its backtest "
+                 "windows (six where the history allows), for the model and the "
+                 "seasonal-naive baseline. Hover for the run's data and as-of date.")
 
 
 def _index_note(frame: pd.DataFrame, noun: str) -> str:
@@ -192,7 +216,8 @@ def _tools(view: View) -> html.Div:
                            className="sort-picker",
                            options=[{"label": f"{days} days ahead", "value": days}
                                     for days in service.HORIZONS])
-    return html.Div([metric, horizon], className="d-flex flex-wrap gap-2 align-items-center")
+    return html.Div([metric, horizon, sales._country_picker(view)],  # as on Sales
+                    className="d-flex flex-wrap gap-2 align-items-center")
 
 
 # --- the panels ---------------------------------------------------------------------------------
@@ -224,16 +249,29 @@ ANOMALIES = Panel("forecast-anomalies", "Anomalies", Source(anomaly_service.anom
                   draw_anomalies, api_key="anomalies", applies=NO_COMPARE, kind="html",
                   subtitle="Days of the range far from a typical day of their weekday; "
                            "click one to open that day")
-PANELS = (FORECAST, SUMMARY, BACKTEST, ANOMALIES, WEEKDAYS, MONTHS)
+HISTORY = Panel("forecast-model-history", "Model performance history",
+                Source(service.model_history, choices=("metric",)), draw_model_history,
+                api_key="model_history", applies=NO_COMPARE, time_axis=True, height=300,
+                toolbar=False, subtitle="Backtested mean MAPE and WAPE of each training run "
+                                        "of this view's forecast, model and baseline")
+PANELS = (FORECAST, SUMMARY, BACKTEST, HISTORY, ANOMALIES, WEEKDAYS, MONTHS)
+# Trained in the background on every view of the page (the forecast's filters, as-of date
+# and metric are its inputs); the forecast, backtest and history panels read it.
+MODELS = (ModelJob(service.KIND, FORECAST.key, service.forecast_key, service.train_forecast,
+                   MODEL_LABEL),)
 
 
 def layout(view: View) -> html.Div:
     """The Forecasts page for a view."""
     return html.Div([
         html.H1(TITLE, className="visually-hidden"),
+        # The Sales picker's callback also fills the Sales banner: it must find one here
+        # (it changes nothing off Sales; the chips name a chosen country).
+        html.Div(id=sales.COUNTRY_BANNER, hidden=True),
         dbc.Row(dbc.Col(panel_card(FORECAST, view)), className="mb-3"),
         dbc.Row([dbc.Col(panel_card(SUMMARY, view), lg=5),
                  dbc.Col(panel_card(BACKTEST, view), lg=7)], className="g-3 mb-3"),
+        dbc.Row(dbc.Col(panel_card(HISTORY, view)), className="mb-3"),
         dbc.Row(dbc.Col(panel_card(ANOMALIES, view)), className="mb-3"),
         dbc.Row([dbc.Col(panel_card(WEEKDAYS, view), lg=5),
                  dbc.Col(panel_card(MONTHS, view), lg=7)], className="g-3"),

@@ -11,6 +11,7 @@ from dashapp.filters import View
 from layouts import figures
 from layouts.components import kpi_card
 from layouts.controls import button_group
+from layouts.model_status import ModelJob
 from layouts.panels import (
     FILTERS,
     NO_COMPARE,
@@ -22,7 +23,7 @@ from layouts.panels import (
     panel_card,
 )
 from layouts.shell import PAGE_PARAM, export_menu, format_moment
-from services import activity, insights
+from services import activity, forecasting, insights
 from services import overview as service
 from services.filters import ParamSpec, Period, comparison_name
 from services.metrics import METRICS
@@ -243,6 +244,10 @@ HEALTH = Panel("overview-health", "Business health", Source(insights.health), dr
                rows=health_rows, table=health_table, kind="html",
                subtitle="0-100 from growth, margin, returns, repeat customers, dependence and "
                         "the forecast; the rules are in docs/insights.md")
+# The health card's forecast trend scores the view's stored forecast model (the one the
+# Forecasts page shows), trained in the background when the view has none yet.
+MODELS = (ModelJob(forecasting.KIND, HEALTH.key, forecasting.forecast_key,
+                   forecasting.train_forecast, "forecast model"),)
 def _table(head: list[str], rows: list[list[Any]], numeric: int) -> html.Table:
     """A compact table whose last `numeric` columns are right-aligned numbers."""
     def cell(tag: Any, value: Any, index: int) -> Any:

@@ -172,26 +172,45 @@ class Fitted:
         return np.vstack(pooled)
 
 
+def _models(series: pd.Series, calendar: TradingCalendar, yearly: bool,
+            specs: Mapping[str, dict[str, Any]]) -> tuple[pd.Timestamp, dict[str, Any]]:
+    """The series' last day and the state-space models of `specs` on its recent days."""
+    series = series.iloc[-TRAINING_DAYS[yearly]:].asfreq("D")  # a calendar, stated
+    target = _log_target(series, calendar)
+    exog = _yearly_terms(series.index) if yearly else None
+    # The yearly terms' weights ride in the state (estimated by the filter), not among the
+    # maximised parameters: six more parameters made a fit 5x slower.
+    return series.index[-1], {
+        name: UnobservedComponents(target, seasonal=7, stochastic_seasonal=False, exog=exog,
+                                   mle_regression=False, **spec)
+        for name, spec in specs.items()}
+
+
 def fit(series: pd.Series, calendar: TradingCalendar, yearly: bool,
         start: dict[str, np.ndarray] | None = None,
         specs: Mapping[str, dict[str, Any]] = SPECS) -> Fitted:
     """Both models fitted on the series (start values from an earlier fit only speed it up);
     `specs` names other models (to compare them, `services.forecast_backtest`)."""
-    series = series.iloc[-TRAINING_DAYS[yearly]:].asfreq("D")  # a calendar, stated
-    target = _log_target(series, calendar)
-    exog = _yearly_terms(series.index) if yearly else None
+    last_day, models = _models(series, calendar, yearly, specs)
     results, params = {}, {}
-    for name, spec in specs.items():
-        # The yearly terms' weights ride in the state (estimated by the filter), not among
-        # the maximised parameters: six more parameters made a fit 5x slower.
-        model = UnobservedComponents(target, seasonal=7, stochastic_seasonal=False,
-                                     exog=exog, mle_regression=False, **spec)
+    for name, unfitted in models.items():
         # Not a warnings filter: those are process-wide, and callbacks fit in parallel
         # threads. A fit that stops short of convergence is still the best one found.
-        result = model.fit(disp=False, start_params=(start or {}).get(name),
-                           warn_convergence=False)
+        result = unfitted.fit(disp=False, start_params=(start or {}).get(name),
+                              warn_convergence=False)
         results[name], params[name] = result, np.asarray(result.params)
-    return Fitted(results, calendar, yearly, series.index[-1], params)
+    return Fitted(results, calendar, yearly, last_day, params)
+
+
+def refiltered(series: pd.Series, calendar: TradingCalendar, yearly: bool,
+               params: Mapping[str, np.ndarray]) -> Fitted:
+    """The models run on the series with known parameters (a stored fit's): the fit's
+    forecast without estimating anything again, from a few kilobytes instead of megabytes
+    of fitted results."""
+    last_day, models = _models(series, calendar, yearly,
+                               {name: SPECS[name] for name in params})
+    return Fitted({name: unfitted.filter(params[name]) for name, unfitted in models.items()},
+                  calendar, yearly, last_day, dict(params))
 
 
 def history_problem(series: pd.Series) -> str | None:

@@ -8,7 +8,7 @@ replays what the page would have said that day. The model is in `services.foreca
 from __future__ import annotations
 
 import datetime as dt
-import functools
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,8 +17,11 @@ from sqlalchemy.orm import Session
 
 from models import OrderLine
 from services import forecast_model as model
-from services.cache import cached
+from services import model_store
+from services.cache import cached, skip_store
 from services.filters import Filters, Period, format_range
+from services.metrics import METRICS
+from services.model_store import ModelKey, Trained, model_key
 from services.periods import bucket_of
 from services.rollups import Lines
 from services.sales import additive_by_period, data_bounds, net_revenue_by
@@ -27,6 +30,8 @@ from services.scope import Scope
 FORECAST_METRICS = ("net_revenue", "orders")
 HORIZONS = ("30", "60", "90", "180")
 DEFAULT_HORIZON = "90"
+KIND = "forecast"  # its runs in the model store
+HISTORY_RUNS = 1000  # the latest runs of every forecast model searched for this view's
 MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
                "September", "October", "November", "December")
 
@@ -62,19 +67,96 @@ def business_country(session: Session, scope: Scope, filters: Filters,
                                  ascending=[False, True]).iloc[0]["country"])
 
 
-# --- the forecast -----------------------------------------------------------------------------
+# --- the model: its key, its training (a background job) and its scoring -----------------------
 
-@functools.lru_cache(maxsize=8)  # each entry holds two fitted state-space models
-def _modelled(values: bytes, first: pd.Timestamp, country: str | None,
-              yearly: bool) -> tuple[model.Backtest, model.Fitted]:
-    """The backtest and the model fitted on the whole series, kept per series in this
-    process: another horizon, grain or range of the same history (the same daily values)
-    reuses them instead of fitting seven times again."""
-    series = pd.Series(np.frombuffer(values, dtype=float),
-                       index=pd.date_range(first, periods=len(values) // 8))
+def series_filters(filters: Filters) -> Filters:
+    """Only the filters the daily series obeys: the range, grain and comparison choose what is
+    shown, never what the model learns from."""
+    return Filters(platforms=filters.platforms, products=filters.products,
+                   categories=filters.categories, country=filters.country, state=filters.state)
+
+
+def _scope_words(filters: Filters) -> str:
+    chosen = [", ".join(values) for values in (filters.platforms, filters.products,
+                                               filters.categories) if values]
+    chosen += [place for place in (filters.country, filters.state) if place]
+    return " · ".join(chosen) or "all sales"
+
+
+def forecast_key(scope: Scope, filters: Filters, period: Period, metric: str = "net_revenue",
+                 _horizon: str = DEFAULT_HORIZON) -> ModelKey:
+    """The stored model of this view: the series (scope, filters, metric) up to the as-of
+    date. The horizon, range and grain only choose what is scored and shown."""
+    label = (f"Forecast · {METRICS[metric].label} · {_scope_words(filters)} · "
+             f"to {period.asof:%-d %b %Y}")
+    return model_key(KIND, scope, label, series=series_filters(filters), asof=period.asof,
+                     metric=metric)
+
+
+def series_digest(scope: Scope, filters: Filters, metric: str) -> str:
+    """What every run of this view's series shares, whatever its as-of date."""
+    return model_key(KIND, scope, "", series=series_filters(filters), metric=metric).digest
+
+
+def _problem(series: pd.Series) -> str | None:
+    """Why the series gets no forecast, in words (None when it gets one)."""
+    if not len(series):
+        return "No forecast: there are no sales in this view up to the as-of date."
+    problem = model.history_problem(series)
+    if problem is None and next(model.origins(series), None) is None:
+        problem = ("No forecast: too few trading days for even one 30-trading-day backtest "
+                   "after 8 weeks of history.")
+    return problem
+
+
+@dataclass
+class Modelled:
+    """What a training run stores: the backtest, the parameters of the models fitted on
+    the whole series (not the fitted results: megabytes each) and the calendar learnt."""
+
+    backtest: model.Backtest
+    params: dict[str, np.ndarray]
+    calendar: model.TradingCalendar
+    yearly: bool
+    yearly_text: str
+
+
+def _fit_series(series: pd.Series, country: str | None) -> Modelled:
+    """The backtest on the series and the model fitted on all of it."""
+    windows = list(model.origins(series))
+    first_trading = series.index[series > 0][0]
+    yearly, yearly_text = model.yearly_note((windows[0][0] - first_trading).days)
     test = model.backtest(series, country, yearly)
-    return test, model.fit(series, model.learn_calendar(series, country), yearly, test.params)
+    calendar = model.learn_calendar(series, country)
+    fitted = model.fit(series, calendar, yearly, test.params)
+    return Modelled(test, fitted.params, calendar, yearly, yearly_text)
 
+
+def train_forecast(session: Session, scope: Scope, filters: Filters, period: Period,
+                   metric: str = "net_revenue", horizon: str = DEFAULT_HORIZON) -> Trained:
+    """Backtest and fit the view's model and store both with the backtest's errors (the
+    `forecast` model job; a series too short for a forecast stores its reason)."""
+    key = forecast_key(scope, filters, period, metric, horizon)
+
+    def trainer() -> tuple[Modelled | str, dict[str, Any]]:
+        series = daily_series(session, scope, filters, period.asof, metric)
+        about = {"metric": metric, "asof": period.asof,
+                 "series": series_digest(scope, filters, metric)}
+        problem = _problem(series)
+        if problem:
+            return problem, {**about, "problem": problem}
+        country = model.holiday_code(business_country(session, scope, filters, period.asof))
+        # End the read transaction before the long fit: on SQLite it holds a shared lock
+        # that makes every writer (another training starting) time out meanwhile.
+        session.rollback()
+        modelled = _fit_series(series, country)
+        return modelled, {**about, **model.mean_errors(modelled.backtest.origins),
+                          "origins": len(modelled.backtest.origins),
+                          "model": model.MODEL_NAME}
+    return model_store.train(session, key, trainer)
+
+
+# --- scoring the stored model ----------------------------------------------------------------
 
 def _choice(errors: dict[str, float | None]) -> tuple[str, str]:
     """'model' or 'baseline', and why, from the backtest's mean errors."""
@@ -131,56 +213,102 @@ def _history(series: pd.Series, period: Period, grain: str) -> pd.DataFrame:
     return pd.DataFrame({"bucket": list(sums.index), "actual": sums.to_numpy(dtype=float)})
 
 
-def _refusal(reason: str, metric: str, horizon: int, asof: dt.date) -> dict[str, Any]:
+def _unscored(shown: str, reason: str, metric: str, horizon: int,
+              asof: dt.date) -> dict[str, Any]:
+    """The answer without a forecast: refused ('none', why) or 'pending' (training)."""
     empty = pd.DataFrame(columns=["bucket", "forecast", "lo80", "hi80", "lo95", "hi95"])
-    return {"metric": metric, "horizon": horizon, "asof": asof, "shown": "none",
+    return {"metric": metric, "horizon": horizon, "asof": asof, "shown": shown,
             "reason": reason, "calendar": "", "yearly": "", "model": model.MODEL_NAME,
             "baseline": model.BASELINE_NAME, "errors": model.mean_errors(pd.DataFrame(
                 columns=["model_mape", "model_wape", "baseline_mape", "baseline_wape"])),
             "history": pd.DataFrame(columns=["bucket", "actual"]), "forecast": empty,
             "backtest": pd.DataFrame(columns=["origin", "test_start", "test_end", "days",
                                               "model_mape", "model_wape", "baseline_mape",
-                                              "baseline_wape"])}
+                                              "baseline_wape"]),
+            "trained": None, "error": None}
+
+
+def naive_forecast(series: pd.Series, days: int) -> pd.DataFrame:
+    """The seasonal-naive daily forecast without intervals (for a view whose model is not
+    trained yet: the Overview's forecast trend)."""
+    calendar = model.learn_calendar(series, None)
+    return model.baseline_forecast(series, calendar, days,
+                                   pd.DataFrame(columns=["actual", "baseline"]))
 
 
 @cached
 def forecast(session: Session, scope: Scope, filters: Filters, period: Period,
              metric: str = "net_revenue", horizon: str = DEFAULT_HORIZON) -> dict[str, Any]:
-    """The forecast of the metric for `horizon` days after the as-of date, with its backtest.
+    """The forecast of the metric for `horizon` days after the as-of date, with its backtest,
+    scored from the view's stored model (trained in the background).
 
     `shown` is 'model' where the model's backtested mean MAPE beats the seasonal-naive
-    baseline's, 'baseline' otherwise and 'none' (with `reason`) when history is too short.
+    baseline's, 'baseline' otherwise, 'none' (with `reason`) when history is too short and
+    'pending' while the model is not trained (that answer is not cached).
     """
-    days = int(horizon)
     series = daily_series(session, scope, filters, period.asof, metric)
-    problem = model.history_problem(series) if len(series) else \
-        "No forecast: there are no sales in this view up to the as-of date."
+    return scored(session, scope, filters, period, series, metric, int(horizon))
+
+
+def scored(session: Session, scope: Scope, filters: Filters, period: Period,
+           series: pd.Series, metric: str, days: int) -> dict[str, Any]:
+    """`forecast` of the view's daily series, already read (`daily_series`)."""
+    problem = _problem(series)
     if problem:
-        return _refusal(problem, metric, days, period.asof)
-    country = model.holiday_code(business_country(session, scope, filters, period.asof))
-    windows = list(model.origins(series))
-    if not windows:
-        return _refusal("No forecast: too few trading days for even one 30-trading-day "
-                        "backtest after 8 weeks of history.", metric, days, period.asof)
-    first_trading = series.index[series > 0][0]
-    yearly, yearly_text = model.yearly_note((windows[0][0] - first_trading).days)
-    test, whole = _modelled(series.to_numpy().tobytes(), series.index[0], country, yearly)
+        return _unscored("none", problem, metric, days, period.asof)
+    key = forecast_key(scope, filters, period, metric)
+    trained = model_store.stored(session, key)
+    if trained is None or not isinstance(trained.artefact, Modelled):
+        skip_store()
+        waiting = _unscored("pending", "The forecast model of this view is being trained "
+                            "in the background.", metric, days, period.asof)
+        return {**waiting, "error": model_store.last_failure(session, key),
+                "naive": naive_forecast(series, days)}
+    modelled: Modelled = trained.artefact
+    test = modelled.backtest
     errors = model.mean_errors(test.origins)
     shown, reason = _choice(errors)
-    calendar = model.learn_calendar(series, country)
-    fitted = whole if shown == "model" else None
-    if fitted is not None:
+    fitted = None
+    if shown == "model":  # the stored parameters on the same series: scoring, not fitting
+        fitted = model.refiltered(series, modelled.calendar, modelled.yearly, modelled.params)
         daily = model.model_forecast(fitted, days)
     else:
-        daily = model.baseline_forecast(series, calendar, days, test.days)
+        daily = model.baseline_forecast(series, modelled.calendar, days, test.days)
     if len(test.origins) < model.ORIGINS:
         reason += f" Only {len(test.origins)} of {model.ORIGINS} backtest origins fit in " \
                   "the history."
     return {"metric": metric, "horizon": days, "asof": period.asof, "shown": shown,
-            "reason": reason, "calendar": calendar.describe(), "yearly": yearly_text,
-            "model": model.MODEL_NAME, "baseline": model.BASELINE_NAME, "errors": errors,
+            "reason": reason, "calendar": modelled.calendar.describe(),
+            "yearly": modelled.yearly_text, "model": model.MODEL_NAME,
+            "baseline": model.BASELINE_NAME, "errors": errors,
             "history": _history(series, period, filters.grain),
-            "forecast": _at_grain(daily, fitted, filters.grain, series), "backtest": test.origins}
+            "forecast": _at_grain(daily, fitted, filters.grain, series), "backtest": test.origins,
+            "trained": model_store.describe(trained), "error": None}
+
+
+HISTORY_COLUMNS = ["run_id", "trained_at", "data_revision", "asof", "label", "origins",
+                   "model_mape", "model_wape", "baseline_mape", "baseline_wape"]
+
+
+@cached
+def model_history(session: Session, scope: Scope, filters: Filters, period: Period,
+                  metric: str = "net_revenue") -> pd.DataFrame:
+    """Every stored training run of this view's series (this scope, filters and metric; any
+    as-of date, any data revision), oldest first, with its backtest's mean errors."""
+    if model_store.stored(session, forecast_key(scope, filters, period, metric)) is None:
+        skip_store()  # the view's own run is about to join the history
+    runs = model_store.history(session, KIND, limit=HISTORY_RUNS)
+    digest = series_digest(scope, filters, metric)
+    rows = [{"run_id": run.run_id, "trained_at": run.trained_at,
+             "data_revision": run.data_revision, "asof": run.metrics.get("asof"),
+             "label": run.label, "origins": run.metrics.get("origins"),
+             **{name: run.metrics.get(name) for name in HISTORY_COLUMNS[6:]}}
+            for run in runs.itertuples()
+            if run.status == "done" and isinstance(run.metrics, dict)
+            and run.metrics.get("series") == digest and "problem" not in run.metrics]
+    frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+    frame["asof"] = pd.to_datetime(frame["asof"]).dt.date
+    return frame.sort_values("run_id", ignore_index=True)
 
 
 # --- seasonality ------------------------------------------------------------------------------

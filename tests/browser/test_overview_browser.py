@@ -110,6 +110,8 @@ def test_login_renders_the_overview_without_console_errors(
     assert query_of(dash_duo.driver)["range"] == ["30d"]
     assert "Last 30 days of data" in dash_duo.find_element("#period-label").text
     assert len(platform_labels(dash_duo)) >= 3
+    # The health card (issue 16): its score out of 100, drawn by its own callback.
+    wait_until(lambda: "of 100" in find(dash_duo, "overview-health").text, what="health score")
     assert dash_duo.get_logs() == []
 
 

@@ -29,7 +29,23 @@ def every_figure() -> dict[str, dict]:
     index = pd.DataFrame({"name": ["<a href='x'>Monday</a>", "Tuesday"],
                           "index": [1.2, np.nan]})
     return {"forecast": forecast(), "backtest": figures.backtest_figure(origins),
-            "index": figures.index_figure(index, "name")}
+            "index": figures.index_figure(index, "name"), "history": history()}
+
+
+def history() -> dict:
+    runs = pd.DataFrame({"run_id": [3, 7], "label": ["Forecast · <b>Shop</b>", "Forecast"],
+                         "trained_at": [dt.datetime(2026, 1, 1, 9), dt.datetime(2026, 1, 1, 9)],
+                         "data_revision": [4, 5], "asof": DAYS[:2],
+                         "model_mape": [0.2, np.nan], "baseline_mape": [0.25, 0.3],
+                         "model_wape": [0.21, 0.22], "baseline_wape": [0.3, 0.31]})
+    return figures.model_history_figure(runs)
+
+
+def test_the_history_has_a_slot_per_run_and_escapes_its_data_label() -> None:
+    figure = history()
+    assert figure["data"][0]["x"] == ["Run 3<br>1 Jan 2026 09:00", "Run 7<br>1 Jan 2026 09:00"]
+    shown = json.dumps(figure)
+    assert "<b>Shop" not in shown and "&lt;b&gt;Shop" in shown
 
 
 @pytest.mark.parametrize("name", list(every_figure()))

@@ -11,6 +11,8 @@ import datetime as dt
 import warnings
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,9 +21,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from statsmodels.tsa.statespace.structural import UnobservedComponents
 
-from services import forecast_model
+from models import ModelRun
+from services import forecast_model, model_store
 from services import forecasting as service
-from services.filters import Filters
+from services.cache import ResultCache, backend_from_settings
+from services.filters import Filters, Period
 from services.sales import resolve
 from services.scope import Scope
 from tests.services.test_overview import expected_metrics, view_lines
@@ -90,10 +94,25 @@ def independent_backtest(daily: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def view(session: Session, **chosen: object) -> tuple[Filters, object]:
+def view(session: Session, **chosen: object) -> tuple[Filters, Period]:
     """Filters and their resolved period."""
     filters = Filters(**chosen)  # type: ignore[arg-type]
     return filters, resolve(session, EVERYTHING, filters)
+
+
+def train(session: Session, filters: Filters, period: Period, metric: str) -> None:
+    """Train the view's model, as the background job does, unless it is stored already (the
+    databases live for the session: a model trained by one test serves the next)."""
+    key = service.forecast_key(EVERYTHING, filters, period, metric)
+    if model_store.stored(session, key) is None:
+        service.train_forecast(session, EVERYTHING, filters, period, metric)
+
+
+def scored(session: Session, filters: Filters, period: Period, metric: str = "net_revenue",
+           horizon: str = "90") -> dict[str, Any]:
+    """The forecast service's answer once the view's model is trained."""
+    train(session, filters, period, metric)
+    return service.forecast(session, EVERYTHING, filters, period, metric, horizon)
 
 
 # --- the series and the backtest --------------------------------------------------------------
@@ -113,7 +132,7 @@ def test_the_daily_series_is_the_raw_lines_per_day(session: Session, raw: pd.Dat
 def test_the_backtest_matches_an_independent_computation(session: Session,
                                                           raw: pd.DataFrame) -> None:
     filters, period = view(session, range="90d")
-    result = service.forecast(session, EVERYTHING, filters, period, "net_revenue", "90")
+    result = scored(session, filters, period)
     daily = expected_daily(raw, filters, period.asof)
     assert result["calendar"].startswith("Trades every day")  # as the independent fit assumes
     want = independent_backtest(daily)
@@ -137,7 +156,7 @@ def test_the_backtest_matches_an_independent_computation(session: Session,
 def test_the_forecast_starts_the_day_after_asof_with_ordered_intervals(
         session: Session) -> None:
     filters, period = view(session, range="30d")
-    result = service.forecast(session, EVERYTHING, filters, period, "orders", "60")
+    result = scored(session, filters, period, "orders", "60")
     forecast = result["forecast"]
     assert len(forecast) == 60
     assert forecast["bucket"].iloc[0] == period.asof + dt.timedelta(days=1)
@@ -150,10 +169,8 @@ def test_the_forecast_starts_the_day_after_asof_with_ordered_intervals(
 def test_weekly_sums_hold_the_daily_forecast(session: Session) -> None:
     daily_filters, period = view(session, range="30d")
     weekly_filters = replace(daily_filters, grain="week")
-    daily = service.forecast(session, EVERYTHING, daily_filters, period, "net_revenue",
-                             "30")["forecast"]
-    weekly = service.forecast(session, EVERYTHING, weekly_filters, period, "net_revenue",
-                              "30")["forecast"]
+    daily = scored(session, daily_filters, period, horizon="30")["forecast"]
+    weekly = scored(session, weekly_filters, period, horizon="30")["forecast"]
     first_week = period.asof - dt.timedelta(days=period.asof.weekday())
     days_so_far = pd.date_range(first_week, period.asof)
     so_far = service.daily_series(session, EVERYTHING, daily_filters, period.asof,
@@ -198,8 +215,10 @@ def test_no_data_after_the_asof_date_is_read(session: Session, raw: pd.DataFrame
     asof = raw["day"].max().date() - dt.timedelta(days=100)
     filters, period = view(session, range="30d", asof=asof)
     statements.clear()
+    service.train_forecast(session, EVERYTHING, filters, period, "net_revenue")  # the fit too
     result = service.forecast(session, EVERYTHING, filters, period, "net_revenue", "30")
-    dates = [day for _sql, parameters in statements for day in _dates_in(parameters)]
+    dates = [day for sql, parameters in statements if "model_runs" not in sql
+             for day in _dates_in(parameters)]  # (a run's own times are not data)
     assert dates and max(dates) <= asof  # every date bound of every query
     # The answer is the one the history up to that day gives.
     want = independent_backtest(expected_daily(raw, filters, asof))
@@ -209,6 +228,63 @@ def test_no_data_after_the_asof_date_is_read(session: Session, raw: pd.DataFrame
                                rtol=1e-9)
     assert result["forecast"]["bucket"].iloc[0] == asof + dt.timedelta(days=1)
     assert result["history"]["bucket"].max() <= asof
+
+
+# --- the stored model -------------------------------------------------------------------------
+
+def test_the_model_key_is_the_series_and_the_asof_date_only() -> None:
+    period = Period(dt.date(2026, 8, 1), dt.date(2026, 10, 31), None, None,
+                    dt.date(2026, 10, 31), "")
+    key = service.forecast_key(EVERYTHING, Filters(range="90d"), period, "orders", "30")
+    same = service.forecast_key(EVERYTHING, Filters(range="30d", grain="week", compare="prev"),
+                                replace(period, start=dt.date(2026, 10, 1)), "orders", "180")
+    assert key == same  # range, grain, comparison and horizon only choose what is shown
+    for other in (service.forecast_key(EVERYTHING, Filters(platforms=("amazon",)), period,
+                                       "orders"),
+                  service.forecast_key(EVERYTHING, Filters(), period, "net_revenue"),
+                  service.forecast_key(EVERYTHING, Filters(), replace(
+                      period, asof=dt.date(2026, 10, 30)), "orders"),
+                  service.forecast_key(Scope(platform_ids=frozenset({1})), Filters(), period,
+                                       "orders")):
+        assert other.digest != key.digest
+    assert "Orders" in key.label and "31 Oct 2026" in key.label
+
+
+def test_before_training_the_forecast_is_pending_and_not_cached_then_scored(
+        session: Session, raw: pd.DataFrame, tmp_path: Path) -> None:
+    filters = Filters(range="90d", platforms=(raw["slug"].value_counts().index[0],))
+    _filters, period = view(session, range="90d")
+    period = replace(period, asof=period.asof - dt.timedelta(days=7))  # a view of its own
+    key = service.forecast_key(EVERYTHING, filters, period, "net_revenue")
+    # Runs left by an earlier test of this session's databases.
+    session.execute(sa.delete(ModelRun).where(ModelRun.digest == key.digest))
+    session.commit()
+    cache = ResultCache(backend_from_settings(None, str(tmp_path)), "sqlite:///x.db")
+    args = (filters, period, "net_revenue", "30")
+
+    def ask() -> dict[str, Any]:
+        return cache.get_or_compute(service.forecast, EVERYTHING, args, {},
+                                    lambda: service.forecast(session, EVERYTHING, *args))
+
+    pending = ask()
+    assert pending["shown"] == "pending" and pending["forecast"].empty
+    assert cache.backend.get(cache.key(service.forecast, EVERYTHING, args, {})) is None
+    assert service.model_history(session, EVERYTHING, filters, period).empty
+
+    trained = service.train_forecast(session, EVERYTHING, filters, period, "net_revenue")
+    result = ask()
+    assert result["shown"] in ("model", "baseline") and len(result["forecast"]) == 30
+    assert result["trained"]["run_id"] == trained.run_id
+    for name, value in result["errors"].items():  # the stored evaluation is the backtest's
+        assert trained.metrics[name] == pytest.approx(value)
+        assert value == pytest.approx(result["backtest"][name].mean())
+    history = service.model_history(session, EVERYTHING, filters, period)
+    assert list(history["run_id"])[-1] == trained.run_id
+    assert history["asof"].iloc[-1] == period.asof
+    assert history["model_mape"].iloc[-1] == pytest.approx(result["errors"]["model_mape"])
+    # Another platform's runs are another series' history.
+    other = service.model_history(session, EVERYTHING, Filters(range="90d"), period)
+    assert trained.run_id not in set(other["run_id"])
 
 
 # --- too little history and the baseline ------------------------------------------------------

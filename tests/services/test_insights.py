@@ -3,20 +3,28 @@ the raw order lines in pandas and the rules of docs/insights.md written out agai
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 from sqlalchemy.orm import Session
 
-from services import forecasting
-from services.filters import Filters
-from services.insights import health
+from services import forecasting, model_store
+from services.filters import Filters, Period
+from services.insights import health, repeat_rate
 from services.sales import resolve
 from services.scope import Scope
 from tests.services.test_overview import expected_totals, view_lines
 from tests.services.test_overview import raw as raw  # noqa: F401 - the raw lines fixture
 
 EVERYTHING = Scope()
+
+
+def train(session: Session, filters: Filters, period: Period) -> None:
+    """Train the view's forecast model (as the background job does) unless it is stored."""
+    if model_store.stored(session, forecasting.forecast_key(EVERYTHING, filters,
+                                                            period)) is None:
+        forecasting.train_forecast(session, EVERYTHING, filters, period)
 
 
 def clamp(value: float) -> float:
@@ -27,6 +35,7 @@ def test_the_components_are_the_raw_lines_arithmetic(session: Session,
                                                      raw: pd.DataFrame) -> None:
     filters = Filters(range="90d", compare="prev")
     period = resolve(session, EVERYTHING, filters)
+    train(session, filters, period)
     result = health(session, EVERYTHING, filters, period)
     got = result["components"].set_index("key")
     now = view_lines(raw, filters, period.start, period.end)
@@ -59,6 +68,7 @@ def test_the_components_are_the_raw_lines_arithmetic(session: Session,
         clamp(100 * (0.80 - max(shares)) / 0.55))
 
     outlook = forecasting.forecast(session, EVERYTHING, filters, period, "net_revenue", "30")
+    assert outlook["shown"] in ("model", "baseline")  # scored from the stored model
     last_30 = view_lines(raw, filters, period.asof - dt.timedelta(days=29), period.asof)
     trend = outlook["forecast"]["forecast"].sum() / expected_totals(last_30)["net_revenue"] - 1
     assert got.loc["forecast", "value"] == pytest.approx(trend)
@@ -68,6 +78,43 @@ def test_the_components_are_the_raw_lines_arithmetic(session: Session,
     assert result["score"] == pytest.approx((got["score"] * weights).sum() / weights.sum())
     for component in got.itertuples():
         assert component.sentence and component.label
+
+
+def test_an_untrained_view_scores_the_seasonal_naive_trend(session: Session,
+                                                            raw: pd.DataFrame) -> None:
+    platform = raw["slug"].value_counts().index[-1]
+    filters = Filters(range="30d", compare="none", platforms=(platform,))
+    period = resolve(session, EVERYTHING, filters)
+    period = replace(period, asof=period.asof - dt.timedelta(days=3))  # trained nowhere else
+    assert model_store.stored(session, forecasting.forecast_key(EVERYTHING, filters,
+                                                                period)) is None
+    got = health(session, EVERYTHING, filters, period)["components"].set_index("key")
+    lines = view_lines(raw, filters, raw["day"].min().date(), period.asof)
+    daily = (lines["quantity"] * lines["unit_price"]).groupby(lines["day"]).sum().reindex(
+        pd.date_range(raw["day"].min(), period.asof), fill_value=0.0)
+    traded = daily[daily > 0]
+    ahead = sum(traded[traded.index.day_of_week == day.day_of_week].iloc[-4:].mean()
+                for day in pd.date_range(period.asof + dt.timedelta(days=1), periods=30))
+    trend = ahead / daily.iloc[-30:].sum() - 1
+    assert got.loc["forecast", "value"] == pytest.approx(trend)
+    assert "seasonal-naive" in got.loc["forecast", "sentence"]
+
+
+# 90 days: look-ups per customer; 12 months: one pass over the earlier customers.
+@pytest.mark.parametrize(("days", "by_category"), [("90d", False), ("90d", True),
+                                                   ("12m", False), ("12m", True)])
+def test_the_repeat_rate_is_the_raw_lines_customers(session: Session, raw: pd.DataFrame,
+                                                    days: str, by_category: bool) -> None:
+    chosen = (raw["category"].value_counts().index[0],) if by_category else ()
+    filters = Filters(range=days, categories=chosen)
+    period = resolve(session, EVERYTHING, filters)
+    lines = view_lines(raw, filters, raw["day"].min().date(), period.end)
+    sales = lines.loc[(lines["quantity"] > 0) & (lines["unit_price"] > 0)
+                      & lines["customer_id"].notna()]
+    now = set(sales.loc[sales["day"] >= pd.Timestamp(period.start), "customer_id"])
+    before = set(sales.loc[sales["day"] < pd.Timestamp(period.start), "customer_id"])
+    assert now  # the category filter reads order_lines, the other the customer-day rollup
+    assert repeat_rate(session, EVERYTHING, filters, period) == (len(now), len(now & before))
 
 
 def test_without_a_comparison_growth_drops_out_and_its_weight_is_shared(

@@ -20,8 +20,9 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
-from dashapp import __version__
+from dashapp import __version__, pdf
 from dashapp.context import setting
 from dashapp.filters import View, page_choices, to_query
 from dashapp.openapi import REFERENCE_PATH, SPEC_PATH, endpoints, openapi_spec
@@ -32,6 +33,7 @@ from services.errors import NotFound
 from services.filters import Period
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp.register_blueprint(pdf.bp)  # the PDF renderer's one-time sign-in route
 
 
 def _json_value(value: Any) -> Any:
@@ -56,15 +58,16 @@ def _error(message: str, status: int, **extra: Any) -> tuple[Response, int]:
     return jsonify(error=message, **extra), status
 
 
-def page_view(path: str) -> tuple[Page, View, Period]:
-    """The request's query string checked as the page at `path` checks it.
+def page_view(path: str, args: MultiDict[str, str] | None = None) -> tuple[Page, View, Period]:
+    """The request's query string (or `args`) checked as the page at `path` checks it.
 
     Invalid parameters abort with a 400 naming them: an API client gets a refusal, not a
     silently different answer.
     """
     page = page_for(path)
     assert page is not None  # the API asks only for the paths of registered pages
-    view, period = checked_view(request.args.to_dict(flat=False), page.params)
+    query = request.args if args is None else args
+    view, period = checked_view(query.to_dict(flat=False), page.params, page.span)
     if view.notices:
         response, status = _error("Invalid query parameters.", status=400,
                                   notices=list(view.notices))
@@ -124,10 +127,38 @@ def page_endpoint(page: Page) -> Callable[[], tuple[Response, int] | Response]:
     return answer
 
 
+def pdf_endpoint(page: Page) -> Callable[[], tuple[Response, int] | Response]:
+    """The PDF of a page for its own query string (plus `paper=A4|Letter`), as the caller
+    sees it."""
+    def answer() -> tuple[Response, int] | Response:
+        args = request.args.copy()
+        paper = args.pop("paper", "A4")
+        if paper not in pdf.PAPERS:
+            return _error(f"Unknown paper {paper!r}: choose {' or '.join(pdf.PAPERS)}.", 400)
+        checked, view, _period = page_view(page.path, args)
+        query = to_query(view.filters, view.page, checked.params)
+        server = current_app._get_current_object()  # type: ignore[attr-defined]  # a proxy
+        try:
+            document = pdf.render_pdf(server, current_user.id, f"{page.path}?{query}", paper,
+                                      base_url=request.host_url)
+        except pdf.PdfRefused as error:
+            return _error(str(error), 403)
+        except pdf.PdfError as error:
+            return _error(str(error), 503)
+        response = current_app.response_class(document, mimetype="application/pdf")
+        response.headers["Content-Disposition"] = \
+            f'attachment; filename="{pdf.file_name(page.title)}"'
+        return response
+    answer.__doc__ = f"The {page.title} page as a PDF (see the OpenAPI description)."
+    return answer
+
+
 for _page in PAGES:  # one route per page with an API name: /api/v1/overview, /api/v1/sales, …
     if _page.api_name:
         bp.add_url_rule(f"/{_page.api_name}", endpoint=f"{_page.api_name}_api",
                         view_func=page_endpoint(_page))
+        bp.add_url_rule(f"/{_page.api_name}.pdf", endpoint=f"{_page.api_name}_pdf",
+                        view_func=pdf_endpoint(_page))
 
 
 @bp.errorhandler(404)

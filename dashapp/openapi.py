@@ -94,6 +94,8 @@ def openapi_spec(pages: Sequence[Page], version: str, *, prefix: str = "/api/v1"
     """
     paths: dict[str, Any] = {f"{prefix}/{page.api_name}": {"get": _operation(page)}
                              for page in pages if page.api_name}
+    paths.update({f"{prefix}/{page.api_name}.pdf": {"get": _pdf_operation(page)}
+                  for page in pages if page.api_name})
     paths[f"{prefix}/{SPEC_PATH}"] = {"get": _spec_operation()}
     schemes = {**SECURITY_SCHEMES,
                "sessionCookie": {**SECURITY_SCHEMES["sessionCookie"], "name": cookie}}
@@ -127,6 +129,34 @@ def _operation(page: Page) -> dict[str, Any]:
             "400": {"$ref": "#/components/responses/InvalidParameters"},
             "401": {"$ref": "#/components/responses/Unauthorized"},
             "404": {"$ref": "#/components/responses/NotFound"},
+        },
+    }
+
+
+def _pdf_operation(page: Page) -> dict[str, Any]:
+    """The page as a PDF: the same parameters, plus the paper (no `x-page`: the reference
+    lists it with the page's JSON endpoint)."""
+    paper = {"name": "paper", "in": "query", "required": False,
+             "description": "The paper size of the PDF.",
+             "schema": {"type": "string", "enum": ["A4", "Letter"], "default": "A4"}}
+    return {
+        "operationId": f"get_{page.api_name}_pdf",
+        "summary": f"The {page.title} page as a PDF",
+        "description": f"The {page.title} page ({page.path}) printed by headless Chromium as "
+                       "the caller sees it: charts, KPI cards, tables (first rows and the "
+                       "total count), a header with the filters in words and the dates.",
+        "tags": [page.title],
+        "parameters": global_parameters() + [_page_parameter(page, spec)
+                                             for spec in page.params] + [paper],
+        "responses": {
+            "200": {"description": f"The {page.title} page as a PDF.",
+                    "content": {"application/pdf": {"schema": {"type": "string",
+                                                               "format": "binary"}}}},
+            "400": {"$ref": "#/components/responses/InvalidParameters"},
+            "401": {"$ref": "#/components/responses/Unauthorized"},
+            "503": {"description": "The PDF could not be made (no Chromium on the server, "
+                                   "or the page did not draw in time).",
+                    "content": {JSON: {"schema": {"$ref": "#/components/schemas/Error"}}}},
         },
     }
 

@@ -7,6 +7,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from layouts import pdf_menu, subscriptions
 from layouts.figures import figure_themes
 from services.saved_views import SHARING_ROLES
 
@@ -60,6 +61,8 @@ def menu_items(rows: Sequence[Mapping[str, Any]]) -> list[Any]:
     items: list[Any] = [
         dbc.DropdownMenuItem("Save this view…", id=SAVE_OPEN, n_clicks=0),
         dbc.DropdownMenuItem("Manage views…", id=MANAGE_OPEN, n_clicks=0),
+        pdf_menu.menu_item(),
+        dbc.DropdownMenuItem("Subscribe / alerts…", id=subscriptions.OPEN, n_clicks=0),
     ]
     for header, mine in (("My views", True), ("Shared with me", False)):
         shown = [row for row in rows if row["mine"] is mine]
@@ -129,4 +132,5 @@ def manage_modal() -> dbc.Modal:
 def frame_parts() -> list[Any]:
     """What the shell adds once: the modals and the stores of the menu and the theme."""
     return [dcc.Store(id=CHANGED, data=0), dcc.Store(id=THEME_MODE),
-            dcc.Store(id=FIGURE_THEMES, data=figure_themes()), save_modal(), manage_modal()]
+            dcc.Store(id=FIGURE_THEMES, data=figure_themes()), save_modal(), manage_modal(),
+            pdf_menu.pdf_modal(), subscriptions.subscribe_modal()]

@@ -27,12 +27,17 @@ from dashapp.context import (
     settings_changed,
 )
 from dashapp.filters import View
+from dashapp.mailings import send_account_link
 from layouts import admin as ids
 from layouts.shell import STORE
+from models import utcnow
 from services import admin, settings
+from services.account_tokens import INVITE_LIFETIME, invite_user
+from services.deliveries import failed_deliveries
 from services.dimensions import platform_options
 from services.errors import ServiceError
 from services.filters import Period
+from services.mail import MailError
 
 
 def _view(data: dict[str, Any] | None) -> View:
@@ -77,6 +82,7 @@ def tab_content(view: View) -> Any:
                                 settings.currency_choices(), settings.timezone_choices(), zone)
     if tab == "status":
         return ids.status_tab({**perform(admin.system_status, who),
+                               "deliveries": perform(failed_deliveries, who),
                                "cache": describe_cache(result_cache().stats()),
                                "requests": describe_requests(request_stats())},
                               dashapp.__version__, zone)
@@ -137,6 +143,23 @@ def run_action(action: Any, *args: Any, success: str) -> tuple[Any, Any]:
     return _done(success), success
 
 
+def invite_by_email(email: str, role: str, platforms: list[str],
+                    name: str | None) -> tuple[Any, Any]:
+    """Create the user and e-mail them a link to choose their password (72 hours)."""
+    try:
+        user, token = perform(invite_user, actor(), email, role, platforms, name)
+    except ServiceError as error:
+        return _failed(error), no_update
+    try:
+        send_account_link(user, token, "invite", utcnow() + INVITE_LIFETIME)
+    except MailError as error:
+        return _failed(MailError(f"{user.email} was added, but the invitation was not sent "
+                                 f"({error}); fix the mail settings, then use “Reset "
+                                 "password” or invite again after removing the user.")), \
+            "invited"
+    return _done(f"Invited {user.email}: the link is valid for 72 hours."), "invited"
+
+
 def register_callbacks(app: Dash) -> None:
     """Register the Admin page callbacks on `app`."""
 
@@ -160,6 +183,18 @@ def register_callbacks(app: Dash) -> None:
             raise PreventUpdate
         return run_action(admin.add_user, email or "", password or "", role or "viewer",
                           platforms or [], name, success=f"Added {email}.")
+
+    @app.callback(Output(ids.FEEDBACK, "children", allow_duplicate=True),
+                  Output(ids.REFRESH, "data", allow_duplicate=True),
+                  Input(ids.INVITE, "n_clicks"),
+                  State(ids.NEW_EMAIL, "value"), State(ids.NEW_ROLE, "value"),
+                  State(ids.NEW_PLATFORMS, "value"), State(ids.NEW_NAME, "value"),
+                  prevent_initial_call=True)
+    def invite(clicks: int | None, email: str | None, role: str | None,
+               platforms: list[str] | None, name: str | None) -> tuple[Any, Any]:
+        if not clicks:
+            raise PreventUpdate
+        return invite_by_email(email or "", role or "viewer", platforms or [], name)
 
     @app.callback(Output(ids.EDIT_NAME, "value"), Output(ids.EDIT_ROLE, "value"),
                   Output(ids.EDIT_PLATFORMS, "value"), Output(ids.EDIT_ACTIVE, "value"),
@@ -258,7 +293,7 @@ def register_stage_callbacks(app: Dash) -> None:
         result = run_action(admin.update_stage, stage_id, name or "", int(position or 1),
                             chance, success="Stage saved; the Pipeline page uses it now.")
         if result[1] is not no_update:
-            data_changed()  # the pipeline's figures depend on the stages
+            data_changed(models=False)  # the pipeline's figures (no model) read the stages
         return result
 
 

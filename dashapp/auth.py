@@ -7,6 +7,7 @@ unauthenticated; pages redirect to the login form. The API also accepts
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import cast
 from urllib.parse import urlsplit
@@ -32,18 +33,31 @@ from werkzeug.wrappers import Response  # what redirect() returns; Flask's is a 
 from dashapp.extensions import db, db_session, login_manager
 from dashapp.permissions import can_administer, may_administer
 from dashapp.security import clock, start_session_clock
-from models import User
+from models import SavedView, User
+from services.account_tokens import (
+    INVALID_LINK,
+    RESET_LIFETIME,
+    ResetLimits,
+    request_reset,
+    set_password,
+    token_user,
+)
 from services.admin import end_sessions
 from services.audit import record
+from services.digests import schedule_words, subscription_for_token, unsubscribe
+from services.errors import InvalidInput, NotFound
 from services.login_guard import attempt_refused, attempt_succeeded, begin_attempt
+from services.mail import MailError
 from services.scope import Scope
-from services.users import authenticate, scope_for, user_for_token
+from services.users import MIN_PASSWORD_LENGTH, authenticate, scope_for, user_for_token
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
 
 # Deliberately public: the login form, the health check and static files (CSS, fonts).
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "health.healthz", "static", "_dash_assets.static",
-                              "/_favicon.ico"})
+                              "/_favicon.ico", "auth.forgot_password", "auth.choose_password",
+                              "auth.unsubscribe_digest"})
 JSON_PREFIXES = ("/_dash-", "/_reload-hash", "/api/")
 VIEW_AS_KEY = "view_as"
 
@@ -243,6 +257,78 @@ def logout() -> Response:
     session.clear()
     flash("You have been logged out.", "info")
     return redirect(url_for("auth.login"))
+
+
+# The answer to every reset request: it must not tell whether the address has an account.
+RESET_SENT = ("If that address has an account, a link to choose a new password is on its way "
+              "(valid for one hour). Check your inbox.")
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+def forgot_password() -> Response | str:
+    """Ask for a password-reset link; the same answer whether or not the address exists."""
+    if request.method == "GET":
+        return render_template("forgot_password.html", title="Forgot your password?")
+    from dashapp.mailings import send_account_link
+
+    now = _now()
+    found = request_reset(db_session(), request.form.get("email", ""), request.remote_addr,
+                          now, current_app.config.get("RESET_LIMITS", ResetLimits()))
+    db.session.commit()  # the request is counted whether or not the mail goes out
+    if found is not None:
+        try:
+            send_account_link(found[0], found[1], "reset", now + RESET_LIFETIME)
+        except MailError:
+            log.exception("password-reset e-mail to user %s not sent", found[0].id)
+    flash(RESET_SENT, "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password/<token>", methods=["GET", "POST"])
+def choose_password(token: str) -> tuple[str, int]:
+    """The one-time link of an invitation or a reset: choose the password, then log in."""
+    now = _now()
+    user = token_user(db_session(), token, now)
+    context = {"title": "Choose your password", "token": token,
+               "min_length": MIN_PASSWORD_LENGTH, "email": user.email if user else None}
+    if user is None:
+        flash(INVALID_LINK, "danger")
+        return render_template("set_password.html", **context), 404
+    if request.method == "GET":
+        return render_template("set_password.html", **context), 200
+    password = request.form.get("password", "")
+    if password != request.form.get("confirm", ""):
+        flash("The two passwords differ: type the same one twice.", "danger")
+        return render_template("set_password.html", **context), 400
+    try:
+        set_password(db_session(), token, password, request.remote_addr, now)
+        db.session.commit()
+    except InvalidInput as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return render_template("set_password.html", **context), 400
+    flash("Your password is set: log in with it.", "success")
+    return render_template("login.html", next=""), 200
+
+
+@bp.route("/digests/unsubscribe/<token>", methods=["GET", "POST"])
+def unsubscribe_digest(token: str) -> tuple[str, int]:
+    """The signed unsubscribe link of a digest: works without a login, names one digest."""
+    context: dict[str, object] = {"title": "Unsubscribe", "token": token}
+    try:
+        row = subscription_for_token(db_session(), current_app.config["SECRET_KEY"], token)
+    except NotFound as error:
+        flash(str(error), "warning")
+        return render_template("unsubscribe.html", **context), 404
+    if request.method == "POST":
+        unsubscribe(db_session(), row.id, ip=request.remote_addr)
+        db.session.commit()
+        flash("You will not receive this digest any more.", "success")
+        return render_template("unsubscribe.html", **context), 200
+    view, user = db.session.get(SavedView, row.view_id), db.session.get(User, row.user_id)
+    context.update(view_name=view.name if view else "", email=user.email if user else "",
+                   schedule=schedule_words(row))
+    return render_template("unsubscribe.html", **context), 200
 
 
 def register_token_auth(app: Flask) -> None:

@@ -52,10 +52,9 @@ def _read_password(prompt: bool) -> str:
 def demo_data_command(lines: int | None, seed: int, if_empty: bool) -> None:
     """Load deterministic demo data (two years, every entity) into an empty database."""
     from dashapp.context import data_changed, setting
-    from dashapp.extensions import db, db_session
-    from services.demo_data import DEFAULT_LINES, generate_demo_data, has_sales
-    from services.imports.jobs import record_demo_load
-    from services.maintenance import refresh_statistics
+    from dashapp.extensions import db_session
+    from services.demo_data import DEFAULT_LINES, has_sales
+    from services.imports.demo_load import load_demo
 
     if has_sales(db_session()):
         if if_empty:
@@ -63,16 +62,10 @@ def demo_data_command(lines: int | None, seed: int, if_empty: bool) -> None:
             return
         _fail("The database already has sales; demo data loads into an empty database only.")
     started = time.perf_counter()
-    try:
-        summary = generate_demo_data(db_session(), lines=lines or DEFAULT_LINES, seed=seed,
-                                     timezone=setting("TIMEZONE"))
-        record_demo_load(db_session(), summary, seed)
-        db.session.commit()
-        refresh_statistics(db_session())
-        db.session.commit()
+    try:  # the same code as the Data page's demo load
+        summary = load_demo(db_session(), setting("TIMEZONE"), lines or DEFAULT_LINES, seed)
         data_changed()
     except ServiceError as error:
-        db.session.rollback()
         _fail(str(error))
     click.echo(f"Demo data loaded in {time.perf_counter() - started:.1f} s: {summary}")
 
@@ -188,8 +181,43 @@ def rebuild_rollups_command() -> None:
                "cleared.")
 
 
+def _running_app() -> Flask:
+    """The app itself (not the proxy): the senders push their own contexts of it."""
+    return cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+@click.group("digests")
+def digests_group() -> None:
+    """E-mailed digests of saved views (and alerts)."""
+
+
+@digests_group.command("send-due")
+@with_appcontext
+def send_due_command() -> None:
+    """Send every digest due now and check the alerts; for cron, safe on several hosts."""
+    from dashapp.mailings import send_due
+
+    outcome = send_due(_running_app())
+    click.echo(f"{outcome.sent} e-mail(s) sent, {outcome.failed} failed (retried later).")
+
+
+@click.group("alerts")
+def alerts_group() -> None:
+    """E-mailed alerts on saved views."""
+
+
+@alerts_group.command("check")
+@with_appcontext
+def check_alerts_command() -> None:
+    """Check every alert not fired today and e-mail those that fire."""
+    from dashapp.mailings import check_alerts
+
+    outcome = check_alerts(_running_app())
+    click.echo(f"{outcome.sent} alert(s) sent, {outcome.failed} failed (retried later).")
+
+
 COMMANDS = (demo_data_command, users_group, tokens_group, import_command, cache_group,
-            rollups_group)
+            rollups_group, digests_group, alerts_group)
 
 
 def register_commands(app: Flask) -> None:

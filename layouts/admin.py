@@ -37,6 +37,7 @@ FEEDBACK = "admin-feedback"
 USERS_TABLE = "admin-users-table"
 NEW_EMAIL, NEW_NAME, NEW_ROLE = "admin-new-email", "admin-new-name", "admin-new-role"
 NEW_PLATFORMS, NEW_PASSWORD, CREATE = "admin-new-platforms", "admin-new-password", "admin-create"
+INVITE = "admin-invite"  # the same form, without a password: the user sets it by e-mail
 EDIT_USER, EDIT_NAME, EDIT_ROLE = "admin-edit-user", "admin-edit-name", "admin-edit-role"
 EDIT_PLATFORMS, EDIT_ACTIVE, SAVE = "admin-edit-platforms", "admin-edit-active", "admin-save"
 RESET_PASSWORD, RESET = "admin-reset-password", "admin-reset"
@@ -146,7 +147,11 @@ def users_tab(users: Sequence[dict[str, Any]], platforms: Sequence[dict[str, str
                                                           options=platform_options), 2),
             _field("Password", dbc.Input(id=NEW_PASSWORD, type="password"), 2),
         ], className="g-2"),
-        dbc.Button("Add user", id=CREATE, color="primary", size="sm", className="mt-2"),
+        html.Div([
+            dbc.Button("Add user", id=CREATE, color="primary", size="sm"),
+            dbc.Button("Invite by e-mail (no password)", id=INVITE, color="primary",
+                       outline=True, size="sm"),
+        ], className="d-flex gap-2 mt-2 flex-wrap"),
     ]), className="mb-3")
     edit = dbc.Card(dbc.CardBody([
         html.H2("Change a user", className="h6"),
@@ -250,6 +255,14 @@ def status_tab(status: dict[str, Any], version: str, zone: str = "UTC") -> html.
                             ("rows_rejected", "Rejected")], "admin-jobs",
                            "No imports yet: the Data page imports files.", zone)], md=8),
         ]),
+        html.H2("Digest and alert e-mails that failed", className="h6 mt-3"),
+        html.P("Each is retried with a growing delay (5 minutes, doubling, up to 6 hours; "
+               "after 6 failures in a row, at its next regular time). “In a row” is 0 once "
+               "it was sent since.", className="small text-muted mb-1"),
+        table(status.get("deliveries", []),
+              [("at", "When"), ("kind", "What"), ("recipient", "To"), ("error", "Why"),
+               ("failing", "Failures in a row")], "admin-deliveries",
+              "No failed e-mails.", zone),
     ])
 
 

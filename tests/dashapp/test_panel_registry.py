@@ -26,7 +26,7 @@ from layouts.pages import PAGES, Page
 from layouts.panels import Panel, by_key
 from services.cache import is_cached
 from services.exports import column_label, column_unit
-from services.sales import resolve
+from services.spans import resolve
 from tests.conftest import ADMIN, callback_request, login
 
 # Views that between them show every panel (the Products page shows a drill-down or the list).
@@ -36,14 +36,16 @@ VIEWS = {
     "/sales": ["range=90d&compare=yoy&metric=orders&country=Germany", "range=12m&sort=country"],
     "/products": ["range=90d&compare=none", "range=all&sku=FTW-0015&compare=prev"],
     "/customers": ["range=90d&compare=prev&segment=Champions&acquired=2026-08-01",
-                   "range=12m&compare=yoy&platform=online-store&cohort=revenue&sort=orders&page=2"],
+                   "range=12m&compare=yoy&platform=online-store&cohort=revenue&sort=orders&page=2"
+                   "&country=Germany"],
     "/funnel": ["range=90d&grain=week&compare=prev",
                 "range=12m&compare=none&platform=amazon&product=FTW-0015"],
     "/pipeline": ["range=12m&compare=prev&measure=value&sort=expected_close",
                   "range=all&compare=none&stage=proposal&team=Enterprise&stale=60&product=FTW-0015"],
     "/forecasts": ["range=90d&metric=orders&h=30", "range=30d&grain=week&platform=amazon"],
     "/marketing": ["range=90d&window=3&post=500", "range=90d&tab=influencers&platform=instagram",
-                   "range=90d&tab=payouts", "range=90d&tab=attribution&product=FTW-0015"],
+                   "range=90d&tab=payouts", "range=90d&tab=attribution&product=FTW-0015",
+                   "range=90d&tab=influencers&campaign=1"],
 }
 API_PAGES = [page for page in PAGES if page.api_name]
 
@@ -152,7 +154,7 @@ def test_the_chart_the_export_and_the_api_hold_the_same_numbers(
               for query in VIEWS[page.path]}
     for panel, query in _checks(page, admin):
         view = parse_query(query, page.params)
-        period = resolve(db.session, admin.scope, view.filters)
+        period = resolve(db.session, admin.scope, view.filters, page.span)
         rows = panel_rows(panel, view, period)
         # What the callback draws is exactly these rows.
         seen: list[Any] = []

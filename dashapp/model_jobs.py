@@ -112,7 +112,9 @@ def run_request(server: Flask, request: TrainingRequest, page: Page | None = Non
     process: it opens a request context of its own, logged in as the ticket's user (checked
     again here: deactivated since, or no longer allowed to retrain, trains nothing). `page`
     defaults to the registry's page at the request's path."""
-    with server.test_request_context(request.path):
+    # An app context of its own: its own database session, so a caller in this process (a
+    # PDF, a digest) keeps its session and objects; and the login stays inside it.
+    with server.app_context(), server.test_request_context(request.path):
         if os.getpid() != _WEB_PROCESS:
             # Connections inherited from the web process must not be shared with it.
             db.engine.dispose(close=False)

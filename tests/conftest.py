@@ -240,3 +240,15 @@ def callback_request(app: Flask, email: str) -> Iterator[SessionUser]:
         user = SessionUser.of(db.session.scalar(sa.select(User).where(User.email == email)))
         login_user(user)
         yield user
+
+
+def view_inputs(path: str, store: object) -> list[dict[str, object]]:
+    """The inputs a panel callback of the page at `path` is posted with: the view store, and
+    on a page that scores models the store their training job sets (callbacks/panels.py)."""
+    from layouts.pages import page_for
+
+    inputs: list[dict[str, object]] = [{"id": "view-state", "property": "data", "value": store}]
+    page = page_for(path)
+    if page is not None and page.models:
+        inputs.append({"id": "model-trained", "property": "data", "value": None})
+    return inputs

@@ -28,7 +28,9 @@ def browser_app(sqlite_db: TestDatabase) -> Flask:
     return make_app(sqlite_db.url)
 
 
-def wait_until(condition: Callable[[], Any], timeout: float = 15, what: str = "") -> Any:
+# The Overview's first view also trains its forecast in a background process: on a loaded
+# two-core machine its panels can take longer than a user would wait, never forever.
+def wait_until(condition: Callable[[], Any], timeout: float = 60, what: str = "") -> Any:
     """Poll `condition` until it returns something truthy."""
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None

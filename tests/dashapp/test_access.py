@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from dashapp.auth import PUBLIC_ENDPOINTS
-from tests.conftest import ADMIN, LIMITED, LIMITED_PLATFORM, TestDatabase, login
+from tests.conftest import ADMIN, LIMITED, LIMITED_PLATFORM, TestDatabase, login, view_inputs
 
 SAMPLE_VALUES = {"path": "overview", "filename": "pulseboard.css", "package_name": "dash",
                  "fingerprinted_path": "dash_renderer/dash_renderer.min.js"}
@@ -57,10 +57,15 @@ def test_every_non_public_route_refuses_anonymous_requests_with_no_data(app: Fla
     assert checked >= 8  # the walk really ran over the Dash, API and page routes
 
 
-def test_public_routes_are_only_login_health_and_static_files(app: Flask) -> None:
+def test_public_routes_are_only_login_health_static_files_and_emailed_links(
+        app: Flask) -> None:
     public = {endpoint for endpoint, _, _ in routes(app) if endpoint in PUBLIC_ENDPOINTS}
+    # The e-mailed links work without a login by design: each needs a signed, expiring token
+    # (tests/dashapp/test_account_emails.py, test_digests.py); "forgot password" answers
+    # the same for every address.
+    emailed = {"auth.forgot_password", "auth.choose_password", "auth.unsubscribe_digest"}
     assert public <= {"auth.login", "health.healthz", "static", "_dash_assets.static",
-                      "/_favicon.ico"}
+                      "/_favicon.ico", *emailed}
 
 
 def test_api_accepts_a_bearer_token_and_rejects_a_bad_one(app: Flask,
@@ -110,7 +115,7 @@ def _trend_callback(client: FlaskClient, store: dict) -> dict:
         "output": "..overview-trend.figure...overview-trend-note.children..",
         "outputs": [{"id": "overview-trend", "property": "figure"},
                     {"id": "overview-trend-note", "property": "children"}],
-        "inputs": [{"id": "view-state", "property": "data", "value": store}],
+        "inputs": view_inputs("/", store),
         "changedPropIds": ["view-state.data"],
         "state": [],
     }

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from layouts.pages import PAGES
 from services.users import create_user
-from tests.conftest import ADMIN, ANALYST, LIMITED, PASSWORD, login
+from tests.conftest import ADMIN, ANALYST, LIMITED, PASSWORD, login, view_inputs
 
 ROLES = ("anonymous", "viewer", "analyst", "limited", "admin")
 VIEWER = "matrix-viewer@example.com"
@@ -27,6 +27,15 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, int]]]] = {
     "auth.login": {"GET": ("/login", PUBLIC),
                    "POST": ("/login", dict.fromkeys(ROLES, 400))},  # no CSRF token
     "health.healthz": {"GET": ("/healthz", PUBLIC)},
+    # The e-mailed links: public by design, each needs a signed, expiring token (a made-up
+    # one is 404; a post without the form's CSRF token is 400, whoever sends it).
+    "auth.forgot_password": {"GET": ("/forgot-password", PUBLIC),
+                             "POST": ("/forgot-password", dict.fromkeys(ROLES, 400))},
+    "auth.choose_password": {"GET": ("/account/password/not-a-token", dict.fromkeys(ROLES, 404)),
+                             "POST": ("/account/password/not-a-token", dict.fromkeys(ROLES, 400))},
+    "auth.unsubscribe_digest": {
+        "GET": ("/digests/unsubscribe/not-a-token", dict.fromkeys(ROLES, 404)),
+        "POST": ("/digests/unsubscribe/not-a-token", dict.fromkeys(ROLES, 400))},
     "_dash_assets.static": {"GET": ("/assets/pulseboard.css", PUBLIC)},
     "/_favicon.ico": {"GET": ("/_favicon.ico", PUBLIC)},
     "static": {"GET": ("/static/missing.css", dict.fromkeys(ROLES, 404))},
@@ -58,6 +67,7 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, int]]]] = {
         "anonymous": 302, "viewer": 403, "analyst": 200, "limited": 200, "admin": 200})},
 }
 API_OK = {"anonymous": 401, "viewer": 200, "analyst": 200, "limited": 200, "admin": 200}
+PDF_SIGN_IN = {"anonymous": 401, "viewer": 403, "analyst": 403, "limited": 403, "admin": 403}
 
 
 ADMIN_PAGE = {"anonymous": 302, "viewer": 403, "analyst": 403, "limited": 403, "admin": 200}
@@ -103,7 +113,7 @@ def status_of(client: FlaskClient, method: str, url: str) -> int:
         payload = {"output": "..overview-trend.figure...overview-trend-note.children..",
                    "outputs": [{"id": "overview-trend", "property": "figure"},
                                {"id": "overview-trend-note", "property": "children"}],
-                   "inputs": [{"id": "view-state", "property": "data", "value": None}],
+                   "inputs": view_inputs("/", None),
                    "changedPropIds": ["view-state.data"], "state": []}
         response = client.post(url, data=json.dumps(payload), content_type="application/json")
     else:
@@ -146,4 +156,6 @@ def test_every_api_endpoint_needs_a_login_and_answers_logged_in_users(
     assert "/api/v1/overview" in api
     for url in api:
         status = clients[role].get(url + "?range=30d").status_code
-        assert status == API_OK[role], (role, url, status)
+        # The PDF renderer's sign-in takes its one-time token only, never a session.
+        expected = PDF_SIGN_IN[role] if url == "/api/v1/pdf-sign-in" else API_OK[role]
+        assert status == expected, (role, url, status)

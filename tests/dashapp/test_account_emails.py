@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 
 from dashapp.extensions import db
 from dashapp.mailings import send_account_link
-from models import AccountToken, AuditEvent, User, utcnow
+from models import AccountToken, AuditEvent, User, user_platforms, utcnow
 from services.account_tokens import (
     INVITE_LIFETIME,
     ResetLimits,
@@ -44,6 +44,10 @@ def mail(sqlite_db: TestDatabase) -> Iterator[tuple[Flask, Inbox]]:
         with app.app_context():
             emails = [INVITED, FORGETFUL] + [f"nobody{n}@example.com" for n in range(6)]
             db.session.execute(delete(AuditEvent).where(AuditEvent.ip == "198.51.100.7"))
+            # SQLite enforces no ON DELETE CASCADE here: their platform rows first, or a user
+            # created later with a reused id inherits them.
+            ids = select(User.id).where(User.email.in_(emails))
+            db.session.execute(delete(user_platforms).where(user_platforms.c.user_id.in_(ids)))
             db.session.execute(delete(User).where(User.email.in_(emails)))
             db.session.commit()
 

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from dashapp.filters import parse_query, to_query
 from layouts import products, sales
 from services.filters import Filters
-from tests.conftest import LIMITED, LIMITED_PLATFORM, TestDatabase, login
+from tests.conftest import LIMITED, LIMITED_PLATFORM, TestDatabase, login, view_inputs
 
 SALES_KEYS = {"query", "currency", "period", "page", "trend", "by_weekday", "best_day",
               "by_weekday_hour", "has_times_of_day", "by_country", "by_region", "by_state",
@@ -212,7 +212,7 @@ def test_crafted_sales_callback_cannot_reach_other_platforms(app: Flask,
         "outputs": [{"id": {"chart": "sales-platforms", "dim": "platform", "type": "xfilter"},
                      "property": "figure"},
                     {"id": "sales-platforms-note", "property": "children"}],
-        "inputs": [{"id": "view-state", "property": "data", "value": store}],
+        "inputs": view_inputs("/sales", store),
         "changedPropIds": ["view-state.data"], "state": [],
     }
     payload["output"] = ("..{\"chart\":\"sales-platforms\",\"dim\":\"platform\",\"type\":"

@@ -104,8 +104,9 @@ def _named_frames(rows: dict) -> list[bool]:
 
 
 @pytest.fixture
-def as_viewer(app: Flask) -> Iterator[SessionUser]:
-    """A Dash request of an admin previewing the app as a viewer ("view as")."""
+def as_viewer(app: Flask, viewer_token: str) -> Iterator[SessionUser]:
+    """A Dash request of an admin previewing the app as a viewer ("view as"; the viewer is
+    made with its token)."""
     with app.test_request_context("/_dash-update-component", method="POST"):
         admin = db.session.scalar(sa.select(User).where(User.email == ADMIN))
         viewer = db.session.scalar(sa.select(User).where(User.email == VIEWER))

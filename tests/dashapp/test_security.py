@@ -31,6 +31,7 @@ from tests.conftest import (
     login,
     make_app,
     post_login,
+    view_inputs,
 )
 
 # A key production accepts (a repeated letter no longer is one).
@@ -326,8 +327,7 @@ TREND_CALLBACK = {
     "output": "..overview-trend.figure...overview-trend-note.children..",
     "outputs": [{"id": "overview-trend", "property": "figure"},
                 {"id": "overview-trend-note", "property": "children"}],
-    "inputs": [{"id": "view-state", "property": "data", "value": None}],
-    "changedPropIds": ["view-state.data"], "state": []}
+    "inputs": view_inputs("/", None), "changedPropIds": ["view-state.data"], "state": []}
 
 
 def test_anonymous_refusals_are_not_stored(app: Flask) -> None:

@@ -10,7 +10,7 @@ from flask import Flask
 
 from layouts import overview
 from layouts.panels import Panel
-from tests.conftest import TestDatabase, login
+from tests.conftest import TestDatabase, login, view_inputs
 
 FORGED = {"start": "0100-01-01", "end": "9999-12-31", "compare_start": "0001-01-01",
           "compare_end": "0099-12-31", "asof": "9999-12-31", "first_data": "0100-01-01",
@@ -32,7 +32,7 @@ def post_panel(app: Flask, panel: Panel, store: dict[str, Any]) -> dict[str, Any
         "output": ".." + "...".join(f"{_dash_id(o['id'])}.{o['property']}"
                                     for o in outputs) + "..",
         "outputs": outputs,
-        "inputs": [{"id": "view-state", "property": "data", "value": store}],
+        "inputs": view_inputs(str(store.get("path")), store),
         "changedPropIds": ["view-state.data"], "state": [],
     }
     response = login(app.test_client()).post(

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from dash import html
 
-from layouts import admin, data
+from dashapp.filters import parse_query
+from layouts import admin, data, marketing
 from layouts.marketing import draw_campaign_table, draw_roi
 from layouts.panels import Context
 from services.filters import Filters, Period
@@ -90,14 +91,16 @@ def test_the_import_report_names_the_currency_amounts_are_shown_in() -> None:
 
 
 def test_the_marketing_benchmarks_are_the_business_settings() -> None:
-    frame = pd.DataFrame({"campaign": ["A", "B"], "influencer": ["@a", "@b"],
-                          "platform": ["Instagram"] * 2, "cost": [100.0, 100.0],
+    frame = pd.DataFrame({"campaign_id": [1, 2], "campaign": ["A", "B"],
+                          "influencer": ["@a", "@b"], "platform": ["Instagram"] * 2,
+                          "cost": [100.0, 100.0],
                           "orders": [5, 5], "revenue": [300.0, 500.0], "roi": [2.0, 4.0],
                           "roas": [3.0, 5.0], "cost_per_order": [20.0, 20.0],
                           "engagement_rate": [0.1, 0.1]})
     day = dt.date(2026, 7, 1)
     period = Period(day, day, None, None, day, "1 Jul 2026")
-    context = Context(None, Filters(), period, "GBP", "", None,  # type: ignore[arg-type]
+    view = parse_query("tab=influencers", marketing.PARAMS)
+    context = Context(view, Filters(), period, "GBP", "", None,
                       BusinessSettings(roi_benchmark=1.5, roas_benchmark=3.5))
     roi = draw_roi(frame, context)
     assert "Benchmark 150%" in str(roi.body) and "1 of 2 below the ROAS benchmark of 3.5:1" in \

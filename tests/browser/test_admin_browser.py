@@ -9,7 +9,7 @@ from flask import Flask
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from tests.browser.test_overview_browser import base_url, log_in, wait_until
+from tests.browser.test_overview_browser import base_url, log_in, scroll_to_centre, wait_until
 from tests.conftest import TestDatabase, make_app
 
 
@@ -56,7 +56,7 @@ def test_admin_adds_a_limited_user_and_previews_the_app_as_them(
                what="user loaded into the edit form")
     view_as = dash_duo.find_element("#admin-view-as")
     # The form ends at the window's lower edge: centre the button so the click lands on it.
-    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", view_as)
+    scroll_to_centre(dash_duo, view_as)
     view_as.click()
     banner = wait_until(lambda: dash_duo.find_element("#view-as-banner").text, what="banner")
     assert email in banner and "Instagram" in banner

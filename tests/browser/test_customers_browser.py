@@ -16,7 +16,7 @@ from layouts.panels import effective
 from services import model_store
 from services.sales import resolve
 from services.scope import Scope
-from tests.browser.test_overview_browser import find, query_of, wait_until
+from tests.browser.test_overview_browser import find, query_of, scroll_to_centre, wait_until
 from tests.browser.test_sales_products_browser import (  # noqa: F401 - the fixture
     browser_app,
     dom_id,
@@ -62,7 +62,7 @@ def test_clicking_a_segment_and_a_cohort_cell_lands_in_the_url(
     wait_until(lambda: find(dash_duo, COHORTS).find_elements(By.CSS_SELECTOR, ".hm image"),
                timeout=60, what="the cohort heatmap")
     area = find(dash_duo, COHORTS).find_element(By.CSS_SELECTOR, ".nsewdrag")
-    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", area)
+    scroll_to_centre(dash_duo, area)
     # Selenium 4.2 counts the offset from the element's top-left corner.
     ActionChains(dash_duo.driver).move_to_element_with_offset(area, 12, 12).pause(0.3) \
         .click().perform()

@@ -50,6 +50,16 @@ def find(dash_duo: DashComposite, dom_id: str) -> WebElement:
     return dash_duo.driver.find_element(By.XPATH, f"//*[@id='{dom_id}']")
 
 
+def scroll_to_centre(dash_duo: DashComposite, element: WebElement) -> None:
+    """Scroll `element` to the middle of the window at once.
+
+    Bootstrap turns on smooth scrolling, so a plain scrollIntoView is still moving when the
+    next click lands and the click hits whatever passes under the pointer.
+    """
+    dash_duo.driver.execute_script(
+        "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element)
+
+
 def base_url(dash_duo: DashComposite) -> str:
     """The test server's address (server_url is only set when dash_duo navigates itself)."""
     return dash_duo.server.url.rstrip("/")

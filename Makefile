@@ -29,11 +29,13 @@ run: install
 	@echo "Pulseboard on http://$(HOST):$(PORT)/  (stop with Ctrl+C)"
 	$(PB) run --host $(HOST) --port $(PORT)
 
-# Two xdist workers (the CI machine's two cores): each seeds its own databases; a module's
-# tests stay on one worker and all browser tests share one (tests/conftest.py).
+# Two xdist workers (the CI machine's two cores): each seeds its own databases. A file's
+# tests stay on one worker, so its module fixtures (a PDF set, a benchmark run) are built
+# once. Not --dist loadfile: with pytest 9.2, xdist 3.8 cannot rename the tests it groups
+# (Node.nodeid is derived), so every test ran on its own and paid its module's fixtures.
 TEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest --headless -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest --headless -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .

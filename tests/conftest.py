@@ -49,19 +49,6 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under `pytest -n --dist loadgroup`: a module's tests stay on one worker (its module
-    fixtures are built once), and every browser test runs on the same worker, one Chromium at
-    a time, so two browsers never compete for the two cores."""
-    if not XDIST_WORKER and not config.getoption("numprocesses", default=None):
-        return
-    for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        group = "browser" if path.startswith("tests/browser/") else path
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """With CI=true, any skipped test turns the run red."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

@@ -15,11 +15,11 @@ from pathlib import Path
 import diskcache
 from dash import DiskcacheManager
 from flask import Flask
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from dashapp.context import data_changed, setting
 from dashapp.extensions import db, db_session
 from dashapp.permissions import IMPORT_ROLES
+from services import signing
 from services.imports.budget import JobBudget
 from services.imports.reader import import_limits
 from services.imports.report import ImportReport
@@ -41,23 +41,17 @@ def background_manager(server: Flask) -> DiskcacheManager:
     return DiskcacheManager(diskcache.Cache(cache_dir))
 
 
-def _serializer(server: Flask) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(server.config["SECRET_KEY"], salt=TICKET_SALT)
-
-
 def sign_ticket(server: Flask, job: JobRequest) -> str:
     """The ticket for `job`, signed with the app's secret key."""
     # The time makes every ticket new, so the same file checked twice starts a second job.
-    return _serializer(server).dumps({**job.as_payload(), "at": time.time()})
+    return signing.sign(server.config["SECRET_KEY"], TICKET_SALT,
+                        {**job.as_payload(), "at": time.time()})
 
 
 def read_ticket(server: Flask, ticket: str) -> JobRequest | None:
     """The job a ticket asks for; None for a forged ticket or one past TICKET_MAX_AGE."""
-    try:
-        payload = _serializer(server).loads(ticket, max_age=TICKET_MAX_AGE)
-    except BadSignature:
-        return None
-    return JobRequest.from_payload(payload)
+    payload = signing.read(server.config["SECRET_KEY"], TICKET_SALT, ticket, TICKET_MAX_AGE)
+    return None if payload is None else JobRequest.from_payload(payload)
 
 
 def import_budget(server: Flask) -> JobBudget:

@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass
 
 from flask import Flask
 from flask_login import login_user
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from dashapp.auth import SessionUser
 from dashapp.context import current_scope, result_cache
@@ -28,7 +27,7 @@ from layouts.model_status import ModelJob
 from layouts.pages import Page, page_for
 from layouts.panels import effective
 from models import User
-from services import model_store
+from services import model_store, signing
 from services.filters import Filters, Period
 from services.model_store import ModelKey
 
@@ -86,21 +85,17 @@ def untrained(page: Page, view: View, period: Period) -> list[str]:
     return missing
 
 
-def _serializer(server: Flask) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(server.config["SECRET_KEY"], salt=TICKET_SALT)
-
-
 def sign_request(server: Flask, request: TrainingRequest) -> str:
     """The ticket for `request`, signed with the app's secret key."""
     # The time makes every ticket new: the same view asked twice is a new job.
-    return _serializer(server).dumps({**asdict(request), "at": time.time()})
+    return signing.sign(server.config["SECRET_KEY"], TICKET_SALT,
+                        {**asdict(request), "at": time.time()})
 
 
 def read_request(server: Flask, ticket: str) -> TrainingRequest | None:
     """The request a ticket holds; None for a forged or stale ticket."""
-    try:
-        payload = _serializer(server).loads(ticket, max_age=TICKET_MAX_AGE)
-    except BadSignature:
+    payload = signing.read(server.config["SECRET_KEY"], TICKET_SALT, ticket, TICKET_MAX_AGE)
+    if payload is None:
         return None
     return TrainingRequest(int(payload["user_id"]), str(payload["path"]),
                            str(payload["query"]), tuple(payload["kinds"]),

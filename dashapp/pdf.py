@@ -37,7 +37,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Response
 
@@ -51,6 +50,7 @@ from dashapp.views import checked_view
 from layouts.pages import Page, page_for
 from layouts.shell import format_moment
 from models import User
+from services import signing
 from services.audit import record
 from services.dimensions import platform_options, product_options
 from services.filters import COMPARES, CUSTOM, GRAINS, PRESETS, Filters, Period, format_range
@@ -241,22 +241,19 @@ class PdfJob:
 
 def sign_job(server: Flask, job: PdfJob) -> str:
     """The job as a ticket signed with the app's secret key (the job has no request)."""
-    return _serializer(server, JOB_SALT).dumps(dataclasses.asdict(job))
+    return signing.sign(server.config["SECRET_KEY"], JOB_SALT, dataclasses.asdict(job))
 
 
 def read_job(server: Flask, ticket: str) -> PdfJob | None:
     """The job of a ticket; None for a forged one or one past JOB_MAX_AGE."""
+    payload = signing.read(server.config["SECRET_KEY"], JOB_SALT, ticket, JOB_MAX_AGE)
     try:
-        return PdfJob(**_serializer(server, JOB_SALT).loads(ticket, max_age=JOB_MAX_AGE))
-    except (BadSignature, TypeError):
+        return None if payload is None else PdfJob(**payload)
+    except TypeError:  # signed by another version of PdfJob
         return None
 
 
 # --- The one-time sign-in ----------------------------------------------------------------
-
-def _serializer(server: Flask, salt: str = TOKEN_SALT) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(server.config["SECRET_KEY"], salt=salt)
-
 
 def sign_token(server: Flask, user_id: int, next_url: str) -> str:
     """A token that signs Chromium in as `user_id` once, within TOKEN_MAX_AGE, in this
@@ -267,7 +264,8 @@ def sign_token(server: Flask, user_id: int, next_url: str) -> str:
         for stale in [key for key, expires in _pending.items() if expires < now]:
             del _pending[stale]  # never used (Chromium failed before signing in)
         _pending[nonce] = now + TOKEN_MAX_AGE
-    return _serializer(server).dumps({"user": user_id, "next": next_url, "nonce": nonce})
+    return signing.sign(server.config["SECRET_KEY"], TOKEN_SALT,
+                        {"user": user_id, "next": next_url, "nonce": nonce})
 
 
 def sign_in_url(server: Flask, token: str) -> str:
@@ -283,9 +281,8 @@ def _sign_in_endpoint(server: Flask) -> str:
 def read_token(server: Flask, token: str) -> tuple[int, str] | None:
     """(user id, where to go) of a valid token, which is used up; None for a forged, late,
     used or foreign token."""
-    try:
-        payload = _serializer(server).loads(token, max_age=TOKEN_MAX_AGE)
-    except BadSignature:
+    payload = signing.read(server.config["SECRET_KEY"], TOKEN_SALT, token, TOKEN_MAX_AGE)
+    if not isinstance(payload, dict):
         return None
     with _pending_lock:
         if _pending.pop(str(payload.get("nonce")), None) is None:

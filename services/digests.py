@@ -13,11 +13,11 @@ import datetime as dt
 import zoneinfo
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import FREQUENCIES, Subscription, User
+from services import signing
 from services.admin import Actor, require_admin
 from services.audit import record
 from services.deliveries import (
@@ -178,21 +178,18 @@ def finish(session: Session, row: Subscription, recipient: str, now: dt.datetime
     session.flush()
 
 
-def _serializer(secret: str) -> URLSafeSerializer:
-    return URLSafeSerializer(secret, salt=_UNSUBSCRIBE_SALT)
-
-
 def unsubscribe_token(secret: str, row: Subscription) -> str:
     """The signed token of a digest's unsubscribe link (names its row, user and view, so an
     id reused after a deletion is not the same digest)."""
-    return str(_serializer(secret).dumps([row.id, row.user_id, row.view_id]))
+    return signing.sign(secret, _UNSUBSCRIBE_SALT, [row.id, row.user_id, row.view_id],
+                        timed=False)
 
 
 def subscription_for_token(session: Session, secret: str, token: str) -> Subscription:
     """The digest an unsubscribe link names; NotFound for a bad or stale link."""
     try:
-        row_id, user_id, view_id = _serializer(secret).loads(token)
-    except (BadSignature, ValueError, TypeError) as error:
+        row_id, user_id, view_id = signing.read(secret, _UNSUBSCRIBE_SALT, token)
+    except (ValueError, TypeError) as error:  # None, or not three values
         raise NotFound("This unsubscribe link is not valid.") from error
     row = session.get(Subscription, row_id) if isinstance(row_id, int) else None
     if row is None or row.user_id != user_id or row.view_id != view_id:

@@ -9,6 +9,7 @@ from dash import Dash, html
 from flask import Flask, abort, has_request_context, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashapp import api, auth, downloads, health, security, views
@@ -119,11 +120,22 @@ def refuse_unknown_paths() -> None:
         abort(403)
 
 
+def use_write_ahead_log(connection: Any, _record: Any) -> None:
+    """SQLite in WAL mode: readers (the web threads) and the one writer (an import, a model's
+    training in its job process) no longer block each other; a database file keeps the mode."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
 def register_extensions(app: Flask) -> None:
     """Database, migrations."""
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        with app.app_context():
+            event.listen(db.engine, "connect", use_write_ahead_log)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     enabled = app.config["CACHE"] != "none"
     backend = backend_from_settings(app.config["REDIS_URL"] if enabled else None,

@@ -5,13 +5,16 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from dashapp import create_app
 from dashapp.config import DEV_SECRET_KEY, ConfigError
+from dashapp.extensions import db
 from tests.conftest import ADMIN, PASSWORD, TestDatabase, csrf_token, login, make_app, post_login
 
 STRONG_SECRET = "8f1c2d3e4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a6978"
@@ -50,6 +53,15 @@ def test_production_refuses_debug(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_unknown_time_zone_is_refused() -> None:
     with pytest.raises(ConfigError, match="Mars/Olympus"):
         create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "TIMEZONE": "Mars/Olympus"})
+
+
+def test_a_sqlite_database_runs_in_wal_mode_so_readers_do_not_block_the_writer(
+        tmp_path: Path) -> None:
+    app = make_app(f"sqlite:///{tmp_path / 'wal.db'}")
+    with app.app_context():
+        assert db.session.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+        db.session.rollback()
+        db.engine.dispose()
 
 
 def test_two_apps_in_one_process_each_get_their_callbacks() -> None:

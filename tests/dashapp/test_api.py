@@ -83,3 +83,13 @@ def test_unknown_api_path_is_json_404(admin: FlaskClient) -> None:
     response = admin.get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert "error" in response.get_json()
+
+
+def test_the_api_trains_a_views_missing_model_and_answers_with_it(admin: FlaskClient) -> None:
+    # An as-of day no other test forecasts from: its model is not stored yet. A page would
+    # show "training…" and redraw; the API has no later, so it trains first.
+    body = admin.get("/api/v1/forecasts?asof=2026-06-13&range=90d&platform=online-store")\
+        .get_json()
+    assert body["summary"]["shown"] in {"model", "baseline"}, body["summary"]
+    assert body["summary"]["trained"], body["summary"]
+    assert body["forecast"] and body["history"]

@@ -7,10 +7,10 @@ from dash import Dash
 
 from callbacks import (
     admin,
+    country,
     customers,
     data,
     exports,
-    forecasts,
     marketing,
     model_jobs,
     panels,
@@ -35,7 +35,7 @@ def register_all(app: Dash) -> None:
     model_jobs.register_callbacks(app)
     panels.register_callbacks(app, PAGES)
     sales.register_callbacks(app)
-    forecasts.register_callbacks(app)
+    country.register_callbacks(app)
     products.register_callbacks(app)
     pipeline.register_callbacks(app)
     marketing.register_callbacks(app)

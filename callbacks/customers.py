@@ -1,6 +1,5 @@
-"""Customers callbacks beyond its panels (declared in `layouts.customers`): the options of
-the order-country picker and the banner of a chosen country (the Sales page's picker and
-banner, under the same ids)."""
+"""Customers callbacks beyond its panels (declared in `layouts.customers`): the banner of a
+chosen order country (the picker's options: `callbacks.country`)."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,11 +8,8 @@ import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, html
 
 from callbacks.common import view_of_page
-from callbacks.sales import country_items
-from dashapp.context import fetch
-from layouts import customers, sales
+from layouts import customers
 from layouts.shell import STORE
-from services.sales_analysis import country_options
 
 
 def country_banner(country: str) -> Any:
@@ -28,13 +24,7 @@ def country_banner(country: str) -> Any:
 def register_callbacks(app: Dash) -> None:
     """Register the Customers callbacks on `app`."""
 
-    # The ids are the Sales page's (the shell reads every page choice by its name, and a
-    # callback with an output missing from the page breaks the page's other callbacks), so
-    # both have a second writer: this one answers on the Customers page only.
-    @app.callback(Output(sales.COUNTRY_BANNER, "children", allow_duplicate=True),
-                  Output(sales.COUNTRY, "options", allow_duplicate=True),
-                  Input(STORE, "data"), prevent_initial_call="initial_duplicate")
-    def update_country(data: dict[str, Any] | None) -> tuple[Any, list[dict[str, str]]]:
+    @app.callback(Output(customers.COUNTRY_BANNER, "children"), Input(STORE, "data"))
+    def update_country_banner(data: dict[str, Any] | None) -> Any:
         view, _period = view_of_page(data, customers.PATH, customers.PARAMS)
-        country = view.filters.country
-        return country_banner(country), country_items(fetch(country_options), country)
+        return country_banner(view.filters.country)

@@ -1,5 +1,5 @@
 """Sales callbacks beyond its panels (declared in `layouts.sales`): the banner of a chosen
-country or state and the options of the country picker."""
+country or state (the picker's options: `callbacks.country`)."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,33 +8,21 @@ import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, html
 
 from callbacks.common import view_of_page
-from dashapp.context import fetch
 from layouts import sales
 from layouts.shell import STORE
-from services.sales_analysis import country_options
-
-
-def country_items(countries: list[str], chosen: str) -> list[dict[str, str]]:
-    """The picker's options: every country with orders, and a linked one even without."""
-    if chosen and chosen not in countries:
-        countries = [*countries, chosen]
-    return [{"label": "All countries", "value": sales.ALL_COUNTRIES},
-            *[{"label": name, "value": name} for name in countries]]
 
 
 def register_callbacks(app: Dash) -> None:
     """Register the Sales callbacks on `app`."""
 
-    @app.callback(Output(sales.COUNTRY_BANNER, "children"),
-                  Output(sales.COUNTRY, "options"), Input(STORE, "data"))
-    def update_country(data: dict[str, Any] | None) -> tuple[Any, list[dict[str, str]]]:
+    @app.callback(Output(sales.COUNTRY_BANNER, "children"), Input(STORE, "data"))
+    def update_country_banner(data: dict[str, Any] | None) -> Any:
         view, _period = view_of_page(data, sales.PATH, sales.PARAMS)
         country, state = view.filters.country, view.filters.state
-        options = country_items(fetch(country_options), country)
         if not (country or state):
-            return None, options
+            return None
         return dbc.Alert(place_banner(country, state), color="info", className="py-2 small",
-                         id="country-banner"), options
+                         id="country-banner")
 
 
 def place_banner(country: str, state: str) -> list[Any]:

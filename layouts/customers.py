@@ -15,16 +15,16 @@ from flask_login import current_user
 from dashapp.filters import View
 from layouts import figures
 from layouts.controls import button_group
+from layouts.country import COUNTRY_PARAM, country_picker
 from layouts.model_status import ModelJob, pending, pending_figure, trained_line
 from layouts.panels import NO_COMPARE, TIMELESS, Context, Drawn, Panel, Source, panel_card
-from layouts.sales import COUNTRY_BANNER
-from layouts.sales import _country_picker as country_picker  # the Sales page's picker
 from layouts.shell import PAGE_PARAM, export_menu
 from services import customer_churn as churn
 from services import customers as service
 from services.filters import ParamSpec, format_range
 
 PATH = "/customers"
+COUNTRY_BANNER = "customers-country-banner"
 TITLE = "Customers"
 COHORT_VIEWS = {"customers": "Customers who bought", "revenue": "Revenue"}
 SORT_LABELS = {"net_revenue": "Net revenue", "orders": "Orders", "aov": "AOV",
@@ -45,7 +45,7 @@ PARAMS = (
     ParamSpec("segment", default="", choices=("", *service.SEGMENTS)),
     ParamSpec("cohort", default="customers", choices=tuple(COHORT_VIEWS)),
     ParamSpec("acquired", default="", validate=lambda text: text == "" or _is_month(text)),
-    ParamSpec("country", default=""),  # the order country: a filter of this page
+    COUNTRY_PARAM,  # the order country: a filter of this page
     ParamSpec("q", default=""),
     ParamSpec("sort", default="net_revenue", choices=tuple(SORT_LABELS)),
     ParamSpec("page", default="1", validate=lambda text: text.isdigit() and 0 < int(text) < 10**6),

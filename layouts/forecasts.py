@@ -13,6 +13,7 @@ from dash import dcc, html
 from dashapp.filters import View, to_query
 from layouts import figures, sales
 from layouts.controls import button_group
+from layouts.country import COUNTRY_PARAM, country_picker
 from layouts.model_status import ModelJob, pending, pending_figure, trained_line
 from layouts.panels import FILTERS, NO_COMPARE, Context, Drawn, Panel, Source, panel_card
 from layouts.shell import PAGE_PARAM
@@ -27,7 +28,7 @@ METRIC_CHOICES = {key: METRICS[key].label for key in service.FORECAST_METRICS}
 PARAMS = (
     ParamSpec("metric", default="net_revenue", choices=service.FORECAST_METRICS),
     ParamSpec("h", default=service.DEFAULT_HORIZON, choices=service.HORIZONS),
-    ParamSpec("country", default=""),  # a filter of this page: Filters.country
+    COUNTRY_PARAM,  # a filter of this page: Filters.country
 )
 # The forecast obeys the product, platform and country filters and is drawn at the grain;
 # it always runs up to the as-of date, whatever the range (the range is the history shown).
@@ -216,7 +217,7 @@ def _tools(view: View) -> html.Div:
                            className="sort-picker",
                            options=[{"label": f"{days} days ahead", "value": days}
                                     for days in service.HORIZONS])
-    return html.Div([metric, horizon, sales._country_picker(view)],  # as on Sales
+    return html.Div([metric, horizon, country_picker(view)],  # as on Sales
                     className="d-flex flex-wrap gap-2 align-items-center")
 
 
@@ -265,9 +266,6 @@ def layout(view: View) -> html.Div:
     """The Forecasts page for a view."""
     return html.Div([
         html.H1(TITLE, className="visually-hidden"),
-        # The Sales picker's callback also fills the Sales banner: it must find one here
-        # (it changes nothing off Sales; the chips name a chosen country).
-        html.Div(id=sales.COUNTRY_BANNER, hidden=True),
         dbc.Row(dbc.Col(panel_card(FORECAST, view)), className="mb-3"),
         dbc.Row([dbc.Col(panel_card(SUMMARY, view), lg=5),
                  dbc.Col(panel_card(BACKTEST, view), lg=7)], className="g-3 mb-3"),

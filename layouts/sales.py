@@ -13,6 +13,7 @@ from dashapp.filters import View
 from layouts import figures
 from layouts.components import graph
 from layouts.controls import button_group
+from layouts.country import COUNTRY_PARAM, country_picker
 from layouts.overview import (
     ROLL_CHOICES,
     rolling_windows,
@@ -43,12 +44,11 @@ METRIC_CHOICES = {key: METRICS[key].label for key in TREND_METRICS}
 SORT_LABELS = {"net_revenue": "Net revenue", "orders": "Orders", "customers": "Customers",
                "aov": "Average order value", "country": "Name"}
 COUNTRY_SORTS = {key: SORT_LABELS[key] for key in COUNTRY_SORT_KEYS}
-ALL_COUNTRIES = ""
 ALL_STATES = ""
 PARAMS = (
     ParamSpec("metric", default="net_revenue", choices=tuple(METRIC_CHOICES)),
     ParamSpec("roll", default="7", choices=tuple(ROLL_CHOICES)),
-    ParamSpec("country", default=ALL_COUNTRIES),  # a filter of this page: Filters.country
+    COUNTRY_PARAM,  # a filter of this page: Filters.country
     ParamSpec("sort", default="net_revenue", choices=tuple(COUNTRY_SORTS)),
     ParamSpec("state", default=ALL_STATES),  # a filter of this page: Filters.state
 )
@@ -58,7 +58,6 @@ GEOGRAPHY = NO_COMPARE - {"country"}  # where a country is chosen, every country
 
 METRIC = {"type": PAGE_PARAM, "name": "metric"}
 ROLL = {"type": PAGE_PARAM, "name": "roll"}
-COUNTRY = {"type": PAGE_PARAM, "name": "country"}
 SORT = {"type": PAGE_PARAM, "name": "sort"}
 COUNTRY_BANNER = "sales-country-banner"
 
@@ -362,15 +361,6 @@ def _trend_tools(view: View) -> html.Div:
     ], className="d-flex flex-wrap gap-3")
 
 
-def _country_picker(view: View) -> dcc.Dropdown:
-    """The country choice; its options are filled by a callback (no query at layout time)."""
-    chosen = view.filters.country
-    options = [{"label": "All countries", "value": ALL_COUNTRIES},
-               *([{"label": chosen, "value": chosen}] if chosen else [])]
-    return dcc.Dropdown(id=COUNTRY, options=options, value=chosen, clearable=False,
-                        searchable=True, className="country-picker")
-
-
 def _sort_picker(view: View) -> html.Div:
     sort = dcc.Dropdown(id=SORT, value=view.page["sort"], clearable=False,
                         searchable=False, className="sort-picker",
@@ -405,7 +395,7 @@ COUNTRY_MAP = Panel("sales-country-map", "Revenue by country: map", COUNTRY_SOUR
                     subtitle="Click a country to show only it on this page")
 COUNTRIES = Panel("sales-countries", "Revenue by country", COUNTRY_SOURCE, draw_countries,
                   rows=sorted_countries, api_key="by_country", applies=GEOGRAPHY,
-                  xfilter="country", height=380, toolbar=False, tools=_country_picker,
+                  xfilter="country", height=380, toolbar=False, tools=country_picker,
                   subtitle="Click a bar to show only that country on this page")
 COUNTRY_TABLE = Panel("sales-country-table", "Countries", COUNTRY_SOURCE, draw_country_table,
                       rows=sorted_countries, api_key="by_country", applies=GEOGRAPHY,

@@ -1,6 +1,7 @@
-"""PDFs of views (issue 17 item 1 and the PDF part of item 7): every page through
-GET /api/v1/<page>.pdf, the header's filters and dates in the text, a KPI equal to the API's,
-and a platform-limited user's PDF showing only their platform.
+"""PDFs of views (issue 17 item 1 and the PDF part of item 7): a page of each kind printed
+through GET /api/v1/<page>.pdf with the header's filters and dates in its text, every page's
+header, a KPI equal to the API's, and a platform-limited user's PDF showing only their
+platform.
 
 Each PDF starts one Chromium (seconds), so every PDF is made once, in module fixtures, and
 the tests read them.
@@ -17,11 +18,12 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from dashapp.pdf import read_token, render_view_pdf, sign_token
+from dashapp.extensions import db
+from dashapp.pdf import read_token, render_view_pdf, sign_token, view_header
 from layouts.figures import format_number
 from layouts.pages import PAGES, Page
 from models import User
-from tests.conftest import LIMITED, LIMITED_PLATFORM, TestDatabase, make_app, skip_or_fail
+from tests.conftest import ADMIN, LIMITED, LIMITED_PLATFORM, TestDatabase, make_app, skip_or_fail
 
 API_PAGES = [page for page in PAGES if page.api_name]
 START, END = dt.date(2026, 1, 1), dt.date(2026, 3, 31)
@@ -54,15 +56,21 @@ def pdf_app(sqlite_db: TestDatabase) -> Flask:
                     PDF_TIMEOUT_SECONDS=SLOW_MACHINE_TIMEOUT)
 
 
+# Printed in Chromium (about 20 s each on two loaded cores): a page of each kind — the
+# Overview (KPIs), one whose panels score trained models, one whose dates are its own data's.
+# Every page's header (filters, dates, link) is checked without Chromium below.
+PRINTED = [page for page in API_PAGES if page.path in {"/", "/customers", "/pipeline"}]
+
+
 @pytest.fixture(scope="module")
 def page_pdfs(pdf_app: Flask, sqlite_db: TestDatabase,
               tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[bytes, str]]:
-    """Every page with an API as a PDF from its API route (admin token): bytes and text."""
+    """The printed pages as PDFs from their API route (admin token): bytes and text."""
     needs_tools()
     folder = tmp_path_factory.mktemp("pdfs")
     client = pdf_app.test_client()
     found = {}
-    for page in API_PAGES:
+    for page in PRINTED:
         response = client.get(f"/api/v1/{page.api_name}.pdf?{QUERY}",
                               headers={"Authorization": f"Bearer {sqlite_db.admin_token}"})
         assert response.status_code == 200, response.get_data(as_text=True)[:500]
@@ -71,20 +79,37 @@ def page_pdfs(pdf_app: Flask, sqlite_db: TestDatabase,
     return found
 
 
-@pytest.mark.parametrize("page", API_PAGES, ids=[page.api_name for page in API_PAGES])
-def test_every_page_has_a_pdf_with_its_filters_and_dates(
+def _api_period(pdf_app: Flask, sqlite_db: TestDatabase, page: Page) -> str:
+    body = pdf_app.test_client().get(
+        f"/api/v1/{page.api_name}?{QUERY}",
+        headers={"Authorization": f"Bearer {sqlite_db.admin_token}"}).get_json()
+    return " ".join(body["period"]["label"].split())
+
+
+@pytest.mark.parametrize("page", PRINTED, ids=[page.api_name for page in PRINTED])
+def test_a_printed_page_is_a_pdf_with_its_filters_and_dates(
         page_pdfs: dict[str, tuple[bytes, str]], pdf_app: Flask,
         sqlite_db: TestDatabase, page: Page) -> None:
     document, text = page_pdfs[page.path]
     assert document.startswith(b"%PDF")
-    body = pdf_app.test_client().get(
-        f"/api/v1/{page.api_name}?{QUERY}",
-        headers={"Authorization": f"Bearer {sqlite_db.admin_token}"}).get_json()
     assert page.title in text
     assert "Platforms: Online Store" in text and "Granularity: Week" in text
     assert "Compared with: previous period" in text
-    assert " ".join(body["period"]["label"].split()) in text  # the resolved dates
+    assert _api_period(pdf_app, sqlite_db, page) in text  # the resolved dates
     assert "https://pulse.example.com/" in text  # the view's link
+
+
+@pytest.mark.parametrize("page", API_PAGES, ids=[page.api_name for page in API_PAGES])
+def test_every_pages_pdf_header_names_its_filters_dates_and_link(
+        pdf_app: Flask, sqlite_db: TestDatabase, page: Page) -> None:
+    with pdf_app.app_context():
+        admin_id = db.session.scalar(sa.select(User.id).where(User.email == ADMIN))
+    header = view_header(pdf_app, admin_id, f"{page.path}?{QUERY}")
+    assert header.page == page.title
+    assert {"Platforms: Online Store", "Granularity: Week"} <= set(header.filters)
+    assert any(line.startswith("Compared with: previous period (") for line in header.filters)
+    assert " ".join(header.dates.split()) == _api_period(pdf_app, sqlite_db, page)
+    assert header.url == f"https://pulse.example.com{page.path}?{QUERY}"
 
 
 def test_the_overview_pdf_shows_the_apis_kpi(page_pdfs: dict[str, tuple[bytes, str]],

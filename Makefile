@@ -52,7 +52,7 @@ bench: install
 	$(MAKE) bench-pages
 
 bench-pages: install
-	$(BIN)/python -m benchmarks.pages --lines $(BENCH_LINES) $(if $(BENCH_DATABASE_URL),--postgres $(BENCH_DATABASE_URL)) --save-recording instance/bench-recording.json --output $(PERF_DOC)
+	$(BIN)/python -m benchmarks.pages --lines $(BENCH_LINES) $(if $(BENCH_DATABASE_URL),--postgres $(BENCH_DATABASE_URL)) $(if $(BENCH_REUSE),--reuse-postgres) --save-recording instance/bench-recording.json --output $(PERF_DOC)
 
 load: install
 	$(BIN)/python -m benchmarks.load --database-url $(BENCH_DATABASE_URL) --recording instance/bench-recording.json --users 50 --duration 300 --think 2 8 --output $(PERF_DOC)

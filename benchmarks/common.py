@@ -64,10 +64,15 @@ def machine() -> str:
             f"{os.cpu_count()} cores, {memory:.0f} GiB RAM")
 
 
-def prepare(url: str, lines: int) -> float:
-    """Migrate, load demo data and the benchmark user; returns the load time in seconds."""
+def migrate_to_newest() -> None:
+    """Upgrade the app's database to the newest migration (in an app context)."""
     from flask_migrate import upgrade
 
+    upgrade(revision="heads")
+
+
+def prepare(url: str, lines: int) -> float:
+    """Migrate, load demo data and the benchmark user; returns the load time in seconds."""
     from dashapp.extensions import db
     from services.demo_data import generate_demo_data
     from services.maintenance import refresh_statistics
@@ -75,7 +80,7 @@ def prepare(url: str, lines: int) -> float:
 
     app = make_app(url)
     with app.app_context():
-        upgrade()
+        migrate_to_newest()
         started = time.perf_counter()
         generate_demo_data(db.session, lines=lines)
         create_user(db.session, EMAIL, PASSWORD, "admin")
@@ -86,6 +91,23 @@ def prepare(url: str, lines: int) -> float:
         db.engine.dispose()
     invalidate_cache(app)  # a database made again under the same URL: older results are stale
     return elapsed
+
+
+def loaded_lines(url: str) -> int | None:
+    """How many order lines the database holds once migrated, with the benchmark user there;
+    None for an empty or foreign database."""
+    from dashapp.extensions import db
+    from models import OrderLine, User
+
+    app = make_app(url)
+    with app.app_context():
+        if not sa.inspect(db.engine).has_table(OrderLine.__tablename__):
+            return None
+        migrate_to_newest()
+        has_user = db.session.scalar(sa.select(User.id).where(User.email == EMAIL))
+        lines = db.session.scalar(sa.select(sa.func.count()).select_from(OrderLine))
+        db.engine.dispose()
+    return int(lines) if has_user else None
 
 
 def reset_postgres(url: str) -> None:

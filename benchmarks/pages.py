@@ -45,6 +45,7 @@ from benchmarks.common import (
     gunicorn,
     http_poster,
     invalidate_cache,
+    loaded_lines,
     login,
     login_client,
     machine,
@@ -347,11 +348,13 @@ class BackendResult:
     rss_mb: dict[str, float]
     render: dict[str, tuple[float, float]]
     workers: int
+    render_samples: int = RENDER_SAMPLES
 
 
 def run_backend(url: str, recordings: dict[str, Recording] | None, cases: Sequence[PageCase],
                 repeat: int, load_seconds: float, workers: int = 2,
                 render_ranges: Sequence[tuple[str, str]] = RENDER_RANGES,
+                render_samples: int = RENDER_SAMPLES,
                 progress: Callable[[str], None] = lambda _line: None) -> tuple[
                     BackendResult, dict[str, Recording]]:
     """Start gunicorn on a prepared database and measure every case (recording the pages in
@@ -373,11 +376,13 @@ def run_backend(url: str, recordings: dict[str, Recording] | None, cases: Sequen
                     progress(f"{backend_name(url)}: {case.title}, {case.case.name}")
                     results.append(measure_case(poster, local, recordings[case.path], case,
                                                 repeat))
-            times = render_times(server, local, render_ranges) if render_ranges else {}
+            times = render_times(server, local, render_ranges, render_samples) \
+                if render_ranges else {}
             rss = server.peak_rss_mb()
     finally:
         local.close()
-    return BackendResult(backend_name(url), load_seconds, results, rss, times, workers), \
+    return BackendResult(backend_name(url), load_seconds, results, rss, times, workers,
+                         render_samples), \
         recordings
 
 
@@ -479,7 +484,7 @@ def report(lines: int, results: Sequence[BackendResult], repeat: int) -> str:
     for result in results:
         rss = ", ".join(f"{name} {mb:,.0f} MB" for name, mb in result.rss_mb.items())
         out += [f"### {result.name}", "",
-                f"Demo data load: {result.load_seconds:.1f} s. Server: gunicorn "
+                f"Demo data load: {load_time(result.load_seconds)}. Server: gunicorn "
                 f"`-w {result.workers}`; peak RSS {rss}.", ""]
         out += case_rows(result.cases) + [""]
         breakdown = breakdown_rows(result.cases)
@@ -487,11 +492,31 @@ def report(lines: int, results: Sequence[BackendResult], repeat: int) -> str:
             out += [f"Where the time goes ({BREAKDOWN_CASE}, cold):", ""] + breakdown + [""]
         if result.render:
             out += ["Chromium (headless, this machine) from navigation to every Overview "
-                    f"graph drawn, median of {RENDER_SAMPLES}: " + "; ".join(
+                    f"graph drawn, median of {result.render_samples}: " + "; ".join(
                         f"{label} {cold:.2f} s cold, {cached:.2f} s cached"
                         for label, (cold, cached) in result.render.items()) + ".", ""]
         out += ["Targets:", ""] + target_lines(result) + [""]
     return "\n".join(out)
+
+
+def load_data(url: str, lines: int, reuse: bool, progress: Callable[[str], None]) -> float:
+    """Fill the database with `lines` demo lines (PostgreSQL emptied first) and return the load
+    time; NaN when `reuse` kept a PostgreSQL database that already held them."""
+    postgres = url.startswith("postgresql")
+    found = loaded_lines(url) if postgres and reuse else None
+    # The demo generator makes about the lines asked for (orders have whole numbers of lines).
+    if found is not None and abs(found - lines) <= lines * 0.01:
+        progress(f"{backend_name(url)}: reusing its {found:,} lines")
+        return float("nan")
+    if postgres:
+        reset_postgres(url)
+    progress(f"{backend_name(url)}: loading {lines:,} lines")
+    return prepare(url, lines)
+
+
+def load_time(seconds: float) -> str:
+    """The demo data's load time for the report; a reused database says so."""
+    return "not measured (database reused)" if seconds != seconds else f"{seconds:.1f} s"
 
 
 def main() -> None:
@@ -509,6 +534,10 @@ def main() -> None:
                         help="the pages to measure, comma-separated paths (default: all)")
     parser.add_argument("--skip-sqlite", action="store_true",
                         help="measure PostgreSQL only (needs --postgres)")
+    parser.add_argument("--reuse-postgres", action="store_true",
+                        help="keep the PostgreSQL database when it already holds --lines "
+                             "order lines and the benchmark user (no reload; its load time is "
+                             "then not measured)")
     parser.add_argument("--statement-timeout", type=float, default=60,
                         help="PostgreSQL: cancel any statement running longer (seconds); "
                              "a case that hits it is reported as not measured")
@@ -531,10 +560,7 @@ def main() -> None:
         if args.postgres:
             urls.append(args.postgres)
         for url in urls:
-            if url.startswith("postgresql"):
-                reset_postgres(url)
-            progress(f"{backend_name(url)}: loading {args.lines:,} lines")
-            load_seconds = prepare(url, args.lines)
+            load_seconds = load_data(url, args.lines, args.reuse_postgres, progress)
             result, recordings = run_backend(with_statement_timeout(url, args.statement_timeout),
                                              recordings, cases, args.repeat, load_seconds,
                                              args.workers, progress=progress)

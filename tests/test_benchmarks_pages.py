@@ -43,7 +43,8 @@ def page_run(database: str) -> tuple[pages.BackendResult, dict[str, Recording]]:
         skip_or_fail("the page benchmark records payloads in Debian's chromium")
     return pages.run_backend(database, None,
                              pages.page_cases(one_per_page=True, pages=SMOKE_PAGES), repeat=1,
-                             load_seconds=0.0, render_ranges=pages.RENDER_RANGES[:1])
+                             load_seconds=0.0, render_ranges=pages.RENDER_RANGES[:1],
+                             render_samples=1)
 
 
 def test_every_page_has_cases_and_the_other_marketing_tabs_too() -> None:

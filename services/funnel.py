@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from models import FunnelDay, OrderLine, Platform
@@ -37,32 +36,48 @@ OVERALL = "overall"  # the step key of purchase / sessions in the per-platform r
 def funnel_conditions(filters: Filters, scope: Scope, start: dt.date,
                       end: dt.date) -> list[ColumnElement[bool]]:
     """WHERE conditions on `funnel_days`: the dates, the scope and the platform filter."""
-    conditions = [FunnelDay.date.between(start, end),
-                  scope_condition(scope, FunnelDay.platform_id)]
+    return [FunnelDay.date.between(start, end), *_platform_conditions(filters, scope)]
+
+
+def _platform_conditions(filters: Filters, scope: Scope) -> list[ColumnElement[bool]]:
+    conditions = [scope_condition(scope, FunnelDay.platform_id)]
     if filters.platforms:
         conditions.append(FunnelDay.platform_id.in_(
             select(Platform.id).where(Platform.slug.in_(filters.platforms))))
     return conditions
 
 
-def _step_sums() -> list[ColumnElement[Any]]:
-    return [func.coalesce(func.sum(getattr(FunnelDay, step)), 0).label(step) for step in STEPS]
-
-
-def _summed(session: Session, filters: Filters, scope: Scope, start: dt.date, end: dt.date,
+def _summed(session: Session, filters: Filters, scope: Scope,
+            spans: Sequence[tuple[dt.date, dt.date]],
             dimensions: Sequence[ColumnElement[Any]] = (),
-            joins: Sequence[tuple[Any, ColumnElement[bool]]] = ()) -> pd.DataFrame:
-    """The five step counts per group of `dimensions` (one row overall without any)."""
-    stmt = select(*dimensions, *_step_sums()).select_from(FunnelDay)
+            joins: Sequence[tuple[Any, ColumnElement[bool]]] = ()) -> list[pd.DataFrame]:
+    """The five step counts per group of `dimensions` (one row overall without any), a frame
+    per span of days. One query: each sum keeps its own span's days (FILTER); a group
+    without a day in the first span is left out (its rates would be of nothing)."""
+    days = [FunnelDay.date.between(start, end) for start, end in spans]
+    sums = [func.coalesce(func.sum(getattr(FunnelDay, step)).filter(within), 0)
+            .label(f"{step}_{index}") for index, within in enumerate(days) for step in STEPS]
+    stmt = select(*dimensions, func.count().filter(days[0]).label("in_first"), *sums) \
+        .select_from(FunnelDay)
     for target, on in joins:
         stmt = stmt.join(target, on)
-    stmt = stmt.where(*funnel_conditions(filters, scope, start, end))
+    stmt = stmt.where(or_(*days), *_platform_conditions(filters, scope))
     if dimensions:
         stmt = stmt.group_by(*dimensions).order_by(*dimensions)
     names = [dimension.name for dimension in dimensions]
-    frame = pd.DataFrame(session.execute(stmt).all(), columns=[*names, *STEPS])
-    frame[list(STEPS)] = frame[list(STEPS)].fillna(0).astype("int64")
-    return frame
+    found = pd.DataFrame(session.execute(stmt).all(),
+                         columns=[*names, "in_first", *(sum_.name for sum_ in sums)])
+    if dimensions:
+        found = found.loc[found["in_first"] > 0].reset_index(drop=True)
+    return [pd.DataFrame({**{name: found[name] for name in names},
+                          **{step: found[f"{step}_{index}"].fillna(0).astype("int64")
+                             for step in STEPS}})
+            for index in range(len(spans))]
+
+
+def _spans(period: Period) -> list[tuple[dt.date, dt.date]]:
+    """The range, then the comparison dates when the data covers them wholly."""
+    return [(period.start, period.end), *([period.comparison] if period.comparison else [])]
 
 
 def _ratio(part: Any, whole: Any) -> Any:
@@ -96,14 +111,13 @@ def funnel_steps(session: Session, scope: Scope, filters: Filters,
     Columns: step, label, count, step_rate, overall_rate, lost, lost_share, compare_count,
     compare_step_rate, compare_overall_rate.
     """
-    current = _summed(session, filters, scope, period.start, period.end)
+    current, *compared = _summed(session, filters, scope, _spans(period))
     frame = _steps_frame(current.iloc[0].tolist())
     frame["compare_count"] = np.nan
     frame["compare_step_rate"] = np.nan
     frame["compare_overall_rate"] = np.nan
-    if period.comparison:  # only a comparison the data covers wholly
-        previous = _steps_frame(_summed(session, filters, scope,
-                                        *period.comparison).iloc[0].tolist())
+    if compared:  # only a comparison the data covers wholly
+        previous = _steps_frame(compared[0].iloc[0].tolist())
         frame["compare_count"] = previous["count"].astype(float)
         frame["compare_step_rate"] = previous["step_rate"]
         frame["compare_overall_rate"] = previous["overall_rate"]
@@ -127,17 +141,21 @@ def biggest_drop(steps: pd.DataFrame) -> dict[str, Any]:
             "text": text}
 
 
+# Each rate of the per-platform panel: (from step, to step, its key).
+RATES = (*((before, step, step) for before, step in zip(STEPS, STEPS[1:], strict=False)),
+         ("sessions", "purchase", OVERALL))
+
+
 def _platform_rates(counts: pd.DataFrame) -> pd.DataFrame:
-    """Per platform, each step's rate from the step before, and purchase / sessions."""
-    parts = []
-    for index, step in enumerate(STEPS[1:], start=1):
-        parts.append(counts.assign(step=step, from_count=counts[STEPS[index - 1]],
-                                   count=counts[step]))
-    parts.append(counts.assign(step=OVERALL, from_count=counts["sessions"],
-                               count=counts["purchase"]))
-    rates = pd.concat(parts, ignore_index=True)
-    rates["rate"] = _ratio(rates["count"], rates["from_count"])
-    return rates[["slug", "platform", "step", "from_count", "count", "rate"]]
+    """Per platform, each step's rate from the step before, and purchase / sessions (a row
+    per rate and platform, the platforms in the order of `counts` within each rate)."""
+    from_count = np.concatenate([counts[before].to_numpy() for before, _step, _key in RATES])
+    count = np.concatenate([counts[step].to_numpy() for _before, step, _key in RATES])
+    return pd.DataFrame({
+        "slug": np.tile(counts["slug"].to_numpy(), len(RATES)),
+        "platform": np.tile(counts["platform"].to_numpy(), len(RATES)),
+        "step": np.repeat([key for _before, _step, key in RATES], len(counts)),
+        "from_count": from_count, "count": count, "rate": _ratio(count, from_count)})
 
 
 @cached
@@ -151,26 +169,23 @@ def funnel_by_platform(session: Session, scope: Scope, filters: Filters,
     """
     dims = [Platform.slug.label("slug"), Platform.name.label("platform")]
     joins = [(Platform, Platform.id == FunnelDay.platform_id)]
-    current = _summed(session, filters, scope, period.start, period.end, dims, joins)
+    current, *compared = _summed(session, filters, scope, _spans(period), dims, joins)
     rates = _platform_rates(current)
     rates["compare_rate"] = np.nan
-    if period.comparison and len(rates):
-        previous = _platform_rates(_summed(session, filters, scope, *period.comparison, dims,
-                                           joins))
-        rates["compare_rate"] = rates.merge(previous[["slug", "step", "rate"]],
-                                            on=["slug", "step"], how="left",
-                                            suffixes=("", "_compare"))["rate_compare"]
+    if compared:  # the same platforms in the same order: the same query answered both
+        rates["compare_rate"] = _platform_rates(compared[0])["rate"].to_numpy()
     return rates
 
 
 def _per_bucket(session: Session, filters: Filters, scope: Scope, start: dt.date,
                 end: dt.date) -> pd.DataFrame:
     period = bucket(FunnelDay.date, filters.grain).label("bucket")
-    found = _summed(session, filters, scope, start, end, [period])
-    found["bucket"] = found["bucket"].map(as_date)
-    every = pd.DataFrame({"bucket": bucket_starts(start, end, filters.grain)})
-    frame = every.merge(found[["bucket", "sessions", "purchase"]], on="bucket", how="left")
-    frame[["sessions", "purchase"]] = frame[["sessions", "purchase"]].fillna(0).astype("int64")
+    found = _summed(session, filters, scope, [(start, end)], [period])[0]
+    starts = bucket_starts(start, end, filters.grain)
+    counts = found.set_index(found["bucket"].map(as_date))[["sessions", "purchase"]] \
+        .reindex(starts, fill_value=0)
+    frame = pd.DataFrame({"bucket": starts, "sessions": counts["sessions"].to_numpy(),
+                          "purchase": counts["purchase"].to_numpy()})
     frame["value"] = _ratio(frame["purchase"], frame["sessions"])
     return frame
 
@@ -200,15 +215,18 @@ def conversion_trend(session: Session, scope: Scope, filters: Filters,
 def _add_comparison(session: Session, scope: Scope, filters: Filters, period: Period,
                     trend: pd.DataFrame) -> None:
     spans = comparison_spans(list(trend["bucket"]), filters, period)
-    daily = _per_bucket(session, replace(filters, grain="day"), scope, spans[0][0], spans[-1][1])
     starts = pd.Index([first for first, _last in spans])
-    # Each compared day belongs to the last span starting on or before it.
-    span_of_day = starts.searchsorted(pd.Index(daily["bucket"]), side="right") - 1
-    sums = daily[["sessions", "purchase"]].groupby(span_of_day).sum() \
-        .reindex(range(len(spans)), fill_value=0)
     observed = np.array([period.first_data is None or first >= period.first_data
                          for first in starts])
     trend["compare_bucket"] = list(starts)
+    if not observed.any():  # every span starts before the data: gaps, nothing to read
+        return
+    day = FunnelDay.date.label("day")
+    daily = _summed(session, filters, scope, [(spans[0][0], spans[-1][1])], [day])[0]
+    # Each compared day belongs to the last span starting on or before it.
+    span_of_day = starts.searchsorted(pd.Index(daily["day"].map(as_date)), side="right") - 1
+    sums = daily[["sessions", "purchase"]].groupby(span_of_day).sum() \
+        .reindex(range(len(spans)), fill_value=0)
     trend["compare_sessions"] = np.where(observed, sums["sessions"], np.nan)
     trend["compare_purchase"] = np.where(observed, sums["purchase"], np.nan)
     trend["compare_value"] = np.where(observed, _ratio(sums["purchase"], sums["sessions"]),

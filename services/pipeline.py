@@ -25,12 +25,13 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import (
     ColumnElement,
+    RowMapping,
     SQLColumnExpression,
     String,
+    Subquery,
     and_,
     case,
     cast,
-    exists,
     false,
     func,
     null,
@@ -128,15 +129,45 @@ def _stage_at(day: dt.date) -> ColumnElement[Any]:
 
 # --- the probability of an open deal ----------------------------------------------------------
 
-def _reached(stage: str, stages: Stages) -> ColumnElement[bool]:
-    """The deal entered `stage`: its history says so, or it is there now, or (a deal without
-    history, as CRM exports are) its stage now comes later in the order; won for 'won'."""
+def _deal_rows(stages: Stages, conditions: Sequence[ColumnElement[bool]]) -> Subquery:
+    """One row per deal meeting `conditions`: its outcome, stage, amount and created date,
+    its number of stage changes and, per open stage, whether its history entered it
+    (`entered_0`, … in the stages' order). The history is joined once and grouped per deal,
+    instead of a lookup per deal and stage (2 × stages lookups per deal)."""
+    entered = [func.max(case((StageChange.stage == stage, 1), else_=0)).label(f"entered_{i}")
+               for i, stage in enumerate(stages.open)]
+    kept = (Opportunity.id, Opportunity.outcome, Opportunity.stage, Opportunity.amount,
+            Opportunity.created_on)
+    return (select(*kept, func.count(StageChange.id).label("changes"), *entered)
+            .outerjoin(StageChange, StageChange.opportunity_id == Opportunity.id)
+            .where(*conditions).group_by(*kept).subquery("deals"))
+
+
+def _reached(stage: str, stages: Stages, deals: Subquery) -> ColumnElement[bool]:
+    """The deal (a row of `_deal_rows`) entered `stage`: its history says so, or it is there
+    now, or (a deal without history, as CRM exports are) its stage now comes later in the
+    order; won for 'won'."""
     if stage == WON:
-        return Opportunity.outcome == "won"
-    history = exists().where(StageChange.opportunity_id == Opportunity.id)
-    rank = case(stages.ranks, value=Opportunity.stage, else_=0) if stages.ranks else null()
-    return or_(history.where(StageChange.stage == stage), Opportunity.stage == stage,
-               and_(~history, rank >= stages.ranks.get(stage, 0)))
+        return deals.c.outcome == "won"
+    rank = case(stages.ranks, value=deals.c.stage, else_=0) if stages.ranks else null()
+    return or_(deals.c[f"entered_{stages.open.index(stage)}"] == 1, deals.c.stage == stage,
+               and_(deals.c.changes == 0, rank >= stages.ranks.get(stage, 0)))
+
+
+def _win_rates(session: Session, scope: Scope, stages: Stages) -> dict[str, float | None]:
+    """Per open stage: the share won of the closed deals that reached it (all history)."""
+    if not stages.open:
+        return {}
+    deals = _deal_rows(stages, [Opportunity.outcome.in_(("won", "lost")),
+                                *deal_conditions(Filters(), scope)])
+    won = deals.c.outcome == "won"
+    measures: list[ColumnElement[Any]] = []
+    for stage in stages.open:  # one query for every stage: won and closed that reached it
+        reached = _reached(stage, stages, deals)
+        measures += [func.count().filter(and_(won, reached)), func.count().filter(reached)]
+    row = session.execute(select(*measures).select_from(deals)).one()
+    return {stage: row[2 * i] / row[2 * i + 1] if row[2 * i + 1] else None
+            for i, stage in enumerate(stages.open)}
 
 
 @cached
@@ -146,24 +177,27 @@ def stage_win_rates(session: Session, scope: Scope) -> dict[str, float | None]:
     This is the probability of a deal at that stage when none is stored on the deal or as
     the stage's default.
     """
+    return _win_rates(session, scope, stage_order(session, scope))
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The stages and their historical win rates: what weighs an open deal."""
+
+    stages: Stages
+    win_rates: dict[str, float | None]
+
+    @property
+    def probabilities(self) -> dict[str, float | None]:
+        """Per open stage, the probability of a deal without its own: the stage's default
+        when one is set, else the historical win rate."""
+        return {**self.win_rates, **self.stages.defaults}
+
+
+def stage_weights(session: Session, scope: Scope) -> Weights:
+    """The stages and their win rates, read once per service (two small queries)."""
     stages = stage_order(session, scope)
-    if not stages.open:
-        return {}
-    won = Opportunity.outcome == "won"
-    measures: list[ColumnElement[Any]] = []
-    for stage in stages.open:  # one query for every stage: won and closed that reached it
-        reached = _reached(stage, stages)
-        measures += [func.count().filter(and_(won, reached)), func.count().filter(reached)]
-    row = session.execute(select(*measures).where(Opportunity.outcome.in_(("won", "lost")),
-                                                  *deal_conditions(Filters(), scope))).one()
-    return {stage: row[2 * i] / row[2 * i + 1] if row[2 * i + 1] else None
-            for i, stage in enumerate(stages.open)}
-
-
-def stage_probabilities(session: Session, scope: Scope) -> dict[str, float | None]:
-    """Per open stage, the probability of a deal without its own: the stage's default when
-    one is set, else the historical win rate."""
-    return {**stage_win_rates(session, scope), **stage_order(session, scope).defaults}
+    return Weights(stages, _win_rates(session, scope, stages))
 
 
 def _probability(stage: SQLColumnExpression[Any], rates: dict[str, float | None],
@@ -176,44 +210,54 @@ def _probability(stage: SQLColumnExpression[Any], rates: dict[str, float | None]
 
 # --- KPIs -------------------------------------------------------------------------------------
 
-def _open_totals(session: Session, scope: Scope, filters: Filters, day: dt.date,
-                 rates: dict[str, float | None],
-                 defaults: dict[str, float] | None = None) -> dict[str, Any]:
-    """Open deals on `day`: count, value and weighted value (stored probability while the deal
-    is still at the stage it has now, else the probability of the stage it had then), how
-    many have no amount and how many were weighed by a stage default."""
+Measures = dict[str, ColumnElement[Any]]
+
+
+def _open_measures(day: dt.date, weights: Weights) -> tuple[ColumnElement[bool], Measures]:
+    """Which deals are open on `day`, and the sums over them: count, value and weighted value
+    (stored probability while the deal is still at the stage it has now, else the
+    probability of the stage it had then), how many were weighed by a stored probability or
+    a stage default, and how many have no amount."""
+    is_open = _open_at(day)
     stage = _stage_at(day)
     same_stage = and_(stage == Opportunity.stage, Opportunity.probability.is_not(None))
     probability = case((same_stage, Opportunity.probability),
-                       else_=_probability(stage, rates, stored=False))
-    weighed = sorted(defaults or ())  # stages whose default probability weighs a deal
+                       else_=_probability(stage, weights.probabilities, stored=False))
+    weighed = sorted(weights.stages.defaults)  # stages whose default probability weighs a deal
     by_default = and_(~same_stage, stage.in_(weighed)) if weighed else false()
-    count, value, weighted, stored, defaulted, no_amount = session.execute(
-        select(func.count(), func.sum(Opportunity.amount),
-               func.sum(Opportunity.amount * probability),
-               func.count().filter(same_stage), func.count().filter(by_default),
-               func.count().filter(Opportunity.amount.is_(None)))
-        .where(_open_at(day), *deal_conditions(filters, scope))).one()
-    return {"open_deals": int(count), "open_value": money(value),
-            "weighted_value": money(weighted), "stored_probabilities": int(stored),
-            "default_probabilities": int(defaulted), "open_without_amount": int(no_amount)}
+    return is_open, {
+        "open_deals": func.count().filter(is_open),
+        "open_value": func.sum(Opportunity.amount).filter(is_open),
+        "weighted_value": func.sum(Opportunity.amount * probability).filter(is_open),
+        "stored_probabilities": func.count().filter(and_(is_open, same_stage)),
+        "default_probabilities": func.count().filter(and_(is_open, by_default)),
+        "open_without_amount": func.count().filter(and_(is_open, Opportunity.amount.is_(None)))}
 
 
-def _closed_totals(session: Session, scope: Scope, filters: Filters, start: dt.date,
-                   end: dt.date) -> dict[str, Any]:
-    """Deals closed in the range: win rate, average won deal, average cycle, won value."""
-    won = Opportunity.outcome == "won"
-    row = session.execute(
-        select(func.count().filter(won), func.count(),
-               func.sum(Opportunity.amount).filter(won),
-               func.avg(days_between(Opportunity.closed_on, Opportunity.created_on))
-               .filter(won))
-        .where(_between(Opportunity.closed_on, start, end),
-               Opportunity.outcome.in_(("won", "lost")), *deal_conditions(filters, scope))).one()
-    wins, closed, won_value, cycle = row
-    return {"won_deals": int(wins), "closed_deals": int(closed),
-            "win_rate": wins / closed if closed else None, "won_value": money(won_value),
-            "avg_deal_size": money(won_value) / wins if wins else None,
+def _closed_measures(start: dt.date, end: dt.date) -> tuple[ColumnElement[bool], Measures]:
+    """Which deals closed in the range, and the sums over them: won and closed deals, won
+    value, average cycle of the won ones."""
+    closed = and_(_between(Opportunity.closed_on, start, end),
+                  Opportunity.outcome.in_(("won", "lost")))
+    won = and_(closed, Opportunity.outcome == "won")
+    return closed, {
+        "won_deals": func.count().filter(won), "closed_deals": func.count().filter(closed),
+        "won_value": func.sum(Opportunity.amount).filter(won),
+        "avg_cycle_days": func.avg(days_between(Opportunity.closed_on, Opportunity.created_on))
+        .filter(won)}
+
+
+def _totals(row: RowMapping, prefix: str) -> dict[str, Any]:
+    """One period's KPIs from the combined row (its columns are named `prefix_measure`)."""
+    counts = {key: int(row[f"{prefix}_{key}"]) for key in (
+        "open_deals", "stored_probabilities", "default_probabilities", "open_without_amount",
+        "won_deals", "closed_deals")}
+    sums = {key: money(row[f"{prefix}_{key}"]) for key in (
+        "open_value", "weighted_value", "won_value")}
+    wins, closed, cycle = counts["won_deals"], counts["closed_deals"], \
+        row[f"{prefix}_avg_cycle_days"]
+    return {**counts, **sums, "win_rate": wins / closed if closed else None,
+            "avg_deal_size": sums["won_value"] / wins if wins else None,
             "avg_cycle_days": float(cycle) if cycle is not None else None}
 
 
@@ -235,16 +279,21 @@ def pipeline_kpis(session: Session, scope: Scope, filters: Filters,
     probability, how many a stage default, and the stage win rates used for the others;
     `counts` how many open deals have no amount (left out of the values).
     """
-    rates = stage_probabilities(session, scope)
-    defaults = stage_order(session, scope).defaults
-
-    def totals(start: dt.date, end: dt.date) -> dict[str, Any]:
-        return {**_open_totals(session, scope, filters, end, rates, defaults),
-                **_closed_totals(session, scope, filters, start, end)}
-
-    current = totals(period.start, period.end)
-    # Only a comparison the data covers wholly: a partly observed period is no base.
-    previous = totals(*period.comparison) if period.comparison else None
+    weights = stage_weights(session, scope)
+    spans = {"current": (period.start, period.end)}
+    if period.comparison:  # only a comparison the data covers wholly: a partial one is no base
+        spans["comparison"] = period.comparison
+    # One pass over the deals for both periods: each sum keeps only its own deals (FILTER).
+    which: list[ColumnElement[bool]] = []
+    measures: list[ColumnElement[Any]] = []
+    for name, (start, end) in spans.items():
+        for deals, sums in (_open_measures(end, weights), _closed_measures(start, end)):
+            which.append(deals)
+            measures += [measure.label(f"{name}_{key}") for key, measure in sums.items()]
+    row = session.execute(select(*measures).where(or_(*which),
+                                                  *deal_conditions(filters, scope))).one()
+    current = _totals(row._mapping, "current")
+    previous = _totals(row._mapping, "comparison") if period.comparison else None
     kpis = {key: {"current": current[key],
                   "comparison": previous[key] if previous else None,
                   "change": _change(key, current[key], previous[key]) if previous else None}
@@ -254,8 +303,8 @@ def pipeline_kpis(session: Session, scope: Scope, filters: Filters,
                             "default": current["default_probabilities"],
                             "estimated": current["open_deals"] - current["stored_probabilities"]
                             - current["default_probabilities"],
-                            "stage_win_rates": stage_win_rates(session, scope),
-                            "stage_defaults": defaults},
+                            "stage_win_rates": weights.win_rates,
+                            "stage_defaults": weights.stages.defaults},
             "counts": {key: current[key] for key in ("won_deals", "closed_deals",
                                                      "open_without_amount")}}
 
@@ -289,22 +338,24 @@ def stage_funnel(session: Session, scope: Scope, filters: Filters,
     no_amount (deals left out of the value), undated (deals without a created date),
     open_here, conversion, avg_days, stays, win_rate (history's win rate from the stage).
     """
-    stages = stage_order(session, scope)
+    weights = stage_weights(session, scope)
+    stages = weights.stages
     steps = stages.funnel
     conditions = [or_(Opportunity.created_on.is_(None),
                       Opportunity.created_on.between(period.start, period.end)),
                   *deal_conditions(filters, scope)]
+    deals = _deal_rows(stages, conditions)
     measures: list[ColumnElement[Any]] = []
     for stage in steps:
-        reached = _reached(stage, stages)
-        here = and_(Opportunity.outcome == "open", Opportunity.stage == stage)
-        measures += [func.count().filter(reached), func.sum(Opportunity.amount).filter(reached),
+        reached = _reached(stage, stages, deals)
+        here = and_(deals.c.outcome == "open", deals.c.stage == stage)
+        measures += [func.count().filter(reached), func.sum(deals.c.amount).filter(reached),
                      func.count().filter(here),
-                     func.count().filter(and_(reached, Opportunity.amount.is_(None))),
-                     func.count().filter(and_(reached, Opportunity.created_on.is_(None)))]
-    row = session.execute(select(*measures).where(*conditions)).one()
+                     func.count().filter(and_(reached, deals.c.amount.is_(None))),
+                     func.count().filter(and_(reached, deals.c.created_on.is_(None)))]
+    row = session.execute(select(*measures).select_from(deals)).one()
     days = _days_in_stage(session, conditions)
-    rates = stage_win_rates(session, scope)
+    rates = weights.win_rates
     width = len(measures) // len(steps)
 
     def column(offset: int) -> list[Any]:
@@ -393,17 +444,6 @@ def bottom_reps(frame: pd.DataFrame, count: int = 5) -> pd.DataFrame:
 
 # --- the forecast by month --------------------------------------------------------------------
 
-def _per_month(session: Session, date_column: Any, value: SQLColumnExpression[Any],
-               conditions: Sequence[ColumnElement[bool]], name: str) -> pd.DataFrame:
-    month = bucket(date_column, "month").label("month")
-    rows = session.execute(select(month, func.sum(value), func.count())
-                           .where(*conditions).group_by(month)).all()
-    frame = pd.DataFrame(rows, columns=["month", name, f"{name}_deals"])
-    frame["month"] = frame["month"].map(as_date)
-    frame[name] = frame[name].map(money).astype(float)
-    return frame
-
-
 @cached
 def forecast_by_month(session: Session, scope: Scope, filters: Filters,
                       period: Period) -> pd.DataFrame:
@@ -415,30 +455,41 @@ def forecast_by_month(session: Session, scope: Scope, filters: Filters,
     open_value; and, the same on every row, open_no_amount (open deals of these months left
     out of the values: no amount) and open_no_close (open deals left out: no expected close).
     """
-    rates = stage_probabilities(session, scope)
-    deals = deal_conditions(filters, scope)
+    probabilities = stage_weights(session, scope).probabilities
     first = month_start(period.start)
-    won = _per_month(session, Opportunity.closed_on, Opportunity.amount,
-                     [Opportunity.outcome == "won",
-                      _between(Opportunity.closed_on, first, period.end), *deals], "won_value")
-    is_open = [Opportunity.outcome == "open", Opportunity.expected_close >= first, *deals]
-    weighted = _per_month(session, Opportunity.expected_close,
-                          Opportunity.amount * _probability(Opportunity.stage, rates), is_open,
-                          "weighted_value")
-    value = _per_month(session, Opportunity.expected_close, Opportunity.amount, is_open,
-                       "open_value")[["month", "open_value"]]
-    months = sorted({*won["month"], *weighted["month"], first, month_start(period.end)})
-    every = pd.DataFrame({"month": _months(months[0], months[-1])})
-    frame = every.merge(won, on="month", how="left").merge(weighted, on="month", how="left") \
-        .merge(value, on="month", how="left")
+    won = and_(Opportunity.outcome == "won", _between(Opportunity.closed_on, first, period.end))
+    is_open = and_(Opportunity.outcome == "open", or_(Opportunity.expected_close >= first,
+                                                      Opportunity.expected_close.is_(None)))
+    # One pass: a won deal counts in its closed month, an open one in its expected close
+    # month (None: no expected close, counted apart).
+    deals = (select(case((won, Opportunity.closed_on), else_=Opportunity.expected_close)
+                    .label("day"), won.label("won"), Opportunity.amount.label("amount"),
+                    (Opportunity.amount * _probability(Opportunity.stage, probabilities))
+                    .label("weighted"))
+             .where(or_(won, is_open), *deal_conditions(filters, scope)).subquery("deals"))
+    month = bucket(deals.c.day, "month").label("month")
+    opened = ~deals.c.won
+    rows = session.execute(
+        select(month, func.sum(deals.c.amount).filter(deals.c.won),
+               func.count().filter(deals.c.won), func.sum(deals.c.weighted).filter(opened),
+               func.count().filter(opened), func.sum(deals.c.amount).filter(opened),
+               func.count().filter(and_(opened, deals.c.amount.is_(None))))
+        .group_by(month)).all()
+    found = pd.DataFrame(rows, columns=["month", "won_value", "won_value_deals",
+                                        "weighted_value", "weighted_value_deals",
+                                        "open_value", "no_amount"])
+    undated = found["month"].isna()
+    no_close = int(found.loc[undated, "weighted_value_deals"].sum())
+    found = found.loc[~undated].copy()
+    found["month"] = found["month"].map(as_date)
+    for name in ("won_value", "weighted_value", "open_value"):
+        found[name] = found[name].map(money).astype(float)
+    months = sorted({*found["month"], first, month_start(period.end)})
+    frame = pd.DataFrame({"month": _months(months[0], months[-1])}).merge(
+        found.drop(columns="no_amount"), on="month", how="left")
     counts = ["won_value_deals", "weighted_value_deals"]
     frame[counts] = frame[counts].fillna(0).astype(int)
-    no_amount, no_close = session.execute(
-        select(func.count().filter(and_(Opportunity.expected_close >= first,
-                                        Opportunity.amount.is_(None))),
-               func.count().filter(Opportunity.expected_close.is_(None)))
-        .where(Opportunity.outcome == "open", *deals)).one()
-    frame["open_no_amount"], frame["open_no_close"] = int(no_amount), int(no_close)
+    frame["open_no_amount"], frame["open_no_close"] = int(found["no_amount"].sum()), no_close
     return frame.fillna({"won_value": 0.0, "weighted_value": 0.0, "open_value": 0.0})
 
 
@@ -465,8 +516,7 @@ def open_opportunities(session: Session, scope: Scope, filters: Filters, period:
     probability_source, weighted_value, created_on, age_days, expected_close,
     last_change, days_since_change, stale; the largest first.
     """
-    rates = stage_probabilities(session, scope)
-    defaults = stage_order(session, scope).defaults
+    weights = stage_weights(session, scope)
     last_change = (select(func.max(StageChange.entered_on))
                    .where(StageChange.opportunity_id == Opportunity.id,
                           StageChange.entered_on <= period.end)
@@ -488,7 +538,8 @@ def open_opportunities(session: Session, scope: Scope, filters: Filters, period:
     frame = pd.DataFrame(session.execute(stmt).all(), columns=[
         "opportunity", "account", "rep", "team", "region", "stage", "amount", "stored",
         "created_on", "expected_close", "last_change"])
-    return _open_table(frame, rates, defaults, period.end, int(stale_days))
+    return _open_table(frame, weights.probabilities, weights.stages.defaults, period.end,
+                       int(stale_days))
 
 
 def _days_to(asof: dt.date, days: pd.Series) -> pd.Series:

@@ -471,7 +471,8 @@ def draw_campaign(detail: dict[str, Any], context: Context) -> Drawn:
              ("ROI", f"{figures.format_percent(row['roi'])} (benchmark "
                      f"{describe('roi_benchmark', business.roi_benchmark)})"),
              ("ROAS", f"{_ratio_text(row['roas'])} (benchmark "
-                      f"{describe('roas_benchmark', business.roas_benchmark)})")]
+                      f"{describe('roas_benchmark', business.roas_benchmark)})"),
+             ("Measured lift", _measured_lift(row))]
     paid = detail["payouts"]
     payouts = "; ".join(f"#{p.payout_id} {money(p.amount)} {p.status}"
                         for p in paid.itertuples()) or "none"
@@ -494,6 +495,16 @@ def draw_campaign(detail: dict[str, Any], context: Context) -> Drawn:
                        f"{campaigns.COST_RULE}")
 
 
+def _measured_lift(row: dict[str, Any]) -> str:
+    """The drill-down's measured lift: the lift % of the product's orders with its interval,
+    and the extra orders next to the tracked ones."""
+    text = lift_text(pd.Series(row))
+    if pd.isna(row["lift_pct"]):
+        return f"{text} (no product, or not four weeks of data before it)"
+    return (f"{text} in orders of the product ({service.LEVEL:.0%} interval): "
+            f"{row['extra_orders']:,.0f} extra orders against {row['orders']:,} tracked")
+
+
 def draw_influencer_roi(frame: pd.DataFrame, context: Context) -> Drawn:
     """ROI per influencer, ranked, with the benchmark line."""
     return draw_roi(frame, context, "influencer")
@@ -507,12 +518,30 @@ def draw_campaign_table(frame: pd.DataFrame, context: Context) -> Drawn:
                ("orders", "Orders", figures.format_number), ("revenue", "Revenue", money),
                ("roi", "ROI", figures.format_percent), ("roas", "ROAS", _ratio_text),
                ("cost_per_order", "Cost / order", money),
-               ("engagement_rate", "Eng. rate", figures.format_percent))
+               ("engagement_rate", "Eng. rate", figures.format_percent),
+               ("lift", "Measured lift (90%)", _text),
+               ("extra_orders", "Extra orders", _orders_text))
     if frame.empty:
         return Drawn(html.P("No campaigns ran in this range.", className="text-muted small"))
     benchmark = context.business.roas_benchmark
-    return Drawn(_table(frame, columns, lambda row: row.roas < benchmark),
-                 f"Tinted: ROAS below the benchmark {describe('roas_benchmark', benchmark)}.")
+    shown = frame.assign(lift=[lift_text(row) for row in frame.itertuples()])
+    return Drawn(_table(shown, columns, lambda row: row.roas < benchmark),
+                 f"Tinted: ROAS below the benchmark {describe('roas_benchmark', benchmark)}. "
+                 f"Extra orders: measured from the sales (next to the tracked orders). "
+                 f"{campaigns.LIFT_RULE}")
+
+
+def lift_text(row: Any) -> str:
+    """A campaign's measured lift % with its interval, or why there is none."""
+    if pd.isna(row.lift_pct):
+        return "not measured"
+    percent = figures.format_percent
+    return (f"{percent(row.lift_pct, 0, signed=True)} ({percent(row.lift_low, 0, signed=True)}"
+            f" to {percent(row.lift_high, 0, signed=True)})")
+
+
+def _orders_text(value: Any) -> str:
+    return "" if value is None or pd.isna(value) else f"{value:,.0f}"
 
 
 def draw_payouts(frame: pd.DataFrame, context: Context) -> Drawn:

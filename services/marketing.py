@@ -9,27 +9,42 @@ on the whole shop: the same weekdays of the previous four weeks, each week scale
 level of the week up to the post day. The interval is a prediction interval from the spread
 of the four weekly baselines (Student t, 3 degrees of freedom).
 
-Sums are taken in the database (per product and day, per day); pandas and numpy only combine
-those daily sums per post.
+Sums are taken in the database: one query gives each post its product's and the shop's net
+revenue in its window, its four baseline weeks and the days before it (`_sums_select`);
+numpy only combines those few sums per post.
 """
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats  # type: ignore[import-untyped]
-from sqlalchemy import select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from models import MediaPost, OrderLine, Platform, Product
 from services.cache import cached
 from services.errors import NotFound
 from services.filters import Filters, Period
-from services.query import as_date, product_filter, scope_condition
+from services.query import as_date, days_between, product_filter, scope_condition
 from services.rollups import Lines, aggregate, aggregate_select
+from services.sales import data_bounds
 from services.scope import Scope
 
 WINDOWS = ("1", "2", "3", "5", "7")  # the lift window's length in days (`window=`)
@@ -63,10 +78,30 @@ def method_text(window: int) -> str:
     return METHOD.format(w=window, level=LEVEL)
 
 
-def _post_rows(session: Session, scope: Scope, filters: Filters, start: dt.date,
-               end: dt.date) -> pd.DataFrame:
+def _post_conditions(scope: Scope, filters: Filters, start: dt.date,
+                     end: dt.date) -> list[ColumnElement[bool]]:
     """The posts published in the dates, on the scope's and the filter's platforms, of the
     filtered products (every post, with or without a product, when no product is chosen)."""
+    return [MediaPost.post_date.between(start, end),
+            *filtered(scope, filters, MediaPost.platform_id, MediaPost.product_id)]
+
+
+def filtered(scope: Scope, filters: Filters, platform_id: Any,
+             product_id: Any) -> list[ColumnElement[bool]]:
+    """A post's or a campaign's conditions: its platform in the scope and the platform
+    filter, its promoted product in the product filter."""
+    conditions = [scope_condition(scope, platform_id)]
+    if filters.platforms:
+        conditions.append(platform_id.in_(
+            select(Platform.id).where(Platform.slug.in_(filters.platforms))))
+    condition = product_filter(filters)
+    if condition is not None:
+        conditions.append(product_id.in_(select(Product.id).where(condition)))
+    return conditions
+
+
+def _post_rows(session: Session, conditions: list[ColumnElement[bool]]) -> pd.DataFrame:
+    """The posts that meet the conditions, oldest first, with what they promoted."""
     stmt = (select(MediaPost.id, MediaPost.external_id, MediaPost.posted_at, MediaPost.post_date,
                    MediaPost.post_type, Platform.slug, Platform.name, Product.sku, Product.name,
                    MediaPost.campaign_id, MediaPost.caption, MediaPost.impressions,
@@ -74,14 +109,8 @@ def _post_rows(session: Session, scope: Scope, filters: Filters, start: dt.date,
                    MediaPost.cost)
             .join(Platform, Platform.id == MediaPost.platform_id)
             .outerjoin(Product, Product.id == MediaPost.product_id)
-            .where(MediaPost.post_date.between(start, end),
-                   scope_condition(scope, MediaPost.platform_id))
+            .where(*conditions)
             .order_by(MediaPost.posted_at, MediaPost.id))
-    if filters.platforms:
-        stmt = stmt.where(Platform.slug.in_(filters.platforms))
-    condition = product_filter(filters)
-    if condition is not None:
-        stmt = stmt.where(condition)
     frame = pd.DataFrame(session.execute(stmt).all(), columns=POST_COLUMNS)
     frame["post_date"] = frame["post_date"].map(as_date)
     frame["posted_at"] = pd.to_datetime(frame["posted_at"])
@@ -93,85 +122,155 @@ def _sales_filters(filters: Filters) -> Filters:
     return replace(filters, platforms=(), products=(), categories=(), country="")
 
 
-def _daily_sales(session: Session, scope: Scope, filters: Filters, start: dt.date,
-                 end: dt.date, skus: list[str]) -> tuple[pd.Series, pd.DataFrame]:
-    """Shop net revenue per day, and per promoted product and day (columns: SKUs)."""
-    base = _sales_filters(filters)
+# --- the per-post sums, in the database ---------------------------------------------------------
+# Each post is joined to the days around it (offsets k from its post day), each offset tagged
+# with the sums it belongs to: the window (k = 1..w), baseline week j (the window 7j days
+# earlier), level week j (the seven days ending 7(j-1) days before the post day) and the 3
+# and 7 days up to the post day. Days are matched by their number (days since `anchor`), so
+# the join is an equality on both dialects.
+
+@functools.lru_cache(maxsize=len(WINDOWS))
+def _offsets(window: int) -> Any:
+    """One row per day offset around a post, with the sums it counts in (a subquery; the
+    same object for a window, since building it took a third of a 30-day refresh)."""
+    rows: list[Any] = []
+    for k in range(1 - 7 * BASELINE_WEEKS, window + 1):
+        week = next((j for j in range(1, BASELINE_WEEKS + 1) if 1 - 7 * j <= k <= window - 7 * j),
+                    0)
+        level = -k // 7 + 1 if k <= 0 else 0
+        values = {"k": k, "win": int(k >= 1), "week": week, "level": level,
+                  "r3": int(-2 <= k <= 0), "r7": int(-6 <= k <= 0)}
+        rows.append(select(*[literal_column(str(int(value))).label(name)
+                             for name, value in values.items()]))
+    return union_all(*rows).subquery("offsets")
+
+
+def _day_number(column: Any, anchor: dt.date) -> ColumnElement[int]:
+    return cast(days_between(column, literal(anchor, Date)), Integer)
+
+
+def _summed(value: Any, names: dict[str, ColumnElement[bool]]) -> list[Any]:
+    """Σ value where each named flag holds (0 where no day does)."""
+    return [func.coalesce(func.sum(case((flag, value), else_=0.0)), 0.0).label(name)
+            for name, flag in names.items()]
+
+
+def _sums_select(scope: Scope, filters: Filters, conditions: list[ColumnElement[bool]],
+                 skus: list[str], start: dt.date, end: dt.date, window: int) -> Any:
+    """Per post: its product's and the shop's net revenue in its window, baseline weeks and
+    the days before it (column names in `SUMS`)."""
+    base, anchor = _sales_filters(filters), start
+    posts = select(MediaPost.id.label("post_id"), MediaPost.product_id,
+                   _day_number(MediaPost.post_date, anchor).label("n")).where(*conditions) \
+        .subquery("posts")
+    offsets = _offsets(window)
+    around = select(posts.c.post_id, posts.c.product_id, (posts.c.n + offsets.c.k).label("n"),
+                    *[offsets.c[name] for name in ("win", "week", "level", "r3", "r7")]) \
+        .select_from(posts.join(offsets, true())).subquery("around")
     day = OrderLine.sale_date.label("day")
-    shop = pd.DataFrame(aggregate(session, Lines(base, scope, start, end), ["net_revenue"], [day]),
-                        columns=["day", "net_revenue"])
-    shop["day"] = shop["day"].map(as_date)
-    shop_series = shop.set_index("day")["net_revenue"].astype(float)
+    shop = aggregate_select(Lines(base, scope, start, end), ["net_revenue"], [day]) \
+        .subquery("shop")
+    shop_sums = _sums_around(around, shop, "shop", _day_number(shop.c.day, anchor) == around.c.n)
+    columns = [posts.c.post_id, *[shop_sums.c[name] for name in SUMS if name.startswith("shop")]]
+    joined = posts.outerjoin(shop_sums, shop_sums.c.post_id == posts.c.post_id)
     if not skus:
-        return shop_series, pd.DataFrame(index=shop_series.index)
-    # Tens of thousands of product-day sums: read as tuples straight into a frame (not a dict
-    # per row, which took most of the page's time) and pivoted before the days are parsed.
-    result = session.execute(aggregate_select(
-        Lines(replace(base, products=tuple(sorted(skus))), scope, start, end), ["net_revenue"],
-        [Product.sku.label("sku"), day], [(Product, Product.id == OrderLine.product_id)]))
-    keys, rows = list(result.keys()), result.all()
-    products = pd.DataFrame(dict(zip(keys, map(list, zip(*rows, strict=True)), strict=True))
-                            if rows else {key: [] for key in keys})
-    grid = products.pivot(index="day", columns="sku", values="net_revenue").fillna(0.0)
-    grid.index = [as_date(value) for value in grid.index]
-    return shop_series, grid.astype(float)
+        return select(*columns, *[literal(0.0).label(name) for name in SUMS
+                                  if name.startswith("product")]).select_from(joined)
+    product_days = aggregate_select(
+        Lines(replace(base, products=tuple(skus)), scope, start, end), ["net_revenue"],
+        [OrderLine.product_id.label("product_id"), day]).subquery("product_days")
+    product_sums = _sums_around(around, product_days, "product",
+                                (product_days.c.product_id == around.c.product_id)
+                                & (_day_number(product_days.c.day, anchor) == around.c.n))
+    return select(*columns, *[product_sums.c[name] for name in SUMS
+                              if name.startswith("product")]) \
+        .select_from(joined.outerjoin(product_sums, product_sums.c.post_id == posts.c.post_id))
 
 
-def post_lifts(posts: pd.DataFrame, shop: pd.Series, products: pd.DataFrame,
-               window: int) -> pd.DataFrame:
-    """Each post's actual window revenue, baseline, lift and interval (pure: daily sums in).
+def _sums_around(around: Any, days: Any, who: str, on: ColumnElement[bool]) -> Any:
+    """Σ net revenue of `days` (the shop's, or per product) per post and kind of day around
+    it; the level weeks only for the shop (a product post is measured by its share)."""
+    weeks = range(1, BASELINE_WEEKS + 1)
+    names = {f"{who}_win": around.c.win == 1, f"{who}_r3": around.c.r3 == 1,
+             f"{who}_r7": around.c.r7 == 1, **{f"{who}_week{j}": around.c.week == j
+                                               for j in weeks}}
+    stmt = select(around.c.post_id, *_summed(days.c.net_revenue, names))
+    if who == "shop":
+        stmt = stmt.add_columns(*_summed(days.c.net_revenue, {
+            f"shop_level{j}": around.c.level == j for j in weeks}))
+    else:  # the level weeks' days are the shop's alone
+        on = on & ((around.c.win == 1) | (around.c.week > 0) | (around.c.r7 == 1))
+    return stmt.join(days, on).group_by(around.c.post_id).subquery(f"{who}_sums")
 
-    `shop` is net revenue per day, `products` per day and SKU; days absent from `shop` before
-    its first or after its last day are unknown, and a post whose window or baseline needs
-    them gets no lift (NaN), while days between with no sales are zero.
+
+SUMS = (*[f"{who}_{name}" for who in ("shop", "product") for name in ("win", "r3", "r7")],
+        *[f"shop_week{j}" for j in range(1, BASELINE_WEEKS + 1)],
+        *[f"shop_level{j}" for j in range(1, BASELINE_WEEKS + 1)],
+        *[f"product_week{j}" for j in range(1, BASELINE_WEEKS + 1)])
+
+
+def _post_sums(session: Session, scope: Scope, filters: Filters,
+               conditions: list[ColumnElement[bool]], skus: list[str], start: dt.date,
+               end: dt.date, window: int) -> pd.DataFrame:
+    """The per-post sums of `_sums_select`, by post id."""
+    result = session.execute(_sums_select(scope, filters, conditions, skus, start, end, window))
+    frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+    return frame.set_index("post_id")[list(SUMS)].fillna(0.0).astype(float)
+
+
+def post_lifts(posts: pd.DataFrame, sums: pd.DataFrame, first: dt.date | None,
+               last: dt.date | None, window: int) -> pd.DataFrame:
+    """Each post's actual window revenue, baseline, lift and interval (pure: the per-post
+    sums of `_sums_select` in, by post id).
+
+    Days before `first` or after `last` (the data's first and last day) are unknown:
+    a post whose window or baseline needs them gets no lift (NaN); days between without
+    sales are zero.
     """
-    frame = posts.copy()
-    n = len(frame)
-    if n == 0 or shop.empty:
-        frame["recent_3"] = frame["recent_7"] = np.full(n, np.nan)
+    n = len(posts)
+    if n == 0 or first is None or last is None:
+        frame = posts.assign(recent_3=np.full(n, np.nan), recent_7=np.full(n, np.nan))
         return _with_lift(frame, np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan))
-    first, last = min(shop.index), max(shop.index)
-    days = pd.date_range(first, last, freq="D").date
-    s = shop.reindex(days, fill_value=0.0).to_numpy()
-    p = products.reindex(index=days, fill_value=0.0)
-    position = np.array([(day - first).days for day in frame["post_date"]])
-    offsets = np.arange(1, window + 1)
-    weeks = np.arange(1, BASELINE_WEEKS + 1)
-    window_days = position[:, None] + offsets[None, :]  # posts × k
-    base_days = window_days[:, None, :] - 7 * weeks[None, :, None]  # posts × j × k
-    valid = (window_days.max(axis=1) < len(days)) & (base_days.min(axis=(1, 2)) >= 0)
-
-    def take(values: np.ndarray, index: np.ndarray) -> np.ndarray:
-        return values[np.clip(index, 0, len(values) - 1)]
-
-    shop_window = take(s, window_days).sum(axis=1)
-    shop_weeks = take(s, base_days).sum(axis=2)  # posts × j
-    # Whole-shop posts: baseline week j (the seven days ending 7(j-1) days before the post
-    # day) is scaled by the level of the week up to the post day over its own level.
-    level_days = position[:, None, None] - 7 * (weeks[None, :, None] - 1) \
-        - np.arange(7)[None, None, :]
-    weekly_level = take(s, level_days).sum(axis=2)  # posts × j
-    recent = weekly_level[:, 0]
-    actual = shop_window.copy()
-    counterfactual = shop_weeks * _ratio(recent[:, None], weekly_level)
-    # The level before the post (features of the recommendation model): mean daily revenue
-    # of what it promotes over the 3 and 7 days up to the post day.
-    before = position[:, None] - np.arange(7)[None, :]
-    level = {span: take(s, before[:, :span]).mean(axis=1) for span in (3, 7)}
-    has_product = frame["sku"].notna().to_numpy()
-    for sku in pd.unique(frame.loc[has_product, "sku"]):
-        rows = np.flatnonzero(frame["sku"].to_numpy() == sku)
-        values = p[sku].to_numpy() if sku in p else np.zeros(len(days))
-        actual[rows] = take(values, window_days[rows]).sum(axis=1)
-        share = _ratio(take(values, base_days[rows]).sum(axis=2), shop_weeks[rows])
-        counterfactual[rows] = share * shop_window[rows, None]
-        for span in level:
-            level[span][rows] = take(values, before[rows, :span]).mean(axis=1)
-    frame["recent_3"], frame["recent_7"] = level[3], level[7]
+    s = sums.reindex(posts["post_id"]).fillna(0.0)
+    weeks = range(1, BASELINE_WEEKS + 1)
+    column = lambda who, name: s[f"{who}_{name}"].to_numpy()  # noqa: E731
+    stacked = lambda who, name: np.column_stack([column(who, f"{name}{j}")  # noqa: E731
+                                                 for j in weeks])
+    shop_weeks = stacked("shop", "week")
+    # Whole-shop posts: baseline week j is scaled by the level of the week up to the post
+    # day over the level of week j's own seven days.
+    levels = stacked("shop", "level")
+    counterfactual = shop_weeks * _ratio(levels[:, :1], levels)
+    actual = column("shop", "win").copy()
+    recent = {span: column("shop", f"r{span}") / span for span in (3, 7)}
+    has_product = posts["sku"].notna().to_numpy()
+    share = _ratio(stacked("product", "week"), shop_weeks)
+    counterfactual[has_product] = (share * column("shop", "win")[:, None])[has_product]
+    actual[has_product] = column("product", "win")[has_product]
+    for span in recent:
+        recent[span][has_product] = (column("product", f"r{span}") / span)[has_product]
+    days = np.array([(day - first).days for day in posts["post_date"]])
+    valid = (days + window <= (last - first).days) & (days + 1 - 7 * BASELINE_WEEKS >= 0)
+    frame = posts.assign(recent_3=recent[3], recent_7=recent[7])
     actual = np.where(valid, actual, np.nan)
     counterfactual = np.where(valid[:, None], counterfactual, np.nan)
     return _with_lift(frame, actual, counterfactual.mean(axis=1),
                       counterfactual.std(axis=1, ddof=1))
+
+
+def _lifted(session: Session, scope: Scope, filters: Filters, period: Period,
+            conditions: list[ColumnElement[bool]], start: dt.date, end: dt.date,
+            window: int, timezone: str) -> pd.DataFrame:
+    """The posts that meet the conditions (published from `start` to `end`) with their
+    lift against the data's days (the scope's first and last sale), on the business
+    clock."""
+    posts = _post_rows(session, conditions)
+    skus = sorted(set(posts["sku"].dropna()))
+    sums = _post_sums(session, scope, filters, conditions, skus,
+                      start - dt.timedelta(days=7 * BASELINE_WEEKS - 1),
+                      end + dt.timedelta(days=window), window)
+    first, last = data_bounds(session, scope)  # whatever days the caller's period holds
+    return in_zone(post_lifts(posts, sums, first, last, window), timezone)
 
 
 def _ratio(part: Any, whole: Any) -> np.ndarray:
@@ -226,29 +325,20 @@ def post_impact(session: Session, scope: Scope, filters: Filters, period: Period
     with a product filter, of the chosen products), window, method, timezone.
     """
     w = int(window)
-    posts = _post_rows(session, scope, filters, period.start, period.end)
-    start = period.start - dt.timedelta(days=7 * BASELINE_WEEKS + 7)
-    end = period.end + dt.timedelta(days=w)
-    skus = sorted(set(posts["sku"].dropna()))
-    chosen = _chosen_skus(session, filters)
-    shop, products = _daily_sales(session, scope, filters, start, end,
-                                  sorted(set(skus) | set(chosen)))
-    lifted = in_zone(post_lifts(posts, shop, products[[c for c in products.columns
-                                                       if c in skus]], w), timezone)
+    conditions = _post_conditions(scope, filters, period.start, period.end)
+    posts = _lifted(session, scope, filters, period, conditions, period.start, period.end, w,
+                    timezone)
+    # The line under the markers: the shop's revenue, or the chosen products' on every
+    # platform (a category names its products).
+    shown = replace(filters, platforms=(), country="")
+    sold = aggregate(session, Lines(shown, scope, period.start, period.end), ["net_revenue"],
+                     [OrderLine.sale_date.label("day")])
+    revenue = {as_date(row["day"]): float(row["net_revenue"]) for row in sold}
     days = pd.date_range(period.start, period.end, freq="D").date
-    revenue = (products[[c for c in products.columns if c in chosen]].sum(axis=1)
-               if chosen else shop).reindex(days, fill_value=0.0)
-    daily = pd.DataFrame({"day": days, "net_revenue": revenue.to_numpy(dtype=float)})
-    return {"posts": lifted, "daily": daily, "window": w, "method": method_text(w),
+    daily = pd.DataFrame({"day": days,
+                          "net_revenue": np.array([revenue.get(day, 0.0) for day in days])})
+    return {"posts": posts, "daily": daily, "window": w, "method": method_text(w),
             "timezone": timezone}
-
-
-def _chosen_skus(session: Session, filters: Filters) -> list[str]:
-    """The SKUs of the product filter (a category names its products)."""
-    condition = product_filter(filters)
-    if condition is None:
-        return []
-    return list(session.scalars(select(Product.sku).where(condition).order_by(Product.sku)))
 
 
 def group_lift(posts: pd.DataFrame, by: str, order: tuple[Any, ...] | None = None,
@@ -347,18 +437,13 @@ def post_detail(session: Session, scope: Scope, filters: Filters, period: Period
     Keys: post (the row of `post_lifts` as a dict), window.
     """
     w = int(window)
-    found = session.execute(select(MediaPost.post_date).where(
-        MediaPost.id == int(post or 0), scope_condition(scope, MediaPost.platform_id))).first()
+    conditions = [MediaPost.id == int(post or 0), scope_condition(scope, MediaPost.platform_id)]
+    found = session.execute(select(MediaPost.post_date).where(*conditions)).first()
     if found is None:
         raise NotFound(f"No media post #{post} that you may see.")
     day = as_date(found[0])
-    everything = Filters(range="custom", start=day, end=day)
-    posts = _post_rows(session, scope, everything, day, day)
-    posts = posts.loc[posts["post_id"] == int(post)]
-    shop, products = _daily_sales(session, scope, everything,
-                                  day - dt.timedelta(days=7 * BASELINE_WEEKS + 7),
-                                  day + dt.timedelta(days=w), sorted(set(posts["sku"].dropna())))
-    row = in_zone(post_lifts(posts, shop, products, w), timezone).iloc[0]
+    row = _lifted(session, scope, Filters(range="custom", start=day, end=day), period,
+                  conditions, day, day, w, timezone).iloc[0]
     return {"post": {key: (None if isinstance(value, float) and np.isnan(value) else value)
                      for key, value in row.items()}, "window": w}
 

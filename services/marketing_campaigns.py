@@ -2,8 +2,10 @@
 benchmarks, payouts recomputed from the data, and attribution reconciled with sales.
 
 Attributed orders and revenue are the tracking data's (`tracking`: orders a tracking link or
-code tied to a campaign or a post, per day). Sums are taken in the database per campaign,
-per payout or per platform; pandas only divides the few summed rows.
+code tied to a campaign or a post, per day). A campaign's measured lift is read from the
+sales instead (`LIFT_RULE`), so the two can be set against each other. Sums are taken in
+the database per campaign, per payout or per platform; pandas only divides the few summed
+rows.
 """
 from __future__ import annotations
 
@@ -14,15 +16,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, func, select
+from scipy import stats  # type: ignore[import-untyped]
+from sqlalchemy import ColumnElement, Date, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from models import Campaign, Influencer, MediaPost, OrderLine, Payout, Platform, Product, Tracking
 from services.cache import cached
 from services.errors import NotFound
 from services.filters import Filters, Period
-from services.query import as_date, product_filter, scope_condition
+from services.marketing import filtered
+from services.query import as_date, scope_condition
 from services.rollups import Lines, aggregate
+from services.sales import data_bounds
 from services.scope import Scope
 
 COST_RULE = ("Cost = the campaign's budget (it includes the influencer's fee) or, where its "
@@ -34,6 +39,17 @@ ATTRIBUTION_RULE = ("An order is attributed when the tracking data ties it to a 
                     "attributed (no modelled touches). Tracked revenue is the order's gross "
                     "sales; it is set against the gross sales of the same platforms and days.")
 NO_CAMPAIGN = "Organic posts (no campaign)"
+LIFT_WEEKS = 4  # the weeks before a campaign its counterfactual is read from
+LIFT_LEVEL = 0.90
+LIFT_RULE = ("Measured lift = the promoted product's orders (on every platform you may see) "
+             "on the campaign's days, against a counterfactual: the product's share of the "
+             "shop's orders in each of the four weeks before the campaign, times the shop's "
+             "orders on the campaign's days. The 90% interval adds the campaign's own count "
+             "noise (Poisson) to the error of the mean of the four weekly baselines (Student "
+             "t, 3 degrees of freedom). It is "
+             "measured from the sales, not from the tracking data, so extra orders can be set "
+             "against the tracked ones; a campaign without a product, or whose four weeks "
+             "before it are not all in the data, is not measured.")
 
 
 def _ratio(part: Any, whole: Any) -> Any:
@@ -46,15 +62,8 @@ def campaign_conditions(scope: Scope, filters: Filters,
                         period: Period) -> list[ColumnElement[bool]]:
     """Campaigns that ran in the range, on the scope's and the filter's platforms, promoting a
     filtered product."""
-    conditions = [Campaign.start_date <= period.end, Campaign.end_date >= period.start,
-                  scope_condition(scope, Campaign.platform_id)]
-    if filters.platforms:
-        conditions.append(Campaign.platform_id.in_(
-            select(Platform.id).where(Platform.slug.in_(filters.platforms))))
-    condition = product_filter(filters)
-    if condition is not None:
-        conditions.append(Campaign.product_id.in_(select(Product.id).where(condition)))
-    return conditions
+    return [Campaign.start_date <= period.end, Campaign.end_date >= period.start,
+            *filtered(scope, filters, Campaign.platform_id, Campaign.product_id)]
 
 
 def _sums(session: Session, column: str, value: Any, key: Any,
@@ -75,15 +84,15 @@ def campaign_performance(session: Session, scope: Scope, filters: Filters,
     payouts, cost, orders, revenue, roi, roas, cost_per_order, engagement_rate, posts.
     """
     stmt = (select(Campaign.id, Campaign.name, Platform.name, Influencer.handle,
-                   Influencer.followers, Product.sku, Campaign.start_date, Campaign.end_date,
-                   Campaign.budget)
+                   Influencer.followers, Product.sku, Campaign.product_id, Campaign.start_date,
+                   Campaign.end_date, Campaign.budget)
             .join(Platform, Platform.id == Campaign.platform_id)
             .outerjoin(Influencer, Influencer.id == Campaign.influencer_id)
             .outerjoin(Product, Product.id == Campaign.product_id)
             .where(*campaign_conditions(scope, filters, period)))
     frame = pd.DataFrame(session.execute(stmt).all(), columns=[
-        "campaign_id", "campaign", "platform", "influencer", "followers", "sku", "start", "end",
-        "budget"])
+        "campaign_id", "campaign", "platform", "influencer", "followers", "sku", "product_id",
+        "start", "end", "budget"])
     ids = frame["campaign_id"].tolist()
     for column in ("start", "end"):
         frame[column] = frame[column].map(as_date)
@@ -104,7 +113,114 @@ def campaign_performance(session: Session, scope: Scope, filters: Filters,
     frame["orders"] = by_id.map(orders).fillna(0).astype("int64")
     frame["revenue"] = by_id.map(revenue).fillna(0.0)
     frame["posts"] = by_id.map(posts).fillna(0).astype("int64")
+    frame = frame.join(campaign_lift(session, scope, frame), on="campaign_id") \
+        .drop(columns="product_id")
     return _with_returns(frame, by_id.map(engaged).fillna(0.0), by_id.map(reach).fillna(0.0))
+
+
+LIFT_COLUMNS = ["measured_orders", "expected_orders", "extra_orders", "lift_pct", "lift_low",
+                "lift_high"]
+
+
+def _lift_windows(frame: pd.DataFrame, first: dt.date | None,
+                  last: dt.date | None) -> pd.DataFrame:
+    """The measurable campaigns' days in the data from `first` to `last` (start, end, days),
+    by campaign id: with a product, and the four weeks before them in the data."""
+    windows = frame.loc[frame["product_id"].notna(), ["campaign_id", "product_id", "start",
+                                                      "end"]].set_index("campaign_id")
+    if first is None or last is None:
+        return windows.iloc[:0].assign(days=[])
+    windows["end"] = [min(end, last) for end in windows["end"]]
+    windows["days"] = [(end - start).days + 1
+                       for start, end in zip(windows["start"], windows["end"], strict=True)]
+    before = [start - dt.timedelta(days=7 * LIFT_WEEKS) for start in windows["start"]]
+    return windows.loc[(np.array(before) >= first) & (windows["days"] > 0).to_numpy()] \
+        if len(windows) else windows.assign(days=[])
+
+
+def _lift_spans(windows: pd.DataFrame) -> pd.DataFrame:
+    """Each campaign's days (segment 0) and the four weeks before it (segment j: the j-th
+    week back). Columns: campaign_id, product_id, segment, low, high."""
+    rows = []
+    for campaign_id, row in windows.iterrows():
+        rows += [(campaign_id, int(row["product_id"]), 0, row["start"], row["end"]),
+                 *[(campaign_id, int(row["product_id"]), j,
+                    row["start"] - dt.timedelta(days=7 * j),
+                    row["start"] - dt.timedelta(days=7 * j - 6))
+                   for j in range(1, LIFT_WEEKS + 1)]]
+    return pd.DataFrame(rows, columns=["campaign_id", "product_id", "segment", "low", "high"])
+
+
+def _product_orders(session: Session, scope: Scope, spans: pd.DataFrame) -> pd.DataFrame:
+    """Orders of each campaign's product per campaign (rows) and segment (columns), the
+    spans joined to the lines as a small derived table (the index on product and day)."""
+    segments = union_all(*[
+        select(literal(int(row.campaign_id)).label("campaign_id"),
+               literal(row.product_id).label("product_id"), literal(row.segment).label("segment"),
+               literal(row.low, Date).label("low"), literal(row.high, Date).label("high"))
+        for row in spans.itertuples()]).subquery("segments")
+    on = OrderLine.sale_date.between(segments.c.low, segments.c.high) \
+        & (OrderLine.product_id == segments.c.product_id)
+    rows = aggregate(session, Lines(Filters(), scope, spans["low"].min(), spans["high"].max()),
+                     ["orders"], [segments.c.campaign_id, segments.c.segment], [(segments, on)])
+    frame = pd.DataFrame(rows, columns=["campaign_id", "segment", "orders"])
+    return _by_segment(frame)
+
+
+def _shop_orders(session: Session, scope: Scope, spans: pd.DataFrame) -> pd.DataFrame:
+    """The shop's orders per campaign and segment, summed from its orders per day (a few
+    hundred rows of the day rollup)."""
+    start, end = spans["low"].min(), spans["high"].max()
+    daily = {as_date(row["day"]): float(row["orders"]) for row in aggregate(
+        session, Lines(Filters(), scope, start, end), ["orders"],
+        [OrderLine.sale_date.label("day")])}
+    counts = np.array([daily.get(start + dt.timedelta(days=i), 0.0)
+                       for i in range((end - start).days + 1)])
+    total = np.concatenate([[0.0], np.cumsum(counts)])
+    first = np.array([(low - start).days for low in spans["low"]])
+    last = np.array([(high - start).days for high in spans["high"]])
+    return _by_segment(spans.assign(orders=total[last + 1] - total[first]))
+
+
+def _by_segment(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.pivot(index="campaign_id", columns="segment", values="orders").reindex(
+        columns=range(LIFT_WEEKS + 1)).fillna(0.0).astype(float)
+
+
+def campaign_lift(session: Session, scope: Scope, frame: pd.DataFrame) -> pd.DataFrame:
+    """Per campaign id: the measured lift of its product's orders under `LIFT_RULE`, with
+    the 90% interval of the lift % (a campaign that is not measured has no row).
+
+    Columns: measured_orders, expected_orders, extra_orders, lift_pct, lift_low, lift_high.
+    """
+    windows = _lift_windows(frame, *data_bounds(session, scope))
+    if windows.empty:
+        return pd.DataFrame(columns=LIFT_COLUMNS, index=pd.Index([], dtype="int64"),
+                            dtype=float)
+    spans = _lift_spans(windows)
+    product = _product_orders(session, scope, spans).reindex(windows.index, fill_value=0.0)
+    shop = _shop_orders(session, scope, spans).reindex(windows.index, fill_value=0.0)
+    return lift_of(product, shop)
+
+
+def lift_of(product: pd.DataFrame, shop: pd.DataFrame) -> pd.DataFrame:
+    """The lift columns from the orders per campaign and segment (pure): week j's baseline
+    is the product's share of the shop's orders that week times the shop's orders on the
+    campaign's days."""
+    weeks = list(range(1, LIFT_WEEKS + 1))
+    baselines = _ratio(product[weeks].to_numpy(), shop[weeks].to_numpy()) \
+        * shop[0].to_numpy()[:, None]
+    expected = baselines.mean(axis=1)
+    measured = product[0].to_numpy()
+    # The campaign's own count varies as a Poisson count (variance = the count), the
+    # counterfactual as the mean of four weekly baselines (variance = their spread / 4).
+    half = stats.t.ppf(0.5 + LIFT_LEVEL / 2, LIFT_WEEKS - 1) * np.sqrt(
+        measured + baselines.var(axis=1, ddof=1) / LIFT_WEEKS)
+    extra = measured - expected
+    return pd.DataFrame({"measured_orders": measured, "expected_orders": expected,
+                         "extra_orders": extra, "lift_pct": _ratio(extra, expected),
+                         "lift_low": _ratio(extra - half, expected),
+                         "lift_high": _ratio(extra + half, expected)}, index=product.index)
 
 
 def _with_returns(frame: pd.DataFrame, engagement: pd.Series, reach: pd.Series) -> pd.DataFrame:

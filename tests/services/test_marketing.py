@@ -12,12 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from scipy import stats
 from sqlalchemy.orm import Session
 
 from services import marketing as service
 from services import marketing_campaigns as campaigns
 from services.cache import ResultCache, backend_from_settings
-from services.demo_data import generate_demo_data
+from services.demo_data import PLANTED, generate_demo_data
 from services.errors import NotFound
 from services.filters import Filters, Period
 from services.sales import resolve
@@ -93,24 +94,29 @@ def test_post_lift_equals_the_method_written_out(database: TestDatabase,
         post_date=lambda f: _day(f["post_date"]))
     shop, product = daily_revenue(lines)
     first, last = min(shop), max(shop)
-    start, end = last - dt.timedelta(days=120), last
-    filters, period = custom(session, start, end)
-    result = service.post_impact(session, EVERYTHING, filters, period, "3")
-    got = result["posts"].set_index("post_id")
-    mine = posts.loc[(posts["post_date"] >= start) & (posts["post_date"] <= end)]
-    assert sorted(got.index) == sorted(mine["id"])
-    for post in mine.itertuples(index=False):
-        actual, baseline = expected_lift(pd.Series(post._asdict()), shop, product, 3, first,
-                                         last)
-        row = got.loc[post.id]
-        if np.isnan(actual):
-            assert np.isnan(row["lift"]), post.id
-            continue
-        assert row["actual"] == pytest.approx(actual, rel=1e-9, abs=1e-6), post.id
-        assert row["baseline"] == pytest.approx(baseline, rel=1e-9, abs=1e-6), post.id
-        assert row["lift_low"] <= row["lift"] <= row["lift_high"]
-    assert result["daily"]["net_revenue"].sum() == pytest.approx(
-        sum(value for day, value in shop.items() if start <= day <= end))
+    # The data's last and first weeks: windows past the last day and baselines before the
+    # first day have no lift; brand posts (no product) are measured on the shop.
+    for start, end in ((last - dt.timedelta(days=120), last),
+                       (first, first + dt.timedelta(days=60))):
+        filters, period = custom(session, start, end)
+        result = service.post_impact(session, EVERYTHING, filters, period, "3")
+        got = result["posts"].set_index("post_id")
+        mine = posts.loc[(posts["post_date"] >= start) & (posts["post_date"] <= end)]
+        assert sorted(got.index) == sorted(mine["id"])
+        for post in mine.itertuples(index=False):
+            actual, baseline = expected_lift(pd.Series(post._asdict()), shop, product, 3, first,
+                                             last)
+            row = got.loc[post.id]
+            if np.isnan(actual):
+                assert np.isnan(row["lift"]), post.id
+                continue
+            assert row["actual"] == pytest.approx(actual, rel=1e-9, abs=1e-6), post.id
+            assert row["baseline"] == pytest.approx(baseline, rel=1e-9, abs=1e-6), post.id
+            assert row["lift_low"] <= row["lift"] <= row["lift_high"]
+        assert got["lift"].isna().any() and got["lift"].notna().any()
+        assert got["sku"].isna().any()  # brand posts too
+        assert result["daily"]["net_revenue"].sum() == pytest.approx(
+            sum(value for day, value in shop.items() if start <= day <= end))
 
 
 def test_post_filters_and_scope(database: TestDatabase, session: Session) -> None:
@@ -220,6 +226,93 @@ def test_campaign_roi_roas_and_cost_per_order(database: TestDatabase, session: S
         assert row.roi == pytest.approx((want["revenue"] - want["cost"]) / want["cost"])
         assert row.roas == pytest.approx(want["revenue"] / want["cost"])
         assert row.cost_per_order == pytest.approx(want["cost"] / want["orders"])
+
+
+ORDERS_SQL = sa.text("""
+    SELECT l.order_id, l.product_id, l.sale_date FROM order_lines AS l
+    JOIN products AS p ON p.id = l.product_id
+    WHERE p.is_merchandise AND l.quantity > 0 AND l.unit_price > 0""")
+CAMPAIGNS_SQL = """
+    SELECT c.id, c.product_id, c.start_date, c.end_date, i.followers FROM campaigns AS c
+    LEFT JOIN influencers AS i ON i.id = c.influencer_id"""
+
+
+def expected_campaign_lift(orders: pd.DataFrame, campaign: pd.Series, first: dt.date,
+                           last: dt.date) -> tuple[float, float, float] | None:
+    """The documented campaign lift written out: (lift %, low, high), None if not measured."""
+    start, end = campaign["start"], min(campaign["end"], last)
+    if pd.isna(campaign["product_id"]) or start - dt.timedelta(days=28) < first:
+        return None
+
+    def count(low: dt.date, high: dt.date, product: bool) -> int:
+        rows = orders.loc[(orders["day"] >= low) & (orders["day"] <= high)]
+        if product:
+            rows = rows.loc[rows["product_id"] == campaign["product_id"]]
+        return rows["order_id"].nunique()
+
+    shop_now = count(start, end, False)
+    weeks = [(start - dt.timedelta(days=7 * j), start - dt.timedelta(days=7 * j - 6))
+             for j in range(1, 5)]
+    baselines = np.array([count(*week, True) / count(*week, False) * shop_now
+                          for week in weeks])
+    expected = baselines.mean()
+    extra = count(start, end, True) - expected
+    measured = count(start, end, True)
+    half = stats.t.ppf(0.95, 3) * np.sqrt(measured + baselines.var(ddof=1) / 4)
+    return extra / expected, (extra - half) / expected, (extra + half) / expected
+
+
+def test_campaign_lift_equals_the_method_written_out(database: TestDatabase,
+                                                     session: Session) -> None:
+    orders = _read(database.engine, (database.name, "orders"), ORDERS_SQL).assign(
+        day=lambda f: _day(f["sale_date"]))
+    camp = _frame(database.engine, CAMPAIGNS_SQL).assign(
+        start=lambda f: _day(f["start_date"]), end=lambda f: _day(f["end_date"]))
+    filters, period = custom(session, dt.date(2000, 1, 1), dt.date(2100, 1, 1))
+    got = campaigns.campaign_performance(session, EVERYTHING, filters, period) \
+        .set_index("campaign_id")
+    first = _day(_frame(database.engine, "SELECT MIN(sale_date) AS d FROM order_lines")["d"])[0]
+    measured = 0
+    for campaign in camp.to_dict("records"):
+        want = expected_campaign_lift(orders, pd.Series(campaign), first, max(orders["day"]))
+        row = got.loc[campaign["id"]]
+        if want is None:
+            assert np.isnan(row["lift_pct"]), campaign["id"]
+            continue
+        measured += 1
+        assert (row["lift_pct"], row["lift_low"], row["lift_high"]) == pytest.approx(want), \
+            campaign["id"]
+    assert measured >= len(camp) - 3  # only the campaigns of the first four weeks are not
+
+
+def _planted_factor(followers: float) -> float:
+    """The planted daily lift factor of a campaign (docs/demo-data.md), by its influencer's
+    followers (NaN: no influencer)."""
+    settings = PLANTED["campaign_lift"]
+    if pd.isna(followers):
+        return settings["no_influencer"]
+    tier = next((name for name in ("mega", "macro", "micro")
+                 if followers >= settings["tier_thresholds"][name]), "nano")
+    return settings["tier_factors"][tier]
+
+
+def test_the_planted_campaign_lifts_are_within_the_stated_intervals(
+        sqlite_db: TestDatabase, second_seed: sa.Engine) -> None:
+    for name, engine in (("seed 7", sqlite_db.engine), ("seed 42", second_seed)):
+        planted = _frame(engine, CAMPAIGNS_SQL).set_index("id")["followers"].map(_planted_factor)
+        with Session(engine) as session:
+            filters = Filters(range="all", compare="none")
+            got = campaigns.campaign_performance(session, EVERYTHING, filters,
+                                                 resolve(session, EVERYTHING, filters))
+        got = got.loc[got["lift_pct"].notna()].set_index("campaign_id")
+        factor = planted.loc[got.index]
+        inside = (got["lift_low"] <= factor) & (factor <= got["lift_high"])
+        # 90% intervals; measured at these sizes they hold the planted size for 76–82% of
+        # the campaigns (docs/marketing.md): the counts are small and the baseline biased.
+        assert inside.mean() >= 0.75, (name, got.assign(planted=factor)[
+            ["lift_pct", "lift_low", "lift_high", "planted"]])
+        # And the estimates follow the sizes: larger planted lifts are measured larger.
+        assert got["lift_pct"].corr(factor, method="spearman") > 0.4, name
 
 
 def test_payouts_are_recomputed_from_the_data(database: TestDatabase, session: Session) -> None:

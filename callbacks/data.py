@@ -47,7 +47,7 @@ from services.imports.pipeline import analyse
 from services.imports.reader import import_limits
 from services.imports.report import ImportReport
 from services.imports.runner import CHECK, DEMO, IMPORT, JobRequest
-from services.imports.undo import undo_import, undoable_imports
+from services.imports.undo import refused_imports, undo_import, undoable_imports
 from services.imports.uploads import save_upload
 
 
@@ -118,6 +118,13 @@ def undo_options(data: dict[str, Any] | None) -> list[dict[str, Any]]:
     return ids.undo_options(fetch(undoable_imports, current_user.id))
 
 
+def undo_refusals(data: dict[str, Any] | None) -> Any:
+    """Why the latest imports of the logged-in user that are not offered cannot be undone."""
+    if not data or data.get("path") != ids.PATH or not can_import():
+        raise PreventUpdate
+    return ids.undo_refusals(fetch(refused_imports, current_user.id))
+
+
 def undo(job_id: int | None) -> Any:
     """Undo an import as the logged-in user; the message to show."""
     if not job_id or not can_import():
@@ -129,9 +136,12 @@ def undo(job_id: int | None) -> Any:
     data_changed()
     span = (f", from {result.first_date:%d %b %Y} to {result.last_date:%d %b %Y}"
             if result.first_date and result.last_date else "")
+    back = (f", {_count(result.restored_orders, 'order')} and "
+            f"{_count(result.restored_lines, 'line')} it had replaced put back"
+            if result.restored_orders else "")
     return _alert(f"Import #{result.job_id} ({result.filename}) was undone: "
                   f"{_count(result.orders, 'order')} and {_count(result.lines, 'line')} "
-                  f"removed{span}, and the figures of those days rebuilt.", "success")
+                  f"removed{back}{span}, and the figures of those days rebuilt.", "success")
 
 
 def _count(number: int, noun: str) -> str:
@@ -353,10 +363,11 @@ def register_callbacks(app: Dash) -> None:
         return quality_for(data)
 
     @app.callback(Output(ids.UNDO_CHOICE, "options"), Output(ids.UNDO_CHOICE, "value"),
+                  Output(ids.UNDO_REFUSED, "children"),
                   Input(STORE, "data"), Input(ids.LAST_REPORT, "data"),
                   Input(ids.CHANGED, "data"))
     def undo_choices(data: dict[str, Any] | None, _report: Any, _changed: Any) -> tuple:
-        return undo_options(data), None
+        return undo_options(data), None, undo_refusals(data)
 
     @app.callback(Output(ids.UNDO, "disabled"), Input(ids.UNDO_CHOICE, "value"))
     def undo_ready(choice: int | None) -> bool:
@@ -370,7 +381,8 @@ def register_callbacks(app: Dash) -> None:
             raise PreventUpdate
         label = next((o["label"] for o in options or [] if o["value"] == choice), "")
         return True, (f"Undo import {label}? Its orders and lines are removed from every "
-                      "page; import the file (or enter the sale) again to get them back.")
+                      "page and the orders it replaced are put back; import the file (or "
+                      "enter the sale) again to get its orders back.")
 
     @app.callback(Output(ids.UNDO_RESULT, "children"), Output(ids.CHANGED, "data"),
                   Input(ids.UNDO_CONFIRM, "submit_n_clicks"), State(ids.UNDO_CHOICE, "value"),

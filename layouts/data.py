@@ -66,6 +66,7 @@ UNDO_CHOICE = "data-undo-choice"
 UNDO = "data-undo"
 UNDO_CONFIRM = "data-undo-confirm"
 UNDO_RESULT = "data-undo-result"
+UNDO_REFUSED = "data-undo-refused"  # the latest imports that cannot be undone, and why
 SALE = "data-sale"  # pattern-matching type of the sale form's order fields: {"type", "field"}
 SALE_LINE = "data-sale-line"  # … of its line fields: {"type", "field", "row"}
 SALE_SAVE = "data-sale-save"
@@ -179,9 +180,9 @@ def undo_card() -> dbc.Card:
         dbc.CardHeader(html.H2("Undo an import", className="h6 mb-0")),
         dbc.CardBody([
             html.P("Removes exactly the orders and lines one sales import (or a sale entered "
-                   "by hand) wrote, and rebuilds the figures of their days. Offered while "
-                   "none of its orders was replaced since and it replaced none loaded before "
-                   "it; an administrator may undo any import, others their own.",
+                   "by hand) wrote, puts back the orders it replaced as they were, and "
+                   "rebuilds the figures of their days. Offered while none of its orders was "
+                   "replaced since; an administrator may undo any import, others their own.",
                    className="small text-muted"),
             dbc.Row([
                 dbc.Col(dcc.Dropdown(id=UNDO_CHOICE, options=[], placeholder="Import to undo…"),
@@ -191,8 +192,20 @@ def undo_card() -> dbc.Card:
             ], className="g-2"),
             dcc.ConfirmDialog(id=UNDO_CONFIRM),
             html.Div(id=UNDO_RESULT, className="mt-2"),
+            html.Div(id=UNDO_REFUSED, className="mt-2"),
         ]),
     ], className="chart-card mt-3")
+
+
+def undo_refusals(rows: Sequence[Mapping[str, Any]]) -> Any:
+    """Why the latest imports not offered for undo cannot be undone (nothing when none)."""
+    if not rows:
+        return None
+    return html.Div([
+        html.P("Not offered:", className="small fw-semibold mb-1"),
+        html.Ul([html.Li(row["why"]) for row in rows], className="small text-muted mb-0",
+                id="data-undo-refused-list"),
+    ])
 
 
 def undo_options(rows: Sequence[Mapping[str, Any]],

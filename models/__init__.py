@@ -11,6 +11,7 @@ from models.accounts import (
 )
 from models.base import Base
 from models.catalog import PLATFORM_KINDS, Customer, Platform, Product
+from models.imports_replaced import REPLACED_LINES, REPLACED_ORDERS
 from models.marketing import (
     PAYOUT_BASES,
     PAYOUT_STATUSES,
@@ -47,6 +48,7 @@ __all__ = [
     "ROLES", "PLATFORM_KINDS", "POST_TYPES", "PAYOUT_BASES", "PAYOUT_STATUSES", "STAGES",
     "OUTCOMES", "SavedView", "SHARINGS", "THEMES", "DataRevision", "ModelRun",
     "MODEL_RUN_STATUSES",
+    "REPLACED_ORDERS", "REPLACED_LINES",
     "Subscription", "Alert", "Delivery", "AccountToken", "FREQUENCIES", "ALERT_KINDS",
     "TOKEN_PURPOSES",
 ]

@@ -7,6 +7,11 @@ the data (a plain `pandas.read_csv` or a spreadsheet opens it as it is); what th
 "About" sheet and, for downloads served by Flask, the `X-Pulseboard-View` header. Money is
 rounded to the cent it is stored in; an XLSX has number formats, a frozen header row and
 column widths.
+
+A missing value is an empty cell, which a plain `read_csv` reads as NaN. Text is written as
+it is, even a name pandas takes for missing by default ("NA", "None", "null", "N/A"):
+changing it (quoting does not stop pandas, a mark would) would make it wrong in Excel and in
+every other reader, so a pandas user who has such names reads with `keep_default_na=False`.
 """
 from __future__ import annotations
 

@@ -45,6 +45,7 @@ from models.sales import LINE_CANCELLATION, LINE_ORDINARY, LINE_STOCK_ADJUSTMENT
 from services import rollups
 from services.errors import AccessDenied
 from services.imports import bulk
+from services.imports import replaced as replaced_rows
 from services.imports.convert import Problems
 from services.imports.mapping import UCI
 from services.imports.names import latest_names, load_names, sku_names
@@ -500,8 +501,9 @@ def _staged_orders(session: Session, orders: pd.DataFrame, platforms: dict[str, 
 def _load_orders(session: Session, orders: pd.DataFrame, platforms: dict[str, int],
                  customers: dict[str, int],
                  job_id: int | None) -> tuple[pd.DataFrame, int, list[dt.date]]:
-    """Replace orders already in the database by the file's version, set-based; also returns
-    the first and last date of the replaced orders (none when nothing was replaced)."""
+    """Replace orders already in the database by the file's version, set-based, keeping the
+    replaced ones for an undo; also returns the first and last date of the replaced orders
+    (none when nothing was replaced)."""
     staging = _staged_orders(session, orders, platforms, customers, job_id)
     # correlate(None): inside DELETE FROM orders the subquery must still read orders itself.
     overlap = (select(Order.id).join(staging, and_(staging.c.platform_id == Order.platform_id,
@@ -510,6 +512,8 @@ def _load_orders(session: Session, orders: pd.DataFrame, platforms: dict[str, in
     replaced_dates = [as_date(day) for day in session.execute(
         select(func.min(Order.sale_date), func.max(Order.sale_date))
         .where(Order.id.in_(overlap))).one() if day is not None]
+    if replaced_dates and job_id is not None:  # kept so that undoing this import restores them
+        replaced_rows.keep(session, job_id, overlap)
     session.execute(delete(OrderLine).where(OrderLine.order_id.in_(overlap)))
     # A DELETE's result is a CursorResult, which counts the rows it deleted.
     replaced = cast(CursorResult[Any],

@@ -1,11 +1,14 @@
-"""Undo an import: remove exactly the orders (and their lines) one sales import wrote, in one
-transaction, with the rollups of the days they covered rebuilt.
+"""Undo an import: remove exactly the orders (and their lines) one sales import wrote, put
+back the orders it replaced as they were, and rebuild the rollups of every day either
+touched, in one transaction.
 
-Every order records the import job that wrote it (`orders.import_job_id`). An import can be
-undone only while all of its orders are still its own and it replaced nothing loaded before
-it: removing rows that a later import rewrote, or whose earlier version this import deleted,
-would not put the data back as it was, so such an undo is refused with the reason.
-Who may: an admin, or the user who imported the file, within their platform limit.
+Every order records the import job that wrote it (`orders.import_job_id`), and an import
+keeps the orders and lines it replaced (`services.imports.replaced`). An import can be undone
+only while all of its orders are still its own: removing rows that a later import rewrote
+would not put the data back as it was, so such an undo is refused with the reason (undo the
+later import first). Other kinds of import update shared rows in place and stay refused
+(`IN_PLACE`). Who may: an admin, or the user who imported the file, within their platform
+limit.
 """
 from __future__ import annotations
 
@@ -17,12 +20,12 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from models import ImportJob, Order, OrderLine, User, utcnow
+from models import REPLACED_ORDERS, ImportJob, Order, OrderLine, User, utcnow
 from services import rollups
 from services.admin import Actor
 from services.audit import record
 from services.errors import AccessDenied, InvalidInput
-from services.imports import bulk
+from services.imports import bulk, replaced
 from services.imports.access import visible_to
 from services.imports.jobs import import_history
 from services.imports.kinds import KINDS
@@ -31,25 +34,43 @@ from services.query import as_date
 from services.scope import Scope
 from services.users import scope_for
 
-UNDO_KINDS = frozenset({"sales"})  # other kinds update rows in place and keep no old version
+UNDO_KINDS = frozenset({"sales"})
+# What each other kind changes in place, and so why its import is not undone: those rows are
+# shared (every sale, page and later edit by hand or workflow reads and changes them), and
+# an import keeps no earlier version; putting back old values would also undo later edits.
+IN_PLACE = {
+    "products": "updates the shared product catalogue in place (names, categories, costs "
+                "and prices every sale and later edit uses)",
+    "customers": "updates customers' details in place",
+    "influencers": "updates influencer profiles in place",
+    "posts": "updates posts and their engagement counts in place",
+    "tracking": "replaces the campaign tracking of its days",
+    "payouts": "replaces payouts, which the payout workflow may since have approved or paid",
+    "funnel": "replaces the funnel counts of its days",
+    "pipeline": "updates opportunities in place and adds accounts, reps and stages",
+    "sales_team": "updates sales reps and their teams in place",
+}
 
 
 @dataclass(frozen=True)
 class UndoResult:
-    """What an undo removed."""
+    """What an undo removed and put back."""
 
     job_id: int
     filename: str
     orders: int
     lines: int
-    first_date: dt.date | None
+    first_date: dt.date | None  # of every day whose figures were rebuilt
     last_date: dt.date | None
+    restored_orders: int = 0  # the orders (and lines) the import had replaced, back again
+    restored_lines: int = 0
 
 
 def undo_import(session: Session, actor: Actor, job_id: int) -> UndoResult:
-    """Remove the orders and lines import `job_id` wrote and rebuild the rollups of their
-    days, as `actor`; refused (`InvalidInput`, `AccessDenied`) with the reason. The caller
-    commits (`dashapp.context.perform`) and then bumps the data version."""
+    """Remove the orders and lines import `job_id` wrote, put back those it replaced and
+    rebuild the rollups of all their days, as `actor`; refused (`InvalidInput`,
+    `AccessDenied`) with the reason. The caller commits (`dashapp.context.perform`) and then
+    bumps the data version."""
     bulk.take_import_lock(session)  # no import writes these orders while we remove them
     job = session.get(ImportJob, job_id)
     user = session.get(User, actor.id)
@@ -57,18 +78,29 @@ def undo_import(session: Session, actor: Actor, job_id: int) -> UndoResult:
     assert job is not None and user is not None  # _check_allowed refused otherwise
     _check_intact(session, job)
     orders = select(Order.id).where(Order.import_job_id == job.id)
-    first, last = (as_date(day) if day is not None else None for day in session.execute(
-        select(func.min(Order.sale_date), func.max(Order.sale_date))
-        .where(Order.import_job_id == job.id)).one())
+    first, last = _days(session, job)
     lines = _deleted(session, delete(OrderLine).where(OrderLine.order_id.in_(orders)))
     removed = _deleted(session, delete(Order).where(Order.import_job_id == job.id))
+    restored_orders, restored_lines = replaced.restore(session, job.id)
     if first is not None and last is not None:
         rollups.refresh(session, first, last)
     job.status = UNDONE
     job.finished_at = utcnow()
     record(session, "import_undone", actor.id, actor.ip, job=job.id, file=job.filename,
-           orders=removed, lines=lines, first=first, last=last)
-    return UndoResult(job.id, job.filename, removed, lines, first, last)
+           orders=removed, lines=lines, restored_orders=restored_orders,
+           restored_lines=restored_lines, first=first, last=last)
+    return UndoResult(job.id, job.filename, removed, lines, first, last, restored_orders,
+                      restored_lines)
+
+
+def _days(session: Session, job: ImportJob) -> tuple[dt.date | None, dt.date | None]:
+    """The first and last sale date of the orders `job` wrote and of those it replaced: the
+    days whose figures its undo changes."""
+    own = session.execute(select(func.min(Order.sale_date), func.max(Order.sale_date))
+                          .where(Order.import_job_id == job.id)).one()
+    days = [as_date(day) for day in (*own, *(replaced.kept_days(session, job.id) or ()))
+            if day is not None]
+    return (min(days), max(days)) if days else (None, None)
 
 
 def _deleted(session: Session, statement: Any) -> int:
@@ -90,35 +122,41 @@ def _check_allowed(session: Session, job: ImportJob | None, user: User | None,
     if scope.is_limited:
         platforms = set(session.scalars(select(Order.platform_id).distinct()
                                         .where(Order.import_job_id == job.id)))
+        platforms |= set(session.scalars(select(REPLACED_ORDERS.c.platform_id).distinct()
+                                         .where(REPLACED_ORDERS.c.job_id == job.id)))
         if not platforms <= set(scope.platform_ids or ()):
             raise AccessDenied(f"Import #{job.id} wrote sales of platforms you may not change.")
 
 
 def refusal(session: Session, job: ImportJob) -> str | None:
-    """Why the data of `job` cannot be removed as it was written; None when it can."""
+    """Why the data of `job` cannot be put back as it was before it; None when it can."""
     name = f"Import #{job.id} ({job.filename})"
     if job.kind not in UNDO_KINDS:
-        label = KINDS[job.kind].label.lower() if job.kind in KINDS else "demo data"
-        return (f"{name} loaded {label}; only sales imports can be undone, since the other "
-                "kinds update rows in place and keep no earlier version.")
+        if job.kind in IN_PLACE:
+            return (f"{name} is a {KINDS[job.kind].label.lower()} import: it "
+                    f"{IN_PLACE[job.kind]} and keeps no earlier version, so it cannot be "
+                    "undone. Import a corrected file instead.")
+        return (f"{name} loaded the demo data, which loads as a whole into an empty "
+                "database only, so it cannot be undone.")
     if job.status == UNDONE:
         return f"{name} was already undone."
     if job.status != SUCCEEDED:
         return (f"{name} loaded nothing (it is {STATUS_LABELS.get(job.status, job.status)}): "
                 "there is nothing to undo.")
     totals = _totals(job)
-    replaced = int(totals.get("orders_replaced", 0))
-    if replaced:
-        return (f"{name} replaced {replaced:,} orders loaded before it; removing its orders "
-                "would lose those too, so it cannot be undone. Import the right file again "
-                "instead: it replaces the same orders.")
+    replaced_orders = int(totals.get("orders_replaced", 0))
+    if replaced.kept_orders(session, job.id) < replaced_orders:
+        return (f"{name} replaced {replaced_orders:,} orders loaded before it, and was made "
+                "before Pulseboard kept replaced orders, so they cannot be put back. Import "
+                "the right file again instead: it replaces the same orders.")
     written = int(totals.get("orders", 0))
     remaining = session.scalar(select(func.count()).select_from(Order)
                                .where(Order.import_job_id == job.id)) or 0
     if remaining < written:
         return (f"{written - remaining:,} of the {written:,} orders {name} wrote have since "
                 "been replaced by a later import (or the import was made before Pulseboard "
-                "recorded which import wrote an order), so it cannot be undone.")
+                "recorded which import wrote an order), so it cannot be undone: undo the "
+                "later import first.")
     return None
 
 
@@ -136,21 +174,41 @@ def _totals(job: ImportJob) -> dict[str, Any]:
     return totals if isinstance(totals, dict) else {}
 
 
+def _own_loaded_jobs(session: Session, scope: Scope, user_id: int) -> list[ImportJob]:
+    """The latest imports of the history that loaded data and that the user might undo
+    (an admin any, others their own), newest first."""
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        return []
+    jobs = (session.get(ImportJob, row["id"]) for row in import_history(session, scope,
+                                                                         limit=50))
+    return [job for job in jobs if job is not None and job.status == SUCCEEDED
+            and (user.role == "admin" or job.user_id == user.id)]
+
+
 def undoable_imports(session: Session, scope: Scope, user_id: int,
                      limit: int = 10) -> list[dict[str, Any]]:
     """The latest sales imports the user may undo now, newest first: id, file name, rows
     loaded and start time."""
-    user = session.get(User, user_id)
-    if user is None or not user.active:
-        return []
     out: list[dict[str, Any]] = []
-    for row in import_history(session, scope, limit=50):
+    for job in _own_loaded_jobs(session, scope, user_id):
         if len(out) >= limit:
             break
-        job = session.get(ImportJob, row["id"])
-        if job is None or (user.role != "admin" and job.user_id != user.id):
-            continue
         if refusal(session, job) is None:
             out.append({"id": job.id, "filename": job.filename, "rows": job.rows_loaded,
                         "started_at": job.started_at})
+    return out
+
+
+def refused_imports(session: Session, scope: Scope, user_id: int,
+                    limit: int = 5) -> list[dict[str, Any]]:
+    """The latest imports the user would undo but may not, newest first: id, file name and
+    why, for the Data page to say."""
+    out: list[dict[str, Any]] = []
+    for job in _own_loaded_jobs(session, scope, user_id):
+        if len(out) >= limit:
+            break
+        why = refusal(session, job)
+        if why:
+            out.append({"id": job.id, "filename": job.filename, "why": why})
     return out

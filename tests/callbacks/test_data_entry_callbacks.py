@@ -1,14 +1,17 @@
 """The Data page's entry, quality and undo callbacks as plain functions in a request: a sale
-entered by hand shows in the quality summary and the undo list, undoing it removes it, and
-each write bumps the data version (so no cached figure outlives it)."""
+entered by hand shows in the quality summary and the undo list, undoing it removes it, an
+import that replaced orders is undone with them put back, an import that cannot be undone
+says why, and each write bumps the data version (so no cached figure outlives it)."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from flask import Flask
 
-from callbacks.data import enter_sale, quality_for, undo, undo_options
+from callbacks.data import enter_sale, quality_for, undo, undo_options, undo_refusals
 from dashapp.context import result_cache
 from dashapp.extensions import db
 from layouts import data as ids
@@ -67,3 +70,28 @@ def test_a_sale_entered_then_undone_through_the_callbacks(server: Flask,
         refused = undo(option["value"])
         assert "already undone" in text(refused)
     assert fresh_sqlite.scalar("SELECT COUNT(*) FROM order_lines") == 0
+
+
+SALES = ("Order number,Order date,Product SKU,Quantity,Unit price,Platform\n"
+         "R-1,2024-03-01 10:00,CB-SKU,1,5,Online Store\n"
+         "R-1,2024-03-01 10:00,CB-TWO,2,3,Online Store\n"
+         "R-2,2024-03-02 11:00,CB-SKU,4,5,Online Store\n")
+
+
+def test_an_import_that_replaced_orders_is_undone_through_the_callbacks(
+        server: Flask, fresh_sqlite: Fresh) -> None:
+    page = {"path": ids.PATH}
+    fresh_sqlite.run(SALES.encode(), "march.csv")
+    again = fresh_sqlite.run(SALES.encode().replace(b",1,5,", b",3,5,"), "march-fixed.csv")
+    products = fresh_sqlite.run(b"SKU,Name\nCB-SKU,Cup\n", "products.csv", kind="products")
+    with callback_request(server, ADMIN):
+        assert [option["value"] for option in undo_options(page)][:1] == [again.job_id]
+        refused = text(undo_refusals(page))
+        assert f"Import #{products.job_id} (products.csv)" in refused
+        assert "updates the shared product catalogue in place" in refused
+        done = text(undo(again.job_id))
+        assert "2 orders and 3 lines removed, 2 orders and 3 lines it had replaced put back" \
+            in done
+    first = pd.read_csv(io.StringIO(SALES))
+    assert fresh_sqlite.scalar("SELECT SUM(quantity * unit_price) FROM order_lines") == \
+        pytest.approx((first["Quantity"] * first["Unit price"]).sum())

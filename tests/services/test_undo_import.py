@@ -1,6 +1,7 @@
 """Undoing a sales import, on SQLite and PostgreSQL: exactly its orders and lines go, the
-rollups of their days are rebuilt as if it had never been loaded, it is audited, and an undo
-that could not put the data back as it was is refused with the reason."""
+orders it replaced come back as they were (ids included), the rollups of every day either
+touched are rebuilt as if it had never been loaded, it is audited, and an undo that could not
+put the data back as it was is refused with the reason."""
 from __future__ import annotations
 
 import datetime as dt
@@ -16,7 +17,7 @@ from services.admin import Actor
 from services.errors import AccessDenied, InvalidInput
 from services.imports.pipeline import ImportRequest, import_file
 from services.imports.report import ImportReport
-from services.imports.undo import undo_import, undoable_imports
+from services.imports.undo import refused_imports, undo_import, undoable_imports
 from services.scope import Scope
 from services.users import create_user, scope_for
 from tests.fixtures.imports import (  # noqa: F401 - the fixtures are used by name
@@ -73,6 +74,26 @@ def facts(fresh: Fresh) -> str:
                               for row in connection.execute(sa.select(*columns))):
                 digest.update(row.encode())
     return digest.hexdigest()
+
+
+def tables(fresh: Fresh) -> dict[str, pd.DataFrame]:
+    """The fact and rollup tables as pandas reads them, every column, rows in a stable order
+    (the rollups without their surrogate ids, which a rebuild renews)."""
+    out = {}
+    with fresh.engine.connect() as connection:
+        for name in FACTS:
+            frame = pd.read_sql_table(name, connection)
+            if name.startswith("rollup_"):
+                frame = frame.drop(columns="id")
+            out[name] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
+    return out
+
+
+def assert_same_tables(actual: dict[str, pd.DataFrame],
+                       expected: dict[str, pd.DataFrame]) -> None:
+    """Every table equal, row for row and column for column."""
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(actual[name], frame, obj=name)
 
 
 ROLES = {"admin": ("admin", ()), "analyst": ("analyst", ()), "other": ("analyst", ()),
@@ -133,6 +154,55 @@ def test_undo_removes_exactly_the_import_and_rebuilds_its_days(fresh: Fresh) -> 
         undo(fresh, ids["admin"], job)
 
 
+def replacing(frame: pd.DataFrame, numbers: list[str], quantity: int,
+              day: int | None = None) -> pd.DataFrame:
+    """Another version of some of `frame`'s orders: other quantities, a new customer, and
+    (with `day`) another date, so the days of both versions change."""
+    other = frame[frame["Order number"].isin(numbers)].copy()
+    other["Quantity"] = quantity
+    other["Customer ID"] = "C-9"
+    if day is not None:
+        other["Order date"] = f"2024-03-{day:02d} 10:00"
+    return other
+
+
+def test_undo_puts_back_the_orders_a_replacing_import_replaced(fresh: Fresh) -> None:
+    ids = users(fresh, "admin")
+    first = sales_file("A", 1, 6)
+    first_job = load(fresh, first).job_id
+    after_first = tables(fresh)
+    replaced = ["A-2", "A-3", "A-4"]
+    new = sales_file("B", 25, 1)
+    second = pd.concat([replacing(first, replaced, 7, day=20), new])
+    job = load(fresh, second).job_id
+    after_second = tables(fresh)
+    # A third import replaces one of the second's orders: the second cannot be undone now.
+    third = load(fresh, replacing(second, ["A-3"], 9)).job_id
+    with pytest.raises(InvalidInput, match="1 of the 4 orders .* undo the later import first"):
+        undo(fresh, ids["admin"], job)
+    with fresh.session() as session:
+        why = {row["id"]: row["why"] for row in refused_imports(session, Scope.everything(),
+                                                                ids["admin"])}
+    assert "undo the later import first" in why[job]
+    assert undo(fresh, ids["admin"], third).restored_orders == 1
+    assert_same_tables(tables(fresh), after_second)
+    result = undo(fresh, ids["admin"], job)
+    assert_same_tables(tables(fresh), after_first)  # ids, rows and every rollup
+    old = first[first["Order number"].isin(replaced)]
+    assert (result.orders, result.lines) == (second["Order number"].nunique(), len(second))
+    assert (result.restored_orders, result.restored_lines) == (len(replaced), len(old))
+    days = pd.to_datetime(pd.concat([old["Order date"], second["Order date"]])).dt.date
+    assert (result.first_date, result.last_date) == (days.min(), days.max())
+    value = fresh.scalar("SELECT SUM(quantity * unit_price) FROM order_lines")
+    assert float(value) == pytest.approx((first["Quantity"] * first["Unit price"]).sum())
+    assert fresh.scalar("SELECT COUNT(*) FROM replaced_orders") == 0
+    assert fresh.scalar("SELECT COUNT(*) FROM replaced_order_lines") == 0
+    with fresh.session() as session:
+        offered = [row["id"] for row in undoable_imports(session, Scope.everything(),
+                                                             ids["admin"])]
+    assert offered == [first_job]  # the first import is whole again
+
+
 def test_an_undo_that_would_not_restore_the_data_is_refused(fresh: Fresh) -> None:
     ids = users(fresh, "admin")
     first = load(fresh, sales_file("A", 1, 4)).job_id
@@ -140,16 +210,22 @@ def test_an_undo_that_would_not_restore_the_data_is_refused(fresh: Fresh) -> Non
     before = facts(fresh)
     with pytest.raises(InvalidInput, match="2 of the 4 orders .* replaced by a later import"):
         undo(fresh, ids["admin"], first)
-    with pytest.raises(InvalidInput, match="replaced 2 orders loaded before it"):
+    # As an import made before replaced orders were kept: they could not be put back.
+    with fresh.engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM replaced_orders"))
+    with pytest.raises(InvalidInput, match="replaced 2 orders loaded before it, and was made"):
         undo(fresh, ids["admin"], again)
     products = fresh.run(b"SKU,Name\nTEA-001,Green tea\n", "products.csv", kind="products")
-    with pytest.raises(InvalidInput, match="only sales imports can be undone"):
+    with pytest.raises(InvalidInput, match="updates the shared product catalogue in place"):
         undo(fresh, ids["admin"], products.job_id)
     assert facts(fresh) == before
     with fresh.session() as session:
         offered = [row["id"] for row in undoable_imports(session, Scope.everything(),
                                                              ids["admin"])]
+        refused = [row["id"] for row in refused_imports(session, Scope.everything(),
+                                                            ids["admin"])]
     assert first not in offered and again not in offered and products.job_id not in offered
+    assert refused == [products.job_id, again, first]
 
 
 def test_only_an_admin_or_the_importing_user_within_their_platforms_may_undo(

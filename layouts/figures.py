@@ -248,8 +248,57 @@ def sparkline(dates: Sequence, values: Sequence[float],
     }
 
 
-def _money_axis(currency: str) -> dict[str, str]:
-    return {"tickprefix": currency_symbol(currency), "tickformat": "~s"}
+MONEY_TICKS = 6  # about as many ticks as plotly draws on a chart's value axis
+
+
+def _money_axis(currency: str, *values: Iterable[float | None],
+                ticks: int = MONEY_TICKS) -> dict[str, Any]:
+    """A money axis for the plotted `values`: plotly's own ticks after the currency symbol
+    ("$20k"), which follow a zoom; or, when a value is below zero, ticks of our own for the
+    values' range, signed as `format_money` signs ("−$2k", "$0", "$2k"): plotly puts a
+    prefix before the sign ("$−2k") and offers no other place for it but a locale in the
+    browser's config, which a figure sent on its own (API, PDF) would not carry."""
+    numbers = _finite(values)
+    if not len(numbers) or numbers.min() >= 0:
+        return {"tickprefix": currency_symbol(currency), "tickformat": "~s"}
+    places = nice_ticks(float(numbers.min()), max(float(numbers.max()), 0.0), ticks)
+    return {"tickmode": "array", "tickvals": places,
+            "ticktext": [money_tick(place, currency) for place in places]}
+
+
+def _finite(values: Iterable[Iterable[float | None]]) -> np.ndarray:
+    """Every finite number of some columns, as one float array (missing values left out)."""
+    arrays = [pd.to_numeric(pd.Series(list(column), dtype=object), errors="coerce")
+              .to_numpy(dtype=float) for column in values]
+    joined = np.concatenate(arrays) if arrays else np.array([], dtype=float)
+    return joined[np.isfinite(joined)]
+
+
+def _stacked(frame: pd.DataFrame, series: Sequence[tuple[str, str, str]]) -> list[pd.Series]:
+    """How far stacked bars of `series` (column, name, colour) reach each way: the sums of
+    each row's positive parts and of its negative parts (plotly stacks them apart)."""
+    parts = frame[[column for column, _, _ in series]].astype(float)
+    return [parts.clip(lower=0).sum(axis=1), parts.clip(upper=0).sum(axis=1)]
+
+
+def nice_ticks(low: float, high: float, count: int = MONEY_TICKS) -> list[float]:
+    """About `count` round tick values (steps of 1, 2, 2.5 or 5 times a power of ten) from
+    at or below `low` to at or above `high`, zero among them when the range spans it."""
+    span = (high - low) or abs(high) or 1.0
+    raw = span / max(count - 1, 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    # A step a little under the even split, rather than the next one up (twice as coarse):
+    # a range of 26k has ticks every 5k, not every 10k.
+    step = next(power * m for m in (1, 2, 2.5, 5, 10) if power * m >= raw * 0.8)
+    first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
+    return [round(n * step, 10) + 0.0 for n in range(first, last + 1)]  # + 0.0: no −0.0
+
+
+def money_tick(value: float, currency: str) -> str:
+    """A money axis tick: '−$2k', '$0', '$2.5k', '£1.5M', '$0.5' (the fewest digits that
+    tell ticks apart, the sign before the symbol)."""
+    sign = MINUS if value < 0 else ""
+    return f"{sign}{currency_symbol(currency)}{_compact_tick(abs(value))}"
 
 
 def trend_figure(trend: pd.DataFrame, grain: str, rolling: Sequence[int], currency: str,
@@ -278,9 +327,11 @@ def _hover_number(axis: str, unit: str, currency: str) -> str:
     return f"%{{{axis}:,.0f}}"
 
 
-def _value_axis(unit: str, currency: str) -> dict[str, str]:
+def _value_axis(unit: str, currency: str, *values: Iterable[float | None],
+                ticks: int = MONEY_TICKS) -> dict[str, Any]:
+    """The value axis of a unit; a money axis is ticked for the plotted `values`."""
     if unit == "money":
-        return _money_axis(currency)
+        return _money_axis(currency, *values, ticks=ticks)
     return {"tickformat": PERCENT_TICKS if unit == "percent" else "~s"}
 
 
@@ -317,10 +368,11 @@ def ranked_bar_figure(frame: pd.DataFrame, label_column: str, key_column: str, c
         bars = [*_beside(bars), _bar_labels(ordered[value], labels, keys, texts)]
     values = pd.concat([ordered[value], ordered.get(compare_column,
                                                     pd.Series(dtype=float))]).dropna()
-    # At most four ticks, upright: in a narrow card plotly turned "$20k" and "$40k" sideways.
+    # At most four ticks, upright: in a narrow card plotly turned "$20k" and "$40k" sideways;
+    # about three when a bar is below zero (our ticks then, and "−$40k" is wider).
     return _figure(
-        bars, xaxis={**_value_axis(unit, currency), "range": _bar_range(values, beside),
-                     "nticks": 4, "tickangle": 0},
+        bars, xaxis={**_value_axis(unit, currency, values, ticks=3),
+                     "range": _bar_range(values, beside), "nticks": 4, "tickangle": 0},
         yaxis={"automargin": True}, showlegend=compare and has_comparison,
         clickmode="event", barmode="group", bargap=0.25, bargroupgap=0.05,
         legend={"traceorder": "reversed"}, scattermode="group",
@@ -397,7 +449,8 @@ def metric_trend_figure(trend: pd.DataFrame, grain: str, rolling: Sequence[int],
                 "name": f"{window}-day average", "mode": "lines",
                 "line": {"color": ROLLING_COLOURS.get(window, ACCENT), "width": 2},
                 "hovertemplate": f"{number}<extra>{window}-day average</extra>"})
-    return _figure(traces, yaxis={**_value_axis(unit, currency), "rangemode": "tozero"},
+    plotted = [trace["y"] for trace in traces]
+    return _figure(traces, yaxis={**_value_axis(unit, currency, *plotted), "rangemode": "tozero"},
                    xaxis={"type": "date", "hoverformat": dates}, bargap=0.15,
                    hovermode="x unified")
 
@@ -494,7 +547,8 @@ def weekday_figure(weekdays: pd.DataFrame, value: str, name: str, unit: str, cur
         "text": [format_value(v, unit, currency) for v in weekdays[value]],
         "textposition": "outside", "cliponaxis": False, **BAR_TEXT,
         "hovertemplate": f"%{{customdata}}<br>{number}<extra>{name}</extra>"}
-    return _figure([bars], yaxis={**_value_axis(unit, currency), "rangemode": "tozero"},
+    return _figure([bars], yaxis={**_value_axis(unit, currency, bars["y"]),
+                                  "rangemode": "tozero"},
                    showlegend=False, bargap=0.3)
 
 
@@ -586,7 +640,7 @@ def price_margin_figure(frame: pd.DataFrame, currency: str) -> Figure:
                              f"{symbol}%{{x:,.2f}}<br>margin %{{y:.1%}}"
                              "<extra>%{fullData.name}</extra>"})
     return _figure(points, xaxis={"title": {"text": "Average selling price"},
-                                  "tickprefix": symbol},
+                                  **_money_axis(currency, frame["avg_price"])},
                    yaxis={"title": {"text": "Margin"}, "tickformat": PERCENT_TICKS},
                    clickmode="event")
 
@@ -614,7 +668,7 @@ def country_map_figure(frame: pd.DataFrame, name_column: str, key_column: str, c
         "marker": {"line": {"color": "#ffffff",
                             "width": [2.5 if key in selected else 0.5 for key in keys]}},
         "colorbar": {**_colour_bar("Net revenue", "money", currency), "thickness": 12,
-                     "tickprefix": symbol},
+                     **_money_axis(currency, frame["net_revenue"])},
         "hovertemplate": f"%{{text}}<br>{symbol}%{{z:,.2f}}<extra></extra>"}
     # The whole world centred on Greenwich, whatever the data spans (Plotly would otherwise
     # centre on the data and may put the Pacific in the middle), without Antarctica.
@@ -713,8 +767,9 @@ def monthly_bars_figure(frame: pd.DataFrame, series: Sequence[tuple[str, str, st
                "hovertemplate": f"%{{x|%b %Y}}<br>{symbol}%{{y:,.0f}}<extra>{_text(name)}"
                                 "</extra>"}
               for column, name, colour in series]
+    plotted = [frame[column] for column, _, _ in series]
     return _figure(traces, xaxis={"type": "date", "dtick": "M1", "tickformat": "%b %y"},
-                   yaxis={**_money_axis(currency), "rangemode": "tozero"},
+                   yaxis={**_money_axis(currency, *plotted), "rangemode": "tozero"},
                    barmode="group", bargap=0.2, hovermode="x unified", showlegend=True)
 
 
@@ -764,7 +819,7 @@ def histogram_figure(bins: pd.DataFrame, currency: str, name: str = "Customers")
                            zip(_values(bins["low"]), _values(bins["high"]), strict=True)],
             "hovertemplate": f"{symbol}%{{customdata[0]:,.0f}} – {symbol}%{{customdata[1]:,.0f}}"
                              "<br>%{y:,} customers<extra></extra>"}
-    return _figure([bars], xaxis={**_money_axis(currency),
+    return _figure([bars], xaxis={**_money_axis(currency, bins["low"], bins["high"]),
                                   "title": {"text": "Net revenue per customer"}},
                    yaxis={"title": {"text": name}, "rangemode": "tozero"}, bargap=0,
                    showlegend=False)
@@ -831,7 +886,8 @@ def stacked_share_figure(frame: pd.DataFrame, series: Sequence[tuple[str, str, s
                    "line": {"color": ACCENT, "width": 2},
                    "hovertemplate": f"%{{x|%d %b %Y}}<br>%{{y:.1%}}<extra>{share_name}</extra>"})
     return _figure(traces, barmode="stack", bargap=0.15, xaxis={"type": "date"},
-                   yaxis={**_money_axis(currency), "rangemode": "tozero"},
+                   yaxis={**_money_axis(currency, *_stacked(frame, series)),
+                          "rangemode": "tozero"},
                    yaxis2={"overlaying": "y", "side": "right", "tickformat": PERCENT_TICKS,
                            "range": [0, 1], "showgrid": False},
                    hovermode="x unified", showlegend=True)
@@ -864,7 +920,9 @@ def forecast_figure(history: pd.DataFrame, forecast: pd.DataFrame, name: str, un
                          f"{_hover_number('customdata[0]', unit, currency)} – "
                          f"{_hover_number('customdata[1]', unit, currency)}"
                          f"<extra>{_text(forecast_name)}</extra>"})
-    return _figure(traces, yaxis={**_value_axis(unit, currency), "rangemode": "tozero"},
+    plotted = [trace["y"] for trace in traces]
+    return _figure(traces, yaxis={**_value_axis(unit, currency, *plotted),
+                                  "rangemode": "tozero"},
                    xaxis={"type": "date"}, hovermode="closest", showlegend=True)
 
 
@@ -936,8 +994,8 @@ def interval_bar_figure(frame: pd.DataFrame, label_column: str, value: str, low:
               "yanchor": "bottom", "font": {"size": 11, "color": MUTED}}
              for label, v in zip(labels, estimate, strict=True) if pd.isna(v)]
     return _figure([bars], showlegend=False, bargap=0.35, annotations=notes,
-                   yaxis={**_value_axis(unit, currency), "zeroline": True,
-                          "zerolinecolor": MUTED},
+                   yaxis={**_value_axis(unit, currency, frame[low], frame[high], estimate),
+                          "zeroline": True, "zerolinecolor": MUTED},
                    xaxis={"type": "category", "tickangle": 0, "automargin": True})
 
 
@@ -959,7 +1017,8 @@ def grouped_scatter_figure(frame: pd.DataFrame, x: str, y: str, group_column: st
     x_axis = {"title": {"text": _text(x_title)},
               **(_log_axis(frame[x]) if x_log else {})}
     return _figure(traces, showlegend=True, hovermode="closest", xaxis=x_axis,
-                   yaxis={**_value_axis(y_unit, currency), "title": {"text": _text(y_title)},
+                   yaxis={**_value_axis(y_unit, currency, frame[y]),
+                          "title": {"text": _text(y_title)},
                           "zeroline": True, "zerolinecolor": MUTED})
 
 
@@ -1015,7 +1074,7 @@ def timeline_markers_figure(daily: pd.DataFrame, markers: pd.DataFrame, group_co
             "hovertemplate": f"%{{x|%a %d %b %Y}}<br>%{{text}}<extra>{_text(str(group))}</extra>"})
     return _figure(traces, showlegend=True, hovermode="closest", clickmode="event",
                    xaxis={"type": "date"},
-                   yaxis={**_money_axis(currency), "rangemode": "tozero"})
+                   yaxis={**_money_axis(currency, daily["net_revenue"]), "rangemode": "tozero"})
 
 
 def stacked_bar_figure(frame: pd.DataFrame, label_column: str,
@@ -1030,7 +1089,8 @@ def stacked_bar_figure(frame: pd.DataFrame, label_column: str,
                "hovertemplate": f"%{{y}}<br>{number}<extra>{_text(name)}</extra>"}
               for column, name, colour in series]
     return _figure(traces, barmode="stack", bargap=0.25, showlegend=True,
-                   xaxis=_money_axis(currency), yaxis={"automargin": True})
+                   xaxis=_money_axis(currency, *_stacked(ordered, series)),
+                   yaxis={"automargin": True})
 
 
 def heatmap_counts_figure(cells: pd.DataFrame, value: str, count: str, name: str,
@@ -1073,7 +1133,8 @@ def daily_lines_figure(frame: pd.DataFrame, series: Sequence[tuple[str, str, str
                                  "font": {"size": 11}}]
         extra["margin"] = {"t": 24}  # room for the span's label above the plot
     return _figure(traces, showlegend=True, hovermode="x unified", xaxis={"type": "date"},
-                   yaxis={**_money_axis(currency), "rangemode": "tozero"},
+                   yaxis={**_money_axis(currency, *(frame[column] for column, _, _ in series)),
+                          "rangemode": "tozero"},
                    legend={"orientation": "h", "y": -0.2}, **extra)
 
 

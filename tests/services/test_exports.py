@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -37,12 +38,41 @@ def test_numbers_and_harmless_text_are_untouched() -> None:
 
 def test_csv_is_a_header_row_then_the_neutralised_table() -> None:
     content = export_bytes(NASTY, HEADER, "csv")
-    frame = pd.read_csv(io.BytesIO(content), keep_default_na=False)  # no options needed
+    frame = pd.read_csv(io.BytesIO(content))  # no options needed
     assert list(frame.columns) == ["Name", "Net revenue"]
     assert list(frame["Name"]) == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)",
                                    "'\tTab", "'\rCR", "fine", "a=b"]
     assert list(frame["Net revenue"]) == list(NASTY["net_revenue"])
     assert content.startswith("\ufeff".encode())  # Excel reads UTF-8 by its BOM
+
+
+def test_a_plain_read_gets_the_values_back_with_nan_for_empty_cells() -> None:
+    frame = pd.DataFrame({"name": ["Mug", None, "Café £5"], "net_revenue": [1.25, np.nan, -3.0],
+                          "orders": [2, 0, 1], "day": [dt.date(2011, 4, 1), None,
+                                                       dt.date(2011, 4, 3)]})
+    table = pd.read_csv(io.BytesIO(export_bytes(frame, HEADER, "csv")))
+    assert list(table.columns) == ["Name", "Net revenue", "Orders", "Day"]
+    assert table["Name"].tolist()[::2] == ["Mug", "Café £5"] and pd.isna(table["Name"][1])
+    pd.testing.assert_series_equal(table["Net revenue"], frame["net_revenue"],
+                                   check_names=False)
+    assert table["Net revenue"].sum() == pytest.approx(frame["net_revenue"].sum())
+    assert table["Orders"].tolist() == frame["orders"].tolist()
+    assert pd.isna(table["Day"][1]) and table["Day"][0] == "2011-04-01"
+
+
+def test_a_name_pandas_takes_for_missing_is_written_as_it_is() -> None:
+    """"NA", "None", "null", "N/A" are real names (Namibia's code is NA): the file says them
+    as they are, for Excel and every other reader; a plain `read_csv` alone reads them as
+    missing (its default), and `keep_default_na=False` keeps them (docs/imports.md)."""
+    names = ["NA", "None", "null", "N/A"]
+    frame = pd.DataFrame({"name": names, "net_revenue": [1.0, 2.0, 3.0, 4.0]})
+    content = export_bytes(frame, HEADER, "csv")
+    assert content.decode("utf-8-sig").splitlines()[1:] == [
+        f"{name},{value}" for name, value in zip(names, frame["net_revenue"], strict=True)]
+    plain = pd.read_csv(io.BytesIO(content))
+    assert plain["Net revenue"].sum() == frame["net_revenue"].sum()  # totals unaffected
+    kept = pd.read_csv(io.BytesIO(content), keep_default_na=False)
+    assert kept["Name"].tolist() == names
 
 
 def test_money_is_rounded_to_the_cent_and_names_are_readable() -> None:

@@ -71,14 +71,24 @@ class ProductMonth(_Measures, Base):
 
 
 class CustomerDay(Base):
-    """Each known customer who bought merchandise, per day, platform and order country: the
-    distinct customers of any range and grouping that these columns can express."""
+    """Each known customer with merchandise lines, per day, platform and order country, with
+    their orders, net revenue and gross sales there: the per-customer sums of any range and
+    grouping these columns can express (an order lies wholly in one row, so orders add up).
+
+    A row with `orders` 0 holds only returns (or free lines): that customer did not buy that
+    day, so distinct customers are counted over the rows with an order.
+    """
 
     __tablename__ = "rollup_customer_day"
-    __table_args__ = (Index("ix_rollup_customer_day_date", "sale_date", "platform_id"),)
+    __table_args__ = (Index("ix_rollup_customer_day_date", "sale_date", "platform_id"),
+                      # a customer's earlier days (their first purchase) without a scan
+                      Index("ix_rollup_customer_day_customer", "customer_id", "sale_date"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sale_date: Mapped[dt.date] = mapped_column(Date)
     platform_id: Mapped[int] = mapped_column(Integer)
     country: Mapped[Optional[str]] = mapped_column(String(80))
     customer_id: Mapped[int] = mapped_column(Integer)
+    orders: Mapped[int] = mapped_column(Integer)
+    net_revenue: Mapped[float] = mapped_column(Money())
+    gross_sales: Mapped[float] = mapped_column(Money())

@@ -34,7 +34,7 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 from models import OrderLine, Platform, Product
 from services import model_store
 from services.cache import cached
-from services.customers import customer_base, model_inputs, model_label
+from services.customers import customer_base, model_inputs, model_label, whole_history
 from services.filters import Filters, Period
 from services.metrics import line_measures, money
 from services.model_store import ModelKey, Trained
@@ -152,9 +152,9 @@ def fit_churn(session: Session, scope: Scope, filters: Filters,
                               f"{max(0, (train_at - first).days)} days: the model needs half "
                               "a year of history before its training date.")
         return None, metrics
-    train = labelled(customer_base(session, scope, filters, first, train_at),
+    train = labelled(whole_history(session, scope, filters, train_at),
                      customer_base(session, scope, filters, train_at + day, test_at), train_at)
-    test = labelled(customer_base(session, scope, filters, first, test_at),
+    test = labelled(whole_history(session, scope, filters, test_at),
                     customer_base(session, scope, filters, test_at + day, end), test_at)
     metrics["refused"] = _refusal(train, "training") or _refusal(test, "hold-out")
     if metrics["refused"]:
@@ -216,8 +216,7 @@ def churn_risk(session: Session, scope: Scope, filters: Filters,
 def _at_risk(session: Session, scope: Scope, filters: Filters, period: Period,
              model: HistGradientBoostingClassifier) -> tuple[pd.DataFrame, int]:
     """The view's repeat customers scored today, at-risk ones ranked by risk × revenue."""
-    first = period.first_data or period.start
-    history = customer_base(session, scope, filters, first, period.end)
+    history = whole_history(session, scope, filters, period.end)
     now = features(history, period.end)
     # In the view: an order in the range, i.e. the last one on or after its first day.
     in_view = history.loc[history["last_order"] >= period.start, "customer_id"]

@@ -4,28 +4,32 @@ cohort retention, new vs returning and the top customers. The API returns what t
 A view's customers are the known customers who bought in its range under its filters (platform,
 product/category, order country) and the user's scope: a customer who also buys elsewhere is
 counted only with the activity the view can see. Per-customer numbers are aggregated in SQL
-(`customer_base`, one row per customer); everything else is pandas over those rows.
+(`customer_rows`, one row per customer, summed from the customer-day rollup unless a product or
+category filter needs the order lines); new vs returning and the cohorts are summed per bucket
+in SQL from those rows; everything else is pandas over them.
 """
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Subquery, case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
-from models import Customer, CustomerDay, OrderLine
+from models import Customer
 from services import model_store
 from services.cache import cached
 from services.customer_models import BgNbd, GammaGamma, fit_bgnbd, fit_gamma_gamma
 from services.filters import Filters, Period
-from services.metrics import change, is_sale, line_measures, money
+from services.metrics import change, money
 from services.model_store import ModelKey, Trained
-from services.periods import bucket_of, bucket_starts, month_start
-from services.query import as_date, bucket, line_conditions
-from services.rollups import CUSTOMERS, Lines
+from services.periods import bucket_starts, month_start
+from services.query import as_date, bucket
+from services.query import month_start as sql_month_start
+from services.rollups import Lines, per_customer
 from services.scope import Scope
 
 NOT_SET = "Not set"
@@ -80,49 +84,46 @@ TOP_SORTS = {"net_revenue": ("net_revenue", False), "orders": ("orders", False),
 
 # --- per-customer rows from SQL -----------------------------------------------------------------
 
-def _first_purchases(session: Session, scope: Scope, filters: Filters,
-                     end: dt.date) -> Subquery:
-    """Each known customer's first purchase day up to `end` under the filters: from the
-    customer-day rollup when it keeps every filtered column, else from the lines."""
-    lines = Lines(filters, scope, dt.date.min, end)
-    if lines.filtered_columns() <= CUSTOMERS.keeps:
-        table = CustomerDay.__table__
-        return (select(table.c.customer_id, func.min(table.c.sale_date).label("first_purchase"))
-                .where(*lines.conditions(table)).group_by(table.c.customer_id)
-                .subquery("first"))
-    return (select(OrderLine.customer_id, func.min(OrderLine.sale_date).label("first_purchase"))
-            .where(*lines.conditions(), is_sale(), OrderLine.customer_id.is_not(None))
-            .group_by(OrderLine.customer_id).subquery("first"))
+def customer_rows(scope: Scope, filters: Filters, start: dt.date, end: dt.date) -> Select[Any]:
+    """The SELECT of one row per known customer who bought in start..end: orders, net
+    revenue, gross sales, first and last order day in the range and the first purchase ever
+    (under the same filters, up to `end`). From the customer-day rollup unless a product or
+    category filter needs the lines."""
+    source = per_customer(Lines(filters, scope, start, end))
+    orders = source.measures["orders"]
+    bought = (select(source.customer_id.label("customer_id"), orders,
+                     source.measures["net_revenue"], source.measures["gross_sales"],
+                     func.min(source.sale_day()).label("first_order"),
+                     func.max(source.sale_day()).label("last_order"))
+              .where(*source.conditions).group_by(source.customer_id)
+              .having(orders.element > 0).cte("bought"))
+    if start == dt.date.min:
+        return select(bought, bought.c.first_order.label("first_purchase"))
+    # The first purchase is the range's first order, unless the customer bought before it:
+    # one look-up per customer of the range, through the customer index (PostgreSQL and
+    # SQLite read only the first matching row of a customer's earlier days).
+    before = per_customer(Lines(filters, scope, dt.date.min, start - dt.timedelta(days=1)))
+    earlier = (select(func.min(before.day))
+               .where(*before.conditions, before.sale,
+                      before.customer_id == bought.c.customer_id)
+               .scalar_subquery())
+    return select(bought, func.coalesce(earlier, bought.c.first_order).label("first_purchase"))
 
 
 @cached
 def customer_base(session: Session, scope: Scope, filters: Filters, start: dt.date,
                   end: dt.date) -> pd.DataFrame:
-    """One row per known customer who bought in start..end: orders, net revenue, gross sales,
-    first and last order day in the range, and the first purchase ever (under the same
-    filters, up to `end`).
+    """`customer_rows` with each customer's id, name, segment and country, in one query.
 
     A customer whose lines in the range are only returns is not a customer of the range
     (SPEC §3: customers are those with an order).
     """
-    measures = line_measures()
-    sale_day = case((is_sale(), OrderLine.sale_date))
-    grouped = (select(OrderLine.customer_id.label("customer_id"), measures["orders"],
-                      measures["net_revenue"], measures["gross_sales"],
-                      func.min(sale_day).label("first_order"),
-                      func.max(sale_day).label("last_order"))
-               .where(*line_conditions(filters, scope, start, end),
-                      OrderLine.customer_id.is_not(None))
-               .group_by(OrderLine.customer_id).subquery("bought"))
-    first = _first_purchases(session, scope, filters, end)
-    stmt = (select(grouped.c.customer_id, Customer.external_id.label("customer"),
-                   Customer.name, Customer.segment, Customer.country, grouped.c.orders,
-                   grouped.c.net_revenue, grouped.c.gross_sales, grouped.c.first_order,
-                   grouped.c.last_order, first.c.first_purchase)
-            .join(Customer, Customer.id == grouped.c.customer_id)
-            .join(first, first.c.customer_id == grouped.c.customer_id)
-            .where(grouped.c.orders > 0)
-            .order_by(grouped.c.customer_id))
+    rows = customer_rows(scope, filters, start, end).subquery("per_customer")
+    stmt = (select(rows.c.customer_id, Customer.external_id.label("customer"), Customer.name,
+                   Customer.segment, Customer.country, rows.c.orders, rows.c.net_revenue,
+                   rows.c.gross_sales, rows.c.first_order, rows.c.last_order,
+                   rows.c.first_purchase)
+            .join(Customer, Customer.id == rows.c.customer_id).order_by(rows.c.customer_id))
     frame = pd.DataFrame(session.execute(stmt).all(), columns=list(BASE_COLUMNS))
     for column in ("first_order", "last_order", "first_purchase"):
         frame[column] = frame[column].map(as_date)
@@ -133,6 +134,14 @@ def customer_base(session: Session, scope: Scope, filters: Filters, start: dt.da
     frame["country"] = frame["country"].fillna(UNKNOWN_COUNTRY)
     frame["new"] = frame["first_purchase"] >= start
     return frame
+
+
+def whole_history(session: Session, scope: Scope, filters: Filters,
+                  end: dt.date) -> pd.DataFrame:
+    """`customer_base` of every customer who bought up to `end`, over all their history:
+    what the models learn from and score."""
+    # From the first day there is: no earlier purchase to look up for each customer.
+    return customer_base(session, scope, filters, dt.date.min, end)
 
 
 # --- KPI cards ------------------------------------------------------------------------------------
@@ -290,27 +299,31 @@ def lifetime_value(session: Session, scope: Scope, filters: Filters,
 
 # --- cohorts and new vs returning -------------------------------------------------------------
 
-def _per_customer_bucket(session: Session, lines: Lines, grain: str) -> pd.DataFrame:
-    """Net revenue per known customer and bucket of the lines (customers with an order in
-    the bucket only)."""
-    measures = line_measures()
-    period = bucket(OrderLine.sale_date, grain).label("bucket")
-    inner = (select(OrderLine.customer_id.label("customer_id"), period, measures["orders"],
-                    measures["net_revenue"])
-             .where(*lines.conditions(), OrderLine.customer_id.is_not(None))
-             .group_by(OrderLine.customer_id, period).subquery("per_bucket"))
-    stmt = select(inner).where(inner.c.orders > 0)
+def _buckets_by_first_purchase(session: Session, scope: Scope, filters: Filters,
+                               period: Period, start: dt.date, grain: str,
+                               first: Callable[[Any], Any]) -> pd.DataFrame:
+    """Customers who bought in the range (with an order in the bucket) and their net
+    revenue, per bucket of the lines start..end and per `first(first_purchase)` (customers
+    for whom it is NULL left out), summed in SQL from each customer's rows per bucket."""
+    source = per_customer(Lines(filters, scope, start, period.end))
+    period_of = bucket(source.day, grain).label("bucket")
+    orders = source.measures["orders"]
+    activity = (select(source.customer_id.label("customer_id"), period_of,
+                       source.measures["net_revenue"])
+                .where(*source.conditions).group_by(source.customer_id, period_of)
+                .having(orders.element > 0).subquery("activity"))
+    customers = customer_rows(scope, filters, period.start, period.end).subquery("buyers")
+    first_of = first(customers.c.first_purchase)
+    stmt = (select(activity.c.bucket, first_of.label("first"), func.count().label("customers"),
+                   func.sum(activity.c.net_revenue).label("net_revenue"))
+            .join(customers, customers.c.customer_id == activity.c.customer_id)
+            .where(first_of.is_not(None)).group_by(activity.c.bucket, first_of))
     frame = pd.DataFrame(session.execute(stmt).all(),
-                         columns=["customer_id", "bucket", "orders", "net_revenue"])
-    frame["bucket"] = frame["bucket"].map(as_date)
+                         columns=["bucket", "first", "customers", "net_revenue"])
+    for column in ("bucket", "first"):
+        frame[column] = frame[column].map(as_date)
     frame["net_revenue"] = frame["net_revenue"].map(money).astype(float)
     return frame
-
-
-def _first_purchase_by_customer(session: Session, scope: Scope, filters: Filters,
-                                end: dt.date) -> pd.Series:
-    rows = session.execute(select(_first_purchases(session, scope, filters, end))).all()
-    return pd.Series({customer: as_date(day) for customer, day in rows}, dtype=object)
 
 
 @cached
@@ -319,16 +332,13 @@ def new_vs_returning(session: Session, scope: Scope, filters: Filters,
     """Per bucket of the range: customers buying for the first time (under the filters) and
     returning customers, with their net revenue and the new customers' share of it."""
     grain = filters.grain
-    activity = _per_customer_bucket(session, Lines(filters, scope, period.start, period.end),
-                                    grain)
-    first = _first_purchase_by_customer(session, scope, filters, period.end)
-    first_bucket = first.map(lambda day: bucket_of(day, grain))
-    activity["new"] = activity["customer_id"].map(first_bucket) == activity["bucket"]
+    cells = _buckets_by_first_purchase(session, scope, filters, period, period.start, grain,
+                                       lambda day: bucket(day, grain))
+    cells["new"] = cells["first"] == cells["bucket"]
     out = pd.DataFrame({"bucket": bucket_starts(period.start, period.end, grain)})
-    for label, rows in (("new", activity.loc[activity["new"]]),
-                        ("returning", activity.loc[~activity["new"]])):
-        summed = rows.groupby("bucket").agg(customers=("customer_id", "size"),
-                                            net_revenue=("net_revenue", "sum"))
+    for label, rows in (("new", cells.loc[cells["new"]]),
+                        ("returning", cells.loc[~cells["new"]])):
+        summed = rows.groupby("bucket")[["customers", "net_revenue"]].sum()
         out[f"{label}_customers"] = out["bucket"].map(summed["customers"]).fillna(0).astype(int)
         out[f"{label}_revenue"] = out["bucket"].map(summed["net_revenue"]).fillna(0.0) \
             .map(money)
@@ -337,31 +347,28 @@ def new_vs_returning(session: Session, scope: Scope, filters: Filters,
     return out
 
 
-def cohort_matrix(activity: pd.DataFrame, first: pd.Series, first_month: dt.date,
+def cohort_matrix(cells: pd.DataFrame, first_month: dt.date,
                   last_month: dt.date) -> pd.DataFrame:
-    """Long-form cohort cells: for each acquisition month in first_month..last_month and each
+    """Long-form cohort cells from the customers and net revenue per acquisition month
+    (`first`) and month (`bucket`): for each cohort in first_month..last_month and each
     month since it (0-12, up to `last_month`), the customers of the cohort who bought then,
-    their net revenue, and both as shares of the cohort's size and first-month revenue."""
-    acquired = first.map(month_start)
-    cohorts = acquired[(acquired >= first_month) & (acquired <= last_month)]
-    rows = activity.loc[activity["customer_id"].isin(cohorts.index)].copy()
-    rows["cohort"] = rows["customer_id"].map(cohorts)
-    rows["age"] = [(b.year - c.year) * 12 + b.month - c.month
-                   for b, c in zip(rows["bucket"], rows["cohort"], strict=True)]
-    rows = rows.loc[rows["age"].between(0, COHORT_MONTHS)]
-    cells = rows.groupby(["cohort", "age"]).agg(active=("customer_id", "size"),
-                                                net_revenue=("net_revenue", "sum"))
-    size = cohorts.value_counts()
+    their net revenue, and both as shares of the cohort's size and first-month revenue.
+
+    A cohort's size is its customers in month 0: each bought in their first month.
+    """
+    found = {(as_date(cohort), as_date(month)): (int(active), float(revenue))
+             for cohort, month, active, revenue in
+             cells[["first", "bucket", "customers", "net_revenue"]].itertuples(index=False)}
     records = []
     for cohort in bucket_starts(first_month, last_month, "month"):
-        ages = (last_month.year - cohort.year) * 12 + last_month.month - cohort.month
-        cohort_size = int(size.get(cohort, 0))
+        cohort_size, start_revenue = found.get((cohort, cohort), (0, 0.0))
         if not cohort_size:
             continue
-        start_revenue = float(cells["net_revenue"].get((cohort, 0), 0.0))
-        for age in range(min(ages, COHORT_MONTHS) + 1):
-            active = int(cells["active"].get((cohort, age), 0))
-            revenue = money(cells["net_revenue"].get((cohort, age), 0.0))
+        start_revenue = money(start_revenue)
+        months = bucket_starts(cohort, last_month, "month")[:COHORT_MONTHS + 1]
+        for age, month in enumerate(months):
+            active, revenue = found.get((cohort, month), (0, 0.0))
+            revenue = money(revenue)
             records.append({
                 "cohort": cohort, "age": age, "cohort_size": cohort_size, "active": active,
                 "retention": active / cohort_size, "net_revenue": revenue,
@@ -376,13 +383,13 @@ def cohorts(session: Session, scope: Scope, filters: Filters, period: Period) ->
     """Monthly acquisition cohorts of the range (customers whose first purchase under the
     filters falls in it) and their activity in each month since, up to the range's end."""
     first_month, last_month = month_start(period.start), month_start(period.end)
-    lines = Lines(filters, scope, first_month, period.end)
-    activity = _per_customer_bucket(session, lines, "month")
-    first = _first_purchase_by_customer(session, scope, filters, period.end)
     # Only the range's own days count as acquisitions: a customer first seen on a day of the
-    # first month before the range started is not a customer acquired in the range.
-    first = first[first >= period.start]
-    return cohort_matrix(activity, first, first_month, last_month)
+    # first month before the range started is not a customer acquired in the range (their
+    # first purchase is before the range: `first` is NULL for them).
+    cells = _buckets_by_first_purchase(
+        session, scope, filters, period, first_month, "month",
+        lambda day: case((day >= period.start, sql_month_start(day))))
+    return cohort_matrix(cells, first_month, last_month)
 
 
 # --- top customers ------------------------------------------------------------------------
@@ -553,14 +560,14 @@ def fit_clv(session: Session, scope: Scope, filters: Filters,
     customers known then did afterwards, next to the naive baseline."""
     first = period.first_data or period.start
     cutoff = period.end - dt.timedelta(days=HOLDOUT_DAYS)
-    calibration = customer_base(session, scope, filters, first, cutoff)
+    calibration = whole_history(session, scope, filters, cutoff)
     metrics: dict[str, Any] = {"refused": _refusal(calibration, (cutoff - first).days + 1),
                                "holdout": None, "parameters": None}
     if metrics["refused"]:
         return None, metrics
     holdout = customer_base(session, scope, filters, cutoff + dt.timedelta(days=1), period.end)
     metrics["holdout"] = evaluate_holdout(calibration, holdout, cutoff)
-    history = customer_base(session, scope, filters, first, period.end)
+    history = whole_history(session, scope, filters, period.end)
     bgnbd, gamma = fitted_models(histories(history, period.end))
     metrics["parameters"] = {"bgnbd": vars(bgnbd), "gamma_gamma": vars(gamma) if gamma else None}
     return (bgnbd, gamma), metrics
@@ -595,8 +602,7 @@ def clv_result(session: Session, scope: Scope, filters: Filters, period: Period,
     if trained.artefact is None:
         return result
     bgnbd, gamma = trained.artefact
-    history = customer_base(session, scope, filters, period.first_data or period.start,
-                            period.end)
+    history = whole_history(session, scope, filters, period.end)
     orders, value = predict_value(bgnbd, gamma, histories(history, period.end), CLV_DAYS)
     predicted = history[["customer_id", "customer", "name", "orders", "net_revenue"]].assign(
         predicted_orders=orders, predicted_value=value)

@@ -13,9 +13,11 @@ on SQLite and PostgreSQL); only the number of rows read differs:
   over the whole months of a range; the days at either end come from `order_lines`. Its
   order counts add up only per product (an order can hold several products).
 - `rollup_sales_hour` answers the weekday × hour pattern.
-- Distinct customers never add up over days: `rollup_customer_day` lists who bought on each
-  day (per platform and country), and a distinct count over its rows is the exact answer.
-  Grouped by product or category they come from `order_lines`.
+- Distinct customers never add up over days: `rollup_customer_day` lists each known
+  customer's orders, net revenue and gross sales per day (and platform and country), and a
+  distinct count over its rows with an order is the exact answer; summed per customer, its
+  rows give the Customers page's per-customer figures (`per_customer`). Grouped or filtered
+  by product or category they come from `order_lines`.
 
 The rollups hold merchandise lines only and are rebuilt by `refresh` in the transaction of
 every write to the facts (imports, demo data, catalogue changes of the merchandise flag).
@@ -36,6 +38,7 @@ from sqlalchemy import (
     FromClause,
     Select,
     Table,
+    case,
     delete,
     desc,
     func,
@@ -105,10 +108,12 @@ PRODUCT_MONTH = Rollup(ProductMonth.__table__,
 HOUR = Rollup(SalesHour.__table__,
               frozenset({"sale_date", "sale_hour", "platform_id", "country"}))
 ROLLUPS = (DAY, PRODUCT_MONTH, HOUR)  # fewest rows first: the first that can answer is used
-# Which known customers bought on each day (per platform and country): distinct customers
-# do not add up, but a distinct count over these rows is the distinct count over the lines.
+# Each known customer's sums per day (and platform and country): distinct customers do not
+# add up, but a distinct count over the rows with an order is the distinct count over the
+# lines, and per customer the stored sums add up like any rollup's.
 CUSTOMERS = Rollup(CustomerDay.__table__,
                    frozenset({"sale_date", "platform_id", "country"}))
+CUSTOMER_MEASURES = ("orders", "net_revenue", "gross_sales")
 
 _base_only: contextvars.ContextVar[bool] = contextvars.ContextVar("base_only", default=False)
 
@@ -287,8 +292,7 @@ def _add_customers(session: Session, lines: Lines, dimensions: Sequence[ColumnEl
     needed = _line_columns([*dimensions, *(on for _target, on in joins)])
     if needed | lines.filtered_columns() <= CUSTOMERS.keeps and not _base_only.get():
         table = CUSTOMERS.table
-        stmt = _grouped(table, lines.conditions(table), [customers_of(table)], dimensions,
-                        joins)
+        stmt = _grouped(table, bought(lines), [customers_of(table)], dimensions, joins)
     else:
         stmt = _grouped(ORDER_LINES, lines.conditions(),
                         [line_measures()["customers"]], dimensions, joins)
@@ -296,6 +300,50 @@ def _add_customers(session: Session, lines: Lines, dimensions: Sequence[ColumnEl
     found = {tuple(row[:-1]): row[-1] for row in session.execute(stmt)}
     for row in rows:
         row["customers"] = found.get(tuple(row[name] for name in names), 0)
+
+
+def bought(lines: Lines) -> list[ColumnElement[bool]]:
+    """The conditions on the customer-day rollup for the customers who bought among the
+    lines (a row of only returns is no purchase)."""
+    table = CUSTOMERS.table
+    return [*lines.conditions(table), table.c.orders > 0]
+
+
+@dataclass(frozen=True)
+class PerCustomer:
+    """Where per-customer sums over some lines come from: the table, its conditions, the
+    `CUSTOMER_MEASURES` as aggregates (labelled), whether a row is a sale, and its day."""
+
+    table: FromClause
+    conditions: list[ColumnElement[bool]]
+    measures: dict[str, ColumnElement[Any]]
+    sale: ColumnElement[bool]
+
+    @property
+    def customer_id(self) -> ColumnElement[int]:
+        return self.table.c.customer_id
+
+    @property
+    def day(self) -> ColumnElement[dt.date]:
+        return self.table.c.sale_date
+
+    def sale_day(self) -> ColumnElement[dt.date | None]:
+        """The row's day when it holds a sale, else NULL (for the first and last order)."""
+        return case((self.sale, self.day))
+
+
+def per_customer(lines: Lines) -> PerCustomer:
+    """Per-customer sums over the lines of known customers: from the customer-day rollup
+    when it keeps every filtered column, else from `order_lines`."""
+    if lines.filtered_columns() <= CUSTOMERS.keeps and not _base_only.get():
+        table = CUSTOMERS.table
+        return PerCustomer(table, lines.conditions(table),
+                           {c.name: c for c in stored_measures(table, CUSTOMER_MEASURES)},
+                           table.c.orders > 0)
+    measures = line_measures()
+    known = ORDER_LINES.c.customer_id.is_not(None)
+    return PerCustomer(ORDER_LINES, [*lines.conditions(), known],
+                       {name: measures[name] for name in CUSTOMER_MEASURES}, is_sale())
 
 
 # --- month arithmetic -------------------------------------------------------------------------
@@ -322,11 +370,13 @@ def _edges(start: dt.date, end: dt.date,
 
 # --- upkeep -----------------------------------------------------------------------------------
 
-def refresh(session: Session, start: dt.date | None = None, end: dt.date | None = None) -> None:
-    """Rebuild every rollup for the sale dates start..end (all of them when None) from
-    `order_lines`, in the caller's transaction."""
+def refresh(session: Session, start: dt.date | None = None, end: dt.date | None = None,
+            tables: Sequence[Rollup] = (*ROLLUPS, CUSTOMERS)) -> None:
+    """Rebuild the rollups (every one by default) for the sale dates start..end (all of them
+    when None) from `order_lines`, in the caller's transaction."""
     for rollup in (HOUR, DAY, PRODUCT_MONTH, CUSTOMERS):  # the day sums come from the hours
-        _refresh(session, rollup, start, end)
+        if rollup in tables:
+            _refresh(session, rollup, start, end)
 
 
 def _refresh(session: Session, rollup: Rollup, start: dt.date | None,
@@ -360,12 +410,13 @@ def _rebuilt_rows(rollup: Rollup) -> tuple[list[str], Select[Any], ColumnElement
     day = ORDER_LINES.c.sale_date
     grouping = [sql_month_start(day).label("month") if name == "month" else ORDER_LINES.c[name]
                 for name in keys]
-    if rollup is CUSTOMERS:
-        return ([*keys, "customer_id"],
-                select(*grouping, ORDER_LINES.c.customer_id).distinct()
-                .where(merchandise_condition(), is_sale(),  # as the customers measure
-                       ORDER_LINES.c.customer_id.is_not(None)), day)
     measures = line_measures()
+    if rollup is CUSTOMERS:
+        grouping.append(ORDER_LINES.c.customer_id)
+        return ([*keys, "customer_id", *CUSTOMER_MEASURES],
+                select(*grouping, *[measures[name] for name in CUSTOMER_MEASURES])
+                .where(merchandise_condition(), ORDER_LINES.c.customer_id.is_not(None))
+                .group_by(*grouping), day)
     return ([*keys, *STORED_MEASURES],
             select(*grouping, *[measures[name] for name in STORED_MEASURES])
             .where(merchandise_condition()).group_by(*grouping), day)

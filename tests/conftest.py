@@ -102,7 +102,7 @@ def migrate(app: Flask) -> None:
     from flask_migrate import upgrade
 
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")  # one head in a release; "heads" while branches merge
 
 
 def make_app(url: str, **overrides: object) -> Flask:

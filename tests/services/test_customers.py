@@ -121,6 +121,7 @@ BASE_CASES = {
     "platforms": lambda raw: {"platforms": tuple(platform_slugs(raw)[:2])},
     "category_and_country": lambda raw: {"categories": tuple(busiest_categories(raw)[:1]),
                                          "country": busiest_countries(raw)[0]},
+    "country": lambda raw: {"country": busiest_countries(raw)[0]},  # on the rollup
 }
 
 
@@ -319,8 +320,16 @@ def test_cohort_matrix_matches_pandas_cell_by_cell(session: Session, raw: pd.Dat
     assert (cells.loc[cells["age"] == 0, "retention"] == 1).all()
 
 
-def test_new_vs_returning_matches_pandas(session: Session, raw: pd.DataFrame) -> None:
-    filters = Filters(range="90d", grain="week", platforms=tuple(platform_slugs(raw)[:2]))
+NEW_VS_RETURNING_CASES = {  # the first on the customer-day rollup, the second on the lines
+    "platforms": lambda raw: {"platforms": tuple(platform_slugs(raw)[:2])},
+    "category": lambda raw: {"categories": tuple(busiest_categories(raw)[:1])},
+}
+
+
+@pytest.mark.parametrize("case", list(NEW_VS_RETURNING_CASES))
+def test_new_vs_returning_matches_pandas(session: Session, raw: pd.DataFrame,
+                                         case: str) -> None:
+    filters = Filters(range="90d", grain="week", **NEW_VS_RETURNING_CASES[case](raw))
     period = resolve(session, EVERYTHING, filters)
     frame = service.new_vs_returning(session, EVERYTHING, filters, period).set_index("bucket")
     lines = sales_lines(raw, filters, period.start, period.end)

@@ -24,9 +24,12 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from services import overview, product_analysis, rollups, sales_analysis
+from services.admin import Actor
 from services.filters import Filters
+from services.imports.undo import undo_import
 from services.sales import resolve
 from services.scope import Scope
+from services.users import create_user
 from tests.conftest import TestDatabase
 from tests.fixtures.imports import (  # noqa: F401 - the fixtures are used by name
     Fresh,
@@ -129,21 +132,35 @@ def assert_rollups_match_the_lines(engine: sa.Engine, where: str) -> None:
 
 
 def assert_customer_days_match_the_lines(engine: sa.Engine, where: str) -> None:
-    """The customer-day rollup lists exactly who bought merchandise on each day, platform
-    and country."""
+    """The customer-day rollup holds, per known customer, day, platform and country with
+    merchandise lines, their orders (distinct orders with a line sold at a price), net
+    revenue and gross sales, as pandas sums them over the lines."""
     lines = raw_lines(engine)
-    bought = lines.loc[lines["is_merchandise"] & (lines["quantity"] > 0)
-                       & (lines["unit_price"] > 0) & lines["customer_id"].notna()]
-    expected = sorted({(day, platform, country or "∅", int(customer)) for day, platform, country,
-                       customer in bought[["sale_date", "platform_id", "country",
-                                           "customer_id"]].itertuples(index=False)})
+    lines = lines.loc[lines["is_merchandise"] & lines["customer_id"].notna()]
+    value = lines["quantity"] * lines["unit_price"]
+    sale = (lines["quantity"] > 0) & (lines["unit_price"] > 0)
+    keys = ["sale_date", "platform_id", "country", "customer_id"]
+    parts = pd.DataFrame({"sale_date": lines["sale_date"], "platform_id": lines["platform_id"],
+                          "country": lines["country"].fillna("∅"),
+                          "customer_id": lines["customer_id"].astype(int),
+                          "net_revenue": value,
+                          "gross_sales": value.where(lines["quantity"] > 0, 0),
+                          "order": lines["order_id"].where(sale)})
+    grouped = parts.groupby(keys)
+    expected = grouped[["net_revenue", "gross_sales"]].sum()
+    expected["orders"] = grouped["order"].nunique()
     table = rollups.CUSTOMERS.table
-    stored = pd.read_sql(sa.select(table.c.sale_date, table.c.platform_id, table.c.country,
-                                   table.c.customer_id), engine)
+    stored = pd.read_sql(sa.select(*[table.c[name] for name in
+                                     [*keys, "net_revenue", "gross_sales", "orders"]]), engine)
     stored["sale_date"] = pd.to_datetime(stored["sale_date"]).dt.date
-    rows = sorted((day, platform, country or "∅", int(customer)) for day, platform, country,
-                  customer in stored.itertuples(index=False))
-    assert rows == expected, f"{where}: rollup_customer_day differs from the lines"
+    stored["country"] = stored["country"].fillna("∅")
+    stored = stored.set_index(keys).sort_index()
+    assert stored.index.tolist() == expected.index.tolist(), \
+        f"{where}: rollup_customer_day has other rows than the lines"
+    assert stored["orders"].tolist() == expected["orders"].tolist(), f"{where}: orders"
+    for name in ("net_revenue", "gross_sales"):
+        assert stored[name].astype(float).to_numpy() == pytest.approx(
+            expected[name].astype(float).to_numpy(), abs=MONEY_TOLERANCE), f"{where}: {name}"
 
 
 def changed_file(original: bytes) -> bytes:
@@ -163,6 +180,32 @@ def changed_file(original: bytes) -> bytes:
     return frame.to_csv(index=False).encode()
 
 
+def extra_file(original: bytes) -> bytes:
+    """New invoices (numbers the slice does not use) of the slice's first customers on its
+    days, one of them cancelled on a later day: an import that adds to existing days."""
+    frame = pd.read_csv(BytesIO(original), dtype=str, keep_default_na=False)
+    known = frame.loc[frame["CustomerID"] != ""]
+    invoices = known["InvoiceNo"].loc[~known["InvoiceNo"].str.startswith("C")].unique()[:4]
+    extra = known.loc[known["InvoiceNo"].isin(invoices)].copy()
+    numbers = {invoice: str(990000 + n) for n, invoice in enumerate(invoices)}
+    extra["InvoiceNo"] = extra["InvoiceNo"].map(numbers)
+    cancelled = extra.loc[extra["InvoiceNo"] == numbers[invoices[0]]].copy()
+    cancelled["InvoiceNo"] = "C" + cancelled["InvoiceNo"]
+    cancelled["Quantity"] = "-" + cancelled["Quantity"]
+    cancelled["InvoiceDate"] = (pd.to_datetime(cancelled["InvoiceDate"])
+                                + pd.Timedelta(days=3)).dt.strftime("%Y-%m-%d %H:%M:%S")
+    return pd.concat([extra, cancelled]).to_csv(index=False).encode()
+
+
+def undone(fresh: Fresh, job_id: int) -> None:
+    """Undo an import as an administrator."""
+    with fresh.session() as session:
+        admin = create_user(session, "undo-admin@example.com", "a-long-password", "admin")
+        session.flush()
+        undo_import(session, Actor(admin.id, "admin"), job_id)
+        session.commit()
+
+
 def catalogue_turning_fee(sku: str) -> bytes:
     """A product catalogue file that marks one merchandise SKU as not merchandise."""
     return f"SKU,Name,Merchandise\n{sku},Now a fee,no\n".encode()
@@ -180,11 +223,19 @@ def test_rollups_follow_imports_re_imports_and_catalogue_changes(fresh: Fresh) -
     original = uci_bytes()
     assert fresh.run(original, "online_retail.csv").status == "succeeded"
     assert_rollups_match_the_lines(fresh.engine, "after the import")
+    # Not vacuous: customers with only returns on a day have their row (orders 0).
+    assert fresh.scalar("SELECT COUNT(*) FROM rollup_customer_day WHERE orders = 0") > 0
     before = fresh.scalar("SELECT COUNT(*) FROM order_lines")
     report = fresh.run(changed_file(original), "online_retail_changed.csv")
     assert report.status == "succeeded", report.to_text()
     assert fresh.scalar("SELECT COUNT(*) FROM order_lines") < before  # lines were deleted
     assert_rollups_match_the_lines(fresh.engine, "after an overlapping re-import")
+    report = fresh.run(extra_file(original), "online_retail_extra.csv")
+    assert report.status == "succeeded", report.to_text()
+    assert_rollups_match_the_lines(fresh.engine, "after an import adding to existing days")
+    assert report.job_id is not None
+    undone(fresh, report.job_id)
+    assert_rollups_match_the_lines(fresh.engine, "after undoing that import")
     sku = busiest_sku(fresh.engine)
     report = fresh.run(catalogue_turning_fee(sku), "catalogue.csv", kind="products")
     assert report.status == "succeeded", report.to_text()

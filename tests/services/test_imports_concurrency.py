@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -77,12 +78,25 @@ def _big_file(path: Path, rows: int = 200_000) -> None:
     frame.to_csv(path, index=False)
 
 
+def _sqlite_write_locked(database: Path) -> bool:
+    """Whether another connection holds SQLite's write lock (in WAL mode no journal file
+    shows it): taking the lock without waiting fails."""
+    connection = sqlite3.connect(database, timeout=0)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        connection.close()  # a lock taken here is released unused
+    return False
+
+
 def _writing(fresh: Fresh, database: Path | None) -> bool:
     """True once the import's data transaction is writing (after its job row is committed)."""
     if not fresh.scalar("SELECT COUNT(*) FROM import_jobs WHERE filename = 'big.csv'"):
         return False
-    if database is not None:  # SQLite keeps a rollback journal while a write is open
-        return database.with_name(database.name + "-journal").exists()
+    if database is not None:
+        return _sqlite_write_locked(database)
     with fresh.engine.connect() as connection:
         return bool(connection.execute(sa.text(
             "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "

@@ -20,7 +20,7 @@ from services.cache import cached
 from services.filters import Filters, Period
 from services.metrics import is_sale
 from services.overview import kpis, revenue_by_platform, top_products
-from services.rollups import CUSTOMERS, Lines, bought
+from services.rollups import Lines, per_customer
 from services.sales import data_bounds
 from services.sales_analysis import returns_by_category
 from services.scope import Scope
@@ -98,11 +98,8 @@ def _link(path: str, **params: str) -> str:
 def _buyers(lines: Lines) -> Subquery:
     """The distinct known customers with a sale among the lines: from the customer-day
     rollup when it keeps every filtered column (about half the rows, no product join)."""
-    if lines.filtered_columns() <= CUSTOMERS.keeps:
-        table = CUSTOMERS.table
-        return select(table.c.customer_id).where(*bought(lines)).distinct().subquery()
-    return (select(OrderLine.customer_id)
-            .where(*lines.conditions(), is_sale(), OrderLine.customer_id.is_not(None))
+    source = per_customer(lines)  # the rollup or the lines: the one rule of services.rollups
+    return (select(source.customer_id).where(*source.conditions, source.sale)
             .distinct().subquery())
 
 

@@ -15,7 +15,7 @@ from layouts import admin, data, marketing
 from layouts.marketing import draw_campaign_table, draw_roi
 from layouts.panels import Context
 from services.filters import Filters, Period
-from services.marketing_campaigns import LIFT_COLUMNS
+from services.marketing_campaigns import LIFT_COLUMNS, LIFT_RULE
 from services.settings import BusinessSettings
 from tests.layouts.test_data_layout import by_id
 
@@ -108,5 +108,5 @@ def test_the_marketing_benchmarks_are_the_business_settings() -> None:
     roi = draw_roi(frame, context)
     assert "Benchmark 150%" in str(roi.body) and "1 of 2 below the ROAS benchmark of 3.5:1" in \
         roi.note
-    assert draw_campaign_table(frame, context).note.startswith(
-        "Tinted: ROAS below the benchmark 3.5:1.")
+    note = draw_campaign_table(frame, context).note
+    assert note.startswith("Tinted: ROAS below the benchmark 3.5:1.") and LIFT_RULE in note

@@ -25,7 +25,7 @@ from werkzeug.datastructures import MultiDict
 from dashapp import __version__, pdf
 from dashapp.context import setting
 from dashapp.filters import View, page_choices, to_query
-from dashapp.model_jobs import train_for_view
+from dashapp.model_jobs import train_for_view, untrained
 from dashapp.openapi import REFERENCE_PATH, SPEC_PATH, endpoints, openapi_spec
 from dashapp.panels import source_data, source_key
 from dashapp.views import checked_view
@@ -120,9 +120,10 @@ def page_endpoint(page: Page) -> Callable[[], tuple[Response, int] | Response]:
     """The API endpoint of a page: what the page shows, for its own query string."""
     def answer() -> tuple[Response, int] | Response:
         checked, view, period = page_view(page.path)
-        if checked.models:
+        if checked.models and untrained(checked, view, period):
             # A page redraws a model's panels once its background training ends; an API
-            # answer cannot, so the view's missing models are trained before it is made.
+            # answer cannot, so the view's missing models are trained before it is made
+            # (the check first: most answers find them stored, and need no app context).
             server = current_app._get_current_object()  # type: ignore[attr-defined]  # a proxy
             query = to_query(view.filters, view.page, checked.params)
             train_for_view(server, current_user.id, f"{checked.path}?{query}")

@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 # Deliberately public: the login form, the health check and static files (CSS, fonts).
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "health.healthz", "static", "_dash_assets.static",
                               "/_favicon.ico", "auth.forgot_password", "auth.choose_password",
-                              "auth.unsubscribe_digest"})
+                              "auth.unsubscribe_digest", "auth.favicon"})
 JSON_PREFIXES = ("/_dash-", "/_reload-hash", "/api/")
 VIEW_AS_KEY = "view_as"
 
@@ -111,6 +111,12 @@ def _viewed_user(user: User) -> SessionUser | None:
         session.pop(VIEW_AS_KEY, None)
         return None
     return SessionUser.of(target, viewed_by=user.id)
+
+
+@bp.route("/favicon.ico")
+def favicon() -> Response:
+    """Pages Dash does not draw (error pages, the API reference) get the app's icon too."""
+    return redirect("/_favicon.ico", code=301)
 
 
 @bp.route("/view-as/start", methods=["POST"])

@@ -71,6 +71,10 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", env == "production"),
         "REMEMBER_COOKIE_DURATION": 0,
+        # Write the session cookie only when the session changes. Refreshed on every request,
+        # a Dash callback still in flight when "view as" stops (or a logout) would send the
+        # old cookie back and undo the change.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "PERMANENT_SESSION_LIFETIME": int(os.environ.get("SESSION_LIFETIME_SECONDS", 8 * 3600)),
         "SESSION_IDLE_SECONDS": int(os.environ.get("SESSION_IDLE_SECONDS", 60 * 60)),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session

@@ -65,7 +65,7 @@ def test_public_routes_are_only_login_health_static_files_and_emailed_links(
     # the same for every address.
     emailed = {"auth.forgot_password", "auth.choose_password", "auth.unsubscribe_digest"}
     assert public <= {"auth.login", "health.healthz", "static", "_dash_assets.static",
-                      "/_favicon.ico", *emailed}
+                      "/_favicon.ico", "auth.favicon", *emailed}
 
 
 def test_api_accepts_a_bearer_token_and_rejects_a_bad_one(app: Flask,

@@ -38,6 +38,7 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, int]]]] = {
         "POST": ("/digests/unsubscribe/not-a-token", dict.fromkeys(ROLES, 400))},
     "_dash_assets.static": {"GET": ("/assets/pulseboard.css", PUBLIC)},
     "/_favicon.ico": {"GET": ("/_favicon.ico", PUBLIC)},
+    "auth.favicon": {"GET": ("/favicon.ico", dict.fromkeys(ROLES, 301))},  # to /_favicon.ico
     "static": {"GET": ("/static/missing.css", dict.fromkeys(ROLES, 404))},
     "auth.logout": {"POST": ("/logout", {"anonymous": 302, "viewer": 400, "analyst": 400,
                                          "limited": 400, "admin": 400})},  # no CSRF token

@@ -267,6 +267,26 @@ def test_session_cookie_flags(client: FlaskClient, monkeypatch: pytest.MonkeyPat
     assert "Secure" in secure.headers["Set-Cookie"]
 
 
+def test_requests_that_change_nothing_send_no_session_cookie(client: FlaskClient,
+                                                            clock: FakeClock) -> None:
+    """A response carrying the cookie it was sent with can overwrite a newer one (a callback
+    in flight while "view as" stops): only a change to the session writes the cookie."""
+    login(client)
+    quiet = client.get("/api/v1/overview?range=7d")
+    assert quiet.status_code == 200 and "Set-Cookie" not in quiet.headers
+    clock.advance(120)  # past the minute after which the idle clock is written again
+    stamped = client.get("/api/v1/overview?range=7d")
+    assert "session=" in stamped.headers.get("Set-Cookie", "")
+
+
+def test_the_favicon_is_public_wherever_a_browser_looks_for_it(app: Flask) -> None:
+    anonymous = app.test_client()
+    response = anonymous.get("/favicon.ico")
+    assert response.status_code == 301 and response.location.endswith("/_favicon.ico")
+    icon = anonymous.get(response.location)
+    assert icon.status_code == 200 and icon.data
+
+
 def test_access_denials_are_audited(app: Flask, sqlite_db: TestDatabase) -> None:
     from sqlalchemy import select
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from dash import ALL, Dash, Input, Output, State, ctx
+from dash import ALL, Dash, Input, Output, State, ctx, set_props
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
@@ -65,16 +65,17 @@ def register_callbacks(app: Dash) -> None:
             ids: list[dict[str, str]]) -> str:
         return training_ticket(server, data, clicks, ids)
 
-    # Not the shell's view store: the view's own change starts training, so the panels
-    # listen to this store instead (a loop back into the view sync is a dependency cycle,
-    # which Dash's renderer refuses to run).
-    @app.callback(Output(MODEL_TRAINED, "data"), Input(TRAIN_REQUEST, "data"), background=True,
+    # No declared output: the stamp is set with set_props. Dash's renderer holds every
+    # callback downstream of a pending one, so a declared Output(MODEL_TRAINED) would keep
+    # each panel of the page blank until training ended (minutes at scale) and add the
+    # request callback's round trip to every refresh. It is not the view store either: the
+    # view's own change starts training (a loop back into the view sync is a cycle).
+    @app.callback(Input(TRAIN_REQUEST, "data"), background=True,
                   manager=jobs.background_manager(server), prevent_initial_call=True)
-    def train(ticket: str | None) -> dict[str, Any]:
+    def train(ticket: str | None) -> None:
         request = read_request(server, ticket) if ticket else None
         if request is None:
-            raise PreventUpdate  # forged, or older than the ticket's lifetime
+            return  # forged, or older than the ticket's lifetime
         trained = run_request(server, request)
-        if not trained:
-            raise PreventUpdate
-        return {"trained": trained, "at": time.time()}
+        if trained:
+            set_props(MODEL_TRAINED, {"data": {"trained": trained, "at": time.time()}})

@@ -4,6 +4,7 @@ user's model is fitted on their platforms only), with the role and account check
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import pandas as pd
@@ -16,7 +17,7 @@ from dashapp.extensions import db
 from dashapp.model_jobs import TrainingRequest, read_request, run_request, sign_request, untrained
 from dashapp.views import checked_view
 from layouts.model_status import ModelJob
-from layouts.pages import Page, page_for
+from layouts.pages import PAGES, Page, page_for
 from models import User
 from services import model_store
 from services.filters import Filters, Period
@@ -121,3 +122,31 @@ def test_a_retrain_needs_an_analyst_and_an_active_account(app: Flask, page: Page
         with app.app_context():
             db.session.scalar(sa.select(User).where(User.email == ADMIN)).active = True
             db.session.commit()
+
+
+def _declared_outputs(key: str) -> set[str]:
+    """'id.prop' of every output a callback_map key names (without allow_duplicate's hash)."""
+    parts = key.strip(".").split("...") if key.startswith("..") else [key]
+    return {part.split("@")[0] for part in parts}
+
+
+def _as_key(component_id: str | dict[str, str]) -> str:
+    """An id as callback_map keys write it (a pattern id as compact, sorted JSON)."""
+    if isinstance(component_id, str):
+        return component_id
+    return json.dumps(component_id, sort_keys=True, separators=(",", ":"))
+
+
+def test_no_panel_waits_for_a_background_job(app: Flask) -> None:
+    """Dash's renderer holds a callback while one that outputs any of its inputs is pending:
+    a panel listening to a declared output of the training job would stay blank until
+    training ended. The job sets the trained stamp with set_props instead."""
+    dash_app = app.extensions["dash"]
+    background = set().union(*(_declared_outputs(key) for key, spec in
+                               dash_app.callback_map.items() if spec.get("background")))
+    panels = {_as_key(panel.component_id) for page in PAGES for panel in page.panels}
+    waiting = [key for key, spec in dash_app.callback_map.items()
+               if {output.split(".")[0] for output in _declared_outputs(key)} & panels
+               and {f"{item['id']}.{item['property']}" for item in spec["inputs"]} & background]
+    assert background and panels
+    assert waiting == []

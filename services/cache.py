@@ -18,7 +18,7 @@ import pickle
 import struct
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from cachelib import BaseCache, FileSystemCache, NullCache, RedisCache
 
 from services.scope import Scope
+from services.tallies import Tally
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -213,6 +214,10 @@ class ResultCache:
     # The code that computed the results (`source_fingerprint`): after a deploy that changes
     # what a service or a figure returns, no result of the old code is served.
     code_version: str = ""
+    _tally: Tally = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._tally = Tally(self.backend)
 
     @property
     def namespace(self) -> str:
@@ -282,14 +287,12 @@ class ResultCache:
         return result
 
     def _count(self, what: str) -> None:
-        key = f"{self._namespace}:stats:{what}"
-        if self.backend.inc(key) is None:
-            self.backend.set(key, 1, timeout=0)
+        self._tally.add(f"{self._namespace}:stats:{what}")
 
     def stats(self) -> dict[str, Any]:
         """Backend, hits, misses and hit rate since the counters started."""
-        hits = int(self.backend.get(f"{self._namespace}:stats:hits") or 0)
-        misses = int(self.backend.get(f"{self._namespace}:stats:misses") or 0)
+        hits = self._tally.read(f"{self._namespace}:stats:hits")
+        misses = self._tally.read(f"{self._namespace}:stats:misses")
         total = hits + misses
         return {"backend": backend_name(self.backend), "hits": hits, "misses": misses,
                 "hit_rate": hits / total if total else None}

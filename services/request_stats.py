@@ -2,16 +2,19 @@
 so every gunicorn worker (and host, with Redis) adds to the same figures.
 
 Latencies go into fixed buckets per minute; percentiles are read back as "at most the
-bucket's upper bound". Counts are approximate under heavy concurrency (read-then-write on
-the filesystem backend): good enough to watch a deployment, not to bill anyone.
+bucket's upper bound". Each worker adds its counts about once a second (`services.tallies`);
+they are approximate under heavy concurrency (read, then write): good enough to watch a
+deployment, not to bill anyone.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cachelib import BaseCache, NullCache
+
+from services.tallies import Tally
 
 BUCKETS_MS = (5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, math.inf)
 KEEP_SECONDS = 3_600
@@ -24,6 +27,10 @@ class RequestStats:
 
     backend: BaseCache
     namespace: str
+    _tally: Tally = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._tally = Tally(self.backend)
 
     @property
     def enabled(self) -> bool:
@@ -31,7 +38,7 @@ class RequestStats:
         return not isinstance(self.backend, NullCache)
 
     def _add(self, key: str) -> None:
-        self.backend.set(key, int(self.backend.get(key) or 0) + 1, timeout=KEEP_SECONDS)
+        self._tally.add(key, timeout=KEEP_SECONDS)
 
     def record(self, milliseconds: float, status: int, now: float) -> None:
         """Count one request: its latency bucket, and an error when it answered 5xx."""
@@ -45,6 +52,7 @@ class RequestStats:
 
     def summary(self, now: float, minutes: int = WINDOW_MINUTES) -> dict[str, Any]:
         """Requests, p50/p95/p99 (ms, as bucket bounds) and errors over the last minutes."""
+        self._tally.flush()
         last = int(now // 60)
         counts = [0] * len(BUCKETS_MS)
         errors = 0

@@ -8,6 +8,7 @@ and, their "still training" answers never cached, now score the stored models.
 """
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -21,8 +22,15 @@ from dashapp import jobs
 from dashapp.model_jobs import TrainingRequest, read_request, run_request, sign_request, untrained
 from dashapp.permissions import can_retrain
 from layouts import shell
-from layouts.model_status import MODEL_TRAINED, RETRAIN, TRAIN_REQUEST
-from layouts.pages import page_for
+from layouts.model_status import MODEL_TRAINED, MODEL_VIEW, RETRAIN, TRAIN_REQUEST
+from layouts.pages import PAGES, page_for
+
+# Passes the view on to the training request on pages that score models only (in the
+# browser: elsewhere no request is sent at all).
+ONLY_MODEL_PAGES = """function (data) {
+    const paths = %s;
+    return data && paths.includes(data.path) ? data : window.dash_clientside.no_update;
+}"""
 
 
 def _retrain_kind(clicks: Sequence[int | None], ids: Sequence[dict[str, str]]) -> str | None:
@@ -57,8 +65,11 @@ def training_ticket(server: Any, data: dict[str, Any] | None, clicks: Sequence[i
 def register_callbacks(app: Dash) -> None:
     """Register the request and the background training callbacks on `app`."""
     server = app.server
+    model_paths = json.dumps([page.path for page in PAGES if page.models])
+    app.clientside_callback(ONLY_MODEL_PAGES % model_paths, Output(MODEL_VIEW, "data"),
+                            Input(shell.STORE, "data"))
 
-    @app.callback(Output(TRAIN_REQUEST, "data"), Input(shell.STORE, "data"),
+    @app.callback(Output(TRAIN_REQUEST, "data"), Input(MODEL_VIEW, "data"),
                   Input({"type": RETRAIN, "kind": ALL}, "n_clicks"),
                   State({"type": RETRAIN, "kind": ALL}, "id"), prevent_initial_call=True)
     def ask(data: dict[str, Any] | None, clicks: list[int | None],

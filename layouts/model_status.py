@@ -20,6 +20,9 @@ from layouts import figures
 from services.model_store import ModelKey, Trained
 
 RETRAIN = "model-retrain"  # pattern-matching id type of a panel's Retrain button
+# The shell's store of the view, set (in the browser) only on pages that score models: the
+# training request runs for those views, not as one more request on every page.
+MODEL_VIEW = "model-view"
 # The shell's store of the signed request to train the view's missing models.
 TRAIN_REQUEST = "model-train-request"
 # The shell's store the training job sets when it stored models: the page's panels redraw.

@@ -10,7 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts.controls import button_group
-from layouts.model_status import MODEL_TRAINED, TRAIN_REQUEST
+from layouts.model_status import MODEL_TRAINED, MODEL_VIEW, TRAIN_REQUEST
 from layouts.views_menu import frame_parts, theme_picker, views_menu
 from services.filters import (
     CALENDAR_PRESETS,
@@ -299,6 +299,7 @@ def app_shell(email: str, links: Sequence[tuple[str, str]],
             html.Div(id=CHIPS, className="filter-chips"),
             dcc.Interval(id=REFRESH_TIMER, interval=60_000, disabled=True),
             dcc.Store(id=REFRESH_TICK),
+            dcc.Store(id=MODEL_VIEW),  # the view, on pages that score models (model_jobs)
             dcc.Store(id=TRAIN_REQUEST),  # the view's models to train (model_jobs)
             dcc.Store(id=MODEL_TRAINED),  # set when they are stored: model panels redraw
             html.Div(id=NOTICES),

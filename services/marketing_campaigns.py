@@ -17,14 +17,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats  # type: ignore[import-untyped]
-from sqlalchemy import ColumnElement, Date, func, literal, select, union_all
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from models import Campaign, Influencer, MediaPost, OrderLine, Payout, Platform, Product, Tracking
 from services.cache import cached
 from services.errors import NotFound
 from services.filters import Filters, Period
-from services.marketing import filtered
+from services.marketing import daily_sums, day_sums, filtered, ratio
 from services.query import as_date, scope_condition
 from services.rollups import Lines, aggregate
 from services.sales import data_bounds
@@ -50,12 +50,6 @@ LIFT_RULE = ("Measured lift = the promoted product's orders (on every platform y
              "measured from the sales, not from the tracking data, so extra orders can be set "
              "against the tracked ones; a campaign without a product, or whose four weeks "
              "before it are not all in the data, is not measured.")
-
-
-def _ratio(part: Any, whole: Any) -> Any:
-    part, whole = np.asarray(part, dtype=float), np.asarray(whole, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(whole > 0, part / np.where(whole > 0, whole, 1.0), np.nan)
 
 
 def campaign_conditions(scope: Scope, filters: Filters,
@@ -152,34 +146,30 @@ def _lift_spans(windows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _product_orders(session: Session, scope: Scope, spans: pd.DataFrame) -> pd.DataFrame:
-    """Orders of each campaign's product per campaign (rows) and segment (columns), the
-    spans joined to the lines as a small derived table (the index on product and day)."""
-    segments = union_all(*[
-        select(literal(int(row.campaign_id)).label("campaign_id"),
-               literal(row.product_id).label("product_id"), literal(row.segment).label("segment"),
-               literal(row.low, Date).label("low"), literal(row.high, Date).label("high"))
-        for row in spans.itertuples()]).subquery("segments")
-    on = OrderLine.sale_date.between(segments.c.low, segments.c.high) \
-        & (OrderLine.product_id == segments.c.product_id)
-    rows = aggregate(session, Lines(Filters(), scope, spans["low"].min(), spans["high"].max()),
-                     ["orders"], [segments.c.campaign_id, segments.c.segment], [(segments, on)])
-    frame = pd.DataFrame(rows, columns=["campaign_id", "segment", "orders"])
-    return _by_segment(frame)
+    """Orders of each campaign's product per campaign (rows) and segment (columns), summed
+    from the products' orders per day (the product-day rollup: an order lies in one day)."""
+    products = sorted({int(product_id) for product_id in spans["product_id"]})
+    return _segment_sums(session, Lines(Filters(), scope, spans["low"].min(),
+                                        spans["high"].max()), spans, products,
+                         np.searchsorted(products, spans["product_id"].to_numpy()))
 
 
 def _shop_orders(session: Session, scope: Scope, spans: pd.DataFrame) -> pd.DataFrame:
     """The shop's orders per campaign and segment, summed from its orders per day (a few
     hundred rows of the day rollup)."""
-    start, end = spans["low"].min(), spans["high"].max()
-    daily = {as_date(row["day"]): float(row["orders"]) for row in aggregate(
-        session, Lines(Filters(), scope, start, end), ["orders"],
-        [OrderLine.sale_date.label("day")])}
-    counts = np.array([daily.get(start + dt.timedelta(days=i), 0.0)
-                       for i in range((end - start).days + 1)])
-    total = np.concatenate([[0.0], np.cumsum(counts)])
-    first = np.array([(low - start).days for low in spans["low"]])
-    last = np.array([(high - start).days for high in spans["high"]])
-    return _by_segment(spans.assign(orders=total[last + 1] - total[first]))
+    return _segment_sums(session, Lines(Filters(), scope, spans["low"].min(),
+                                        spans["high"].max()), spans, None,
+                         np.zeros(len(spans), dtype=int))
+
+
+def _segment_sums(session: Session, lines: Lines, spans: pd.DataFrame,
+                  products: list[int] | None, rows: np.ndarray) -> pd.DataFrame:
+    """Orders per campaign and segment from the daily orders of the lines (of `products`,
+    each span's row of them in `rows`)."""
+    daily = daily_sums(session, lines, "orders", products)
+    first = np.array([(low - lines.start).days for low in spans["low"]])
+    last = np.array([(high - lines.start).days for high in spans["high"]])
+    return _by_segment(spans.assign(orders=day_sums(daily, rows, first, last)))
 
 
 def _by_segment(frame: pd.DataFrame) -> pd.DataFrame:
@@ -208,7 +198,7 @@ def lift_of(product: pd.DataFrame, shop: pd.DataFrame) -> pd.DataFrame:
     is the product's share of the shop's orders that week times the shop's orders on the
     campaign's days."""
     weeks = list(range(1, LIFT_WEEKS + 1))
-    baselines = _ratio(product[weeks].to_numpy(), shop[weeks].to_numpy()) \
+    baselines = ratio(product[weeks].to_numpy(), shop[weeks].to_numpy()) \
         * shop[0].to_numpy()[:, None]
     expected = baselines.mean(axis=1)
     measured = product[0].to_numpy()
@@ -218,18 +208,18 @@ def lift_of(product: pd.DataFrame, shop: pd.DataFrame) -> pd.DataFrame:
         measured + baselines.var(axis=1, ddof=1) / LIFT_WEEKS)
     extra = measured - expected
     return pd.DataFrame({"measured_orders": measured, "expected_orders": expected,
-                         "extra_orders": extra, "lift_pct": _ratio(extra, expected),
-                         "lift_low": _ratio(extra - half, expected),
-                         "lift_high": _ratio(extra + half, expected)}, index=product.index)
+                         "extra_orders": extra, "lift_pct": ratio(extra, expected),
+                         "lift_low": ratio(extra - half, expected),
+                         "lift_high": ratio(extra + half, expected)}, index=product.index)
 
 
 def _with_returns(frame: pd.DataFrame, engagement: pd.Series, reach: pd.Series) -> pd.DataFrame:
     """ROI, ROAS, cost per order and engagement rate of summed rows, best ROAS first."""
     frame = frame.copy()
-    frame["roi"] = _ratio(frame["revenue"] - frame["cost"], frame["cost"])
-    frame["roas"] = _ratio(frame["revenue"], frame["cost"])
-    frame["cost_per_order"] = _ratio(frame["cost"], frame["orders"])
-    frame["engagement_rate"] = _ratio(engagement, reach)
+    frame["roi"] = ratio(frame["revenue"] - frame["cost"], frame["cost"])
+    frame["roas"] = ratio(frame["revenue"], frame["cost"])
+    frame["cost_per_order"] = ratio(frame["cost"], frame["orders"])
+    frame["engagement_rate"] = ratio(engagement, reach)
     frame["engagement"], frame["reach"] = engagement.to_numpy(), reach.to_numpy()
     return frame.sort_values(["roas", "campaign" if "campaign" in frame else "influencer"],
                              ascending=[False, True], ignore_index=True, na_position="last")
@@ -379,7 +369,7 @@ def attribution(session: Session, scope: Scope, filters: Filters,
     platforms["capped"] = platforms["attributed"] > platforms["gross_sales"]
     platforms["attributed"] = np.minimum(platforms["attributed"], platforms["gross_sales"])
     platforms["unattributed"] = platforms["gross_sales"] - platforms["attributed"]
-    platforms["share"] = _ratio(platforms["attributed"], platforms["gross_sales"])
+    platforms["share"] = ratio(platforms["attributed"], platforms["gross_sales"])
     platforms = platforms.sort_values(["attributed", "slug"], ascending=[False, True],
                                       ignore_index=True).drop(columns="platform_id")
     campaigns = pd.DataFrame(session.execute(
@@ -393,6 +383,6 @@ def attribution(session: Session, scope: Scope, filters: Filters,
                                       ignore_index=True)
     gross, claimed = float(platforms["gross_sales"].sum()), float(platforms["attributed"].sum())
     total = {"gross_sales": gross, "attributed": claimed, "unattributed": gross - claimed,
-             "share": float(_ratio(claimed, gross)), "capped": int(platforms["capped"].sum())}
+             "share": float(ratio(claimed, gross)), "capped": int(platforms["capped"].sum())}
     return {"by_platform": platforms, "by_campaign": campaigns, "total": total,
             "rule": ATTRIBUTION_RULE}

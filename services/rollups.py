@@ -12,6 +12,10 @@ on SQLite and PostgreSQL); only the number of rows read differs:
 - `rollup_product_month` (month × platform × product) answers product and category figures
   over the whole months of a range; the days at either end come from `order_lines`. Its
   order counts add up only per product (an order can hold several products).
+- `rollup_product_day` (day × platform × product) answers product and category figures
+  per day, and over any range the month rollup cannot (no whole month, or grouped by day):
+  the Marketing page's promoted products around each post and campaign. Its order counts,
+  too, add up only per product.
 - `rollup_sales_hour` answers the weekday × hour pattern.
 - Distinct customers never add up over days: `rollup_customer_day` lists each known
   customer's orders, net revenue and gross sales per day (and platform and country), and a
@@ -50,6 +54,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import visitors
 
 from models import CustomerDay, OrderLine, Product, ProductMonth, SalesDay, SalesHour
+from models.rollups import ProductDay
 from services.filters import Filters
 from services.metrics import (
     ORDER_COUNTS,
@@ -71,12 +76,16 @@ Joins = Sequence[tuple[Any, ColumnElement[bool]]]
 
 @dataclass(frozen=True)
 class Lines:
-    """Which order lines an aggregate reads: a date range, the filters and the scope."""
+    """Which order lines an aggregate reads: a date range, the filters and the scope, and
+    optionally only the lines of some products by id (besides the filters)."""
 
     filters: Filters
     scope: Scope
     start: dt.date
     end: dt.date
+    # A literal list, which PostgreSQL estimates and reads through the product index; the
+    # filters' SKU subquery made it scan the whole product-day rollup instead.
+    product_ids: frozenset[int] | None = None
 
     def filtered_columns(self) -> set[str]:
         """The order-line columns the filters and the scope restrict (besides the date): read
@@ -87,8 +96,12 @@ class Lines:
                    start: dt.date | None = None,
                    end: dt.date | None = None) -> list[ColumnElement[bool]]:
         """The WHERE conditions on `order_lines` (or on a rollup with its column names)."""
-        return line_conditions(self.filters, self.scope, start or self.start, end or self.end,
-                               table=table, date_column=date_column)
+        conditions = line_conditions(self.filters, self.scope, start or self.start,
+                                     end or self.end, table=table, date_column=date_column)
+        if self.product_ids is not None:
+            source = ORDER_LINES if table is None else table
+            conditions.append(source.c.product_id.in_(sorted(self.product_ids)))
+        return conditions
 
 
 @dataclass(frozen=True)
@@ -107,7 +120,13 @@ PRODUCT_MONTH = Rollup(ProductMonth.__table__,
                        orders_add_up=False)
 HOUR = Rollup(SalesHour.__table__,
               frozenset({"sale_date", "sale_hour", "platform_id", "country"}))
-ROLLUPS = (DAY, PRODUCT_MONTH, HOUR)  # fewest rows first: the first that can answer is used
+PRODUCT_DAY = Rollup(ProductDay.__table__,
+                     frozenset({"sale_date", "platform_id", "product_id"}), orders_add_up=False)
+# The sales rollups that revision 3c1a9e5d7b20 rebuilds with this module: a rollup whose
+# table a later revision creates must stay out of it (its table does not exist there).
+ROLLUPS = (DAY, PRODUCT_MONTH, HOUR)
+# Every sales rollup, fewest rows first: the first that can answer is used.
+SALES_ROLLUPS = (*ROLLUPS, PRODUCT_DAY)
 # Each known customer's sums per day (and platform and country): distinct customers do not
 # add up, but a distinct count over the rows with an order is the distinct count over the
 # lines, and per customer the stored sums add up like any rollup's.
@@ -204,7 +223,7 @@ def explain(lines: Lines, measures: Sequence[str], dimensions: Sequence[ColumnEl
     one_product = len(lines.filters.products) == 1 and not lines.filters.categories
     per_product = one_product or _groups_by_product(dimensions)
     reasons = []
-    for rollup in ROLLUPS:
+    for rollup in SALES_ROLLUPS:
         name = rollup.table.name
         if not needed <= rollup.keeps:
             reasons.append(f"{name} does not keep {', '.join(sorted(needed - rollup.keeps))}")
@@ -371,10 +390,11 @@ def _edges(start: dt.date, end: dt.date,
 # --- upkeep -----------------------------------------------------------------------------------
 
 def refresh(session: Session, start: dt.date | None = None, end: dt.date | None = None,
-            tables: Sequence[Rollup] = (*ROLLUPS, CUSTOMERS)) -> None:
+            tables: Sequence[Rollup] = (*SALES_ROLLUPS, CUSTOMERS)) -> None:
     """Rebuild the rollups (every one by default) for the sale dates start..end (all of them
     when None) from `order_lines`, in the caller's transaction."""
-    for rollup in (HOUR, DAY, PRODUCT_MONTH, CUSTOMERS):  # the day sums come from the hours
+    # The hours first: the day sums come from them.
+    for rollup in (HOUR, DAY, PRODUCT_MONTH, PRODUCT_DAY, CUSTOMERS):
         if rollup in tables:
             _refresh(session, rollup, start, end)
 

@@ -23,7 +23,14 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from services import overview, product_analysis, rollups, sales_analysis
+from services import (
+    marketing,
+    marketing_campaigns,
+    overview,
+    product_analysis,
+    rollups,
+    sales_analysis,
+)
 from services.admin import Actor
 from services.filters import Filters
 from services.imports.undo import undo_import
@@ -119,7 +126,7 @@ def assert_rollups_match_the_lines(engine: sa.Engine, where: str) -> None:
     """Each rollup table holds exactly the pandas aggregation of the current order lines."""
     assert_customer_days_match_the_lines(engine, where)
     lines = raw_lines(engine)
-    for rollup in rollups.ROLLUPS:
+    for rollup in rollups.SALES_ROLLUPS:
         expected = expected_rollup(lines, rollups._key_names(rollup))
         stored = stored_rollup(engine, rollup)
         assert len(stored) > 0, f"{where}: {rollup.table.name} is empty"
@@ -293,6 +300,8 @@ def page_services(country: str) -> dict[str, Callable[[Session, Scope, Filters, 
         "top_returned_products": sales(sales_analysis.top_returned_products),
         "product_performance": product_analysis.product_performance,
         "low_performers": product_analysis.low_performers,
+        "post_impact": marketing.post_impact,
+        "campaign_performance": marketing_campaigns.campaign_performance,
     }
 
 
@@ -325,7 +334,7 @@ def assert_services_agree(session: Session, filters: Filters, scope: Scope,
     for name, service in page_services(country).items():
         with statements_run(session) as statements:
             with_rollups = service(session, scope, filters, period)
-        read |= {table.name for table in (r.table for r in rollups.ROLLUPS)
+        read |= {table.name for table in (r.table for r in rollups.SALES_ROLLUPS)
                  if any(table.name in sql for sql in statements)}
         with rollups.base_tables_only():
             from_lines = service(session, scope, filters, period)
@@ -347,8 +356,9 @@ def test_every_page_service_agrees_with_the_base_tables(session: Session,
     filters = (odd_range(session) if range_ == "odd"
                else Filters(range=range_, compare="none" if range_ == "all" else "prev"))
     read = assert_services_agree(session, filters, EVERYTHING)
-    # Not a vacuous comparison: the rollups answered (the product rollup needs whole months).
-    expected = {"rollup_sales_day", "rollup_sales_hour"}
+    # Not a vacuous comparison: the rollups answered (the product-month rollup needs whole
+    # months; the product-day one answers the posts' and campaigns' products per day).
+    expected = {"rollup_sales_day", "rollup_sales_hour", "rollup_product_day"}
     if range_ != "30d":
         expected.add("rollup_product_month")
     assert expected <= read

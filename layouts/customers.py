@@ -215,13 +215,27 @@ def draw_data_segments(frame: pd.DataFrame, context: Context) -> Drawn:
                          "Revenue per customer"], rows, context.empty, 1))
 
 
-def _ltv_rows(data: dict[str, Any], _view: View) -> pd.DataFrame:
-    return data["histogram"]
+def _data_segment_rows(table: pd.DataFrame, _view: View) -> pd.DataFrame:
+    return service.data_segments(table)
 
 
-def draw_ltv(histogram: pd.DataFrame, context: Context) -> Drawn:
+def _country_rows(table: pd.DataFrame, _view: View) -> pd.DataFrame:
+    return service.countries(table)
+
+
+def ltv_rows(table: pd.DataFrame, _view: View) -> dict[str, Any]:
+    """The histogram of net revenue per customer and what it says (the top 1%, median)."""
+    data = service.revenue_distribution(table)
+    return {"revenue_histogram": data.pop("histogram"), "revenue_distribution": data}
+
+
+def _ltv_table(rows: dict[str, Any], _view: View) -> pd.DataFrame:
+    return rows["revenue_histogram"]
+
+
+def draw_ltv(rows: dict[str, Any], context: Context) -> Drawn:
     """The distribution of net revenue per customer, the top 1% stated."""
-    data = context.data
+    data, histogram = rows["revenue_distribution"], rows["revenue_histogram"]
     if not data["customers"]:
         return Drawn(figures.empty_figure(context.empty))
     money = figures.format_money
@@ -345,7 +359,7 @@ def refused(model: dict[str, Any], what: str, trained: Any) -> Drawn:
 
 CLV_LABEL = "lifetime value model"
 CHURN_LABEL = "churn model"
-CLV_SHOWN = 50  # customers in the panel's rows (the export and the API); 5 on screen
+CLV_SHOWN = service.CLV_LISTED  # customers in the panel's rows (export, API); 5 on screen
 
 
 def clv_rows(data: dict[str, Any], _view: View) -> dict[str, Any]:
@@ -355,7 +369,8 @@ def clv_rows(data: dict[str, Any], _view: View) -> dict[str, Any]:
             "clv_holdout": data["holdout"],
             "clv_model": {key: data[key] for key in (
                 "method", "baseline_method", "pending", "failed", "refused", "model",
-                "parameters", "total_predicted", "horizon_days", "holdout_days")}}
+                "parameters", "total_predicted", "scored_customers", "horizon_days",
+                "holdout_days")}}
 
 
 def clv_verdict(holdout: dict[str, Any], currency: str) -> str:
@@ -395,7 +410,8 @@ def draw_clv(rows: dict[str, Any], context: Context) -> Drawn:
     _named(headers, top, best)
     return Drawn(html.Div([
         html.P([html.Strong(money(model["total_predicted"], currency, compact=True)),
-                " predicted from the view's customers in the next 12 months."],
+                f" predicted from the view's {model['scored_customers']:,} customers in the "
+                "next 12 months."],
                className="mb-2"),
         _table(["Hold-out error", "Revenue per customer", "Orders per customer",
                 "Total revenue", "Total orders"], scores, "", 1),
@@ -509,14 +525,14 @@ SEGMENTS = Panel("customers-rfm", "RFM segments", RFM, draw_segments, rows=_rfm_
 MEMBERS = Panel("customers-segment-members", "Customers of the segment", RFM, draw_members,
                 rows=segment_rows, api_key="segment_customers", applies=NO_COMPARE,
                 kind="html", export_title="Customers of the RFM segment")
-DATA_SEGMENTS = Panel("customers-segments", "Customer segments", Source(service.segments),
-                      draw_data_segments, api_key="customer_segments", applies=NO_COMPARE,
+# The range's customers, read once for every panel below that shows them (RFM, segments,
+# lifetime value so far, top customers, countries): one source call fills them together.
+DATA_SEGMENTS = Panel("customers-segments", "Customer segments", RFM, draw_data_segments,
+                      rows=_data_segment_rows, api_key="customer_segments", applies=NO_COMPARE,
                       kind="html", subtitle="As imported (consumer, SMB, mid-market, "
                                             "enterprise); AOV = gross sales / orders")
-LTV = Panel("customers-ltv", "Lifetime value so far", Source(service.lifetime_value),
-            draw_ltv, rows=_ltv_rows, api_key="revenue_histogram",
-            api_extra=(("revenue_distribution",
-                        lambda data: {k: v for k, v in data.items() if k != "histogram"}),),
+LTV = Panel("customers-ltv", "Lifetime value so far", RFM, draw_ltv, rows=ltv_rows,
+            api_key=("revenue_histogram", "revenue_distribution"), table=_ltv_table,
             applies=NO_COMPARE, toolbar=False, height=320,
             subtitle="Net revenue per customer in the range")
 CLV = Panel("customers-clv", "Predicted 12-month value", Source(service.predicted_clv),
@@ -558,8 +574,8 @@ TOP = Panel("customers-top", "Top customers", RFM, draw_top, rows=top_rows,
             table=top_table, export_title="Top customers (this page)",
             tools=lambda view: _top_tools(view),
             subtitle="Sortable and searchable; 25 per page")
-COUNTRIES = Panel("customers-countries", "Customers by country", Source(service.by_country),
-                  draw_countries, api_key="by_country", applies=NO_COMPARE, toolbar=False,
+COUNTRIES = Panel("customers-countries", "Customers by country", RFM, draw_countries,
+                  rows=_country_rows, api_key="by_country", applies=NO_COMPARE, toolbar=False,
                   height=380, subtitle="The customer's own country")
 PANELS = (KPIS, SEGMENTS, MEMBERS, DATA_SEGMENTS, LTV, CLV, COHORTS, ACQUIRED, NEW_RETURNING,
           TOP, COUNTRIES, CHURN, RISK_CATEGORIES, RISK_PLATFORMS)

@@ -15,8 +15,9 @@ Customers are those with an order in the year before the feature date: someone g
 longer is not a churn *risk*, and would make both model and baseline look better than they
 are. Per-customer rows come from SQL (`services.customers.customer_base`).
 
-The fitted classifier and its hold-out scores are stored (`train_churn`, run by the page's
-background job); a page view only scores the stored model (`churn_risk`).
+The fitted classifier, its hold-out scores and every active customer's risk today are stored
+(`train_churn`, run by the page's background job); a page view reads the stored risks in SQL
+(`churn_risk`) and never calls the classifier.
 """
 from __future__ import annotations
 
@@ -27,19 +28,29 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier  # type: ignore[import-untyped]
 from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Float, ScalarSelect, cast, func, select
 from sqlalchemy.orm import Session
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
-from models import OrderLine, Platform, Product
+from models import Customer, CustomerScore, OrderLine, Platform, Product
 from services import model_store
 from services.cache import cached
-from services.customers import customer_base, model_inputs, model_label, whole_history
+from services.customers import (
+    NOT_SET,
+    SCORED_FACTS,
+    UNKNOWN_COUNTRY,
+    customer_base,
+    model_inputs,
+    model_label,
+    scored_in_view,
+    train_with_scores,
+    whole_history,
+)
 from services.filters import Filters, Period
 from services.metrics import line_measures, money
 from services.model_store import ModelKey, Trained
 from services.overview import UNCATEGORISED
-from services.query import line_conditions
+from services.query import as_date, line_conditions
 from services.scope import Scope
 
 HORIZON_DAYS = 90  # churn: no order in the next 90 days
@@ -48,6 +59,9 @@ MIN_ROWS = 200
 MIN_CLASS = 20  # of churned and of retained rows, each
 AT_RISK = 0.5  # the risk from which a customer is listed as at risk
 AT_RISK_SHOWN = 50
+AT_RISK_COLUMNS = ("customer_id", "customer", "name", "segment", "country", "orders",
+                   "net_revenue", "recency_days", "days_between_orders", "risk",
+                   "value_at_risk", "action")
 FEATURES = ("recency_days", "orders", "net_revenue", "tenure_days", "days_between_orders",
             "average_order")
 METHOD = ("Gradient-boosted trees (scikit-learn HistGradientBoostingClassifier) on recency, "
@@ -170,36 +184,54 @@ def fit_churn(session: Session, scope: Scope, filters: Filters,
     return fit(test), metrics
 
 
+def churn_scores(model: HistGradientBoostingClassifier, history: pd.DataFrame,
+                 end: dt.date) -> pd.DataFrame:
+    """Every customer of the history active in the year before `end`, with their risk under
+    `model` from their features up to `end`: the scores stored with the run."""
+    now = features(history, end)
+    risk = pd.DataFrame({"customer_id": now["customer_id"], "risk": risk_of(model, now)})
+    return history[list(SCORED_FACTS)].merge(risk, on="customer_id")
+
+
 def train_churn(session: Session, scope: Scope, filters: Filters, period: Period) -> Trained:
-    """Fit and evaluate the view's churn model and store it (the background job runs this)."""
-    return model_store.train(session, churn_key(scope, filters, period),
-                             lambda: fit_churn(session, scope, filters, period))
+    """Fit and evaluate the view's churn model and store it with every active customer's
+    risk today (the background job runs this)."""
+    def fit() -> tuple[Any, dict[str, Any], pd.DataFrame | None]:
+        model, metrics = fit_churn(session, scope, filters, period)
+        if model is None:
+            return model, metrics, None
+        return model, metrics, churn_scores(
+            model, whole_history(session, scope, filters, period.end), period.end)
+    return train_with_scores(session, churn_key(scope, filters, period), fit)
 
 
 def churn_result(session: Session, scope: Scope, filters: Filters, period: Period,
                  trained: Trained | None) -> dict[str, Any]:
     """The view's answer from a stored churn model: its hold-out scores and the view's
-    customers at risk (two orders or more) ranked by risk × revenue with a suggested action;
-    `pending` while no model is stored."""
+    customers at risk (two orders or more) ranked by risk × revenue with a suggested action,
+    from the risks stored at training; `pending` while no model is stored."""
     horizon = dt.timedelta(days=HORIZON_DAYS)
     result: dict[str, Any] = {"method": METHOD, "baseline_method": BASELINE, "refused": "",
                               "pending": trained is None, "failed": None,
                               "holdout": None, "model": None,
                               "train_date": period.end - 2 * horizon,
                               "test_date": period.end - horizon,
-                              "at_risk": pd.DataFrame(), "at_risk_customers": 0,
+                              "at_risk": pd.DataFrame(columns=list(AT_RISK_COLUMNS)),
+                              "at_risk_customers": 0,
                               "revenue_at_risk": revenue_at_risk(session, scope, filters,
-                                                                 period, set())}
+                                                                 period, None)}
     if trained is None:
         return result
     result.update(refused=trained.metrics.get("refused", ""),
                   holdout=trained.metrics.get("holdout"), model=model_store.describe(trained))
     if trained.artefact is None:
         return result
-    result["at_risk"], result["at_risk_customers"] = _at_risk(
-        session, scope, filters, period, trained.artefact)
-    result["revenue_at_risk"] = revenue_at_risk(session, scope, filters, period,
-                                                set(result["at_risk"].get("customer_id", ())))
+    at_risk = at_risk_conditions(trained.run_id, period)
+    result["at_risk"], result["at_risk_customers"] = _at_risk(session, at_risk, period)
+    if result["at_risk_customers"]:
+        result["revenue_at_risk"] = revenue_at_risk(
+            session, scope, filters, period,
+            select(CustomerScore.customer_id).where(*at_risk).scalar_subquery())
     return result
 
 
@@ -213,34 +245,48 @@ def churn_risk(session: Session, scope: Scope, filters: Filters,
     return {**churn_result(session, scope, filters, period, trained), "failed": failed}
 
 
-def _at_risk(session: Session, scope: Scope, filters: Filters, period: Period,
-             model: HistGradientBoostingClassifier) -> tuple[pd.DataFrame, int]:
-    """The view's repeat customers scored today, at-risk ones ranked by risk × revenue."""
-    history = whole_history(session, scope, filters, period.end)
-    now = features(history, period.end)
-    # In the view: an order in the range, i.e. the last one on or after its first day.
-    in_view = history.loc[history["last_order"] >= period.start, "customer_id"]
-    now = now.loc[now["customer_id"].isin(in_view) & (now["orders"] >= 2)].copy()
-    if now.empty:
-        return pd.DataFrame(), 0
-    now["risk"] = risk_of(model, now)
-    now = now.loc[now["risk"] >= AT_RISK]
-    now["value_at_risk"] = now["risk"] * now["net_revenue"]
-    names = history.set_index("customer_id")[["customer", "name", "segment", "country"]]
-    now = now.join(names, on="customer_id").sort_values(["value_at_risk", "customer"],
-                                                        ascending=[False, True])
-    now["action"] = [suggested_action(days, gap) for days, gap in
-                     zip(now["recency_days"], now["days_between_orders"], strict=True)]
-    return now.reset_index(drop=True), len(now)
+def at_risk_conditions(run_id: int, period: Period) -> list[ColumnElement[bool]]:
+    """The conditions on a churn run's scores for the view's customers at risk: two orders
+    or more, a risk of `AT_RISK` or more."""
+    return [*scored_in_view(run_id, period), CustomerScore.orders >= 2,
+            CustomerScore.risk >= AT_RISK]
+
+
+def _at_risk(session: Session, at_risk: list[ColumnElement[bool]],
+             period: Period) -> tuple[pd.DataFrame, int]:
+    """The view's `AT_RISK_SHOWN` at-risk customers with the highest risk × revenue (from
+    the stored risks, in SQL) with a suggested action, and how many are at risk."""
+    scores = CustomerScore
+    count = session.scalar(select(func.count()).where(*at_risk)) or 0
+    value = (scores.risk * cast(scores.net_revenue, Float)).label("value_at_risk")
+    stmt = (select(scores.customer_id, Customer.external_id.label("customer"), Customer.name,
+                   func.coalesce(Customer.segment, NOT_SET).label("segment"),
+                   func.coalesce(Customer.country, UNKNOWN_COUNTRY).label("country"),
+                   scores.orders, scores.net_revenue, scores.first_order, scores.last_order,
+                   scores.risk, value)
+            .join(Customer, Customer.id == scores.customer_id).where(*at_risk)
+            .order_by(value.desc(), Customer.external_id).limit(AT_RISK_SHOWN))
+    rows = pd.DataFrame(session.execute(stmt).all(),
+                        columns=["customer_id", "customer", "name", "segment", "country",
+                                 "orders", "net_revenue", "first_order", "last_order", "risk",
+                                 "value_at_risk"])
+    first, last = rows["first_order"].map(as_date), rows["last_order"].map(as_date)
+    rows["net_revenue"] = rows["net_revenue"].map(money).astype(float)
+    rows["recency_days"] = [float((period.end - day).days) for day in last]
+    rows["days_between_orders"] = [(b - a).days / (n - 1) for a, b, n in
+                                   zip(first, last, rows["orders"], strict=True)]
+    rows["action"] = [suggested_action(days, gap) for days, gap in
+                      zip(rows["recency_days"], rows["days_between_orders"], strict=True)]
+    return rows[list(AT_RISK_COLUMNS)], count
 
 
 def revenue_at_risk(session: Session, scope: Scope, filters: Filters, period: Period,
-                    ids: set[int]) -> dict[str, pd.DataFrame]:
-    """The net revenue in the 12 months up to the range's end of the customers `ids` (those
-    at risk), by category and by platform."""
+                    ids: ScalarSelect[Any] | None) -> dict[str, pd.DataFrame]:
+    """The net revenue in the 12 months up to the range's end of the customers `ids` selects
+    (those at risk; None: nobody), by category and by platform."""
     empty = {"by_category": pd.DataFrame(columns=["category", "net_revenue"]),
              "by_platform": pd.DataFrame(columns=["platform", "net_revenue"])}
-    if not ids:
+    if ids is None:
         return empty
     start = period.end - dt.timedelta(days=ACTIVE_DAYS - 1)
     # The at-risk customers' lines summed per product and platform in one query on the lines
@@ -248,7 +294,7 @@ def revenue_at_risk(session: Session, scope: Scope, filters: Filters, period: Pe
     # on the UCI file), then named and summed each way from those few rows.
     stmt = (select(OrderLine.product_id, OrderLine.platform_id, line_measures()["net_revenue"])
             .where(*line_conditions(filters, scope, start, period.end),
-                   OrderLine.customer_id.in_(sorted(ids)))
+                   OrderLine.customer_id.in_(ids))
             .group_by(OrderLine.product_id, OrderLine.platform_id))
     rows = pd.DataFrame(session.execute(stmt).all(),
                         columns=["product_id", "platform_id", "net_revenue"])

@@ -129,10 +129,12 @@ def last_failure(session: Session, key: ModelKey) -> str | None:
 
 def train(session: Session, key: ModelKey,
           trainer: Callable[[], tuple[Any, dict[str, Any]]],
-          user_id: int | None = None) -> Trained:
+          user_id: int | None = None,
+          keep: Callable[[int], None] | None = None) -> Trained:
     """Run `trainer` (which returns the fitted artefact and its JSON-able evaluation), store
     the run at the current data revision and commit. A failing trainer is recorded as a
-    failed run and its error raised again."""
+    failed run and its error raised again. `keep(run_id)` stores what goes with the run (the
+    customers' scores) in the same commit that marks it done, so no reader finds it without."""
     revision = data_revision(session)
     run = ModelRun(kind=key.kind, digest=key.digest, label=key.label[:200],
                    data_revision=revision, status="running", started_at=utcnow(),
@@ -145,6 +147,8 @@ def train(session: Session, key: ModelKey,
         run.artefact = pickle.dumps(artefact, pickle.HIGHEST_PROTOCOL)
         run.metrics = _json_safe(metrics)
         run.status = "done"
+        if keep is not None:
+            keep(run.id)
     except Exception as error:
         session.rollback()
         run.status, run.error = "failed", f"{type(error).__name__}: {error}"[:2000]

@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services import customers as service
@@ -17,11 +18,12 @@ from services.customer_models import (
     fit_bgnbd,
     fit_gamma_gamma,
 )
-from services.filters import Filters
+from services.filters import Filters, Period
 from services.sales import resolve
+from services.scope import Scope
 from tests.conftest import TestDatabase
 from tests.services.test_customers import expected_base
-from tests.services.test_overview import EVERYTHING
+from tests.services.test_overview import EVERYTHING, ts
 from tests.services.test_sales_analysis import lines_of
 
 # Fader, Hardie & Lee (2005), CDNOW sample: the fitted parameters (weeks) and the worked example
@@ -127,11 +129,59 @@ def test_the_holdout_is_scored_on_lines_the_model_never_saw(session: Session,
     assert result["holdout"]["baseline"]["orders_mae"] == pytest.approx(
         np.mean(np.abs(rate * service.HOLDOUT_DAYS - actual)))
     # Scored: exactly the view's customers, each with the stored models' prediction.
-    in_view = expected_base(session, raw, filters, period.start, period.end)
+    expected = expected_values(session, raw, filters, period, trained.artefact)
+    in_view = expected.loc[expected["last_order"] >= ts(period.start)]
+    assert result["scored_customers"] == len(in_view)
+    assert result["total_predicted"] == pytest.approx(in_view["predicted_value"].sum())
     listed = result["customers"]
-    assert sorted(listed["customer"]) == sorted(in_view["external_id"])
-    assert listed["predicted_value"].is_monotonic_decreasing
-    assert result["total_predicted"] == pytest.approx(listed["predicted_value"].sum())
+    top = in_view.sort_values("predicted_value", ascending=False).head(service.CLV_LISTED)
+    assert listed["predicted_value"].tolist() == pytest.approx(top["predicted_value"].tolist())
+    assert set(listed["customer"]) <= set(in_view["external_id"])
+
+
+def expected_values(session: Session, raw: pd.DataFrame, filters: Filters, period: Period,
+                    models: tuple, scope: Scope = EVERYTHING) -> pd.DataFrame:
+    """Every customer of the history up to the range's end with the 12-month prediction of
+    the stored models, their inputs rebuilt here from the lines (days; x = repeat orders,
+    t_x = last order − first, T = end − first, m = mean order value)."""
+    assert period.first_data is not None
+    history = expected_base(session, raw, filters, period.first_data, period.end, scope)
+    bgnbd, gamma = models
+    x = history["orders"].to_numpy(float) - 1
+    t_x = (history["last_order"] - history["first_order"]).dt.days.to_numpy(float)
+    t = (ts(period.end) - history["first_order"]).dt.days.to_numpy(float)
+    m = history["net_revenue"].to_numpy(float) / (x + 1)
+    orders = bgnbd.expected_orders(service.CLV_DAYS, x, t_x, t)
+    value = gamma.expected_value(x + 1, np.clip(m, 0, None), float(np.mean(m)))
+    return history.assign(predicted_orders=orders, predicted_value=orders * value)
+
+
+def stored_scores(session: Session, run_id: int) -> pd.DataFrame:
+    """The scores stored with a run, read straight from its table, by customer id."""
+    return pd.read_sql(sa.text("SELECT * FROM customer_scores WHERE run_id = :run"),
+                       session.connection(), params={"run": run_id}).set_index("customer_id")
+
+
+def test_the_stored_values_are_the_models_predictions_and_retraining_replaces_them(
+        session: Session, raw: pd.DataFrame) -> None:
+    filters = Filters(range="30d")
+    period = resolve(session, EVERYTHING, filters)
+    trained = service.train_clv(session, EVERYTHING, filters, period)
+    assert trained.artefact is not None and trained.artefact[1] is not None
+    expected = expected_values(session, raw, filters, period, trained.artefact)
+    stored = stored_scores(session, trained.run_id)
+    assert sorted(stored.index) == sorted(expected.index)
+    expected = expected.loc[stored.index]
+    assert stored["predicted_orders"].tolist() == pytest.approx(
+        expected["predicted_orders"].tolist())
+    assert stored["predicted_value"].tolist() == pytest.approx(
+        expected["predicted_value"].tolist())
+    assert stored["orders"].tolist() == expected["orders"].tolist()
+    assert stored["risk"].isna().all()
+    again = service.train_clv(session, EVERYTHING, filters, period)
+    assert again.run_id != trained.run_id
+    assert stored_scores(session, trained.run_id).empty
+    assert len(stored_scores(session, again.run_id)) == len(stored)
 
 
 def test_too_short_a_history_refuses_to_predict(session: Session) -> None:

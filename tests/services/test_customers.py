@@ -248,7 +248,8 @@ def test_the_segment_grid_names_every_cell_once() -> None:
 def test_data_segments_and_countries_match_pandas(session: Session, raw: pd.DataFrame) -> None:
     filters = Filters(range="12m", platforms=tuple(platform_slugs(raw)[:3]))
     _base, expected, period = check_base(session, raw, filters)
-    frame = service.segments(session, EVERYTHING, filters, period).set_index("segment")
+    table = service.rfm(session, EVERYTHING, filters, period)  # the panels' one source
+    frame = service.data_segments(table).set_index("segment")
     grouped = expected.groupby("segment")
     assert sorted(frame.index) == sorted(grouped.groups)
     for name, rows in grouped:
@@ -256,7 +257,7 @@ def test_data_segments_and_countries_match_pandas(session: Session, raw: pd.Data
         assert frame.at[name, "net_revenue"] == pytest.approx(rows["net_revenue"].sum(), abs=1e-6)
         assert frame.at[name, "aov"] == pytest.approx(rows["gross_sales"].sum()
                                                       / rows["orders"].sum())
-    countries = service.by_country(session, EVERYTHING, filters, period).set_index("country")
+    countries = service.countries(table).set_index("country")
     per_country = expected.groupby("country")["net_revenue"].agg(["size", "sum"])
     assert countries["customers"].to_dict() == per_country["size"].to_dict()
     assert countries["net_revenue"].tolist() == pytest.approx(
@@ -266,7 +267,7 @@ def test_data_segments_and_countries_match_pandas(session: Session, raw: pd.Data
 def test_lifetime_value_distribution_and_top_share(session: Session, raw: pd.DataFrame) -> None:
     filters = Filters(range="all")
     _base, expected, period = check_base(session, raw, filters)
-    data = service.lifetime_value(session, EVERYTHING, filters, period)
+    data = service.revenue_distribution(service.rfm(session, EVERYTHING, filters, period))
     assert data["histogram"]["customers"].sum() == len(expected)
     values = expected["net_revenue"].sort_values(ascending=False)
     top = int(np.ceil(len(values) / 100))
@@ -402,7 +403,8 @@ def test_a_range_without_sales_gives_empty_panels(session: Session, raw: pd.Data
     assert service.segment_summary(service.rfm(session, EVERYTHING, filters, period))[
         "customers"].sum() == 0
     assert service.cohorts(session, EVERYTHING, filters, period).empty
-    assert service.lifetime_value(session, EVERYTHING, filters, period)["customers"] == 0
+    assert service.revenue_distribution(service.rfm(session, EVERYTHING, filters, period))[
+        "customers"] == 0
     assert service.customer_table(service.rfm(session, EVERYTHING, filters, period))[
         "matches"] == 0
     assert service.new_vs_returning(session, EVERYTHING, filters, period)[

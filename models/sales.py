@@ -33,6 +33,9 @@ class Order(Base):
     __table_args__ = (
         UniqueConstraint("platform_id", "order_number", name="uq_orders_platform_number"),
         Index("ix_orders_sale_date", "sale_date"),
+        # The order countries without reading every order (the country picker's options,
+        # `services.sales_analysis.country_options`): one probe per platform and country.
+        Index("ix_orders_platform_country", "platform_id", "country"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

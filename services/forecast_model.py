@@ -209,7 +209,10 @@ def refiltered(series: pd.Series, calendar: TradingCalendar, yearly: bool,
     of fitted results."""
     last_day, models = _models(series, calendar, yearly,
                                {name: SPECS[name] for name in params})
-    return Fitted({name: unfitted.filter(params[name]) for name, unfitted in models.items()},
+    # No covariance of the parameters (cov_type "none"): nothing scored from a stored fit
+    # uses it, and estimating it took a fifth of the scoring.
+    return Fitted({name: unfitted.filter(params[name], cov_type="none")
+                   for name, unfitted in models.items()},
                   calendar, yearly, last_day, dict(params))
 
 

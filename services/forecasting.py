@@ -20,11 +20,12 @@ from services import forecast_model as model
 from services import model_store
 from services.cache import cached, skip_store
 from services.filters import Filters, Period, format_range
-from services.metrics import METRICS
+from services.metrics import METRICS, money
 from services.model_store import ModelKey, Trained, model_key
 from services.periods import bucket_of
-from services.rollups import Lines
-from services.sales import additive_by_period, data_bounds, net_revenue_by
+from services.query import as_date
+from services.rollups import Lines, aggregate
+from services.sales import data_bounds, net_revenue_by
 from services.scope import Scope
 
 FORECAST_METRICS = ("net_revenue", "orders")
@@ -43,10 +44,14 @@ def daily_series(session: Session, scope: Scope, filters: Filters, asof: dt.date
     first, _last = data_bounds(session, scope)
     if first is None or first > asof:
         return pd.Series(dtype=float)
-    frame = additive_by_period(session, Lines(filters, scope, first, asof), "day")
-    series = frame[metric].astype(float)
-    series.index = pd.DatetimeIndex(pd.to_datetime(series.index))
-    return series
+    # The one metric alone: summing every additive measure took three times as long.
+    rows = aggregate(session, Lines(filters, scope, first, asof), [metric],
+                     [OrderLine.sale_date.label("day")])
+    exact = money if METRICS[metric].unit == "money" else int
+    days = pd.DatetimeIndex(pd.date_range(first, asof), freq=None, name="bucket")
+    found = pd.Series({pd.Timestamp(as_date(row["day"])): float(exact(row[metric]))
+                       for row in rows}, dtype=float)
+    return found.reindex(days, fill_value=0.0).rename(metric)
 
 
 def business_country(session: Session, scope: Scope, filters: Filters,
@@ -119,6 +124,11 @@ class Modelled:
     calendar: model.TradingCalendar
     yearly: bool
     yearly_text: str
+    # The series it was fitted on and that series' seasonality index: at the same data
+    # revision and as-of date the page's series is this one, so it is scored and shown
+    # without being read again. None in runs stored before they were kept.
+    series: pd.Series | None = None
+    seasonality: dict[str, Any] | None = None
 
 
 def _fit_series(series: pd.Series, country: str | None) -> Modelled:
@@ -129,7 +139,15 @@ def _fit_series(series: pd.Series, country: str | None) -> Modelled:
     test = model.backtest(series, country, yearly)
     calendar = model.learn_calendar(series, country)
     fitted = model.fit(series, calendar, yearly, test.params)
-    return Modelled(test, fitted.params, calendar, yearly, yearly_text)
+    return Modelled(test, fitted.params, calendar, yearly, yearly_text, series,
+                    seasonality_of(series))
+
+
+def _stored_model(session: Session, scope: Scope, filters: Filters, period: Period,
+                  metric: str) -> Trained | None:
+    """The view's stored model; None when it is not trained yet or holds a refusal."""
+    trained = model_store.stored(session, forecast_key(scope, filters, period, metric))
+    return trained if trained is not None and isinstance(trained.artefact, Modelled) else None
 
 
 def train_forecast(session: Session, scope: Scope, filters: Filters, period: Period,
@@ -246,18 +264,24 @@ def forecast(session: Session, scope: Scope, filters: Filters, period: Period,
     baseline's, 'baseline' otherwise, 'none' (with `reason`) when history is too short and
     'pending' while the model is not trained (that answer is not cached).
     """
-    series = daily_series(session, scope, filters, period.asof, metric)
-    return scored(session, scope, filters, period, series, metric, int(horizon))
+    trained = _stored_model(session, scope, filters, period, metric)
+    kept = trained.artefact.series if trained is not None else None
+    series = kept if kept is not None else daily_series(session, scope, filters, period.asof,
+                                                        metric)
+    return scored(session, scope, filters, period, series, metric, int(horizon), trained)
 
 
 def scored(session: Session, scope: Scope, filters: Filters, period: Period,
-           series: pd.Series, metric: str, days: int) -> dict[str, Any]:
-    """`forecast` of the view's daily series, already read (`daily_series`)."""
+           series: pd.Series, metric: str, days: int,
+           trained: Trained | None = None) -> dict[str, Any]:
+    """`forecast` of the view's daily series, already read (`daily_series`), with its
+    stored model (looked up when not given)."""
     problem = _problem(series)
     if problem:
         return _unscored("none", problem, metric, days, period.asof)
     key = forecast_key(scope, filters, period, metric)
-    trained = model_store.stored(session, key)
+    if trained is None:
+        trained = model_store.stored(session, key)
     if trained is None or not isinstance(trained.artefact, Modelled):
         skip_store()
         waiting = _unscored("pending", "The forecast model of this view is being trained "
@@ -343,8 +367,17 @@ def _whole_months(series: pd.Series) -> pd.Series:
 def seasonality(session: Session, scope: Scope, filters: Filters, period: Period,
                 metric: str = "net_revenue") -> dict[str, Any]:
     """The weekday and month index (mean day of each against the mean day of the whole
-    history up to the as-of date), with the years each rests on and warnings."""
-    series = daily_series(session, scope, filters, period.asof, metric)
+    history up to the as-of date), with the years each rests on and warnings: kept with
+    the view's model when it is trained, else computed from the series."""
+    trained = _stored_model(session, scope, filters, period, metric)
+    if trained is not None and trained.artefact.seasonality is not None:
+        kept: dict[str, Any] = trained.artefact.seasonality
+        return kept
+    return seasonality_of(daily_series(session, scope, filters, period.asof, metric))
+
+
+def seasonality_of(series: pd.Series) -> dict[str, Any]:
+    """`seasonality` of a daily series (`daily_series`)."""
     if len(series):
         trading = series.index[series > 0]
         series = series.loc[trading[0]:] if len(trading) else series.iloc[:0]

@@ -20,7 +20,7 @@ from services.cache import cached
 from services.filters import Filters, Period
 from services.metrics import money
 from services.overview import UNCATEGORISED
-from services.query import iso_weekday
+from services.query import iso_weekday, scope_condition
 from services.rollups import Lines, aggregate
 from services.sales import (
     ADDITIVE,
@@ -175,10 +175,24 @@ def country_regions(session: Session, scope: Scope) -> dict[str, str]:
 @cached
 def country_options(session: Session, scope: Scope) -> list[str]:
     """Countries that have orders, alphabetically (for the country picker)."""
-    stmt = select(Order.country).where(Order.country.is_not(None)).distinct()
-    if scope.platform_ids is not None:
-        stmt = stmt.where(Order.platform_id.in_(sorted(scope.platform_ids)))
-    return sorted(session.scalars(stmt))
+    # A skip scan over ix_orders_platform_country, per visible platform: each step asks
+    # for the platform's first country after the last one found, one index probe each,
+    # where a DISTINCT read every order (170 ms at 600,000 orders, on every page that
+    # shows the picker).
+    later = Order.__table__.alias("later")
+
+    def first_after(platform_id: Any, country: Any = None) -> Any:
+        after = later.c.country.is_not(None) if country is None else later.c.country > country
+        return (select(func.min(later.c.country))
+                .where(later.c.platform_id == platform_id, after).scalar_subquery())
+
+    found = (select(Platform.id.label("platform_id"), first_after(Platform.id).label("country"))
+             .where(scope_condition(scope, Platform.id)).cte("countries", recursive=True))
+    found = found.union_all(
+        select(found.c.platform_id, first_after(found.c.platform_id, found.c.country))
+        .where(found.c.country.is_not(None)))
+    return sorted(session.scalars(select(found.c.country).where(found.c.country.is_not(None))
+                                  .distinct()))
 
 
 def _shares(frame: pd.DataFrame) -> pd.DataFrame:

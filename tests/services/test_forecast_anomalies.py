@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from dashapp.extensions import db
@@ -27,6 +28,15 @@ from tests.conftest import make_app, migrate
 from tests.services.test_overview import expected_metrics, read_raw
 
 EVERYTHING = Scope()
+DRIVER_SQL = sa.text("""
+    SELECT l.sale_date, l.quantity, l.unit_price, f.name AS platform,
+           COALESCE(p.category, 'Uncategorised') AS category,
+           COALESCE(l.country, 'Unknown') AS country
+    FROM order_lines AS l
+    JOIN products AS p ON p.id = l.product_id
+    JOIN platforms AS f ON f.id = l.platform_id
+    WHERE p.is_merchandise
+""")
 OUTAGE_DAY = DEFAULT_END - dt.timedelta(days=PLANTED["outage"]["days_before_end"])
 
 
@@ -80,6 +90,46 @@ def test_each_anomaly_holds_the_raw_lines_numbers(demo: Session) -> None:
         assert row.actual == pytest.approx(daily[day], abs=1e-6)
         assert row.typical == pytest.approx(values[values > 0].median(), abs=1e-6)
         assert row.gap == pytest.approx(daily[day] / row.typical - 1, abs=1e-9)
+
+
+def expected_driver(lines: pd.DataFrame, day: pd.Timestamp, sign: float,
+                    asof: dt.date) -> tuple[str, str, float]:
+    """The member of each kind whose net revenue on `day` moved most from the median of its
+    same weekday ±4 weeks (days above zero, at least three, else 0) in the gap's direction;
+    the platform's unless a category's or country's move is larger."""
+    best: tuple[str, str, float] | None = None
+    for kind in ("platform", "category", "country"):
+        per_day = lines.groupby(["day", kind])["value"].sum()
+        changes = {}
+        for member in sorted(lines[kind].unique()):
+            series = per_day.xs(member, level=kind)
+            values = [series.get(day + pd.Timedelta(weeks=k), 0.0)
+                      for k in (-4, -3, -2, -1, 1, 2, 3, 4)
+                      if (day + pd.Timedelta(weeks=k)).date() <= asof]
+            traded = [value for value in values if value > 0]
+            typical = float(np.median(traded)) if len(traded) >= 3 else 0.0
+            changes[member] = (series.get(day, 0.0) - typical) * sign
+        name = max(changes, key=lambda member: changes[member])
+        change = changes[name] * sign if changes[name] > 0 else 0.0
+        if best is None or abs(change) > abs(best[2]):
+            best = (kind, name if changes[name] > 0 else "", change)
+    assert best is not None
+    return best
+
+
+def test_each_driver_is_the_largest_move_in_the_raw_lines(demo: Session) -> None:
+    filters = Filters(range="all")
+    period = resolve(demo, EVERYTHING, filters)
+    found = anomalies(demo, EVERYTHING, filters, period, "net_revenue")
+    assert len(found)
+    lines = pd.read_sql(DRIVER_SQL, demo.connection())
+    lines["day"] = pd.to_datetime(lines["sale_date"].astype(str).str[:10])
+    lines["value"] = lines["quantity"] * pd.to_numeric(lines["unit_price"]).astype(float)
+    for row in found.itertuples():
+        sign = 1.0 if row.actual >= row.typical else -1.0
+        kind, name, change = expected_driver(lines, pd.Timestamp(row.day), sign, period.asof)
+        assert (row.driver_kind, row.driver) == (kind, name), row.day
+        assert row.driver_change == pytest.approx(change, abs=1e-6)
 
 
 def test_a_quiet_series_gives_no_anomaly() -> None:

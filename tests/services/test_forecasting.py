@@ -357,3 +357,25 @@ def test_the_seasonality_index_is_the_mean_day_over_the_mean_day(session: Sessio
     np.testing.assert_allclose(months.set_index("key")["index"].reindex(want_months.index),
                                want_months.to_numpy(), rtol=1e-9)
     assert (months["year_count"] >= 1).all()
+
+
+def test_a_trained_view_reads_no_sales_and_says_the_same(
+        session: Session, raw: pd.DataFrame, statements: list[tuple[str, object]]) -> None:
+    filters, period = view(session, range="90d", platforms=(sorted(raw["slug"].unique())[0],))
+    train(session, filters, period, "net_revenue")
+    statements.clear()
+    kept = service.seasonality(session, EVERYTHING, filters, period)
+    scored = service.forecast(session, EVERYTHING, filters, period, "net_revenue", "30")
+    read = [sql for sql, _parameters in statements if "order_lines" in sql or "rollup_" in sql]
+    assert read == []  # the series and its seasonality are kept with the model
+    series = expected_daily(raw, filters, period.asof)
+    want = service.seasonality_of(series)
+    for part in ("weekdays", "months"):
+        pd.testing.assert_frame_equal(kept[part], want[part], check_exact=False, rtol=1e-9)
+    assert kept["warnings"] == want["warnings"]
+    again = service.scored(session, EVERYTHING, filters, period, series, "net_revenue", 30)
+    assert scored["shown"] == again["shown"] != "pending"
+    np.testing.assert_allclose(scored["forecast"]["forecast"], again["forecast"]["forecast"],
+                               rtol=1e-9)
+    pd.testing.assert_frame_equal(scored["history"], again["history"], check_exact=False,
+                                  rtol=1e-9)

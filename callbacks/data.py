@@ -134,6 +134,11 @@ def undo(job_id: int | None) -> Any:
     except ServiceError as error:
         return _alert(str(error))
     data_changed()
+    if result.kind != "sales":
+        return _alert(f"Import #{result.job_id} ({result.filename}) was undone: "
+                      f"{_count(result.rows_put_back, 'row')} put back as "
+                      f"{'it was' if result.rows_put_back == 1 else 'they were'} and "
+                      f"{_count(result.rows_removed, 'row')} it had added removed.", "success")
     span = (f", from {result.first_date:%d %b %Y} to {result.last_date:%d %b %Y}"
             if result.first_date and result.last_date else "")
     back = (f", {_count(result.restored_orders, 'order')} and "

@@ -175,15 +175,16 @@ def empty_data_view(may_load_demo: bool) -> html.Div:
 
 
 def undo_card() -> dbc.Card:
-    """Undo a sales import: choose one of the imports the user may undo, confirm."""
+    """Undo an import: choose one of the imports the user may undo, confirm."""
     return dbc.Card([
         dbc.CardHeader(html.H2("Undo an import", className="h6 mb-0")),
         dbc.CardBody([
-            html.P("Removes exactly the orders and lines one sales import (or a sale entered "
-                   "by hand) wrote, puts back the orders it replaced as they were, and "
-                   "rebuilds the figures of their days. Offered while none of its orders was "
-                   "replaced since; an administrator may undo any import, others their own.",
-                   className="small text-muted"),
+            html.P("Puts the data back as it was before one import (or an entry by hand): a "
+                   "sales import's orders and lines go, the orders it replaced come back and "
+                   "the figures of their days are rebuilt; any other import's rows get their "
+                   "earlier values back and the rows it added go. Offered while nothing has "
+                   "changed those rows since; an administrator may undo any import, others "
+                   "their own.", className="small text-muted"),
             dbc.Row([
                 dbc.Col(dcc.Dropdown(id=UNDO_CHOICE, options=[], placeholder="Import to undo…"),
                         md=8),

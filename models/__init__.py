@@ -11,6 +11,8 @@ from models.accounts import (
 )
 from models.base import Base
 from models.catalog import PLATFORM_KINDS, Customer, Platform, Product
+from models.customer_scores import CustomerScore
+from models.import_changes import IMPORT_ROW_CHANGES
 from models.imports_replaced import REPLACED_LINES, REPLACED_ORDERS
 from models.marketing import (
     PAYOUT_BASES,
@@ -25,7 +27,7 @@ from models.marketing import (
 )
 from models.model_runs import MODEL_RUN_STATUSES, DataRevision, ModelRun
 from models.pipeline import OUTCOMES, STAGES, Account, Opportunity, SalesRep, StageChange
-from models.rollups import CustomerDay, ProductMonth, SalesDay, SalesHour
+from models.rollups import CustomerDay, ProductDay, ProductMonth, SalesDay, SalesHour
 from models.sales import Order, OrderLine
 from models.settings import BusinessSetting
 from models.subscriptions import (
@@ -44,11 +46,11 @@ __all__ = [
     "Campaign", "Tracking", "Payout", "FunnelDay", "Account", "SalesRep", "Opportunity",
     "StageChange", "User", "ApiToken", "AuditEvent", "ImportJob", "ImportMapping",
     "user_platforms", "utcnow", "SalesDay", "SalesHour", "ProductMonth",
-    "CustomerDay", "BusinessSetting",
+    "CustomerDay", "ProductDay", "BusinessSetting",
     "ROLES", "PLATFORM_KINDS", "POST_TYPES", "PAYOUT_BASES", "PAYOUT_STATUSES", "STAGES",
     "OUTCOMES", "SavedView", "SHARINGS", "THEMES", "DataRevision", "ModelRun",
-    "MODEL_RUN_STATUSES",
-    "REPLACED_ORDERS", "REPLACED_LINES",
+    "MODEL_RUN_STATUSES", "CustomerScore",
+    "REPLACED_ORDERS", "REPLACED_LINES", "IMPORT_ROW_CHANGES",
     "Subscription", "Alert", "Delivery", "AccountToken", "FREQUENCIES", "ALERT_KINDS",
     "TOKEN_PURPOSES",
 ]

@@ -7,7 +7,6 @@ the old row is replaced), so importing the same file again changes nothing.
 """
 from __future__ import annotations
 
-import datetime as dt
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Date, Integer, Table, delete, func, select, tuple_
+from sqlalchemy import Table, delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from models import (
@@ -35,7 +34,7 @@ from models import (
 from models.pipeline import PipelineStage
 from services import rollups
 from services.errors import InvalidInput
-from services.imports import bulk
+from services.imports import bulk, changes
 from services.imports.convert import Problems
 from services.imports.kinds import KINDS
 from services.imports.sales import platform_ids
@@ -368,14 +367,16 @@ PREPARERS: dict[str, Callable[..., Prepared]] = {
 # ---------------------------------------------------------------------------------------------
 # Loading (inside the caller's transaction)
 # ---------------------------------------------------------------------------------------------
-def load(session: Session, prepared: Prepared, scope: Scope, zone: str) -> None:
-    """Write prepared rows of any kind but sales."""
+def load(session: Session, prepared: Prepared, scope: Scope, zone: str,
+         job_id: int | None = None) -> None:
+    """Write prepared rows of any kind but sales; with `job_id`, keep what the writes change
+    under that import so it can be undone (`services.imports.changes`)."""
     if prepared.frame.empty:
         return
     if prepared.kind == "pipeline":  # with the stages the file adds
-        load_pipeline(session, prepared.frame, scope, zone, prepared.new_stages)
+        load_pipeline(session, prepared.frame, scope, zone, prepared.new_stages, job_id)
     else:
-        LOADERS[prepared.kind](session, prepared.frame, scope, zone)
+        LOADERS[prepared.kind](session, prepared.frame, scope, zone, job_id)
 
 
 def _rows(frame: pd.DataFrame, columns: dict[str, str]) -> list[dict[str, Any]]:
@@ -398,9 +399,10 @@ def _python(value: Any) -> Any:
 
 
 def _upsert(session: Session, table: Table, frame: pd.DataFrame, columns: dict[str, str],
-            key: str) -> None:
+            key: str, job_id: int | None) -> None:
     rows = _rows(frame, columns)
-    bulk.upsert(session, table, rows, [key], [name for name in rows[0] if name != key])
+    with changes.kept(session, job_id, table, [key], rows):
+        bulk.upsert(session, table, rows, [key], [name for name in rows[0] if name != key])
 
 
 def _dates_only(frame: pd.DataFrame, *names: str) -> pd.DataFrame:
@@ -410,7 +412,8 @@ def _dates_only(frame: pd.DataFrame, *names: str) -> pd.DataFrame:
     return frame
 
 
-def load_products(session: Session, frame: pd.DataFrame, scope: Scope, zone: str) -> None:
+def load_products(session: Session, frame: pd.DataFrame, scope: Scope, zone: str,
+                  job_id: int | None = None) -> None:
     """Upsert products by SKU (only the columns the file has are changed)."""
     frame = frame.copy()
     for name in ("active", "is_merchandise"):
@@ -420,12 +423,13 @@ def load_products(session: Session, frame: pd.DataFrame, scope: Scope, zone: str
     _upsert(session, Product.__table__, frame, {
         "sku": "sku", "name": "name", "category": "category", "subcategory": "subcategory",
         "brand": "brand", "unit_cost": "unit_cost", "list_price": "list_price",
-        "active": "active", "is_merchandise": "is_merchandise"}, "sku")
+        "active": "active", "is_merchandise": "is_merchandise"}, "sku", job_id)
     if rollups.non_merchandise_ids(session) != non_merchandise:
         rollups.refresh(session)  # products moved in or out of every sales figure
 
 
-def load_customers(session: Session, frame: pd.DataFrame, scope: Scope, zone: str) -> None:
+def load_customers(session: Session, frame: pd.DataFrame, scope: Scope, zone: str,
+                   job_id: int | None = None) -> None:
     """Upsert customers by external id."""
     frame = _dates_only(frame.copy(), "first_seen")
     if "platform" in frame:
@@ -435,7 +439,7 @@ def load_customers(session: Session, frame: pd.DataFrame, scope: Scope, zone: st
     _upsert(session, Customer.__table__, frame, {
         "external_id": "customer_id", "name": "name", "segment": "segment", "country": "country",
         "region": "region", "first_seen": "first_seen",
-        "acquisition_platform_id": "acquisition_platform_id"}, "external_id")
+        "acquisition_platform_id": "acquisition_platform_id"}, "external_id", job_id)
 
 
 def _with_platform_ids(session: Session, frame: pd.DataFrame, scope: Scope) -> pd.DataFrame:
@@ -445,32 +449,36 @@ def _with_platform_ids(session: Session, frame: pd.DataFrame, scope: Scope) -> p
     return frame
 
 
-def load_influencers(session: Session, frame: pd.DataFrame, scope: Scope, zone: str) -> None:
+def load_influencers(session: Session, frame: pd.DataFrame, scope: Scope, zone: str,
+                     job_id: int | None = None) -> None:
     """Upsert influencers by handle."""
     frame = _with_platform_ids(session, frame, scope)
     _upsert(session, Influencer.__table__, frame, {
         "handle": "handle", "name": "name", "platform_id": "platform_id",
-        "followers": "followers", "niche": "niche"}, "handle")
+        "followers": "followers", "niche": "niche"}, "handle", job_id)
 
 
-def _campaign_ids(session: Session, frame: pd.DataFrame, date_column: str) -> pd.Series:
+def _campaign_ids(session: Session, frame: pd.DataFrame, date_column: str,
+                  job_id: int | None) -> pd.Series:
     """Campaign id per row; a campaign named for the first time is created over the dates of
     its rows in the file, on the platform of its first row."""
     named = frame[frame["campaign"] != ""]
     existing = _lookup(session, Campaign, Campaign.name, named["campaign"])
-    for name, rows in named.groupby("campaign", sort=True):
-        if name in existing:
-            continue
-        days = rows[date_column].dt.date
-        campaign = Campaign(name=name, platform_id=int(rows["platform_id"].iloc[0]),
-                            start_date=days.min(), end_date=days.max())
-        session.add(campaign)
-        session.flush()
-        existing[name] = campaign.id
+    new = sorted(name for name in named["campaign"].unique() if name not in existing)
+    with changes.kept(session, job_id, Campaign.__table__, ["name"],
+                      [{"name": name} for name in new]):
+        for name, rows in named[named["campaign"].isin(new)].groupby("campaign", sort=True):
+            days = rows[date_column].dt.date
+            campaign = Campaign(name=name, platform_id=int(rows["platform_id"].iloc[0]),
+                                start_date=days.min(), end_date=days.max())
+            session.add(campaign)
+            session.flush()
+            existing[name] = campaign.id
     return frame["campaign"].map(existing).astype(object)
 
 
-def load_posts(session: Session, frame: pd.DataFrame, scope: Scope, zone: str) -> None:
+def load_posts(session: Session, frame: pd.DataFrame, scope: Scope, zone: str,
+               job_id: int | None = None) -> None:
     """Upsert posts by id, with their local post date and UTC time."""
     frame = _with_platform_ids(session, frame, scope)
     for name in ("sku", "influencer", "campaign"):
@@ -481,7 +489,7 @@ def load_posts(session: Session, frame: pd.DataFrame, scope: Scope, zone: str) -
     frame["product_id"] = frame["sku"].map(_lookup(session, Product, Product.sku, frame["sku"]))
     frame["influencer_id"] = frame["influencer"].map(
         _lookup(session, Influencer, Influencer.handle, frame["influencer"]))
-    frame["campaign_id"] = _campaign_ids(session, frame, "post_date")
+    frame["campaign_id"] = _campaign_ids(session, frame, "post_date", job_id)
     frame = _dates_only(frame, "post_date")
     counts = ["impressions", "reach", "likes", "comments", "shares", "saves"]
     for name in counts:
@@ -492,39 +500,33 @@ def load_posts(session: Session, frame: pd.DataFrame, scope: Scope, zone: str) -
         "posted_at": "posted_at", "post_date": "post_date", "caption": "caption",
         "product_id": "product_id", "campaign_id": "campaign_id",
         "influencer_id": "influencer_id", **{name: name for name in counts},
-        "cost": "cost"}, "external_id")
+        "cost": "cost"}, "external_id", job_id)
 
 
 def _replace(session: Session, table: Table, frame: pd.DataFrame, key: list[str],
-             columns: dict[str, str]) -> None:
+             columns: dict[str, str], job_id: int | None) -> None:
     """Delete the rows whose key the file has, then insert the file's rows.
 
     Key parts may be NULL (no campaign, no due date); NULL never equals NULL in SQL, so both
     sides are compared through COALESCE with a value no real row has.
     """
     rows = _rows(frame, columns)
-    sentinels = [_sentinel(table.c[name]) for name in key]
+    sentinels = [changes.sentinel(table.c[name]) for name in key]
     target = tuple_(*(func.coalesce(table.c[name], sentinel)
                       for name, sentinel in zip(key, sentinels, strict=True)))
     keys = list({tuple(sentinel if row[name] is None else row[name]
                        for name, sentinel in zip(key, sentinels, strict=True)) for row in rows})
-    for start in range(0, len(keys), 500):
-        session.execute(delete(table).where(target.in_(keys[start:start + 500])))
-    session.execute(table.insert(), rows)
+    with changes.kept(session, job_id, table, key, rows):
+        for start in range(0, len(keys), 500):
+            session.execute(delete(table).where(target.in_(keys[start:start + 500])))
+        session.execute(table.insert(), rows)
 
 
-def _sentinel(column: Any) -> Any:
-    if isinstance(column.type, Date):
-        return dt.date(1, 1, 1)
-    if isinstance(column.type, Integer):
-        return -1
-    return ""
-
-
-def load_tracking(session: Session, frame: pd.DataFrame, scope: Scope, zone: str) -> None:
+def load_tracking(session: Session, frame: pd.DataFrame, scope: Scope, zone: str,
+                  job_id: int | None = None) -> None:
     """Replace tracking rows by day, platform, campaign, influencer and post."""
     frame = _with_platform_ids(session, frame, scope)
-    frame["campaign_id"] = _campaign_ids(session, frame, "date")
+    frame["campaign_id"] = _campaign_ids(session, frame, "date", job_id)
     frame["influencer_id"] = frame["influencer"].map(
         _lookup(session, Influencer, Influencer.handle, frame["influencer"])).astype(object)
     frame["post_ref"] = frame["post_id"].map(
@@ -536,10 +538,11 @@ def load_tracking(session: Session, frame: pd.DataFrame, scope: Scope, zone: str
              ["date", "platform_id", "campaign_id", "influencer_id", "post_id"], {
                  "date": "date", "platform_id": "platform_id", "campaign_id": "campaign_id",
                  "influencer_id": "influencer_id", "post_id": "post_ref", "clicks": "clicks",
-                 "orders": "orders", "revenue": "revenue"})
+                 "orders": "orders", "revenue": "revenue"}, job_id)
 
 
-def load_payouts(session: Session, frame: pd.DataFrame, scope: Scope, zone: str) -> None:
+def load_payouts(session: Session, frame: pd.DataFrame, scope: Scope, zone: str,
+                 job_id: int | None = None) -> None:
     """Replace payouts by influencer, campaign, basis and due date."""
     frame = frame.copy()
     frame["influencer_id"] = frame["influencer"].map(
@@ -556,51 +559,59 @@ def load_payouts(session: Session, frame: pd.DataFrame, scope: Scope, zone: str)
              ["influencer_id", "campaign_id", "basis", "due_date"], {
                  "influencer_id": "influencer_id", "campaign_id": "campaign_id",
                  "basis": "basis", "rate": "rate", "units": "units", "amount": "amount",
-                 "status": "status", "due_date": "due_date", "paid_on": "paid_on"})
+                 "status": "status", "due_date": "due_date", "paid_on": "paid_on"}, job_id)
 
 
-def load_funnel(session: Session, frame: pd.DataFrame, scope: Scope, zone: str) -> None:
+def load_funnel(session: Session, frame: pd.DataFrame, scope: Scope, zone: str,
+                job_id: int | None = None) -> None:
     """Upsert funnel counts by platform and day."""
     frame = _dates_only(_with_platform_ids(session, frame, scope), "date")
     rows = _rows(frame, {name: name for name in (
         "date", "platform_id", "sessions", "product_views", "add_to_cart", "checkout",
         "purchase")})
-    bulk.upsert(session, FunnelDay.__table__, rows, ["platform_id", "date"],
-                ["sessions", "product_views", "add_to_cart", "checkout", "purchase"])
+    with changes.kept(session, job_id, FunnelDay.__table__, ["platform_id", "date"], rows):
+        bulk.upsert(session, FunnelDay.__table__, rows, ["platform_id", "date"],
+                    ["sessions", "product_views", "add_to_cart", "checkout", "purchase"])
 
 
 def _named_ids(session: Session, model: Any, names: pd.Series,
-               extra: Callable[[str], dict[str, Any]]) -> dict[str, int]:
+               extra: Callable[[str], dict[str, Any]], job_id: int | None) -> dict[str, int]:
     """Id per name, creating the rows that do not exist yet."""
     ids = _lookup(session, model, model.name, names)
-    for name in sorted(n for n in names.unique() if n and n not in ids):
-        row = model(name=name, **extra(name))
-        session.add(row)
-        session.flush()
-        ids[name] = row.id
+    new = sorted(n for n in names.unique() if n and n not in ids)
+    with changes.kept(session, job_id, model.__table__, ["name"],
+                      [{"name": name} for name in new]):
+        for name in new:
+            row = model(name=name, **extra(name))
+            session.add(row)
+            session.flush()
+            ids[name] = row.id
     return ids
 
 
-def _add_stages(session: Session, stages: list[dict[str, Any]]) -> None:
+def _add_stages(session: Session, stages: list[dict[str, Any]], job_id: int | None) -> None:
     """Append the file's new stages after the stored ones, in file order."""
     last = session.scalar(select(func.max(PipelineStage.position))) or 0
-    for position, stage in enumerate(stages, last + 1):
-        session.add(PipelineStage(position=position, **stage))
-    session.flush()
+    with changes.kept(session, job_id, PipelineStage.__table__, ["name"],
+                      [{"name": stage["name"]} for stage in stages]):
+        for position, stage in enumerate(stages, last + 1):
+            session.add(PipelineStage(position=position, **stage))
+        session.flush()
 
 
 def load_pipeline(session: Session, frame: pd.DataFrame, scope: Scope, zone: str,
-                  stages: list[dict[str, Any]] | None = None) -> None:
+                  stages: list[dict[str, Any]] | None = None,
+                  job_id: int | None = None) -> None:
     """Upsert opportunities by id, creating stages, accounts and sales reps by name."""
-    _add_stages(session, stages or [])
+    _add_stages(session, stages or [], job_id)
     frame = _dates_only(frame.copy(), "created_on", "expected_close", "closed_on")
-    accounts = _named_ids(session, Account, frame["account"], lambda name: {})
+    accounts = _named_ids(session, Account, frame["account"], lambda name: {}, job_id)
     frame["account_id"] = frame["account"].map(accounts).astype(object)
     if "rep" in frame:
         first = frame[frame["rep"] != ""].drop_duplicates("rep").set_index("rep")
         reps = _named_ids(session, SalesRep, frame["rep"], lambda name: {
             key: (first.at[name, key] or None) if key in first else None
-            for key in ("team", "region")})
+            for key in ("team", "region")}, job_id)
         frame["rep_id"] = frame["rep"].map(reps).astype(object)
     if "platform" in frame:
         named = frame["platform"] != ""
@@ -611,17 +622,19 @@ def load_pipeline(session: Session, frame: pd.DataFrame, scope: Scope, zone: str
         "platform_id": "platform_id", "stage": "stage", "outcome": "outcome",
         "amount": "amount", "probability": "probability", "product": "product",
         "created_on": "created_on", "expected_close": "expected_close",
-        "closed_on": "closed_on"}, "external_id")
+        "closed_on": "closed_on"}, "external_id", job_id)
 
 
-def load_sales_team(session: Session, frame: pd.DataFrame, scope: Scope, zone: str) -> None:
+def load_sales_team(session: Session, frame: pd.DataFrame, scope: Scope, zone: str,
+                    job_id: int | None = None) -> None:
     """Upsert sales reps by name (only the columns the file has are changed)."""
     _upsert(session, SalesRep.__table__, frame, {
         "name": "rep", "manager": "manager", "team": "team", "region": "region",
-        "quarterly_quota": "quarterly_quota"}, "name")
+        "quarterly_quota": "quarterly_quota"}, "name", job_id)
 
 
-LOADERS: dict[str, Callable[[Session, pd.DataFrame, Scope, str], None]] = {
+# (session, frame, scope, zone, job_id); the pipeline's also takes the stages the file adds
+LOADERS: dict[str, Callable[..., None]] = {
     "products": load_products, "customers": load_customers, "influencers": load_influencers,
     "posts": load_posts, "tracking": load_tracking, "payouts": load_payouts,
     "funnel": load_funnel, "pipeline": load_pipeline, "sales_team": load_sales_team,

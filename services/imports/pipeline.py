@@ -328,7 +328,7 @@ def _load(session: Session, scope: Scope, request: ImportRequest, report: Import
     if isinstance(prepared, sales.PreparedSales):
         report.totals.update(sales.load(session, prepared, scope, step, job.id))
     else:
-        entities.load(session, prepared, scope, request.timezone)
+        entities.load(session, prepared, scope, request.timezone, job.id)
     # Platforms created by the load now exist: the job's attribution is complete.
     report.platform_ids = access.platforms_of(session, report.kind, prepared)
     report.status = SUCCEEDED

@@ -1,14 +1,19 @@
-"""Undo an import: remove exactly the orders (and their lines) one sales import wrote, put
-back the orders it replaced as they were, and rebuild the rollups of every day either
-touched, in one transaction.
+"""Undo an import, in one transaction, audited.
 
-Every order records the import job that wrote it (`orders.import_job_id`), and an import
-keeps the orders and lines it replaced (`services.imports.replaced`). An import can be undone
-only while all of its orders are still its own: removing rows that a later import rewrote
-would not put the data back as it was, so such an undo is refused with the reason (undo the
-later import first). Other kinds of import update shared rows in place and stay refused
-(`IN_PLACE`). Who may: an admin, or the user who imported the file, within their platform
-limit.
+A sales import: remove exactly the orders (and their lines) it wrote, put back the orders it
+replaced as they were, and rebuild the rollups of every day either touched. Every order
+records the import job that wrote it (`orders.import_job_id`), and an import keeps the orders
+and lines it replaced (`services.imports.replaced`). It can be undone only while all of its
+orders are still its own: removing rows that a later import rewrote would not put the data
+back as it was, so such an undo is refused with the reason (undo the later import first).
+
+Every other kind (`KEPT_KINDS`) updates shared rows in place and keeps, for each row it
+touched, the row's values before and after (`services.imports.changes`). Its undo puts the
+earlier values back and deletes the rows it added, but only while every row still holds the
+import's values and nothing else points at a row it added: otherwise putting old values
+back would also undo a later import, an edit by hand or a workflow's change, and the undo is
+refused naming what changed. Imports made before changes were kept, and the demo data, stay
+refused. Who may: an admin, or the user who imported the file, within their platform limit.
 """
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ from services import rollups
 from services.admin import Actor
 from services.audit import record
 from services.errors import AccessDenied, InvalidInput
-from services.imports import bulk, replaced
+from services.imports import bulk, changes, replaced
 from services.imports.access import visible_to
 from services.imports.jobs import import_history
 from services.imports.kinds import KINDS
@@ -34,10 +39,15 @@ from services.query import as_date
 from services.scope import Scope
 from services.users import scope_for
 
-UNDO_KINDS = frozenset({"sales"})
-# What each other kind changes in place, and so why its import is not undone: those rows are
-# shared (every sale, page and later edit by hand or workflow reads and changes them), and
-# an import keeps no earlier version; putting back old values would also undo later edits.
+# The kinds whose imports keep the rows they change (`services.imports.changes`), landed and
+# tested one at a time; every loader keeps its changes, a kind is offered once it is here.
+KEPT_KINDS = frozenset({"products", "customers", "posts", "influencers", "tracking", "funnel",
+                        "payouts", "pipeline", "sales_team"})
+UNDO_KINDS = frozenset({"sales", *KEPT_KINDS})
+# What each other kind changes in place: why an import of it made before Pulseboard kept its
+# changes (or of a kind not yet in KEPT_KINDS) is not undone. Those rows are shared (every
+# sale, page and later edit by hand or workflow reads and changes them); without the earlier
+# version, putting back old values would also undo later edits.
 IN_PLACE = {
     "products": "updates the shared product catalogue in place (names, categories, costs "
                 "and prices every sale and later edit uses)",
@@ -64,6 +74,9 @@ class UndoResult:
     last_date: dt.date | None
     restored_orders: int = 0  # the orders (and lines) the import had replaced, back again
     restored_lines: int = 0
+    kind: str = "sales"
+    rows_put_back: int = 0  # other kinds: rows given their earlier values (or re-added)
+    rows_removed: int = 0  # other kinds: rows the import had added, deleted
 
 
 def undo_import(session: Session, actor: Actor, job_id: int) -> UndoResult:
@@ -77,6 +90,8 @@ def undo_import(session: Session, actor: Actor, job_id: int) -> UndoResult:
     _check_allowed(session, job, user, job_id)
     assert job is not None and user is not None  # _check_allowed refused otherwise
     _check_intact(session, job)
+    if job.kind in KEPT_KINDS:
+        return _undo_kept(session, actor, job)
     orders = select(Order.id).where(Order.import_job_id == job.id)
     first, last = _days(session, job)
     lines = _deleted(session, delete(OrderLine).where(OrderLine.order_id.in_(orders)))
@@ -91,6 +106,21 @@ def undo_import(session: Session, actor: Actor, job_id: int) -> UndoResult:
            restored_lines=restored_lines, first=first, last=last)
     return UndoResult(job.id, job.filename, removed, lines, first, last, restored_orders,
                       restored_lines)
+
+
+def _undo_kept(session: Session, actor: Actor, job: ImportJob) -> UndoResult:
+    """Undo an import of a kind that keeps its changes (already checked: nothing changed
+    them since); rebuild every rollup if products moved in or out of the sales figures."""
+    non_merchandise = rollups.non_merchandise_ids(session)
+    done = changes.restore(session, job.id)
+    if rollups.non_merchandise_ids(session) != non_merchandise:
+        rollups.refresh(session)
+    job.status = UNDONE
+    job.finished_at = utcnow()
+    record(session, "import_undone", actor.id, actor.ip, job=job.id, file=job.filename,
+           kind=job.kind, put_back=done.put_back, removed=done.removed)
+    return UndoResult(job.id, job.filename, 0, 0, None, None, kind=job.kind,
+                      rows_put_back=done.put_back, rows_removed=done.removed)
 
 
 def _days(session: Session, job: ImportJob) -> tuple[dt.date | None, dt.date | None]:
@@ -133,7 +163,7 @@ def refusal(session: Session, job: ImportJob) -> str | None:
     name = f"Import #{job.id} ({job.filename})"
     if job.kind not in UNDO_KINDS:
         if job.kind in IN_PLACE:
-            return (f"{name} is a {KINDS[job.kind].label.lower()} import: it "
+            return (f"{name} is {_a(KINDS[job.kind].label.lower())} import: it "
                     f"{IN_PLACE[job.kind]} and keeps no earlier version, so it cannot be "
                     "undone. Import a corrected file instead.")
         return (f"{name} loaded the demo data, which loads as a whole into an empty "
@@ -143,6 +173,8 @@ def refusal(session: Session, job: ImportJob) -> str | None:
     if job.status != SUCCEEDED:
         return (f"{name} loaded nothing (it is {STATUS_LABELS.get(job.status, job.status)}): "
                 "there is nothing to undo.")
+    if job.kind in KEPT_KINDS:
+        return _kept_refusal(session, job, name)
     totals = _totals(job)
     replaced_orders = int(totals.get("orders_replaced", 0))
     if replaced.kept_orders(session, job.id) < replaced_orders:
@@ -158,6 +190,24 @@ def refusal(session: Session, job: ImportJob) -> str | None:
                 "recorded which import wrote an order), so it cannot be undone: undo the "
                 "later import first.")
     return None
+
+
+def _kept_refusal(session: Session, job: ImportJob, name: str) -> str | None:
+    """Why an import of a kind that keeps its changes cannot be undone now (None: it can)."""
+    if not changes.has_kept(session, job.id):
+        return (f"{name} is {_a(KINDS[job.kind].label.lower())} import made before Pulseboard "
+                f"kept what such imports change (it {IN_PLACE[job.kind]}), so it cannot be "
+                "undone. Import a corrected file instead.")
+    found = changes.conflicts(session, job.id)
+    if not found:
+        return None
+    return (f"{name} cannot be undone: "
+            + "; ".join(changes.blocking(conflict) for conflict in found) + ".")
+
+
+def _a(noun: str) -> str:
+    """'a sales team' or 'an influencer payouts'."""
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
 
 
 def _check_intact(session: Session, job: ImportJob) -> None:
@@ -188,8 +238,8 @@ def _own_loaded_jobs(session: Session, scope: Scope, user_id: int) -> list[Impor
 
 def undoable_imports(session: Session, scope: Scope, user_id: int,
                      limit: int = 10) -> list[dict[str, Any]]:
-    """The latest sales imports the user may undo now, newest first: id, file name, rows
-    loaded and start time."""
+    """The latest imports the user may undo now, newest first: id, file name, rows loaded
+    and start time."""
     out: list[dict[str, Any]] = []
     for job in _own_loaded_jobs(session, scope, user_id):
         if len(out) >= limit:

@@ -1,7 +1,8 @@
 """The Data page's entry, quality and undo callbacks as plain functions in a request: a sale
 entered by hand shows in the quality summary and the undo list, undoing it removes it, an
-import that replaced orders is undone with them put back, an import that cannot be undone
-says why, and each write bumps the data version (so no cached figure outlives it)."""
+import that replaced orders is undone with them put back, a products import is offered and
+undone with its rows put back, one that cannot be undone says why, and each write bumps the
+data version (so no cached figure outlives it)."""
 from __future__ import annotations
 
 import io
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
 from callbacks.data import enter_sale, quality_for, undo, undo_options, undo_refusals
@@ -83,15 +85,42 @@ def test_an_import_that_replaced_orders_is_undone_through_the_callbacks(
     page = {"path": ids.PATH}
     fresh_sqlite.run(SALES.encode(), "march.csv")
     again = fresh_sqlite.run(SALES.encode().replace(b",1,5,", b",3,5,"), "march-fixed.csv")
-    products = fresh_sqlite.run(b"SKU,Name\nCB-SKU,Cup\n", "products.csv", kind="products")
     with callback_request(server, ADMIN):
         assert [option["value"] for option in undo_options(page)][:1] == [again.job_id]
-        refused = text(undo_refusals(page))
-        assert f"Import #{products.job_id} (products.csv)" in refused
-        assert "updates the shared product catalogue in place" in refused
         done = text(undo(again.job_id))
         assert "2 orders and 3 lines removed, 2 orders and 3 lines it had replaced put back" \
             in done
     first = pd.read_csv(io.StringIO(SALES))
     assert fresh_sqlite.scalar("SELECT SUM(quantity * unit_price) FROM order_lines") == \
         pytest.approx((first["Quantity"] * first["Unit price"]).sum())
+
+
+PRODUCTS = "SKU,Name,Unit cost\nCB-SKU,Cup,1.5\nCB-TWO,Mug,2\n"
+
+
+def test_a_products_import_is_offered_and_undone_through_the_callbacks(
+        server: Flask, fresh_sqlite: Fresh) -> None:
+    page = {"path": ids.PATH}
+    first = fresh_sqlite.run(PRODUCTS.encode(), "products.csv", kind="products")
+    with fresh_sqlite.engine.connect() as connection:
+        before = pd.read_sql_table("products", connection)
+    second = fresh_sqlite.run(b"SKU,Name,Unit cost\nCB-SKU,Big cup,1.75\nCB-NEW,Plate,3\n",
+                              "products-fixed.csv", kind="products")
+    with callback_request(server, ADMIN):
+        assert [option["value"] for option in undo_options(page)][:1] == [second.job_id]
+        refused = text(undo_refusals(page))  # the first: the second changed one of its rows
+        assert f"Import #{first.job_id} (products.csv) cannot be undone: 1 of the 2 " \
+               f"products it changed was changed again by import #{second.job_id}" in refused
+        version = result_cache().data_version()
+        done = text(undo(second.job_id))
+        assert "was undone: 1 row put back as it was and 1 row it had added removed" in done
+        assert result_cache().data_version() > version
+        assert [option["value"] for option in undo_options(page)][:1] == [first.job_id]
+    with fresh_sqlite.engine.connect() as connection:
+        pd.testing.assert_frame_equal(pd.read_sql_table("products", connection), before)
+    with fresh_sqlite.engine.begin() as connection:  # as an import made before changes were kept
+        connection.execute(sa.text("DELETE FROM import_row_changes"))
+    with callback_request(server, ADMIN):
+        refused = text(undo_refusals(page))
+        assert f"Import #{first.job_id} (products.csv)" in refused
+        assert "updates the shared product catalogue in place" in refused

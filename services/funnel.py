@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from models import FunnelDay, OrderLine, Platform
 from services.cache import cached
 from services.filters import Filters, Period
+from services.metrics import ratio
 from services.periods import bucket_end, bucket_starts
 from services.query import as_date, bucket, scope_condition
 from services.rollups import Lines, aggregate_select
@@ -80,23 +81,15 @@ def _spans(period: Period) -> list[tuple[dt.date, dt.date]]:
     return [(period.start, period.end), *([period.comparison] if period.comparison else [])]
 
 
-def _ratio(part: Any, whole: Any) -> Any:
-    """part / whole, NaN where the whole is zero (a rate of nothing is not 0%)."""
-    part = np.asarray(part, dtype=float)
-    whole = np.asarray(whole, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(whole > 0, part / np.where(whole > 0, whole, 1), np.nan)
-
-
 def _steps_frame(counts: Sequence[int]) -> pd.DataFrame:
     values = np.asarray(counts, dtype=float)
     previous = np.concatenate([[np.nan], values[:-1]])
-    step_rate = _ratio(values, previous)
+    step_rate = ratio(values, previous)
     step_rate[0] = np.nan
     return pd.DataFrame({
         "step": list(STEPS), "label": [STEP_LABELS[step] for step in STEPS],
         "count": np.asarray(counts, dtype="int64"),
-        "step_rate": step_rate, "overall_rate": _ratio(values, np.full(len(values), values[0])),
+        "step_rate": step_rate, "overall_rate": ratio(values, np.full(len(values), values[0])),
         "lost": np.concatenate([[0], values[:-1] - values[1:]]).astype("int64"),
         "lost_share": 1 - step_rate,
     })
@@ -155,7 +148,7 @@ def _platform_rates(counts: pd.DataFrame) -> pd.DataFrame:
         "slug": np.tile(counts["slug"].to_numpy(), len(RATES)),
         "platform": np.tile(counts["platform"].to_numpy(), len(RATES)),
         "step": np.repeat([key for _before, _step, key in RATES], len(counts)),
-        "from_count": from_count, "count": count, "rate": _ratio(count, from_count)})
+        "from_count": from_count, "count": count, "rate": ratio(count, from_count)})
 
 
 @cached
@@ -186,7 +179,7 @@ def _per_bucket(session: Session, filters: Filters, scope: Scope, start: dt.date
         .reindex(starts, fill_value=0)
     frame = pd.DataFrame({"bucket": starts, "sessions": counts["sessions"].to_numpy(),
                           "purchase": counts["purchase"].to_numpy()})
-    frame["value"] = _ratio(frame["purchase"], frame["sessions"])
+    frame["value"] = ratio(frame["purchase"], frame["sessions"])
     return frame
 
 
@@ -229,7 +222,7 @@ def _add_comparison(session: Session, scope: Scope, filters: Filters, period: Pe
         .reindex(range(len(spans)), fill_value=0)
     trend["compare_sessions"] = np.where(observed, sums["sessions"], np.nan)
     trend["compare_purchase"] = np.where(observed, sums["purchase"], np.nan)
-    trend["compare_value"] = np.where(observed, _ratio(sums["purchase"], sums["sessions"]),
+    trend["compare_value"] = np.where(observed, ratio(sums["purchase"], sums["sessions"]),
                                       np.nan)
 
 
@@ -266,7 +259,7 @@ def reconciliation(session: Session, scope: Scope, filters: Filters,
     counts = ["days", "funnel_purchases", "orders"]
     frame[counts] = frame[counts].map(int).astype("int64")  # PostgreSQL sums are numeric
     frame["gap"] = frame["funnel_purchases"] - frame["orders"]
-    frame["gap_share"] = _ratio(frame["gap"], frame["orders"])
+    frame["gap_share"] = ratio(frame["gap"], frame["orders"])
     return frame
 
 

@@ -31,6 +31,7 @@ from models import MediaPost, OrderLine, Platform, Product
 from services.cache import cached
 from services.errors import NotFound
 from services.filters import Filters, Period
+from services.metrics import ratio
 from services.query import as_date, days_between, product_filter, scope_condition
 from services.rollups import Lines, aggregate_select
 from services.sales import data_bounds
@@ -268,14 +269,6 @@ def _lifted(session: Session, scope: Scope, filters: Filters,
     sums = _post_sums(session, lines, shop, posts, window)
     first, last = data_bounds(session, scope)  # whatever days the caller's period holds
     return in_zone(post_lifts(posts, sums, first, last, window), timezone), shop[0]
-
-
-def ratio(part: Any, whole: Any) -> np.ndarray:
-    """part / whole elementwise, NaN where the whole is not positive (a share of nothing is
-    unknown, not 0)."""
-    part, whole = np.asarray(part, dtype=float), np.asarray(whole, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(whole > 0, part / np.where(whole > 0, whole, 1.0), np.nan)
 
 
 def _with_lift(frame: pd.DataFrame, actual: np.ndarray, baseline: np.ndarray,

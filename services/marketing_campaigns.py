@@ -24,7 +24,8 @@ from models import Campaign, Influencer, MediaPost, OrderLine, Payout, Platform,
 from services.cache import cached
 from services.errors import NotFound
 from services.filters import Filters, Period
-from services.marketing import daily_sums, day_sums, filtered, ratio
+from services.marketing import daily_sums, day_sums, filtered
+from services.metrics import ratio
 from services.query import as_date, scope_condition
 from services.rollups import Lines, aggregate
 from services.sales import data_bounds

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy import (
     ColumnElement,
     Float,
@@ -149,6 +150,14 @@ def stored_measures(table: FromClause, names: Iterable[str]) -> list[ColumnEleme
 
 
 MONEY_DECIMALS = 4  # the scale of every money column
+
+
+def ratio(part: Any, whole: Any) -> np.ndarray:
+    """part / whole elementwise, NaN where the whole is not positive (a rate or share of
+    nothing is unknown, not 0)."""
+    part, whole = np.asarray(part, dtype=float), np.asarray(whole, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(whole > 0, part / np.where(whole > 0, whole, 1.0), np.nan)
 
 
 def money(value: Any) -> float:

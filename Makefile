@@ -31,8 +31,8 @@ run: install
 
 # Two xdist workers (the CI machine's two cores): each seeds its own databases. A file's
 # tests stay on one worker, so its module fixtures (a PDF set, a benchmark run) are built
-# once. Not --dist loadfile: with pytest 9.2, xdist 3.8 cannot rename the tests it groups
-# (Node.nodeid is derived), so every test ran on its own and paid its module's fixtures.
+# once. Not --dist loadgroup: with pytest 9.2, xdist 3.8 cannot rename the tests it groups
+# (Node.nodeid is derived), so its groups were never kept together.
 TEST_WORKERS ?= 2
 test: install
 	$(BIN)/python -m pytest --headless -n $(TEST_WORKERS) --dist loadfile

@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import html
 import math
+import re
 import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -74,7 +75,73 @@ BAR_TEXT: dict[str, Any] = {"textangle": 0, "constraintext": "inside"}
 def _figure(traces: Sequence[dict[str, Any]] = (), **layout: Any) -> Figure:
     """A figure in the house style; `layout` adds to it (nested settings merge, like
     plotly's `update_layout`)."""
-    return {"data": list(traces), "layout": _merged(HOUSE_LAYOUT, layout)}
+    return {"data": [_with_money_hovers(trace) for trace in traces],
+            "layout": _merged(HOUSE_LAYOUT, layout)}
+
+
+# A money amount in a hover template, written by `_hover_money` and resolved by `_figure`:
+# plotly's template puts our symbol before the number's sign ("£-400.00") and its own "$"
+# format knows only the dollar, so each point's amounts are written here, as `format_money`
+# writes them ("−£400"), into the trace's hovertext.
+_MONEY = re.compile(r"\[money (?P<ref>[a-z]+(?:\[\d\])?) (?P<currency>[A-Za-z]{3})\]")
+
+
+def _hover_money(ref: str, currency: str) -> str:
+    """A money amount of the point's `ref` ('y', 'z', 'customdata[0]') in a hover template."""
+    return f"[money {ref} {currency}]"
+
+
+def _with_money_hovers(trace: dict[str, Any]) -> dict[str, Any]:
+    """The trace with its template's money amounts in its hovertext (the run of the template
+    from the first amount to the last, when no other placeholder lies between them)."""
+    template = trace.get("hovertemplate")
+    found = list(_MONEY.finditer(template)) if isinstance(template, str) else []
+    if not found:
+        return trace
+    assert isinstance(template, str)
+    start, end = found[0].start(), found[-1].end()
+    columns = [_point_values(trace, match["ref"]) for match in found]
+    if "%{" in template[start:end] or "hovertext" in trace or None in columns:
+        return {**trace, "hovertemplate": _MONEY.sub(_plotly_money, template)}
+    pieces = _MONEY.split(template[start:end])  # literal, ref, currency, literal, …
+    texts = _texts_per_point([column for column in columns if column is not None],
+                             pieces[0::3], [match["currency"] for match in found])
+    return {**trace, "hovertext": texts,
+            "hovertemplate": f"{template[:start]}%{{hovertext}}{template[end:]}"}
+
+
+def _point_values(trace: dict[str, Any], ref: str) -> list[Any] | None:
+    """The trace's values `ref` names, one per point (rows of cells for a heatmap's z)."""
+    name, _, index = ref.partition("[")
+    values = trace.get("values" if name == "value" else name)
+    if not isinstance(values, list | tuple):
+        return None
+    if index:
+        position = int(index.rstrip("]"))
+        return [row[position] if isinstance(row, list | tuple) else None for row in values]
+    return list(values)
+
+
+def _texts_per_point(columns: Sequence[list[Any]], literals: Sequence[str],
+                     currencies: Sequence[str]) -> list[Any]:
+    """Each point's amounts written with the literal text between them; a grid for a grid."""
+    def one(amounts: Sequence[Any]) -> Any:
+        if amounts and all(isinstance(amount, list) for amount in amounts):
+            return [one(cells) for cells in zip(*amounts, strict=True)]
+        written = [format_money(_number(amount), currency)
+                   for amount, currency in zip(amounts, currencies, strict=True)]
+        return "".join(part for pair in zip(literals, [*written, ""], strict=True)
+                       for part in pair)
+    return [one(amounts) for amounts in zip(*columns, strict=True)]
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _plotly_money(match: re.Match[str]) -> str:
+    """The amount as plotly writes it, where the hovertext cannot hold it."""
+    return f"{currency_symbol(match['currency'])}%{{{match['ref']}:,.2f}}"
 
 
 def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -321,7 +388,7 @@ def format_value(value: float | None, unit: str, currency: str, compact: bool = 
 
 def _hover_number(axis: str, unit: str, currency: str) -> str:
     if unit == "money":
-        return f"{currency_symbol(currency)}%{{{axis}:,.2f}}"
+        return _hover_money(axis, currency)
     if unit == "percent":
         return f"%{{{axis}:.1%}}"
     return f"%{{{axis}:,.0f}}"
@@ -599,7 +666,6 @@ def _colour_scale(values: pd.Series, name: str, unit: str, currency: str) -> dic
 def share_figure(frame: pd.DataFrame, label_column: str, key_column: str, currency: str,
                  selected: Sequence[str] = ()) -> Figure:
     """A donut of net revenue shares; `customdata` carries the filter key of each slice."""
-    symbol = currency_symbol(currency)
     keys = _values(frame[key_column])
     palette = entity_colours(keys)
     colours = [ACCENT if key in selected and key else palette.get(key, COMPARISON)
@@ -612,7 +678,8 @@ def share_figure(frame: pd.DataFrame, label_column: str, key_column: str, curren
         "hole": 0.5, "sort": False, "direction": "clockwise", "marker": {"colors": colours},
         "texttemplate": "%{percent:.1%}", "textposition": "inside",
         "insidetextorientation": "horizontal",
-        "hovertemplate": f"%{{label}}<br>{symbol}%{{value:,.2f}} (%{{percent}})<extra></extra>"}
+        "hovertemplate": f"%{{label}}<br>{_hover_money('value', currency)} "
+                         "(%{percent})<extra></extra>"}
     # A donut's legend sits beside it, not over it.
     return _figure([donut], legend={"orientation": "v", "x": 1.0, "y": 0.5,
                                     "yanchor": "middle"}, clickmode="event")
@@ -620,7 +687,6 @@ def share_figure(frame: pd.DataFrame, label_column: str, key_column: str, curren
 
 def price_margin_figure(frame: pd.DataFrame, currency: str) -> Figure:
     """Average selling price against margin per product, bubble area by net revenue."""
-    symbol = currency_symbol(currency)
     revenue = frame["net_revenue"].clip(lower=0)
     scale = float(revenue.max()) if len(revenue) and revenue.max() > 0 else 1.0
     points = []
@@ -637,7 +703,7 @@ def price_margin_figure(frame: pd.DataFrame, currency: str) -> Figure:
             "marker": {"color": palette[category], "opacity": 0.75,
                        "size": _values(sizes), "line": {"width": 0.5, "color": "#fff"}},
             "hovertemplate": f"%{{customdata[1]}} (%{{customdata[2]}})<br>average price "
-                             f"{symbol}%{{x:,.2f}}<br>margin %{{y:.1%}}"
+                             f"{_hover_money('x', currency)}<br>margin %{{y:.1%}}"
                              "<extra>%{fullData.name}</extra>"})
     return _figure(points, xaxis={"title": {"text": "Average selling price"},
                                   **_money_axis(currency, frame["avg_price"])},
@@ -657,7 +723,6 @@ def country_map_figure(frame: pd.DataFrame, name_column: str, key_column: str, c
     The chosen country gets a dark outline. Names Plotly cannot place (e.g. "Unspecified")
     are simply not drawn; the table next to the map lists every country.
     """
-    symbol = currency_symbol(currency)
     names = _values(frame[name_column])
     keys = _values(frame[key_column])
     countries = {
@@ -669,7 +734,7 @@ def country_map_figure(frame: pd.DataFrame, name_column: str, key_column: str, c
                             "width": [2.5 if key in selected else 0.5 for key in keys]}},
         "colorbar": {**_colour_bar("Net revenue", "money", currency), "thickness": 12,
                      **_money_axis(currency, frame["net_revenue"])},
-        "hovertemplate": f"%{{text}}<br>{symbol}%{{z:,.2f}}<extra></extra>"}
+        "hovertemplate": f"%{{text}}<br>{_hover_money('z', currency)}<extra></extra>"}
     # The whole world centred on Greenwich, whatever the data spans (Plotly would otherwise
     # centre on the data and may put the Pacific in the middle), without Antarctica.
     world = {"showframe": False, "showcoastlines": False,
@@ -760,11 +825,10 @@ def with_target_line(figure: Figure, value: float, label: str) -> Figure:
 def monthly_bars_figure(frame: pd.DataFrame, series: Sequence[tuple[str, str, str]],
                         currency: str) -> Figure:
     """Money per month (`month`), one bar per series ((column, name, colour)) side by side."""
-    symbol = currency_symbol(currency)
     months = _values(frame["month"])
     traces = [{"type": "bar", "x": months, "y": _values(frame[column]), "name": _text(name),
                "marker": {"color": colour},
-               "hovertemplate": f"%{{x|%b %Y}}<br>{symbol}%{{y:,.0f}}<extra>{_text(name)}"
+               "hovertemplate": f"%{{x|%b %Y}}<br>{_hover_money('y', currency)}<extra>{_text(name)}"
                                 "</extra>"}
               for column, name, colour in series]
     plotted = [frame[column] for column, _, _ in series]
@@ -810,14 +874,14 @@ def _shades(values: pd.Series, low: str, high: str) -> list[str]:
 
 def histogram_figure(bins: pd.DataFrame, currency: str, name: str = "Customers") -> Figure:
     """Counts per value bin (`low`, `high`, `customers`) as touching bars on a money axis."""
-    symbol = currency_symbol(currency)
     middle = (bins["low"] + bins["high"]) / 2
     bars = {"type": "bar", "x": _values(middle), "y": _values(bins["customers"]),
             "width": _values(bins["high"] - bins["low"]), "name": name,
             "marker": {"color": PRIMARY, "line": {"color": "#ffffff", "width": 0.5}},
             "customdata": [[low, high] for low, high in
                            zip(_values(bins["low"]), _values(bins["high"]), strict=True)],
-            "hovertemplate": f"{symbol}%{{customdata[0]:,.0f}} – {symbol}%{{customdata[1]:,.0f}}"
+            "hovertemplate": f"{_hover_money('customdata[0]', currency)} – "
+                             f"{_hover_money('customdata[1]', currency)}"
                              "<br>%{y:,} customers<extra></extra>"}
     return _figure([bars], xaxis={**_money_axis(currency, bins["low"], bins["high"]),
                                   "title": {"text": "Net revenue per customer"}},

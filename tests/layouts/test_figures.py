@@ -213,7 +213,8 @@ def test_escaping_keeps_numbers_and_our_formatting() -> None:
     (bars,) = figures.ranked_bar_figure(named, "label", "key", "GBP")["data"]
     assert bars["y"] == ["Fish &amp; chips"] and bars["customdata"] == ["a&b"]
     assert bars["x"] == [1234.5] and bars["text"] == ["£1,234"]
-    assert bars["hovertemplate"].startswith("%{y}<br>£%{x:,.2f}<extra>")
+    assert bars["hovertemplate"].startswith("%{y}<br>%{hovertext}<extra>")
+    assert bars["hovertext"] == ["£1,234"]
     assert figures.empty_figure("No sales.")["layout"]["annotations"][0]["text"] == "No sales."
     long = ("No state to show: no sales in this view, or the imported files have no state "
             "column <here>.")
@@ -248,3 +249,25 @@ def test_other_is_grey_and_a_clash_never_depends_on_order() -> None:
     frame = pd.DataFrame({"category": ["Footwear", None], "net_revenue": [2.0, 1.0]})
     donut = figures.share_figure(frame, "category", "category", "GBP")
     assert donut["data"][0]["marker"]["colors"][-1] == figures.COMPARISON
+
+
+def test_money_in_hovers_is_signed_before_its_symbol() -> None:
+    """Plotly's templates would write "£-400.00": each point's amounts are written the way
+    labels and ticks write them, the minus before the symbol."""
+    loss = pd.DataFrame({"key": ["a", "b"], "label": ["A", "B"], "net_revenue": [-400.0, 55.5]})
+    (bars,) = figures.ranked_bar_figure(loss, "label", "key", "GBP")["data"]
+    assert bars["hovertext"] == ["£55.50", "−£400"]  # the largest on top: B, then A
+    bins = pd.DataFrame({"low": [-200.0, 0.0], "high": [0.0, 200.0], "customers": [3, 9]})
+    (histogram,) = figures.histogram_figure(bins, "USD")["data"]
+    assert histogram["hovertext"] == ["−$200 – $0.00", "$0.00 – $200"]
+    assert histogram["hovertemplate"].startswith("%{hovertext}<br>")
+    cells = pd.DataFrame({"weekday": [0, 1], "day": ["Mon", "Tue"], "hour": [9, 10],
+                          "net_revenue": [-12.5, 30.0]})
+    (heat,) = figures.heatmap_figure(cells, "net_revenue", "Net revenue", "money",
+                                     "EUR")["data"]
+    assert heat["hovertext"][0][9] == "−€12.50" and heat["hovertext"][1][10] == "€30.00"
+    assert heat["hovertext"][0][10] == "n/a"  # an empty cell
+    for figure in (figures.ranked_bar_figure(loss, "label", "key", "GBP"),
+                   figures.histogram_figure(bins, "USD")):
+        assert "[money" not in json.dumps(figure)
+        go.Figure(figure)

@@ -82,13 +82,14 @@ def _figure(traces: Sequence[dict[str, Any]] = (), **layout: Any) -> Figure:
 # A money amount in a hover template, written by `_hover_money` and resolved by `_figure`:
 # plotly's template puts our symbol before the number's sign ("£-400.00") and its own "$"
 # format knows only the dollar, so each point's amounts are written here, as `format_money`
-# writes them ("−£400"), into the trace's hovertext.
-_MONEY = re.compile(r"\[money (?P<ref>[a-z]+(?:\[\d\])?) (?P<currency>[A-Za-z]{3})\]")
+# writes them ("−£400"), into the trace's hovertext. The mark is in angle brackets, which
+# `_text` escapes in every name a user wrote, so no product or campaign name can pass for one.
+_MONEY = re.compile(r"<money (?P<ref>[a-z]+(?:\[\d\])?) (?P<currency>[A-Za-z]{3})>")
 
 
 def _hover_money(ref: str, currency: str) -> str:
     """A money amount of the point's `ref` ('y', 'z', 'customdata[0]') in a hover template."""
-    return f"[money {ref} {currency}]"
+    return f"<money {ref} {currency}>"
 
 
 def _with_money_hovers(trace: dict[str, Any]) -> dict[str, Any]:
@@ -104,8 +105,7 @@ def _with_money_hovers(trace: dict[str, Any]) -> dict[str, Any]:
     if "%{" in template[start:end] or "hovertext" in trace or None in columns:
         return {**trace, "hovertemplate": _MONEY.sub(_plotly_money, template)}
     pieces = _MONEY.split(template[start:end])  # literal, ref, currency, literal, …
-    texts = _texts_per_point([column for column in columns if column is not None],
-                             pieces[0::3], [match["currency"] for match in found])
+    texts = _texts_per_point(columns, pieces[0::3], [match["currency"] for match in found])
     return {**trace, "hovertext": texts,
             "hovertemplate": f"{template[:start]}%{{hovertext}}{template[end:]}"}
 
@@ -122,21 +122,17 @@ def _point_values(trace: dict[str, Any], ref: str) -> list[Any] | None:
     return list(values)
 
 
-def _texts_per_point(columns: Sequence[list[Any]], literals: Sequence[str],
+def _texts_per_point(columns: Sequence[list[Any] | None], literals: Sequence[str],
                      currencies: Sequence[str]) -> list[Any]:
     """Each point's amounts written with the literal text between them; a grid for a grid."""
     def one(amounts: Sequence[Any]) -> Any:
         if amounts and all(isinstance(amount, list) for amount in amounts):
             return [one(cells) for cells in zip(*amounts, strict=True)]
-        written = [format_money(_number(amount), currency)
+        written = [format_money(amount, currency)
                    for amount, currency in zip(amounts, currencies, strict=True)]
         return "".join(part for pair in zip(literals, [*written, ""], strict=True)
                        for part in pair)
     return [one(amounts) for amounts in zip(*columns, strict=True)]
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None else float(value)
 
 
 def _plotly_money(match: re.Match[str]) -> str:

@@ -267,7 +267,12 @@ def test_money_in_hovers_is_signed_before_its_symbol() -> None:
                                      "EUR")["data"]
     assert heat["hovertext"][0][9] == "−€12.50" and heat["hovertext"][1][10] == "€30.00"
     assert heat["hovertext"][0][10] == "n/a"  # an empty cell
+    # A name a user wrote can never pass for the builders' mark of an amount.
+    (named,) = figures.heatmap_figure(cells, "net_revenue", "<money z EUR>", "money",
+                                      "EUR")["data"]
+    assert named["hovertemplate"].count("%{hovertext}") == 1
+    assert "&lt;money z EUR&gt;" in named["hovertemplate"]
     for figure in (figures.ranked_bar_figure(loss, "label", "key", "GBP"),
                    figures.histogram_figure(bins, "USD")):
-        assert "[money" not in json.dumps(figure)
+        assert "<money" not in json.dumps(figure)
         go.Figure(figure)

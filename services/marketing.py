@@ -142,9 +142,17 @@ def day_sums(daily: np.ndarray, rows: np.ndarray, first: np.ndarray,
     """Σ of row `rows[i]` of `daily` (a series per row, a column a day) from column
     `first[i]` to `last[i]`, for each i (pure): a difference of cumulative sums. Columns
     outside `daily` count as zero."""
-    cumulative = np.concatenate([np.zeros((daily.shape[0], 1)), np.cumsum(daily, axis=1)],
-                                axis=1)
-    edge = daily.shape[1]
+    return _span_sums(_cumulative(daily), rows, first, last)
+
+
+def _cumulative(daily: np.ndarray) -> np.ndarray:
+    """Each row's running sum, with a zero column first (so a span is one difference)."""
+    return np.concatenate([np.zeros((daily.shape[0], 1)), np.cumsum(daily, axis=1)], axis=1)
+
+
+def _span_sums(cumulative: np.ndarray, rows: np.ndarray, first: np.ndarray,
+               last: np.ndarray) -> np.ndarray:
+    edge = cumulative.shape[1] - 1
     return (cumulative[rows, np.clip(last + 1, 0, edge)]
             - cumulative[rows, np.clip(first, 0, edge)])
 
@@ -152,8 +160,9 @@ def day_sums(daily: np.ndarray, rows: np.ndarray, first: np.ndarray,
 def window_sums(daily: np.ndarray, rows: np.ndarray, days: np.ndarray,
                 spans: dict[str, tuple[int, int]]) -> dict[str, np.ndarray]:
     """`day_sums` over each named span of offsets around each post's day (`days`: its
-    column), of its row of `daily`."""
-    return {name: day_sums(daily, rows, days + first, days + last)
+    column), of its row of `daily` (the running sums are taken once for every span)."""
+    cumulative = _cumulative(daily)
+    return {name: _span_sums(cumulative, rows, days + first, days + last)
             for name, (first, last) in spans.items()}
 
 

@@ -122,11 +122,8 @@ HOUR = Rollup(SalesHour.__table__,
               frozenset({"sale_date", "sale_hour", "platform_id", "country"}))
 PRODUCT_DAY = Rollup(ProductDay.__table__,
                      frozenset({"sale_date", "platform_id", "product_id"}), orders_add_up=False)
-# The sales rollups that revision 3c1a9e5d7b20 rebuilds with this module: a rollup whose
-# table a later revision creates must stay out of it (its table does not exist there).
-ROLLUPS = (DAY, PRODUCT_MONTH, HOUR)
 # Every sales rollup, fewest rows first: the first that can answer is used.
-SALES_ROLLUPS = (*ROLLUPS, PRODUCT_DAY)
+ROLLUPS = (DAY, PRODUCT_MONTH, HOUR, PRODUCT_DAY)
 # Each known customer's sums per day (and platform and country): distinct customers do not
 # add up, but a distinct count over the rows with an order is the distinct count over the
 # lines, and per customer the stored sums add up like any rollup's.
@@ -223,7 +220,7 @@ def explain(lines: Lines, measures: Sequence[str], dimensions: Sequence[ColumnEl
     one_product = len(lines.filters.products) == 1 and not lines.filters.categories
     per_product = one_product or _groups_by_product(dimensions)
     reasons = []
-    for rollup in SALES_ROLLUPS:
+    for rollup in ROLLUPS:
         name = rollup.table.name
         if not needed <= rollup.keeps:
             reasons.append(f"{name} does not keep {', '.join(sorted(needed - rollup.keeps))}")
@@ -390,7 +387,7 @@ def _edges(start: dt.date, end: dt.date,
 # --- upkeep -----------------------------------------------------------------------------------
 
 def refresh(session: Session, start: dt.date | None = None, end: dt.date | None = None,
-            tables: Sequence[Rollup] = (*SALES_ROLLUPS, CUSTOMERS)) -> None:
+            tables: Sequence[Rollup] = (*ROLLUPS, CUSTOMERS)) -> None:
     """Rebuild the rollups (every one by default) for the sale dates start..end (all of them
     when None) from `order_lines`, in the caller's transaction."""
     # The hours first: the day sums come from them.

@@ -161,11 +161,7 @@ def _check_allowed(session: Session, job: ImportJob | None, user: User | None,
 def refusal(session: Session, job: ImportJob) -> str | None:
     """Why the data of `job` cannot be put back as it was before it; None when it can."""
     name = f"Import #{job.id} ({job.filename})"
-    if job.kind not in UNDO_KINDS:
-        if job.kind in IN_PLACE:
-            return (f"{name} is {_a(KINDS[job.kind].label.lower())} import: it "
-                    f"{IN_PLACE[job.kind]} and keeps no earlier version, so it cannot be "
-                    "undone. Import a corrected file instead.")
+    if job.kind not in UNDO_KINDS:  # the demo load: every import of a file can be undone
         return (f"{name} loaded the demo data, which loads as a whole into an empty "
                 "database only, so it cannot be undone.")
     if job.status == UNDONE:

@@ -126,7 +126,7 @@ def assert_rollups_match_the_lines(engine: sa.Engine, where: str) -> None:
     """Each rollup table holds exactly the pandas aggregation of the current order lines."""
     assert_customer_days_match_the_lines(engine, where)
     lines = raw_lines(engine)
-    for rollup in rollups.SALES_ROLLUPS:
+    for rollup in rollups.ROLLUPS:
         expected = expected_rollup(lines, rollups._key_names(rollup))
         stored = stored_rollup(engine, rollup)
         assert len(stored) > 0, f"{where}: {rollup.table.name} is empty"
@@ -334,7 +334,7 @@ def assert_services_agree(session: Session, filters: Filters, scope: Scope,
     for name, service in page_services(country).items():
         with statements_run(session) as statements:
             with_rollups = service(session, scope, filters, period)
-        read |= {table.name for table in (r.table for r in rollups.SALES_ROLLUPS)
+        read |= {table.name for table in (r.table for r in rollups.ROLLUPS)
                  if any(table.name in sql for sql in statements)}
         with rollups.base_tables_only():
             from_lines = service(session, scope, filters, period)

@@ -266,7 +266,6 @@ def data_segments(base: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns="gross_sales").reset_index(drop=True)
 
 
-
 # --- lifetime value: the historical distribution ------------------------------------------------
 
 def revenue_distribution(base: pd.DataFrame, bins: int = HISTOGRAM_BINS) -> dict[str, Any]:
@@ -286,7 +285,6 @@ def revenue_distribution(base: pd.DataFrame, bins: int = HISTOGRAM_BINS) -> dict
             "top_revenue_share": float(ordered[:top].sum()) / total if total else None,
             "top_threshold": float(ordered[top - 1]),
             "median": float(np.median(values)), "mean": float(values.mean())}
-
 
 
 # --- cohorts and new vs returning -------------------------------------------------------------
@@ -418,7 +416,6 @@ def countries(base: pd.DataFrame) -> pd.DataFrame:
     grouped["revenue_per_customer"] = grouped["net_revenue"] / grouped["customers"]
     return grouped.sort_values(["customers", "country"], ascending=[False, True]) \
         .reset_index(drop=True)
-
 
 
 # --- predicted lifetime value --------------------------------------------------------------------

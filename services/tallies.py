@@ -5,7 +5,8 @@ callback. Written through at once, each count was a read and an atomic file repl
 Redis round trip): a third of a cached callback's time. A tally adds its counts to the
 backend when a second has passed since its last write, or when its figures are read, so a
 worker's own counts are exact where it reads them and another worker's are at most that
-second late.
+second late. A worker that exits takes its last second of counts with it: status figures,
+not records.
 """
 from __future__ import annotations
 

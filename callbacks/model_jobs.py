@@ -22,7 +22,7 @@ from dashapp import jobs
 from dashapp.model_jobs import TrainingRequest, read_request, run_request, sign_request, untrained
 from dashapp.permissions import can_retrain
 from layouts import shell
-from layouts.model_status import MODEL_TRAINED, MODEL_VIEW, RETRAIN, TRAIN_REQUEST
+from layouts.model_status import MODEL_TRAINED, MODEL_VIEW, RETRAIN, TRAIN_DONE, TRAIN_REQUEST
 from layouts.pages import PAGES, page_for
 
 # Passes the view on to the training request on pages that score models only (in the
@@ -76,17 +76,20 @@ def register_callbacks(app: Dash) -> None:
             ids: list[dict[str, str]]) -> str:
         return training_ticket(server, data, clicks, ids)
 
-    # No declared output: the stamp is set with set_props. Dash's renderer holds every
-    # callback downstream of a pending one, so a declared Output(MODEL_TRAINED) would keep
-    # each panel of the page blank until training ended (minutes at scale) and add the
-    # request callback's round trip to every refresh. It is not the view store either: the
-    # view's own change starts training (a loop back into the view sync is a cycle).
-    @app.callback(Input(TRAIN_REQUEST, "data"), background=True,
+    # The stamp is set with set_props, not returned: Dash's renderer holds every callback
+    # downstream of a pending one, so a declared Output(MODEL_TRAINED) would keep each panel
+    # of the page blank until training ended (minutes at scale). The declared output is a
+    # store nothing listens to: a job replaced by a newer request answers no_update, which
+    # Dash refuses from a callback without outputs (a 500). It is not the view store either:
+    # the view's own change starts training (a loop back into the view sync is a cycle).
+    @app.callback(Output(TRAIN_DONE, "data"), Input(TRAIN_REQUEST, "data"), background=True,
                   manager=jobs.background_manager(server), prevent_initial_call=True)
-    def train(ticket: str | None) -> None:
+    def train(ticket: str | None) -> float:
         request = read_request(server, ticket) if ticket else None
         if request is None:
-            return  # forged, or older than the ticket's lifetime
+            raise PreventUpdate  # forged, or older than the ticket's lifetime
         trained = run_request(server, request)
-        if trained:
-            set_props(MODEL_TRAINED, {"data": {"trained": trained, "at": time.time()}})
+        if not trained:
+            raise PreventUpdate
+        set_props(MODEL_TRAINED, {"data": {"trained": trained, "at": time.time()}})
+        return time.time()

@@ -27,6 +27,8 @@ MODEL_VIEW = "model-view"
 TRAIN_REQUEST = "model-train-request"
 # The shell's store the training job sets when it stored models: the page's panels redraw.
 MODEL_TRAINED = "model-trained"
+# The training job's declared output, which nothing listens to (see callbacks/model_jobs).
+TRAIN_DONE = "model-train-done"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts.controls import button_group
-from layouts.model_status import MODEL_TRAINED, MODEL_VIEW, TRAIN_REQUEST
+from layouts.model_status import MODEL_TRAINED, MODEL_VIEW, TRAIN_DONE, TRAIN_REQUEST
 from layouts.views_menu import frame_parts, theme_picker, views_menu
 from services.filters import (
     CALENDAR_PRESETS,
@@ -302,6 +302,7 @@ def app_shell(email: str, links: Sequence[tuple[str, str]],
             dcc.Store(id=MODEL_VIEW),  # the view, on pages that score models (model_jobs)
             dcc.Store(id=TRAIN_REQUEST),  # the view's models to train (model_jobs)
             dcc.Store(id=MODEL_TRAINED),  # set when they are stored: model panels redraw
+            dcc.Store(id=TRAIN_DONE),  # the training job's own output; nothing listens
             html.Div(id=NOTICES),
             html.Main(id=CONTENT),
             *frame_parts(),  # the Views menu's dialogs and the theme's stores

@@ -39,6 +39,9 @@ DEFAULT_DIRECTORY_BYTES = 512 * 1024 * 1024
 log = logging.getLogger(__name__)
 # Set by a service whose answer must not be kept (see `skip_store`).
 _SKIP_STORE: contextvars.ContextVar[bool] = contextvars.ContextVar("skip_store", default=False)
+# The cache computing the current result, for the services it calls (see `reuse`).
+_ACTIVE: contextvars.ContextVar[ResultCache | None] = contextvars.ContextVar(
+    "active_cache", default=None)
 
 
 def skip_store() -> None:
@@ -77,6 +80,21 @@ def is_cached(service: Callable[..., Any]) -> bool:
     return bool(getattr(service, _CACHED, False))
 
 
+def reuse(service: Callable[..., T], session: Any, scope: Scope, *args: Any,
+          **kwargs: Any) -> T:
+    """Call a `@cached` service from inside another service: through the cache computing the
+    outer result when there is one (so a part several services share, say the pipeline's
+    win rates, is computed once for all of them), else directly (scripts, tests)."""
+    cache = _ACTIVE.get()
+
+    def compute() -> T:
+        return service(session, scope, *args, **kwargs)
+
+    if cache is None or not is_cached(service):
+        return compute()
+    return cache.get_or_compute(service, scope, args, kwargs, compute)
+
+
 class DirectoryCache(FileSystemCache):
     """cachelib's directory cache, pruned in bulk, never of its permanent entries, and
     bounded in bytes as well as in entries.
@@ -89,6 +107,12 @@ class DirectoryCache(FileSystemCache):
     permanent entries stay. The bytes written are counted in a management file next to
     cachelib's entry count (as approximate across workers as that count: every pass sets
     both to what is really there).
+
+    Both counts are kept in the process and added to the files at most once a second:
+    cachelib read and replaced the count file on every write, and the byte count doubled
+    that, three file replaces per stored result (a fifth of a cold Pipeline refresh). The
+    bounds are checked against the files as last read plus this process's own writes since,
+    so one process never overshoots; other workers' writes show within a second.
     """
 
     _bytes_file = "__pulseboard_cache_bytes"
@@ -96,6 +120,10 @@ class DirectoryCache(FileSystemCache):
     def __init__(self, cache_dir: str, threshold: int = 500,
                  max_bytes: int = DEFAULT_DIRECTORY_BYTES, **options: Any) -> None:
         self._max_bytes = max_bytes
+        self._pending_entries = 0  # written by this process since the last flush
+        self._pending_bytes = 0
+        self._known: tuple[int, int] | None = None  # (entries, bytes) as the files said
+        self._flushed_at = 0.0
         super().__init__(cache_dir, threshold=threshold, **options)
 
     @property
@@ -113,20 +141,60 @@ class DirectoryCache(FileSystemCache):
 
     def set(self, key: str, value: Any, timeout: Any = None,
             mgmt_element: bool = False) -> bool:
+        replaced = 0 if mgmt_element else self._size_of(key)  # an overwrite adds the change
         stored = super().set(key, value, timeout, mgmt_element)
-        if stored and not mgmt_element and self._max_bytes:
-            with contextlib.suppress(OSError):  # removed at once by another worker
-                size = os.path.getsize(self._get_filename(key))
-                super().set(self._bytes_file, self._byte_count + size, mgmt_element=True)
+        if stored and not mgmt_element:
+            self._pending_bytes += self._size_of(key) - replaced
+            self._flush_counts(force=False)
         return stored
+
+    def _size_of(self, key: str) -> int:
+        """The bytes of `key`'s file (0 when there is none, or another worker removed it)."""
+        try:
+            return os.path.getsize(self._get_filename(key))
+        except OSError:
+            return 0
+
+    def _update_count(self, delta: int | None = None, value: int | None = None) -> None:
+        if delta:  # a new entry: counted here until the next flush
+            self._pending_entries += delta
+        else:  # the true count, from a pass over the directory
+            super()._update_count(value=value)
+
+    def _flush_counts(self, force: bool) -> None:
+        """Add this process's counts to the files (once a second unless `force`) and read
+        back what every worker's writes make them."""
+        now = time.monotonic()
+        if not force and self._known is not None and now - self._flushed_at < 1.0:
+            return
+        entries = self._file_count + self._pending_entries
+        written = self._byte_count + self._pending_bytes
+        if self._threshold and self._pending_entries:
+            super()._update_count(value=entries)
+        if self._max_bytes and self._pending_bytes:
+            super().set(self._bytes_file, written, mgmt_element=True)
+        self._pending_entries = self._pending_bytes = 0
+        self._known, self._flushed_at = (entries, written), now
 
     def clear(self) -> bool:
         cleared = super().clear()
         super().set(self._bytes_file, 0, mgmt_element=True)
+        self._pending_entries = self._pending_bytes = 0
+        self._known, self._flushed_at = (0, 0), time.monotonic()
         return cleared
 
+    def _totals(self) -> tuple[int, int]:
+        """(entries, bytes): the files as last read plus this process's writes since."""
+        if self._known is None:
+            self._flush_counts(force=True)
+        entries, written = self._known or (0, 0)
+        return entries + self._pending_entries, written + self._pending_bytes
+
+    def _over_threshold(self) -> bool:
+        return bool(self._threshold) and self._totals()[0] > self._threshold
+
     def _over_bytes(self) -> bool:
-        return bool(self._max_bytes) and self._byte_count > self._max_bytes
+        return bool(self._max_bytes) and self._totals()[1] > self._max_bytes
 
     def _prune(self) -> None:
         if not self._over_threshold() and not self._over_bytes():
@@ -162,9 +230,12 @@ class DirectoryCache(FileSystemCache):
         for name in doomed:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(name)
-        self._update_count(value=permanent + len(kept))
-        super().set(self._bytes_file, permanent_bytes + sum(size for size, _ in kept),
-                    mgmt_element=True)
+        entries = permanent + len(kept)
+        written = permanent_bytes + sum(size for size, _name in kept)
+        self._update_count(value=entries)
+        super().set(self._bytes_file, written, mgmt_element=True)
+        self._pending_entries = self._pending_bytes = 0
+        self._known, self._flushed_at = (entries, written), time.monotonic()
 
 
 def backend_from_settings(redis_url: str | None, directory: str | None,
@@ -274,7 +345,11 @@ class ResultCache:
             self._count("hits")
             return found
         self._count("misses")
-        result, skipped = _compute_unless_skipped(compute)
+        active = _ACTIVE.set(self)
+        try:
+            result, skipped = _compute_unless_skipped(compute)
+        finally:
+            _ACTIVE.reset(active)
         if skipped:
             return result
         limit = self.max_entry_bytes if max_bytes is None else max_bytes

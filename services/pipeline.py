@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from models import Account, Opportunity, Platform, SalesRep, StageChange
 from models.pipeline import PipelineStage
-from services.cache import cached
+from services.cache import cached, reuse
 from services.filters import Filters, Period
 from services.metrics import money
 from services.periods import month_start
@@ -177,7 +177,7 @@ def stage_win_rates(session: Session, scope: Scope) -> dict[str, float | None]:
     This is the probability of a deal at that stage when none is stored on the deal or as
     the stage's default.
     """
-    return _win_rates(session, scope, stage_order(session, scope))
+    return _win_rates(session, scope, reuse(stage_order, session, scope))
 
 
 @dataclass(frozen=True)
@@ -195,9 +195,9 @@ class Weights:
 
 
 def stage_weights(session: Session, scope: Scope) -> Weights:
-    """The stages and their win rates, read once per service (two small queries)."""
-    stages = stage_order(session, scope)
-    return Weights(stages, _win_rates(session, scope, stages))
+    """The stages and their win rates (cached once for the four services that weigh deals:
+    the win rates scan every closed deal's history)."""
+    return Weights(reuse(stage_order, session, scope), reuse(stage_win_rates, session, scope))
 
 
 def _probability(stage: SQLColumnExpression[Any], rates: dict[str, float | None],

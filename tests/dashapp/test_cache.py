@@ -269,3 +269,47 @@ def test_a_data_change_reaches_workers_running_other_code(tmp_path: Path) -> Non
     assert new.get_or_compute(str, Scope.everything(), (1,), {}, lambda: "before") == "before"
     old.invalidate()  # an import on a worker still running the old code, mid-deploy
     assert new.get_or_compute(str, Scope.everything(), (1,), {}, lambda: "after") == "after"
+
+
+def test_a_part_two_services_share_is_computed_once_per_scope(tmp_path: Path) -> None:
+    from services.cache import ResultCache, backend_from_settings, cached, reuse
+    from services.scope import Scope
+
+    computed: list[Scope] = []
+
+    @cached
+    def win_rates(session: object, scope: Scope) -> dict[str, float]:
+        computed.append(scope)
+        return {"lead": 0.25}
+
+    def kpis(session: object, scope: Scope) -> float:
+        return reuse(win_rates, session, scope)["lead"] * 4
+
+    def funnel(session: object, scope: Scope) -> float:
+        return reuse(win_rates, session, scope)["lead"] * 8
+
+    cache = ResultCache(backend_from_settings(None, str(tmp_path)), "sqlite:///shared.db")
+    everyone, limited = Scope.everything(), Scope(user_id=2, platform_ids=frozenset({1}))
+    for outer, expected in ((kpis, 1.0), (funnel, 2.0)):
+        for scope in (everyone, limited):
+            assert cache.get_or_compute(outer, scope, (), {},
+                                        lambda o=outer, s=scope: o(None, s)) == expected
+    # Once per scope through the cache; a limited user never gets the other scope's part.
+    assert computed == [everyone, limited]
+    assert kpis(None, everyone) == 1.0 and len(computed) == 3  # no cache around: direct
+
+
+def test_two_workers_counts_add_up_in_the_directory(tmp_path: Path) -> None:
+    from services.cache import backend_from_settings
+
+    first, second = (backend_from_settings(None, str(tmp_path), ttl=600) for _ in range(2))
+    for n in range(10):
+        first.set(f"a{n}", "x" * 100)
+    for n in range(5):
+        second.set(f"b{n}", "y" * 100)
+    first.set("a0", "x" * 100)  # an overwrite is not a new entry
+    for backend in (first, second):
+        backend._flush_counts(force=True)
+    entries = [path for path in tmp_path.iterdir() if not backend._is_mgmt(path.name)]
+    assert len(entries) == 15 and first._file_count == 15
+    assert first._byte_count == sum(path.stat().st_size for path in entries)

@@ -2,6 +2,7 @@
 posting slot, on a timeline (`/marketing`)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import dash_ag_grid as dag
@@ -92,6 +93,14 @@ def post_href(view: View, post: int | str) -> str:
     return f"{PATH}?{to_query(view.filters, {**view.page, 'post': str(post)}, PARAMS)}"
 
 
+def post_hrefs(view: View, posts: Sequence[int]) -> list[str]:
+    """`post_href` of many posts: the query is written once (a thousand posts wrote it a
+    thousand times), the post's number put in its place."""
+    mark = "987654321"  # a valid post number no other part of a query holds
+    template = post_href(view, mark)
+    return [template.replace(f"post={mark}", f"post={int(post)}") for post in posts]
+
+
 def _window_words(context: Context) -> str:
     window = int(context.view.page["window"])
     return "day +1" if window == 1 else f"days +1 to +{window}"
@@ -128,9 +137,13 @@ def draw_timeline(daily: pd.DataFrame, context: Context) -> Drawn:
     posts = context.data["posts"]
     if posts.empty:
         return Drawn(figures.empty_figure(_posts_empty(context)))
-    markers = posts.assign(day=posts["post_date"], key=posts["post_id"].astype(str),
-                           hover=[_post_hover(row, context.currency)
-                                  for row in posts.itertuples()])
+    # Only the columns the markers need: the chart splits them by type, and the whole posts
+    # frame (captions and all) would be copied for every type.
+    shown = posts[["post_id", "post_type", "platform", "product", "lift", "lift_pct"]]
+    markers = pd.DataFrame({"day": posts["post_date"], "key": posts["post_id"].astype(str),
+                            "post_type": posts["post_type"],
+                            "hover": [_post_hover(row, context.currency)
+                                      for row in shown.itertuples()]})
     what = "the chosen products" if context.filters.products or context.filters.categories \
         else "the whole shop"
     figure = figures.timeline_markers_figure(daily, markers, "post_type", "hover",
@@ -154,8 +167,10 @@ def draw_scatter(posts: pd.DataFrame, context: Context) -> Drawn:
     if measured.empty:
         return Drawn(figures.empty_figure(_posts_empty(context)))
     correlation = service.rank_correlation(measured["engagement"], measured["lift"])
-    named = measured.assign(name=[f"#{row.post_id} {row.product}"
-                                  for row in measured.itertuples()])
+    named = pd.DataFrame({"engagement": measured["engagement"], "lift": measured["lift"],
+                          "post_type": measured["post_type"],
+                          "name": "#" + measured["post_id"].astype(str) + " "
+                                  + measured["product"].astype(str)})
     figure = figures.grouped_scatter_figure(named, "engagement", "lift", "post_type", "name",
                                             "Engagement (likes + comments + shares + saves)",
                                             "Sales lift", "money", context.currency, x_log=True)
@@ -263,12 +278,14 @@ def draw_recommendation(result: dict[str, Any], context: Context) -> Drawn:
 def post_rows(posts: pd.DataFrame, view: View, currency: str) -> list[dict[str, Any]]:
     """The posts as grid rows, newest first: numbers stay numbers next to their text."""
     money, percent = figures.format_money, figures.format_percent
+    newest = posts.iloc[::-1]
+    hrefs = post_hrefs(view, newest["post_id"].tolist())
     rows = []
-    for row in posts.iloc[::-1].itertuples():
+    for row, href in zip(newest.itertuples(), hrefs, strict=True):
         interval = "" if pd.isna(row.lift) else \
             f"{money(row.lift_low, currency)} to {money(row.lift_high, currency)}"
         rows.append({
-            "post": f"[#{row.post_id}]({post_href(view, row.post_id)})",
+            "post": f"[#{row.post_id}]({href})",
             "posted": f"{row.post_date:%a %d %b %Y} {row.hour:02d}h",
             "post_type": row.post_type, "platform": row.platform, "product": row.product,
             "engagement": int(row.engagement), "interval": interval,

@@ -351,14 +351,18 @@ def group_lift(posts: pd.DataFrame, by: str, order: tuple[Any, ...] | None = Non
     Columns: group, posts, mean_lift, mean_low, mean_high, lift_pct, pct_low, pct_high,
     enough.
     """
-    measured = posts.loc[posts["lift"].notna()]
+    measured = posts["lift"].notna().to_numpy()
+    # Plain arrays: a boolean selection of the posts frame per group copied every column.
+    keys = posts[by].to_numpy()[measured]
+    lift = posts["lift"].to_numpy(dtype=float)[measured]
+    baseline = posts["baseline"].to_numpy(dtype=float)[measured]
     rng = np.random.default_rng(seed)
-    groups = list(order) if order else sorted(measured[by].dropna().unique())
+    groups = list(order) if order else sorted(pd.unique(keys[pd.notna(keys)]))
     rows = []
     for group in groups:
-        part = measured.loc[measured[by] == group]
-        rows.append({"group": group, "posts": len(part),
-                     **_interval_of(part["lift"].to_numpy(), part["baseline"].to_numpy(), rng)})
+        part = keys == group
+        rows.append({"group": group, "posts": int(part.sum()),
+                     **_interval_of(lift[part], baseline[part], rng)})
     frame = pd.DataFrame(rows, columns=["group", "posts", "mean_lift", "mean_low", "mean_high",
                                         "lift_pct", "pct_low", "pct_high"])
     frame["enough"] = frame["posts"] >= MIN_POSTS

@@ -485,3 +485,14 @@ def test_the_recommendation_is_pending_and_not_cached_until_trained(
     result = answer()
     assert result["status"] == "too_few" and result["model"]["run_id"] == trained.run_id
     assert f"at least {model.MIN_POSTS}" in result["text"]
+
+
+def test_the_posts_links_are_each_posts_own_view() -> None:
+    from dashapp.filters import parse_query
+    from layouts import marketing as page
+
+    view = parse_query("range=12m&platform=amazon&window=5&tab=posts&post=7", page.PARAMS)
+    posts = [3, 41, 1_000_000]
+    assert page.post_hrefs(view, posts) == [page.post_href(view, post) for post in posts]
+    assert parse_query(page.post_hrefs(view, [41])[0].split("?", 1)[1], page.PARAMS) \
+        .page["post"] == "41"

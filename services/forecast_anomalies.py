@@ -15,14 +15,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, func
 from sqlalchemy.orm import Session
 
-from models import OrderLine, Platform, Product
+from services import forecasting
 from services.cache import cached
+from services.day_frames import (
+    PLATFORM_MEASURES,
+    Frames,
+    between,
+    by_day,
+    platform_days,
+    present,
+)
 from services.filters import Filters, Period
-from services.overview import UNCATEGORISED
-from services.rollups import Lines, aggregate_select
+from services.rollups import Lines
 from services.sales import data_bounds
 from services.scope import Scope
 
@@ -138,37 +144,6 @@ def describe(day: dt.date, actual: float, typical: float, driver_kind: str, driv
 
 # --- from the database ------------------------------------------------------------------------
 
-def _by_day(session: Session, lines: Lines, measures: list[str], member: ColumnElement[Any],
-            joins: list[tuple[Any, ColumnElement[bool]]],
-            days: list[dt.date] | None = None) -> dict[str, pd.DataFrame]:
-    """Each measure per day (rows, every day of the lines) and member (columns), in one
-    read; only the given `days` are read (the others are 0) when they are given."""
-    stmt = aggregate_select(lines, measures, [OrderLine.sale_date.label("day"), member], joins)
-    if days is not None:
-        # Not a date range: a day and its neighbours are 9 days spread over 9 weeks.
-        stmt = stmt.where(stmt.selected_columns["day"].in_(days))
-    # Tuples, not rows: pandas inspects every Row object (seven times slower at 6,000 rows).
-    frame = pd.DataFrame([tuple(row) for row in session.execute(stmt)],
-                         columns=["day", member.name, *measures])
-    frame["day"] = pd.to_datetime(frame["day"]).dt.normalize()
-    every_day = pd.date_range(lines.start, lines.end)
-    # Each (day, member) is one group of the query: a pivot, summed only to be safe.
-    grouped = frame.groupby(["day", member.name])
-    return {measure: grouped[measure].sum().astype(float).unstack(fill_value=0.0)
-            .reindex(every_day).fillna(0.0).rename_axis(columns=member.name)
-            for measure in measures}
-
-
-def _dimensions() -> dict[str, tuple[ColumnElement[Any], list[tuple[Any, Any]]]]:
-    return {
-        "platform": (Platform.name.label("platform"),
-                     [(Platform, Platform.id == OrderLine.platform_id)]),
-        "country": (func.coalesce(OrderLine.country, "Unknown").label("country"), []),
-        "category": (func.coalesce(Product.category, UNCATEGORISED).label("category"),
-                     [(Product, Product.id == OrderLine.product_id)]),
-    }
-
-
 def neighbour_days(days: list[pd.Timestamp], last: pd.Timestamp) -> list[dt.date]:
     """Every day that the typical values of `days` rest on (the same weekday up to four
     weeks either side, up to `last`), and the days themselves."""
@@ -183,8 +158,21 @@ def _members(session: Session, filters: Filters, scope: Scope, metric: str,
     their neighbours only: one read each, whatever the number of days and the range."""
     needed = neighbour_days(days, platforms.index[-1])
     lines = Lines(filters, scope, platforms.index[0].date(), platforms.index[-1].date())
-    return {kind: _by_day(session, lines, [metric], *_dimensions()[kind], needed)[metric]
+    return {kind: by_day(session, lines, [metric], kind, needed)[metric]
             for kind in ("category", "country")} if needed else {}
+
+
+def _platform_frames(session: Session, scope: Scope, filters: Filters, period: Period,
+                     metric: str, start: dt.date, end: dt.date) -> Frames:
+    """Net revenue and orders per day and platform from `start` to `end`: from the view's
+    trained forecast, which keeps them up to its as-of date, else read."""
+    if metric not in PLATFORM_MEASURES:
+        return present(by_day(session, Lines(filters, scope, start, end), [metric, "orders"],
+                              "platform"))
+    kept = forecasting.kept_platform_days(session, scope, filters, period, metric)
+    if kept is not None:
+        return between(kept, start, end)
+    return present(platform_days(session, Lines(filters, scope, start, end)))
 
 
 def _drivers(day: pd.Timestamp, sign: float, frames: dict[str, pd.DataFrame],
@@ -207,11 +195,9 @@ def anomalies(session: Session, scope: Scope, filters: Filters, period: Period,
     end = min(period.end, period.asof)
     if first is None or first > end:
         return pd.DataFrame(columns=COLUMNS)
-    member, joins = _dimensions()["platform"]
     reach = min(period.asof, end + dt.timedelta(weeks=NEIGHBOUR_WEEKS))
     start = max(first, period.start - dt.timedelta(weeks=NEIGHBOUR_WEEKS))
-    lines = Lines(filters, scope, start, reach)
-    read = _by_day(session, lines, list(dict.fromkeys([metric, "orders"])), member, joins)
+    read = _platform_frames(session, scope, filters, period, metric, start, reach)
     platforms = read[metric]
     found = flagged_days(platforms,
                          read["orders"].reindex(columns=platforms.columns, fill_value=0.0))

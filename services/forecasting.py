@@ -8,7 +8,7 @@ replays what the page would have said that day. The model is in `services.foreca
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ from models import OrderLine
 from services import forecast_model as model
 from services import model_store
 from services.cache import cached, skip_store
+from services.day_frames import Frames, platform_days
 from services.filters import Filters, Period, format_range
 from services.metrics import METRICS, money
 from services.model_store import ModelKey, Trained, model_key
@@ -129,6 +130,9 @@ class Modelled:
     # without being read again. None in runs stored before they were kept.
     series: pd.Series | None = None
     seasonality: dict[str, Any] | None = None
+    # Net revenue and orders per day and platform over the same days: the anomaly list's
+    # read (`services.day_frames.platform_days`). None in runs stored before it was kept.
+    platform_days: Frames | None = None
 
 
 def _fit_series(series: pd.Series, country: str | None) -> Modelled:
@@ -141,6 +145,14 @@ def _fit_series(series: pd.Series, country: str | None) -> Modelled:
     fitted = model.fit(series, calendar, yearly, test.params)
     return Modelled(test, fitted.params, calendar, yearly, yearly_text, series,
                     seasonality_of(series))
+
+
+def kept_platform_days(session: Session, scope: Scope, filters: Filters, period: Period,
+                       metric: str) -> Frames | None:
+    """The per-day, per-platform frames the view's trained forecast kept (its history up to
+    the as-of date), or None when it is not trained or kept none."""
+    trained = _stored_model(session, scope, filters, period, metric)
+    return trained.artefact.platform_days if trained is not None else None
 
 
 def _stored_model(session: Session, scope: Scope, filters: Filters, period: Period,
@@ -164,10 +176,12 @@ def train_forecast(session: Session, scope: Scope, filters: Filters, period: Per
         if problem:
             return problem, {**about, "problem": problem}
         country = model.holiday_code(business_country(session, scope, filters, period.asof))
+        frames = platform_days(session, Lines(filters, scope, series.index[0].date(),
+                                              period.asof))
         # End the read transaction before the long fit: on SQLite it holds a shared lock
         # that makes every writer (another training starting) time out meanwhile.
         session.rollback()
-        modelled = _fit_series(series, country)
+        modelled = replace(_fit_series(series, country), platform_days=frames)
         return modelled, {**about, **model.mean_errors(modelled.backtest.origins),
                           "origins": len(modelled.backtest.origins),
                           "model": model.MODEL_NAME}

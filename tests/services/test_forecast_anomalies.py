@@ -151,3 +151,25 @@ def test_a_planted_outage_in_a_quiet_series_is_found() -> None:
     wide.loc["2024-06-12", "Web"] = 4.0
     found = flagged_days(wide)
     assert list(found["day"]) == [pd.Timestamp("2024-06-12")]
+
+
+def test_a_trained_forecast_lends_the_list_its_platform_days(demo: Session) -> None:
+    from services import forecasting
+
+    filters = Filters(range="12m")  # its window starts after the data's first day
+    period = resolve(demo, EVERYTHING, filters)
+    read = anomalies(demo, EVERYTHING, filters, period, "orders")
+    forecasting.train_forecast(demo, EVERYTHING, filters, period, "orders")
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(statement)
+
+    sa.event.listen(demo.get_bind(), "before_cursor_execute", record)
+    try:
+        kept = anomalies(demo, EVERYTHING, filters, period, "orders")
+    finally:
+        sa.event.remove(demo.get_bind(), "before_cursor_execute", record)
+    assert not [sql for sql in seen if "AS platform" in sql]  # the per-platform read is kept
+    assert not read.empty
+    pd.testing.assert_frame_equal(kept, read)

@@ -1,6 +1,15 @@
 /* Pulseboard client-side callbacks (served from assets/, so the CSP allows them). */
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
   pulseboard: {
+    /* The menu's links keep the view's filters: `nav` is their query, written by the server
+       (the one filter model); each link is its page's path and that query. */
+    keepFiltersInNav: function (data, ids) {
+      if (!data || typeof data.nav !== "string") {
+        return window.dash_clientside.no_update;
+      }
+      return ids.map(function (id) { return id.path + "?" + data.nav; });
+    },
+
     /* The menu on a narrow screen: the toggler opens and closes it; going to a page closes it. */
     toggleMenu: function (clicks, pathname, isOpen) {
       const trigger = window.dash_clientside.callback_context.triggered[0];

@@ -23,7 +23,7 @@ from flask_login import current_user
 
 from dashapp.context import fetch, setting
 from dashapp.filters import View, page_choices, parse_query, to_query, view_query
-from dashapp.views import checked_view, store_payload, view_from_store
+from dashapp.views import checked_view, store_payload
 from layouts import shell
 from layouts.pages import Page, page_for
 from services.activity import data_status
@@ -391,7 +391,7 @@ def register_callbacks(app: Dash) -> None:
             # The refresh setting travels with the view (the nav links keep it); the tick
             # changes the store on a timer, so every panel runs again.
             {**store_payload(pathname or "/", view, period, params), "refresh": view.refresh,
-             "tick": tick},
+             "tick": tick, "nav": to_query(filters, refresh=view.refresh)},
             notices_output(view.notices, trigger),
             period.label,
             shell.filter_summary(filters, period),
@@ -412,20 +412,15 @@ def register_callbacks(app: Dash) -> None:
     def search_products(search: str | None, selected: list[str] | None) -> list[dict[str, str]]:
         return product_items(fetch(product_options, search or "", selected or []))
 
-    @app.callback(
+    # The menu's links keep the filters: the query is written by `sync` (into the store's
+    # "nav"), the browser only puts it after each page's path; a server callback for this
+    # cost every refresh of every page one more request.
+    app.clientside_callback(
+        ClientsideFunction(namespace="pulseboard", function_name="keepFiltersInNav"),
         Output({"type": "nav-link", "path": ALL}, "href"),
         Input(shell.STORE, "data"),
         State({"type": "nav-link", "path": ALL}, "id"),
     )
-    def keep_filters_in_nav(data: dict[str, Any] | None,
-                            ids: list[dict[str, str]]) -> list[str]:
-        parsed = view_from_store(data)
-        if parsed is None or data is None:
-            raise PreventUpdate
-        refresh = data.get("refresh")  # from the browser: only a known setting is kept
-        kept = refresh if isinstance(refresh, str) and refresh in REFRESHES else ""
-        query = to_query(parsed[0].filters, refresh=kept)
-        return [f"{component['path']}?{query}" for component in ids]
 
     app.clientside_callback(
         ClientsideFunction(namespace="pulseboard", function_name="toggleMenu"),

@@ -104,6 +104,12 @@ def dropdown_labels(dash_duo: DashComposite, dom_id: str) -> list[str]:
     return [item.get_attribute("textContent").strip() for item in items]
 
 
+def nav_query(dash_duo: DashComposite, path: str) -> dict[str, list[str]]:
+    """The query of the menu's link to `path`."""
+    link = find(dash_duo, json.dumps({"path": path, "type": "nav-link"}, separators=(",", ":")))
+    return parse_qs(urlsplit(link.get_attribute("href")).query)
+
+
 def choose_platform(dash_duo: DashComposite, name: str) -> None:
     """Open the platform dropdown and pick `name`."""
     dash_duo.find_element("#filter-platform").click()
@@ -136,6 +142,10 @@ def test_platform_filter_updates_url_and_figures_and_back_restores(
     wait_until(lambda: query_of(dash_duo.driver).get("platform") == ["instagram"], what="URL")
     wait_until(lambda: kpi_text(dash_duo) != before_revenue, what="new KPI value")
     wait_until(lambda: platform_labels(dash_duo) == ["Instagram"], what="one platform bar")
+    # The menu's links keep the filters (the browser writes them from the store).
+    wait_until(lambda: nav_query(dash_duo, "/products") == {
+        "range": ["90d"], "platform": ["instagram"], "grain": ["day"], "compare": ["prev"]},
+        what="the Products link with the filters")
 
     dash_duo.driver.back()
     wait_until(lambda: "platform" not in query_of(dash_duo.driver), what="URL after back")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from models import DataRevision, ModelRun, utcnow
@@ -79,10 +79,15 @@ def bump_data_revision(session: Session) -> int:
 
 def stored(session: Session, key: ModelKey) -> Trained | None:
     """The latest successful run of `key` at the current data revision, if any."""
-    run = session.scalars(
-        select(ModelRun).where(ModelRun.kind == key.kind, ModelRun.digest == key.digest,
-                               ModelRun.data_revision == data_revision(session),
-                               ModelRun.status == "done")
+    # One statement of plain columns, not two and an ORM object: every panel of a model
+    # page looks its model up on every refresh.
+    current = select(DataRevision.revision).where(DataRevision.id == 1).scalar_subquery()
+    run = session.execute(
+        select(ModelRun.id, ModelRun.kind, ModelRun.label, ModelRun.artefact, ModelRun.metrics,
+               ModelRun.finished_at, ModelRun.started_at, ModelRun.seconds,
+               ModelRun.data_revision)
+        .where(ModelRun.kind == key.kind, ModelRun.digest == key.digest,
+               ModelRun.data_revision == func.coalesce(current, 0), ModelRun.status == "done")
         .order_by(ModelRun.id.desc()).limit(1)).first()
     if run is None or run.artefact is None:
         return None

@@ -110,7 +110,7 @@ class DirectoryCache(FileSystemCache):
 
     Both counts are kept in the process and added to the files at most once a second:
     cachelib read and replaced the count file on every write, and the byte count doubled
-    that, three file replaces per stored result (a fifth of a cold Pipeline refresh). The
+    that, three file replaces per stored result (a tenth of a cold Pipeline refresh). The
     bounds are checked against the files as last read plus this process's own writes since,
     so one process never overshoots; other workers' writes show within a second.
     """

@@ -47,7 +47,7 @@ from services.imports.pipeline import analyse
 from services.imports.reader import import_limits
 from services.imports.report import ImportReport
 from services.imports.runner import CHECK, DEMO, IMPORT, JobRequest
-from services.imports.undo import refused_imports, undo_import, undoable_imports
+from services.imports.undo import undo_choices, undo_import
 from services.imports.uploads import save_upload
 
 
@@ -111,18 +111,13 @@ def quality_for(data: dict[str, Any] | None) -> Any:
     return ids.quality_view(fetch(data_quality), can_administer())
 
 
-def undo_options(data: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The imports the logged-in user may undo now."""
+def undo_choices_for(data: dict[str, Any] | None) -> tuple[list[dict[str, Any]], Any]:
+    """The imports the logged-in user may undo now, and why the latest ones not offered
+    cannot be undone."""
     if not data or data.get("path") != ids.PATH or not can_import():
         raise PreventUpdate
-    return ids.undo_options(fetch(undoable_imports, current_user.id))
-
-
-def undo_refusals(data: dict[str, Any] | None) -> Any:
-    """Why the latest imports of the logged-in user that are not offered cannot be undone."""
-    if not data or data.get("path") != ids.PATH or not can_import():
-        raise PreventUpdate
-    return ids.undo_refusals(fetch(refused_imports, current_user.id))
+    choices = fetch(undo_choices, current_user.id)
+    return ids.undo_options(choices.offered), ids.undo_refusals(choices.refused)
 
 
 def undo(job_id: int | None) -> Any:
@@ -372,7 +367,8 @@ def register_callbacks(app: Dash) -> None:
                   Input(STORE, "data"), Input(ids.LAST_REPORT, "data"),
                   Input(ids.CHANGED, "data"))
     def undo_choices(data: dict[str, Any] | None, _report: Any, _changed: Any) -> tuple:
-        return undo_options(data), None, undo_refusals(data)
+        options, refusals = undo_choices_for(data)
+        return options, None, refusals
 
     @app.callback(Output(ids.UNDO, "disabled"), Input(ids.UNDO_CHOICE, "value"))
     def undo_ready(choice: int | None) -> bool:

@@ -226,35 +226,49 @@ def _own_loaded_jobs(session: Session, scope: Scope, user_id: int) -> list[Impor
     user = session.get(User, user_id)
     if user is None or not user.active:
         return []
-    jobs = (session.get(ImportJob, row["id"]) for row in import_history(session, scope,
-                                                                         limit=50))
+    order = [row["id"] for row in import_history(session, scope, limit=50)]
+    found = {job.id: job for job in  # one query, not one per row of the history
+             session.scalars(select(ImportJob).where(ImportJob.id.in_(order)))} if order else {}
+    jobs = (found.get(job_id) for job_id in order)
     return [job for job in jobs if job is not None and job.status == SUCCEEDED
             and (user.role == "admin" or job.user_id == user.id)]
+
+
+@dataclass(frozen=True)
+class UndoChoices:
+    """The latest imports the user may undo now (id, file name, rows loaded, start time) and
+    those they would undo but may not (id, file name, why), newest first."""
+
+    offered: list[dict[str, Any]]
+    refused: list[dict[str, Any]]
+
+
+def undo_choices(session: Session, scope: Scope, user_id: int, offered: int = 10,
+                 refused: int = 5) -> UndoChoices:
+    """Both lists of the Data page's undo, from one look at each import (each look weighs
+    every row the import kept)."""
+    choices = UndoChoices([], [])
+    for job in _own_loaded_jobs(session, scope, user_id):
+        if len(choices.offered) >= offered and len(choices.refused) >= refused:
+            break
+        why = refusal(session, job)
+        if why is None and len(choices.offered) < offered:
+            choices.offered.append({"id": job.id, "filename": job.filename,
+                                    "rows": job.rows_loaded, "started_at": job.started_at})
+        elif why and len(choices.refused) < refused:
+            choices.refused.append({"id": job.id, "filename": job.filename, "why": why})
+    return choices
 
 
 def undoable_imports(session: Session, scope: Scope, user_id: int,
                      limit: int = 10) -> list[dict[str, Any]]:
     """The latest imports the user may undo now, newest first: id, file name, rows loaded
     and start time."""
-    out: list[dict[str, Any]] = []
-    for job in _own_loaded_jobs(session, scope, user_id):
-        if len(out) >= limit:
-            break
-        if refusal(session, job) is None:
-            out.append({"id": job.id, "filename": job.filename, "rows": job.rows_loaded,
-                        "started_at": job.started_at})
-    return out
+    return undo_choices(session, scope, user_id, offered=limit, refused=0).offered
 
 
 def refused_imports(session: Session, scope: Scope, user_id: int,
                     limit: int = 5) -> list[dict[str, Any]]:
     """The latest imports the user would undo but may not, newest first: id, file name and
     why, for the Data page to say."""
-    out: list[dict[str, Any]] = []
-    for job in _own_loaded_jobs(session, scope, user_id):
-        if len(out) >= limit:
-            break
-        why = refusal(session, job)
-        if why:
-            out.append({"id": job.id, "filename": job.filename, "why": why})
-    return out
+    return undo_choices(session, scope, user_id, offered=0, refused=limit).refused

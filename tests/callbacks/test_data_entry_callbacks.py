@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from callbacks.data import enter_sale, quality_for, undo, undo_options, undo_refusals
+from callbacks.data import enter_sale, quality_for, undo, undo_choices_for
 from dashapp.context import result_cache
 from dashapp.extensions import db
 from layouts import data as ids
@@ -62,13 +62,13 @@ def test_a_sale_entered_then_undone_through_the_callbacks(server: Flask,
         assert result_cache().data_version() > version
         summary = text(quality_for(page))
         assert "Sales (order lines)" in summary and "sale CB-1 entered by hand" in summary
-        [option] = undo_options(page)
+        [option] = undo_choices_for(page)[0]
         assert "sale CB-1 entered by hand (1 row," in option["label"]
         version = result_cache().data_version()
         done = undo(option["value"])
         assert "was undone: 1 order and 1 line removed" in text(done)
         assert result_cache().data_version() > version
-        assert undo_options(page) == []
+        assert undo_choices_for(page)[0] == []
         refused = undo(option["value"])
         assert "already undone" in text(refused)
     assert fresh_sqlite.scalar("SELECT COUNT(*) FROM order_lines") == 0
@@ -86,7 +86,7 @@ def test_an_import_that_replaced_orders_is_undone_through_the_callbacks(
     fresh_sqlite.run(SALES.encode(), "march.csv")
     again = fresh_sqlite.run(SALES.encode().replace(b",1,5,", b",3,5,"), "march-fixed.csv")
     with callback_request(server, ADMIN):
-        assert [option["value"] for option in undo_options(page)][:1] == [again.job_id]
+        assert [option["value"] for option in undo_choices_for(page)[0]][:1] == [again.job_id]
         done = text(undo(again.job_id))
         assert "2 orders and 3 lines removed, 2 orders and 3 lines it had replaced put back" \
             in done
@@ -107,20 +107,20 @@ def test_a_products_import_is_offered_and_undone_through_the_callbacks(
     second = fresh_sqlite.run(b"SKU,Name,Unit cost\nCB-SKU,Big cup,1.75\nCB-NEW,Plate,3\n",
                               "products-fixed.csv", kind="products")
     with callback_request(server, ADMIN):
-        assert [option["value"] for option in undo_options(page)][:1] == [second.job_id]
-        refused = text(undo_refusals(page))  # the first: the second changed one of its rows
+        assert [option["value"] for option in undo_choices_for(page)[0]][:1] == [second.job_id]
+        refused = text(undo_choices_for(page)[1])  # the first: the second changed one of its rows
         assert f"Import #{first.job_id} (products.csv) cannot be undone: 1 of the 2 " \
                f"products it changed was changed again by import #{second.job_id}" in refused
         version = result_cache().data_version()
         done = text(undo(second.job_id))
         assert "was undone: 1 row put back as it was and 1 row it had added removed" in done
         assert result_cache().data_version() > version
-        assert [option["value"] for option in undo_options(page)][:1] == [first.job_id]
+        assert [option["value"] for option in undo_choices_for(page)[0]][:1] == [first.job_id]
     with fresh_sqlite.engine.connect() as connection:
         pd.testing.assert_frame_equal(pd.read_sql_table("products", connection), before)
     with fresh_sqlite.engine.begin() as connection:  # as an import made before changes were kept
         connection.execute(sa.text("DELETE FROM import_row_changes"))
     with callback_request(server, ADMIN):
-        refused = text(undo_refusals(page))
+        refused = text(undo_choices_for(page)[1])
         assert f"Import #{first.job_id} (products.csv)" in refused
         assert "updates the shared product catalogue in place" in refused

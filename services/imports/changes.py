@@ -204,8 +204,12 @@ def _tables(session: Session, job_id: int) -> list[Table]:
 
 def _changed(job_id: int, table: Table) -> ColumnElement[bool]:
     """The job's kept rows of `table` that the import changed (not only touched)."""
-    return and_(_mine(job_id, table),
-                _as_text(CHANGES.c.before).is_distinct_from(_as_text(CHANGES.c.after)))
+    return and_(_mine(job_id, table), _differs(CHANGES))
+
+
+def _differs(changes: Any) -> ColumnElement[bool]:
+    """A kept row (of `changes`, the table or an alias) whose import changed it."""
+    return _as_text(changes.c.before).is_distinct_from(_as_text(changes.c.after))
 
 
 def conflicts(session: Session, job_id: int) -> list[Conflict]:
@@ -220,9 +224,11 @@ def conflicts(session: Session, job_id: int) -> list[Conflict]:
         moved = session.scalar(select(func.count()).select_from(since.subquery())) or 0
         if moved:
             later = CHANGES.alias("later")
+            # Only later imports that changed the row: one that re-imported it as it was
+            # puts nothing of it back, so undoing that one would not help.
             jobs = session.scalars(select(later.c.job_id).distinct().where(
                 later.c.table_name == table.name, later.c.job_id > job_id,
-                later.c.row_id.in_(since)).order_by(later.c.job_id))
+                later.c.row_id.in_(since), _differs(later)).order_by(later.c.job_id))
             found.append(Conflict(table.name, moved, total, tuple(jobs)))
         found += _references(session, job_id, table, total)
     return found
@@ -240,19 +246,23 @@ def _referencing(table: Table) -> list[tuple[Table, str, str]]:
 def _references(session: Session, job_id: int, table: Table, total: int) -> list[Conflict]:
     """Rows the import added to `table` that rows it did not write now point at."""
     added_ids = select(CHANGES.c.row_id).where(_mine(job_id, table), CHANGES.c.before.is_(None))
+    if not session.scalar(select(exists(added_ids))):  # a re-import usually adds nothing
+        return []
     uses: list[str] = []
     count = 0
     for other, column, target in _referencing(table):
         added = added_ids if target == "id" else select(table.c[target]).where(
             table.c.id.in_(added_ids))
         pointing: ColumnElement[bool] = other.c[column].in_(added)
-        if "id" in other.c:  # rows the undo itself puts back or removes do not count
-            pointing = and_(pointing, ~exists().where(_kept_row(job_id, other)))
-        rows = session.scalar(select(func.count()).select_from(other).where(pointing)) or 0
+        if "id" in other.c:  # rows the undo itself puts back or removes do not count; rows
+            # it only touched (kept unchanged) stay as they are now, pointing and all
+            pointing = and_(pointing, ~exists().where(_kept_row(job_id, other),
+                                                      _differs(CHANGES)))
+        rows, used = session.execute(select(func.count(), func.count(
+            other.c[column].distinct())).select_from(other).where(pointing)).one()
         if rows:
             uses.append(counted(rows, other.name))
-            count = max(count, session.scalar(select(func.count(other.c[column].distinct()))
-                                              .where(pointing)) or 0)
+            count = max(count, used)
     if not uses:
         return []
     return [Conflict(table.name, count, total, used_by=", ".join(uses))]

@@ -616,9 +616,12 @@ def store_scores(session: Session, key: ModelKey, run_id: int,
     drop the scores of the key's earlier runs and of every run of an older data revision:
     retraining replaces them, and nothing reads those again. The caller commits."""
     revision = model_store.data_revision(session)
+    # Only the key's *earlier* runs: two trainings of one view can overlap, and the one
+    # finishing last must not delete the scores of a newer run, the one `stored` serves.
     stale = select(ModelRun.id).where(
         ModelRun.id != run_id,
-        or_(and_(ModelRun.kind == key.kind, ModelRun.digest == key.digest),
+        or_(and_(ModelRun.kind == key.kind, ModelRun.digest == key.digest,
+                 ModelRun.id < run_id),
             ModelRun.data_revision < revision))
     session.execute(delete(CustomerScore).where(CustomerScore.run_id.in_(stale)))
     for frame in scores:
@@ -645,7 +648,9 @@ def _stored_clv(session: Session, run_id: int, period: Period
     # The top values are found on the scores alone, and only the rows from the last of them
     # on (ties included) are joined to the customers: joined first, the whole history's
     # 175,000 customers were read to list 50 (0.7 s at 1M lines).
-    top = (select(scores.predicted_value.label("value")).where(*where)
+    # (A customer without a prediction is never among them: PostgreSQL sorts NULL first.)
+    top = (select(scores.predicted_value.label("value"))
+           .where(*where, scores.predicted_value.is_not(None))
            .order_by(scores.predicted_value.desc()).limit(CLV_LISTED).subquery("top"))
     lowest = select(func.min(top.c.value)).scalar_subquery()
     stmt = (select(Customer.external_id.label("customer"), Customer.name, scores.orders,

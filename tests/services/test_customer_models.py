@@ -182,6 +182,10 @@ def test_the_stored_values_are_the_models_predictions_and_retraining_replaces_th
     assert again.run_id != trained.run_id
     assert stored_scores(session, trained.run_id).empty
     assert len(stored_scores(session, again.run_id)) == len(stored)
+    # An overlapping earlier training that finishes last keeps the newer run's scores.
+    service.store_scores(session, service.clv_key(EVERYTHING, filters, period),
+                         trained.run_id, [])
+    assert len(stored_scores(session, again.run_id)) == len(stored)
 
 
 def test_too_short_a_history_refuses_to_predict(session: Session) -> None:

@@ -9,6 +9,7 @@ workers of one machine) or none.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import contextvars
 import hashlib
@@ -17,6 +18,7 @@ import os
 import pickle
 import struct
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +127,9 @@ class DirectoryCache(FileSystemCache):
         self._known: tuple[int, int] | None = None  # (entries, bytes) as the files said
         self._flushed_at = 0.0
         super().__init__(cache_dir, threshold=threshold, **options)
+        # A worker that stops takes its last second of counts with it unless they are
+        # written: an undercount would only grow, as no pass starts below the bounds.
+        atexit.register(_flush_at_exit, weakref.ref(self))
 
     @property
     def max_bytes(self) -> int:
@@ -156,10 +161,15 @@ class DirectoryCache(FileSystemCache):
             return 0
 
     def _update_count(self, delta: int | None = None, value: int | None = None) -> None:
-        if delta:  # a new entry: counted here until the next flush
+        if delta is not None:  # entries added or removed: counted here until the next flush
             self._pending_entries += delta
         else:  # the true count, from a pass over the directory
             super()._update_count(value=value)
+
+    def flush_at_exit(self) -> None:
+        """Write this process's counts, if its directory is still there."""
+        if (self._pending_entries or self._pending_bytes) and os.path.isdir(self._path):
+            self._flush_counts(force=True)
 
     def _flush_counts(self, force: bool) -> None:
         """Add this process's counts to the files (once a second unless `force`) and read
@@ -236,6 +246,12 @@ class DirectoryCache(FileSystemCache):
         super().set(self._bytes_file, written, mgmt_element=True)
         self._pending_entries = self._pending_bytes = 0
         self._known, self._flushed_at = (entries, written), time.monotonic()
+
+
+def _flush_at_exit(cache: weakref.ref[DirectoryCache]) -> None:
+    alive = cache()
+    if alive is not None:
+        alive.flush_at_exit()
 
 
 def backend_from_settings(redis_url: str | None, directory: str | None,

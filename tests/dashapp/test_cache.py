@@ -313,3 +313,14 @@ def test_two_workers_counts_add_up_in_the_directory(tmp_path: Path) -> None:
     entries = [path for path in tmp_path.iterdir() if not backend._is_mgmt(path.name)]
     assert len(entries) == 15 and first._file_count == 15
     assert first._byte_count == sum(path.stat().st_size for path in entries)
+
+
+def test_a_stopping_worker_writes_the_counts_it_held_back(tmp_path: Path) -> None:
+    from services.cache import backend_from_settings
+
+    worker = backend_from_settings(None, str(tmp_path), ttl=600)
+    for n in range(3):  # written within a second: counted in the process only
+        worker.set(f"k{n}", "x" * 100)
+    assert worker._file_count == 0  # the count file, as another worker reads it
+    worker.flush_at_exit()  # what the exit hook runs
+    assert worker._file_count == 3

@@ -281,6 +281,19 @@ def _notice_alert(notices: Sequence[str]) -> Any:
                      id="notice-alert")
 
 
+def view_store(pathname: str | None, page: Page | None, view: View, period: Period,
+               tick: Any) -> dict[str, Any]:
+    """The shell's store of the view: `store_payload`, with the refresh setting (the menu's
+    links keep it), the menu links' query and the timer's tick (it changes the store on a
+    timer, so every panel runs again)."""
+    # The page's own path, not the address's: "/forecasts/" is the Forecasts page for every
+    # reader of the store (the training request, the Data page's callbacks).
+    path = page.path if page else pathname or "/"
+    return {**store_payload(path, view, period, page.params if page else ()),
+            "refresh": view.refresh, "tick": tick,
+            "nav": to_query(view.filters, refresh=view.refresh)}
+
+
 def register_callbacks(app: Dash) -> None:
     """Register the frame callbacks on `app`."""
 
@@ -388,10 +401,7 @@ def register_callbacks(app: Dash) -> None:
             filters.grain,
             filters.compare,
             [choices.get(component["name"], no_update) for component in page_ids],
-            # The refresh setting travels with the view (the nav links keep it); the tick
-            # changes the store on a timer, so every panel runs again.
-            {**store_payload(pathname or "/", view, period, params), "refresh": view.refresh,
-             "tick": tick, "nav": to_query(filters, refresh=view.refresh)},
+            view_store(pathname, page, view, period, tick),
             notices_output(view.notices, trigger),
             period.label,
             shell.filter_summary(filters, period),

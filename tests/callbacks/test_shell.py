@@ -21,6 +21,7 @@ from callbacks.shell import (
     search_without_chip,
     sync_view,
     timer_outputs,
+    view_store,
     with_control_change,
 )
 from layouts import shell
@@ -94,6 +95,18 @@ def test_url_notices_survive_a_page_control_firing_during_mount(as_user: None) -
 def test_unknown_page_path_has_no_page(as_user: None) -> None:
     page, view, _ = sync_view("/nowhere", "?range=7d", NO_CONTROLS, {}, None, None)
     assert page is None and view.filters.range == "7d"
+
+
+def test_the_store_names_the_page_and_the_menu_links_query(as_user: None) -> None:
+    page, view, period = sync_view("/forecasts/", "?range=30d&grain=week&h=30",
+                                   NO_CONTROLS, {}, None, None)
+    store = view_store("/forecasts/", page, view, period, 7)
+    # The page's path whatever the address: the training request looks pages up by it.
+    assert store["path"] == "/forecasts" and store["tick"] == 7
+    # The menu's links keep the filters but not this page's own choices.
+    assert store["nav"] == "range=30d&grain=week&compare=prev"
+    assert "h=30" in store["query"]
+    assert view_store("/nowhere", None, view, period, None)["path"] == "/nowhere"
 
 
 def test_a_page_control_firing_during_mount_keeps_the_link_notice() -> None:

@@ -15,6 +15,8 @@ from services.overview import UNCATEGORISED
 from services.rollups import Lines, aggregate_select
 
 # What the per-platform frame holds: the anomaly list judges revenue days and order days.
+# A trained forecast keeps it, which holds only while every change to platforms or order
+# lines bumps the data revision (`data_changed(models=True)`, as imports and demo loads do).
 PLATFORM_MEASURES = ("net_revenue", "orders")
 Frames = dict[str, pd.DataFrame]
 

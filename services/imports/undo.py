@@ -45,7 +45,7 @@ KEPT_KINDS = frozenset({"products", "customers", "posts", "influencers", "tracki
                         "payouts", "pipeline", "sales_team"})
 UNDO_KINDS = frozenset({"sales", *KEPT_KINDS})
 # What each other kind changes in place: why an import of it made before Pulseboard kept its
-# changes (or of a kind not yet in KEPT_KINDS) is not undone. Those rows are shared (every
+# changes is not undone. Those rows are shared (every
 # sale, page and later edit by hand or workflow reads and changes them); without the earlier
 # version, putting back old values would also undo later edits.
 IN_PLACE = {

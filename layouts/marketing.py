@@ -352,8 +352,9 @@ def draw_detail(post: dict[str, Any], context: Context) -> Drawn:
 @cached
 def post_impact(session: Session, scope: Scope, filters: Filters, period: Period,
                 window: str) -> dict[str, Any]:
-    """`services.marketing.post_impact` with the hours in the business time zone."""
-    return service.post_impact(session, scope, filters, period, window, setting("TIMEZONE"))
+    """`services.marketing.post_impact` with the hours in the business time zone (cut from
+    the view's trained recommendation when it is trained)."""
+    return model.view_impact(session, scope, filters, period, window, setting("TIMEZONE"))
 
 
 @cached

@@ -1,6 +1,7 @@
 """Measures per day and member (platform, category or country) as wide frames: one read, a
 row for every day of the lines and a column per member. The anomaly list reads them, and a
-trained forecast keeps its view's per-platform frame so that list need not read it again."""
+trained forecast keeps its view's frames (per platform, category and country) so that list
+need not read them again."""
 from __future__ import annotations
 
 import datetime as dt
@@ -18,6 +19,8 @@ from services.rollups import Lines, aggregate_select
 # A trained forecast keeps it, which holds only while every change to platforms or order
 # lines bumps the data revision (`data_changed(models=True)`, as imports and demo loads do).
 PLATFORM_MEASURES = ("net_revenue", "orders")
+# The other kinds of member a day's change is explained by; their frames hold one measure.
+MEMBER_KINDS = ("category", "country")
 Frames = dict[str, pd.DataFrame]
 
 
@@ -56,6 +59,14 @@ def by_day(session: Session, lines: Lines, measures: list[str], kind: str,
 def platform_days(session: Session, lines: Lines) -> Frames:
     """Net revenue and orders per day and platform over the lines."""
     return by_day(session, lines, list(PLATFORM_MEASURES), "platform")
+
+
+def member_days(session: Session, lines: Lines, measure: str,
+                days: list[dt.date] | None = None) -> Frames:
+    """The measure per day and category, and per day and country (by kind), over the lines:
+    one read each; only the given `days` are read (the others are 0) when they are given."""
+    return {kind: by_day(session, lines, [measure], kind, days)[measure]
+            for kind in MEMBER_KINDS}
 
 
 def between(frames: Frames, start: dt.date, end: dt.date) -> Frames:

@@ -19,7 +19,7 @@ from models import OrderLine
 from services import forecast_model as model
 from services import model_store
 from services.cache import cached, skip_store
-from services.day_frames import Frames, platform_days
+from services.day_frames import Frames, member_days, platform_days
 from services.filters import Filters, Period, format_range
 from services.metrics import METRICS, money
 from services.model_store import ModelKey, Trained, model_key
@@ -130,9 +130,11 @@ class Modelled:
     # without being read again. None in runs stored before they were kept.
     series: pd.Series | None = None
     seasonality: dict[str, Any] | None = None
-    # Net revenue and orders per day and platform over the same days: the anomaly list's
-    # read (`services.day_frames.platform_days`). None in runs stored before it was kept.
+    # Net revenue and orders per day and platform, and the metric per day and category and
+    # per day and country, over the same days: the anomaly list's reads
+    # (`services.day_frames`). None in runs stored before they were kept.
     platform_days: Frames | None = None
+    member_days: Frames | None = None
 
 
 def _fit_series(series: pd.Series, country: str | None) -> Modelled:
@@ -147,12 +149,12 @@ def _fit_series(series: pd.Series, country: str | None) -> Modelled:
                     seasonality_of(series))
 
 
-def kept_platform_days(session: Session, scope: Scope, filters: Filters, period: Period,
-                       metric: str) -> Frames | None:
-    """The per-day, per-platform frames the view's trained forecast kept (its history up to
-    the as-of date), or None when it is not trained or kept none."""
+def stored_forecast(session: Session, scope: Scope, filters: Filters, period: Period,
+                    metric: str) -> Modelled | None:
+    """What the view's trained forecast stored (with the per-day frames of its history up
+    to the as-of date), or None when it is not trained."""
     trained = _stored_model(session, scope, filters, period, metric)
-    return trained.artefact.platform_days if trained is not None else None
+    return trained.artefact if trained is not None else None
 
 
 def _stored_model(session: Session, scope: Scope, filters: Filters, period: Period,
@@ -176,12 +178,14 @@ def train_forecast(session: Session, scope: Scope, filters: Filters, period: Per
         if problem:
             return problem, {**about, "problem": problem}
         country = model.holiday_code(business_country(session, scope, filters, period.asof))
-        frames = platform_days(session, Lines(filters, scope, series.index[0].date(),
-                                              period.asof))
+        history = Lines(filters, scope, series.index[0].date(), period.asof)
+        frames = platform_days(session, history)
+        members = member_days(session, history, metric)
         # End the read transaction before the long fit: on SQLite it holds a shared lock
         # that makes every writer (another training starting) time out meanwhile.
         session.rollback()
-        modelled = replace(_fit_series(series, country), platform_days=frames)
+        modelled = replace(_fit_series(series, country), platform_days=frames,
+                           member_days=members)
         return modelled, {**about, **model.mean_errors(modelled.backtest.origins),
                           "origins": len(modelled.backtest.origins),
                           "model": model.MODEL_NAME}

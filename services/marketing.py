@@ -342,6 +342,17 @@ def post_impact(session: Session, scope: Scope, filters: Filters, period: Period
             "timezone": timezone}
 
 
+def impact_between(impact: dict[str, Any], start: dt.date, end: dt.date) -> dict[str, Any]:
+    """A `post_impact` cut to the posts published from `start` to `end` and the revenue of
+    those days (what `post_impact` over those days answers: a post's lift does not depend
+    on the range it is seen in)."""
+    posts, daily = impact["posts"], impact["daily"]
+    published = (posts["post_date"] >= start) & (posts["post_date"] <= end)
+    shown = (daily["day"] >= start) & (daily["day"] <= end)
+    return {**impact, "posts": posts.loc[published].reset_index(drop=True),
+            "daily": daily.loc[shown].reset_index(drop=True)}
+
+
 def group_lift(posts: pd.DataFrame, by: str, order: tuple[Any, ...] | None = None,
                seed: int = 0) -> pd.DataFrame:
     """Per group of `by`: posts, mean lift per post with a t interval, and the pooled lift

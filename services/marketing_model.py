@@ -9,8 +9,11 @@ the historically best slot" (a test post is predicted by the training posts' poo
 its weekday × hour band) and "post like the last post" (the lift of the post before it).
 
 The model lives in the model store: `train_recommendation` fits and evaluates it (a
-background job of the page), `recommendation` only scores the stored one, or answers
-"pending" (never cached) until it is trained.
+background job of the page), `recommendation` only reads the stored one, or answers
+"pending" (never cached) until it is trained. A run keeps, with the fitted models, the slot
+they recommend (the best of a fixed grid, scored once) and the posts' lifts it learnt from:
+a post's lift does not depend on the view's range, so `view_impact` cuts any range's posts
+from them instead of measuring them again.
 """
 from __future__ import annotations
 
@@ -123,12 +126,10 @@ def recommendation_key(scope: Scope, filters: Filters, period: Period,
                                  window=window, timezone=timezone)
 
 
-def training_posts(session: Session, scope: Scope, filters: Filters, period: Period,
-                   window: str, timezone: str) -> pd.DataFrame:
-    """The organic product posts with a lift and a positive baseline, oldest first."""
-    data = posts_service.post_impact(session, scope, filters, _history_period(period), window,
-                                     timezone)
-    organic = posts_service.organic_product_posts(data["posts"])
+def training_posts(impact: dict[str, Any]) -> pd.DataFrame:
+    """The organic product posts of a `post_impact` with a lift and a positive baseline,
+    oldest first."""
+    organic = posts_service.organic_product_posts(impact["posts"])
     return organic.loc[organic["lift"].notna() & (organic["baseline"] > 0)].sort_values(
         ["posted_at", "post_id"], ignore_index=True)
 
@@ -167,11 +168,47 @@ def fit_recommendation(ordered: pd.DataFrame) -> tuple[Any, dict[str, Any]]:
 def train_recommendation(session: Session, scope: Scope, filters: Filters, period: Period,
                          window: str = posts_service.DEFAULT_WINDOW,
                          timezone: str = "UTC") -> Trained:
-    """Fit, evaluate and store the view's model (the background job runs this)."""
+    """Fit, evaluate and store the view's model (the background job runs this), with the
+    slot it recommends and the history's posts and lifts it learnt from."""
+    def trainer() -> tuple[dict[str, Any], dict[str, Any]]:
+        impact = posts_service.post_impact(session, scope, filters, _history_period(period),
+                                           window, timezone)
+        fitted, metrics = fit_recommendation(training_posts(impact))
+        return {"fitted": fitted, "recommended": _recommended(fitted, metrics),
+                "impact": impact}, metrics
     return model_store.train(
-        session, recommendation_key(scope, filters, period, window, timezone),
-        lambda: fit_recommendation(training_posts(session, scope, filters, period, window,
-                                                  timezone)))
+        session, recommendation_key(scope, filters, period, window, timezone), trainer)
+
+
+def _recommended(fitted: dict[str, Any] | None, metrics: dict[str, Any]) -> dict[str, Any]:
+    """What the page recommends: the model's best slot where it beats both rules, else the
+    rule's; nothing below the minimum of posts."""
+    if fitted is None:
+        return {}
+    return _recommend_model(fitted) if metrics["beats"] else fitted["rule"]
+
+
+def _parts(artefact: Any) -> dict[str, Any]:
+    """A stored run's parts: runs stored before the recommendation and the posts were kept
+    with it held only the fitted models (None below the minimum of posts)."""
+    if isinstance(artefact, dict) and "fitted" in artefact:
+        return artefact
+    return {"fitted": artefact, "recommended": None, "impact": None}
+
+
+def view_impact(session: Session, scope: Scope, filters: Filters, period: Period,
+                window: str = posts_service.DEFAULT_WINDOW,
+                timezone: str = "UTC") -> dict[str, Any]:
+    """`services.marketing.post_impact` of the view: cut from the posts and daily revenue
+    the view's trained recommendation kept of its history (the same numbers), else
+    measured."""
+    history = _history_period(period)
+    trained = model_store.stored(session, recommendation_key(scope, filters, period, window,
+                                                             timezone))
+    kept = _parts(trained.artefact)["impact"] if trained is not None else None
+    if kept is None or period.start < history.start:
+        return posts_service.post_impact(session, scope, filters, period, window, timezone)
+    return posts_service.impact_between(kept, period.start, period.end)
 
 
 @cached
@@ -196,12 +233,14 @@ def recommendation(session: Session, scope: Scope, filters: Filters, period: Per
     result = {"status": metrics["status"], "trained_posts": metrics["trained_posts"],
               "evaluation": _evaluation(metrics["evaluation"]), "beats": metrics["beats"],
               "model": model_store.describe(trained), "failed": None}
-    if trained.artefact is None:
+    parts = _parts(trained.artefact)
+    if parts["fitted"] is None:
         return {**result, "recommendation": {},
                 "text": f"Not enough posts to train on: {metrics['trained_posts']} organic "
                         f"product posts with a measured lift, at least {MIN_POSTS} needed."}
-    artefact = trained.artefact
-    chosen = _recommend_model(artefact) if metrics["beats"] else artefact["rule"]
+    chosen = parts["recommended"]
+    if chosen is None:
+        chosen = _recommended(parts["fitted"], metrics)
     return {**result, "recommendation": chosen,
             "text": _words(result["evaluation"], metrics["beats"], chosen)}
 

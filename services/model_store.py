@@ -12,7 +12,9 @@ import datetime as dt
 import hashlib
 import logging
 import pickle
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -77,26 +79,70 @@ def bump_data_revision(session: Session) -> int:
     return data_revision(session)
 
 
+class _Loaded:
+    """Unpickled artefacts by run, in this process, the least recently used dropped past
+    `limit` pickled bytes: a done run never changes, and every panel of a model page looks
+    its model up on every refresh (an unpickle of up to megabytes each time). Callers
+    share the objects, so they read artefacts and never change them."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._items: OrderedDict[tuple[Any, ...], tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> tuple[bool, Any]:
+        """(True, the artefact) when it is kept, else (False, None)."""
+        with self._lock:
+            if key not in self._items:
+                return False, None
+            self._items.move_to_end(key)
+            return True, self._items[key][0]
+
+    def put(self, key: tuple[Any, ...], artefact: Any, size: int) -> None:
+        """Keep the artefact (of `size` pickled bytes) unless it alone is over the limit."""
+        if size > self.limit:
+            return
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = (artefact, size)
+            self._bytes += size
+            while self._bytes > self.limit:
+                _key, (_artefact, dropped) = self._items.popitem(last=False)
+                self._bytes -= dropped
+
+
+LOADED = _Loaded(limit=64 * 2**20)
+
+
 def stored(session: Session, key: ModelKey) -> Trained | None:
     """The latest successful run of `key` at the current data revision, if any."""
     # One statement of plain columns, not two and an ORM object: every panel of a model
-    # page looks its model up on every refresh.
+    # page looks its model up on every refresh. The artefact itself is read only when this
+    # process has not unpickled it yet.
     current = select(DataRevision.revision).where(DataRevision.id == 1).scalar_subquery()
     run = session.execute(
-        select(ModelRun.id, ModelRun.kind, ModelRun.label, ModelRun.artefact, ModelRun.metrics,
+        select(ModelRun.id, ModelRun.kind, ModelRun.label, ModelRun.metrics,
                ModelRun.finished_at, ModelRun.started_at, ModelRun.seconds,
-               ModelRun.data_revision)
+               ModelRun.data_revision, func.length(ModelRun.artefact).label("size"))
         .where(ModelRun.kind == key.kind, ModelRun.digest == key.digest,
                ModelRun.data_revision == func.coalesce(current, 0), ModelRun.status == "done")
         .order_by(ModelRun.id.desc()).limit(1)).first()
-    if run is None or run.artefact is None:
+    if run is None or run.size is None:
         return None
-    try:
-        artefact = pickle.loads(run.artefact)  # noqa: S301  # written by `train` below only
-    except Exception:  # noqa: BLE001  # stored by other code (a model class since changed)
-        log.warning("model run %s no longer loads; it will be trained again", run.id,
-                    exc_info=True)
-        return None
+    # The database and the run's finish: a test database made again reuses run ids.
+    loaded = (str(session.connection().engine.url), run.id, run.finished_at, run.size)
+    found, artefact = LOADED.get(loaded)
+    if not found:
+        try:
+            artefact = pickle.loads(session.scalar(  # noqa: S301  # written by `train` only
+                select(ModelRun.artefact).where(ModelRun.id == run.id)))
+        except Exception:  # noqa: BLE001  # stored by other code (a model class since changed)
+            log.warning("model run %s no longer loads; it will be trained again", run.id,
+                        exc_info=True)
+            return None
+        LOADED.put(loaded, artefact, run.size)
     return Trained(run.id, run.kind, run.label, artefact, dict(run.metrics or {}),
                    run.finished_at or run.started_at, run.seconds or 0.0, run.data_revision)
 

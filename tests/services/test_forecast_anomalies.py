@@ -153,13 +153,15 @@ def test_a_planted_outage_in_a_quiet_series_is_found() -> None:
     assert list(found["day"]) == [pd.Timestamp("2024-06-12")]
 
 
-def test_a_trained_forecast_lends_the_list_its_platform_days(demo: Session) -> None:
+@pytest.mark.parametrize("metric", ["orders", "net_revenue"])
+def test_a_trained_forecast_lends_the_list_its_per_day_frames(demo: Session,
+                                                              metric: str) -> None:
     from services import forecasting
 
     filters = Filters(range="12m")  # its window starts after the data's first day
     period = resolve(demo, EVERYTHING, filters)
-    read = anomalies(demo, EVERYTHING, filters, period, "orders")
-    forecasting.train_forecast(demo, EVERYTHING, filters, period, "orders")
+    read = anomalies(demo, EVERYTHING, filters, period, metric)
+    forecasting.train_forecast(demo, EVERYTHING, filters, period, metric)
     seen: list[str] = []
 
     def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
@@ -167,9 +169,11 @@ def test_a_trained_forecast_lends_the_list_its_platform_days(demo: Session) -> N
 
     sa.event.listen(demo.get_bind(), "before_cursor_execute", record)
     try:
-        kept = anomalies(demo, EVERYTHING, filters, period, "orders")
+        kept = anomalies(demo, EVERYTHING, filters, period, metric)
     finally:
         sa.event.remove(demo.get_bind(), "before_cursor_execute", record)
-    assert not [sql for sql in seen if "AS platform" in sql]  # the per-platform read is kept
+    # The per-platform, per-category and per-country reads are all kept with the model.
+    assert not [sql for sql in seen if any(f"AS {kind}" in sql
+                                           for kind in ("platform", "category", "country"))]
     assert not read.empty
     pd.testing.assert_frame_equal(kept, read)

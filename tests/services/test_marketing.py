@@ -414,6 +414,37 @@ def test_the_recommendation_is_evaluated_on_unseen_posts_next_to_both_rules(
     assert ("lower" if result["beats"] else "higher") in result["text"]
 
 
+def test_a_trained_recommendation_lends_every_range_its_posts(database: TestDatabase,
+                                                              session: Session) -> None:
+    from services import marketing_model as model
+
+    filters = Filters(range="all", compare="none")
+    period = resolve(session, EVERYTHING, filters)
+    model.train_recommendation(session, EVERYTHING, filters, period, "3")
+    assert period.first_data is not None
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(statement)
+
+    for start in (period.end - dt.timedelta(days=29), period.end - dt.timedelta(days=120),
+                  period.first_data):
+        view, view_period = custom(session, start, period.end)
+        seen.clear()
+        sa.event.listen(session.get_bind(), "before_cursor_execute", record)
+        try:
+            lent = model.view_impact(session, EVERYTHING, view, view_period, "3")
+        finally:
+            sa.event.remove(session.get_bind(), "before_cursor_execute", record)
+        # Neither the posts nor the sales they are measured on are read again.
+        assert not [sql for sql in seen if "media_posts" in sql or "rollup" in sql], start
+        measured = service.post_impact(session, EVERYTHING, view, view_period, "3")
+        assert len(lent["posts"]) > 0
+        pd.testing.assert_frame_equal(lent["posts"], measured["posts"])
+        pd.testing.assert_frame_equal(lent["daily"], measured["daily"])
+        assert lent["method"] == measured["method"]
+
+
 def test_post_hours_are_on_the_business_clock(database: TestDatabase, session: Session) -> None:
     stamps = _frame(database.engine, "SELECT id, posted_at FROM media_posts")
     stamps["posted_at"] = pd.to_datetime(stamps["posted_at"])
@@ -481,7 +512,7 @@ def test_the_recommendation_is_pending_and_not_cached_until_trained(
     assert result["status"] == "pending" and result["model"] is None
     assert cache.backend.get(cache.key(model.recommendation, EVERYTHING, args, {})) is None
     trained = model.train_recommendation(session, EVERYTHING, *args)
-    assert trained.artefact is None and trained.metrics["status"] == "too_few"
+    assert trained.artefact["fitted"] is None and trained.metrics["status"] == "too_few"
     result = answer()
     assert result["status"] == "too_few" and result["model"]["run_id"] == trained.run_id
     assert f"at least {model.MIN_POSTS}" in result["text"]

@@ -64,6 +64,51 @@ def test_a_run_is_stored_and_found_at_its_revision_only(
     assert [m["mae"] for m in history["metrics"]] == [1.0, 1.5]
 
 
+def reads_artefact(sql: str) -> bool:
+    """Whether a statement reads a run's pickled artefact (not only its length)."""
+    return sql.lstrip().startswith("SELECT model_runs.artefact")
+
+
+def test_an_artefact_is_read_and_unpickled_once_per_process(
+        session: Session, request: pytest.FixtureRequest) -> None:
+    key = model_store.model_key(_kind(request), ALL, "A test model", end=dt.date(2026, 2, 1))
+    model_store.train(session, key, lambda: (np.arange(4.0), {}))
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(statement)
+
+    sa.event.listen(session.get_bind(), "before_cursor_execute", record)
+    try:
+        first = model_store.stored(session, key)
+        reads_after_first = sum(map(reads_artefact, seen))
+        again = model_store.stored(session, key)
+    finally:
+        sa.event.remove(session.get_bind(), "before_cursor_execute", record)
+    assert first is not None and again is not None
+    assert np.array_equal(again.artefact, np.arange(4.0)) and again.artefact is first.artefact
+    # The first lookup reads the bytes; the second reads only the run's row.
+    assert reads_after_first == 1 and sum(map(reads_artefact, seen)) == 1
+    # A new run of the key (the data changed) is another artefact, read afresh.
+    model_store.bump_data_revision(session)
+    session.commit()
+    model_store.train(session, key, lambda: (np.arange(3.0), {}))
+    newer = model_store.stored(session, key)
+    assert newer is not None and np.array_equal(newer.artefact, np.arange(3.0))
+
+
+def test_the_kept_artefacts_stay_under_their_byte_limit() -> None:
+    loaded = model_store._Loaded(limit=100)
+    loaded.put(("a",), "A", 60)
+    loaded.put(("b",), "B", 30)
+    assert loaded.get(("a",)) == (True, "A")  # now the most recently used
+    loaded.put(("c",), "C", 30)  # 120 bytes: the least recently used ("b") goes
+    assert loaded.get(("b",)) == (False, None)
+    assert loaded.get(("a",)) == (True, "A") and loaded.get(("c",)) == (True, "C")
+    loaded.put(("d",), "D", 101)  # alone over the limit: never kept
+    assert loaded.get(("d",)) == (False, None)
+
+
 def test_a_failed_training_is_recorded_and_raised(
         session: Session, request: pytest.FixtureRequest) -> None:
     key = model_store.model_key(_kind(request), ALL, "A failing model")

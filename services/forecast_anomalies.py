@@ -58,6 +58,8 @@ def typical_values(wide: pd.DataFrame, at: pd.DatetimeIndex | None = None) -> pd
     traded = np.where(values > 0, values, np.nan)
     index = wide.index if at is None else pd.DatetimeIndex(at)
     rows = np.arange(len(wide)) if at is None else wide.index.get_indexer(index)
+    if (rows < 0).any():  # -1 would silently take the frame's last rows as neighbours
+        raise ValueError("typical values asked for days outside the frame")
     reach = 7 * NEIGHBOUR_WEEKS
     gap = np.full((reach, traded.shape[1]), np.nan)  # the weeks before and after the frame
     padded = np.vstack([gap, traded, gap])

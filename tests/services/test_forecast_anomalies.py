@@ -21,7 +21,7 @@ from dashapp.extensions import db
 from services.demo_data import PLANTED, generate_demo_data
 from services.demo_data.plan import DEFAULT_END
 from services.filters import Filters
-from services.forecast_anomalies import anomalies, flagged_days
+from services.forecast_anomalies import anomalies, flagged_days, typical_values
 from services.sales import resolve
 from services.scope import Scope
 from tests.conftest import make_app, migrate
@@ -141,6 +141,28 @@ def test_a_quiet_series_gives_no_anomaly() -> None:
                          for name, rate in (("Web", 40), ("Amazon", 25), ("Retail", 15))},
                         index=days)
     assert flagged_days(wide).empty
+
+
+def test_typical_values_on_chosen_days_are_those_of_every_day() -> None:
+    rng = np.random.default_rng(5)
+    days = pd.date_range("2024-01-01", periods=120)
+    wide = pd.DataFrame({"Web": rng.poisson(30, len(days)).astype(float),
+                         "Shop": rng.poisson(2, len(days)).astype(float)}, index=days)
+    wide.iloc[::11] = 0.0  # closed days are not neighbours
+    chosen = days[[0, 9, 60, 119]]
+    every = typical_values(wide)
+    # An independent median of the same weekday's trading days up to 4 weeks either side.
+    for day in days:
+        for column in wide:
+            near = [wide.at[day + pd.Timedelta(weeks=k), column]
+                    for k in (-4, -3, -2, -1, 1, 2, 3, 4)
+                    if day + pd.Timedelta(weeks=k) in wide.index]
+            traded = [value for value in near if value > 0]
+            expected = float(np.median(traded)) if len(traded) >= 3 else np.nan
+            assert every.at[day, column] == pytest.approx(expected, nan_ok=True), (day, column)
+    pd.testing.assert_frame_equal(typical_values(wide, chosen), every.loc[chosen])
+    with pytest.raises(ValueError):
+        typical_values(wide, pd.DatetimeIndex([days[-1] + pd.Timedelta(days=1)]))
 
 
 def test_a_planted_outage_in_a_quiet_series_is_found() -> None:

@@ -10,6 +10,14 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       return ids.map(function (id) { return id.path + "?" + data.nav; });
     },
 
+    /* A panel group shown only in some views (a tab, a drill-down): the view reaches its
+       callback only when the server listed the group in the view's `shown`, so a hidden tab
+       sends no request at all. `gate` is the id of the group's gate store. */
+    passShown: function (data, gate) {
+      return data && Array.isArray(data.shown) && data.shown.includes(gate)
+        ? data : window.dash_clientside.no_update;
+    },
+
     /* The menu on a narrow screen: the toggler opens and closes it; going to a page closes it. */
     toggleMenu: function (clicks, pathname, isOpen) {
       const trigger = window.dash_clientside.callback_context.triggered[0];

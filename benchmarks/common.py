@@ -31,6 +31,7 @@ import psutil
 import requests
 import sqlalchemy as sa
 
+from layouts.panels import GATE_SUFFIX
 from layouts.shell import ERROR_ALERT, STORE
 from layouts.shell import PLATFORM as PLATFORM_CONTROL
 from layouts.shell import PRODUCT as PRODUCT_CONTROL
@@ -424,7 +425,7 @@ class Recording:
         for recorded in self.followers:
             payload = copy.deepcopy(recorded)
             for item in _leaves(payload["inputs"]) + _leaves(payload.get("state", [])):
-                if item["id"] == STORE and item["property"] == "data":
+                if _holds_view(item):
                     item["value"] = store
             payloads.append(payload)
         return payloads
@@ -432,6 +433,13 @@ class Recording:
     def as_dict(self) -> dict[str, Any]:
         """JSON form (see `load_recordings`)."""
         return {"page": self.page, "sync": self.sync, "followers": list(self.followers)}
+
+
+def _holds_view(item: dict[str, Any]) -> bool:
+    """Whether a callback input holds the view: the view-state store, or a panel group's
+    gate (which the browser fills with the store's value while the group is shown)."""
+    return item["property"] == "data" and isinstance(item["id"], str) and (
+        item["id"] == STORE or item["id"].endswith(GATE_SUFFIX))
 
 
 def _leaves(items: Sequence[Any]) -> list[dict[str, Any]]:
@@ -579,8 +587,10 @@ def choose_range(driver: Any, label: str) -> None:
 
 
 def record_page(driver: Any, base_url: str, path: str, timeout: float = 300) -> Recording:
-    """Open a page, change the date range like a user, and record the callbacks it fires."""
-    driver.get(f"{base_url}{path}?range=30d")
+    """Open a page (a path, with page choices after a `?`), change the date range like a
+    user, and record the callbacks it fires."""
+    page, _, choices = path.partition("?")
+    driver.get(f"{base_url}{page}?{choices + '&' if choices else ''}range=30d")
     wait_for_callbacks(driver, timeout)
     callback_posts(driver)  # drop the page load's requests
     choose_range(driver, "Last 7 days")
@@ -592,7 +602,7 @@ def record_page(driver: Any, base_url: str, path: str, timeout: float = 300) -> 
         raise RuntimeError(f"{path}: expected one view-sync request, recorded {len(syncs)} "
                            f"(triggered by {triggers})")
     followers = tuple(p for p in posts if p is not syncs[0])
-    if not any(item["id"] == STORE for p in followers for item in _leaves(p["inputs"])):
+    if not any(_holds_view(item) for p in followers for item in _leaves(p["inputs"])):
         raise RuntimeError(f"{path}: no callback followed the view change")
     return Recording(path, syncs[0], followers)
 

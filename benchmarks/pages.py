@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
@@ -93,6 +94,12 @@ class PageCase:
     title: str
     path: str
     case: ViewCase
+
+    @property
+    def recorded(self) -> str:
+        """The page as recorded: its path with the case's page choices (a tab, a drilled
+        product), since those decide which of its panels' callbacks the browser sends."""
+        return f"{self.path}?{urlencode(self.case.page)}" if self.case.page else self.path
 
 
 def page_cases(one_per_page: bool = False,
@@ -366,16 +373,17 @@ def run_backend(url: str, recordings: dict[str, Recording] | None, cases: Sequen
             for path in pages:  # the views recorded and warmed up score stored models
                 for key in ("30d", "7d"):
                     local.train_models(path, ViewCase(key, key))
-            recordings = recordings or record_refreshes(server.url, pages)
+            recorded = list(dict.fromkeys(case.recorded for case in cases))
+            recordings = recordings or record_refreshes(server.url, recorded)
             results = []
             with login(server.url) as session:
                 poster = http_poster(session, server.url, timeout=600)
-                for path in pages:  # the first refresh of a worker opens connections
-                    refresh(poster, recordings[path], ViewCase("warm-up", "7d"))
+                for page in recorded:  # the first refresh of a worker opens connections
+                    refresh(poster, recordings[page], ViewCase("warm-up", "7d"))
                 for case in cases:
                     progress(f"{backend_name(url)}: {case.title}, {case.case.name}")
-                    results.append(measure_case(poster, local, recordings[case.path], case,
-                                                repeat))
+                    results.append(measure_case(poster, local, recordings[case.recorded],
+                                                case, repeat))
             times = render_times(server, local, render_ranges, render_samples) \
                 if render_ranges else {}
             rss = server.peak_rss_mb()

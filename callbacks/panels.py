@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output
+from dash import ClientsideFunction, Dash, Input, Output, State
 from dash.exceptions import PreventUpdate
 
 from callbacks.common import cached_output, view_of_page
@@ -83,15 +83,34 @@ def register_group(app: Dash, page: Page, panels: Sequence[Panel]) -> None:
     fill.__qualname__ = f"panels.{panels[0].key}"
     outputs = [output for panel in panels for output in outputs_of(panel)]
     cached_fill = cached_output(fill)
+    view = _view_input(app, panels[0])
+    gated = panels[0].when is not None  # fired by its gate, not by the page's first render
     if not page.models:
-        app.callback(*outputs, Input(STORE, "data"))(cached_fill)
+        app.callback(*outputs, view, prevent_initial_call=gated)(cached_fill)
         return
 
-    def fill_when_trained(data: dict[str, Any] | None, _trained: Any) -> list[Any]:
+    def fill_when_trained(data: dict[str, Any] | None, _trained: Any,
+                          current: dict[str, Any] | None = None) -> list[Any]:
+        if gated and data != current:
+            # A model trained while the group was hidden: it is drawn when next shown.
+            raise PreventUpdate
         return cached_fill(data)  # the training stamp is a trigger, not part of the key
 
-    app.callback(*outputs, Input(STORE, "data"), Input(MODEL_TRAINED, "data"))(
-        fill_when_trained)
+    states = [State(STORE, "data")] if gated else []
+    app.callback(*outputs, view, Input(MODEL_TRAINED, "data"), *states,
+                 prevent_initial_call=gated)(fill_when_trained)
+
+
+def _view_input(app: Dash, first: Panel) -> Input:
+    """The view a group's callback reads: the page's store, or for a group that some views
+    hide (`when`), its gate, which the browser fills only while the group is shown, so a
+    hidden tab or drill-down sends no request."""
+    if first.when is None:
+        return Input(STORE, "data")
+    app.clientside_callback(ClientsideFunction(namespace="pulseboard", function_name="passShown"),
+                            Output(first.gate_id, "data"), Input(STORE, "data"),
+                            State(first.gate_id, "id"))
+    return Input(first.gate_id, "data")
 
 
 def register_callbacks(app: Dash, pages: Sequence[Page] = PAGES) -> None:

@@ -17,12 +17,13 @@ from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import dash_bootstrap_components as dbc
-from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, html, no_update
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
 from dashapp.context import fetch, setting
 from dashapp.filters import View, page_choices, parse_query, to_query, view_query
+from dashapp.panels import gated, shown_gates
 from dashapp.views import checked_view, store_payload
 from layouts import shell
 from layouts.pages import Page, page_for
@@ -291,7 +292,8 @@ def view_store(pathname: str | None, page: Page | None, view: View, period: Peri
     path = page.path if page else pathname or "/"
     return {**store_payload(path, view, period, page.params if page else ()),
             "refresh": view.refresh, "tick": tick,
-            "nav": to_query(view.filters, refresh=view.refresh)}
+            "nav": to_query(view.filters, refresh=view.refresh),
+            "shown": shown_gates(page.panels, view) if page else []}
 
 
 def register_callbacks(app: Dash) -> None:
@@ -308,7 +310,9 @@ def register_callbacks(app: Dash) -> None:
             return shell.not_found(pathname or "")
         if not page.allows(current_user.role):
             return shell.not_allowed(page.title)
-        return page.layout(parse_query(search or "", page.params))
+        # The gates of the page's panel groups that some views hide (`callbacks.panels`).
+        gates = [dcc.Store(id=panel.gate_id) for panel in gated(page.panels)]
+        return html.Div([page.layout(parse_query(search or "", page.params)), *gates])
 
     page_param = {"type": shell.PAGE_PARAM, "name": ALL}
     xfilter = {"type": shell.XFILTER, "dim": ALL, "chart": ALL}

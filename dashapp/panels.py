@@ -36,3 +36,15 @@ def grouped(panels: Sequence[Panel]) -> list[list[Panel]]:
     for panel in panels:
         groups.setdefault(source_key(panel), []).append(panel)
     return list(groups.values())
+
+
+def gated(panels: Sequence[Panel]) -> list[Panel]:
+    """The first panel of each group shown only in some views (it stands for its group:
+    `callbacks.panels.draw_group` asks it whether the group is shown)."""
+    return [group[0] for group in grouped(panels) if group[0].when is not None]
+
+
+def shown_gates(panels: Sequence[Panel], view: View) -> list[str]:
+    """The gate ids of the gated groups this view shows: the browser passes the view on to
+    those groups' callbacks only (assets/pulseboard.js `passShown`)."""
+    return [panel.gate_id for panel in gated(panels) if panel.shown(view)]

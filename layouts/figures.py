@@ -125,11 +125,18 @@ def _point_values(trace: dict[str, Any], ref: str) -> list[Any] | None:
 def _texts_per_point(columns: Sequence[list[Any] | None], literals: Sequence[str],
                      currencies: Sequence[str]) -> list[Any]:
     """Each point's amounts written with the literal text between them; a grid for a grid."""
+    symbols = [currency_symbol(currency) for currency in currencies]
+    if len(columns) == 1 and not any(isinstance(amount, list) for amount in columns[0] or ()):
+        # One amount per point (most hovers): its text between the two literals.
+        before, after = literals
+        return [f"{before}{_money_text(amount, symbols[0], False)}{after}"
+                for amount in columns[0] or ()]
+
     def one(amounts: Sequence[Any]) -> Any:
         if amounts and all(isinstance(amount, list) for amount in amounts):
             return [one(cells) for cells in zip(*amounts, strict=True)]
-        written = [format_money(amount, currency)
-                   for amount, currency in zip(amounts, currencies, strict=True)]
+        written = [_money_text(amount, symbol, False)
+                   for amount, symbol in zip(amounts, symbols, strict=True)]
         return "".join(part for pair in zip(literals, [*written, ""], strict=True)
                        for part in pair)
     return [one(amounts) for amounts in zip(*columns, strict=True)]
@@ -250,13 +257,22 @@ def format_money(value: float | None, currency: str, compact: bool = False) -> s
     One format per amount: cents only below 100, compact (k, M) from 10,000 when asked;
     a minus sign (−, not a hyphen) before the currency symbol.
     """
-    if _is_missing(value):
-        return "n/a"
-    assert value is not None  # _is_missing caught None
+    return _money_text(value, currency_symbol(currency), compact)
+
+
+def money_texts(values: Iterable[float | None], currency: str,
+                compact: bool = False) -> list[str]:
+    """`format_money` of every value (a column of a table: the symbol is looked up once)."""
     symbol = currency_symbol(currency)
+    return [_money_text(value, symbol, compact) for value in values]
+
+
+def _money_text(value: float | None, symbol: str, compact: bool) -> str:
+    if value is None or value != value:  # None or NaN
+        return "n/a"
     amount = abs(value)
     decimals = 2 if amount < 100 else 0
-    sign = MINUS if round(amount, decimals) > 0 and value < 0 else ""
+    sign = MINUS if value < 0 and round(amount, decimals) > 0 else ""
     if compact and amount >= 999_500:
         return f"{sign}{symbol}{amount / 1_000_000:.2f}M"
     if compact and amount >= 10_000:
@@ -1118,16 +1134,19 @@ def timeline_markers_figure(daily: pd.DataFrame, markers: pd.DataFrame, group_co
         "line": {"color": COMPARISON, "width": 1.4},
         "hovertemplate": f"%{{x|%a %d %b %Y}}<br>{_hover_number('y', 'money', currency)}"
                          f"<extra>{_text(name)}</extra>"}]
-    level = daily.set_index("day")["net_revenue"]
-    order = list(groups) or sorted(markers[group_column].dropna().unique())
+    # Each marker sits on the line: its day's value, looked up once for all of them.
+    height = daily.set_index("day")["net_revenue"].reindex(markers["day"]).fillna(0)
+    placed = markers.assign(height=height.to_numpy())
+    rows_of = placed.groupby(group_column, sort=False).indices
+    order = list(groups) or sorted(rows_of)
     palette = entity_colours(order)
     for group in order:
-        part = markers.loc[markers[group_column] == group]
-        if part.empty:
+        if group not in rows_of:
             continue
+        part = placed.iloc[rows_of[group]]
         traces.append({
             "type": "scatter", "mode": "markers", "x": _values(part["day"]),
-            "y": _values(level.reindex(part["day"]).fillna(0)), "name": _text(str(group)),
+            "y": _values(part["height"]), "name": _text(str(group)),
             "text": _labels(part[hover_column]), "customdata": _values(part["key"]),
             "marker": {"color": palette[group], "size": 8, "symbol": "diamond",
                        "line": {"color": "#ffffff", "width": 1}},

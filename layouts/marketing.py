@@ -137,13 +137,9 @@ def draw_timeline(daily: pd.DataFrame, context: Context) -> Drawn:
     posts = context.data["posts"]
     if posts.empty:
         return Drawn(figures.empty_figure(_posts_empty(context)))
-    # Only the columns the markers need: the chart splits them by type, and the whole posts
-    # frame (captions and all) would be copied for every type.
-    shown = posts[["post_id", "post_type", "platform", "product", "lift", "lift_pct"]]
     markers = pd.DataFrame({"day": posts["post_date"], "key": posts["post_id"].astype(str),
                             "post_type": posts["post_type"],
-                            "hover": [_post_hover(row, context.currency)
-                                      for row in shown.itertuples()]})
+                            "hover": _post_hovers(posts, context.currency)})
     what = "the chosen products" if context.filters.products or context.filters.categories \
         else "the whole shop"
     figure = figures.timeline_markers_figure(daily, markers, "post_type", "hover",
@@ -153,11 +149,17 @@ def draw_timeline(daily: pd.DataFrame, context: Context) -> Drawn:
                          "the post; click one to open it.")
 
 
-def _post_hover(row: Any, currency: str) -> str:
-    lift = "no lift (window or baseline outside the data)" if pd.isna(row.lift) else \
-        (f"lift {figures.format_money(row.lift, currency)} "
-         f"({figures.format_percent(row.lift_pct, signed=True)})")
-    return f"#{row.post_id} {row.post_type} on {row.platform}: {row.product}<br>{lift}"
+def _post_hovers(posts: pd.DataFrame, currency: str) -> list[str]:
+    """Each post's hover on the timeline: what it promoted, where, and its lift."""
+    lifts = [f"lift {money} ({figures.format_percent(pct, signed=True)})" if lift == lift
+             else "no lift (window or baseline outside the data)"  # NaN: not measured
+             for money, pct, lift in zip(figures.money_texts(posts["lift"].tolist(), currency),
+                                         posts["lift_pct"].tolist(), posts["lift"].tolist(),
+                                         strict=True)]
+    return [f"#{post} {kind} on {platform}: {product}<br>{lift}" for post, kind, platform,
+            product, lift in zip(posts["post_id"].tolist(), posts["post_type"].tolist(),
+                                 posts["platform"].tolist(), posts["product"].tolist(), lifts,
+                                 strict=True)]
 
 
 def draw_scatter(posts: pd.DataFrame, context: Context) -> Drawn:
@@ -276,33 +278,43 @@ def draw_recommendation(result: dict[str, Any], context: Context) -> Drawn:
 
 
 def post_rows(posts: pd.DataFrame, view: View, currency: str) -> list[dict[str, Any]]:
-    """The posts as grid rows, newest first: numbers stay numbers next to their text."""
-    money, percent = figures.format_money, figures.format_percent
+    """The posts as grid rows, newest first: numbers stay numbers next to their text.
+
+    Built column by column: a thousand posts' eighteen cells, written one row at a time, took
+    a fifth of the posts tab's refresh."""
     newest = posts.iloc[::-1]
-    hrefs = post_hrefs(view, newest["post_id"].tolist())
-    rows = []
-    for row, href in zip(newest.itertuples(), hrefs, strict=True):
-        interval = "" if pd.isna(row.lift) else \
-            f"{money(row.lift_low, currency)} to {money(row.lift_high, currency)}"
-        rows.append({
-            "post": f"[#{row.post_id}]({href})",
-            "posted": f"{row.post_date:%a %d %b %Y} {row.hour:02d}h",
-            "post_type": row.post_type, "platform": row.platform, "product": row.product,
-            "engagement": int(row.engagement), "interval": interval,
-            **{name: _number(getattr(row, name)) for name in SHOWN_AS_TEXT},
-            "engagement_rate_text": percent(row.engagement_rate),
-            "actual_text": money(row.actual, currency),
-            "baseline_text": money(row.baseline, currency),
-            "lift_text": money(row.lift, currency),
-            "lift_pct_text": percent(row.lift_pct, 0, signed=True),
-            "cost_text": "" if pd.isna(row.cost) else money(row.cost, currency),
-            "lift_per_cost_text": "" if pd.isna(row.lift_per_cost) else
-            f"{row.lift_per_cost:.2f}×"})
-    return rows
+    money = {name: figures.money_texts(newest[name].tolist(), currency)
+             for name in ("actual", "baseline", "lift", "lift_low", "lift_high", "cost")}
+    measured = newest["lift"].notna().to_numpy()
+    costed = newest["cost"].notna().to_numpy()
+    columns: dict[str, list[Any]] = {
+        "post": [f"[#{post}]({href})" for post, href in
+                 zip(newest["post_id"], post_hrefs(view, newest["post_id"].tolist()),
+                     strict=True)],
+        "posted": [f"{day:%a %d %b %Y} {hour:02d}h"
+                   for day, hour in zip(newest["post_date"], newest["hour"].tolist(), strict=True)],
+        **{name: newest[name].tolist() for name in ("post_type", "platform", "product")},
+        "engagement": newest["engagement"].astype("int64").tolist(),
+        "interval": [f"{low} to {high}" if shown else "" for low, high, shown in
+                     zip(money["lift_low"], money["lift_high"], measured, strict=True)],
+        **{name: _numbers(newest[name]) for name in SHOWN_AS_TEXT},
+        "engagement_rate_text": [figures.format_percent(rate)
+                                 for rate in newest["engagement_rate"].tolist()],
+        "actual_text": money["actual"], "baseline_text": money["baseline"],
+        "lift_text": money["lift"],
+        "lift_pct_text": [figures.format_percent(pct, 0, signed=True)
+                          for pct in newest["lift_pct"].tolist()],
+        "cost_text": [text if shown else "" for text, shown in
+                      zip(money["cost"], costed, strict=True)],
+        "lift_per_cost_text": [f"{ratio:.2f}×" if ratio == ratio else ""  # NaN: no cost
+                               for ratio in newest["lift_per_cost"].tolist()]}
+    return [dict(zip(columns, cells, strict=True))
+            for cells in zip(*columns.values(), strict=True)]
 
 
-def _number(value: Any) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
+def _numbers(column: pd.Series) -> list[float | None]:
+    """A numeric column as floats, missing values as None (null in the grid)."""
+    return [None if value != value else value for value in column.astype(float).tolist()]
 
 
 def draw_table(posts: pd.DataFrame, context: Context) -> Drawn:

@@ -37,6 +37,7 @@ TIMELESS = FILTERS - {"grain"}  # what a chart without time on an axis obeys
 NO_COMPARE = TIMELESS - {"compare"}  # ... and one without a comparison
 # The Dash property each kind of panel fills.
 PROPERTIES = {"graph": "figure", "html": "children", "grid": "rowData"}
+GATE_SUFFIX = "-gate"  # a gated panel group's store (`Panel.gate_id`)
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,12 @@ class Panel:
     def shown(self, view: View) -> bool:
         """Whether the panel is part of this view (a drill-down hides the overview)."""
         return self.when is None or self.when(view)
+
+    @property
+    def gate_id(self) -> str:
+        """The store that passes the view on to the panel's callback only while the panel is
+        shown (panels with a `when`; see `callbacks.panels`)."""
+        return f"{self.key}{GATE_SUFFIX}"
 
 
 # The filters a panel may not obey, as (Filters field, its "not set" value).

@@ -362,64 +362,106 @@ def group_lift(posts: pd.DataFrame, by: str, order: tuple[Any, ...] | None = Non
     Columns: group, posts, mean_lift, mean_low, mean_high, lift_pct, pct_low, pct_high,
     enough.
     """
-    measured = posts["lift"].notna().to_numpy()
-    # Plain arrays: a boolean selection of the posts frame per group copied every column.
+    lift = posts["lift"].to_numpy(dtype=float)
+    measured = ~np.isnan(lift)
     keys = posts[by].to_numpy()[measured]
-    lift = posts["lift"].to_numpy(dtype=float)[measured]
-    baseline = posts["baseline"].to_numpy(dtype=float)[measured]
-    rng = np.random.default_rng(seed)
     groups = list(order) if order else sorted(pd.unique(keys[pd.notna(keys)]))
-    rows = []
-    for group in groups:
-        part = keys == group
-        rows.append({"group": group, "posts": int(part.sum()),
-                     **_interval_of(lift[part], baseline[part], rng)})
-    frame = pd.DataFrame(rows, columns=["group", "posts", "mean_lift", "mean_low", "mean_high",
-                                        "lift_pct", "pct_low", "pct_high"])
-    frame["enough"] = frame["posts"] >= MIN_POSTS
-    estimates = ["mean_lift", "mean_low", "mean_high", "lift_pct", "pct_low", "pct_high"]
-    frame.loc[~frame["enough"], estimates] = np.nan
-    return frame
+    position = {group: i for i, group in enumerate(groups)}
+    codes = np.fromiter((position.get(key, -1) for key in keys), np.intp, len(keys))
+    kept = codes >= 0  # a post outside `order`, or without a value of `by`
+    codes, lift = codes[kept], lift[measured][kept]
+    baseline = posts["baseline"].to_numpy(dtype=float)[measured][kept]
+    counts = np.bincount(codes, minlength=len(groups))
+    estimates = {**_mean_intervals(codes, lift, counts),
+                 "lift_pct": ratio(np.bincount(codes, lift, len(groups)),
+                                   np.bincount(codes, baseline, len(groups)))}
+    estimates["pct_low"], estimates["pct_high"] = _pooled_intervals(
+        codes, lift, baseline, counts, np.random.default_rng(seed))
+    enough = counts >= MIN_POSTS
+    return pd.DataFrame({"group": groups, "posts": counts.astype("int64"),
+                         **{name: np.where(enough, values, np.nan)
+                            for name, values in estimates.items()}, "enough": enough})
 
 
-def _interval_of(lift: np.ndarray, baseline: np.ndarray,
-                 rng: np.random.Generator) -> dict[str, float]:
-    n = len(lift)
-    if n < 2:
-        return dict.fromkeys(("mean_lift", "mean_low", "mean_high", "lift_pct", "pct_low",
-                              "pct_high"), np.nan)
-    mean, sem = float(lift.mean()), float(lift.std(ddof=1) / np.sqrt(n))
-    half = float(stats.t.ppf(0.5 + LEVEL / 2, n - 1)) * sem
-    samples = rng.integers(0, n, (BOOTSTRAP, n))
-    pooled = ratio(lift[samples].sum(axis=1), baseline[samples].sum(axis=1))
-    pooled = pooled[np.isfinite(pooled)]  # resamples whose baselines are all zero
-    low, high = np.quantile(pooled, [0.5 - LEVEL / 2, 0.5 + LEVEL / 2]) if len(pooled) \
-        else (np.nan, np.nan)
-    return {"mean_lift": mean, "mean_low": mean - half, "mean_high": mean + half,
-            "lift_pct": float(ratio(lift.sum(), baseline.sum())),
-            "pct_low": float(low), "pct_high": float(high)}
+def _mean_intervals(codes: np.ndarray, lift: np.ndarray,
+                    counts: np.ndarray) -> dict[str, np.ndarray]:
+    """Each group's mean lift per post with its Student t interval (NaN below two posts)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.bincount(codes, lift, len(counts)) / counts
+        squares = np.bincount(codes, (lift - mean[codes]) ** 2, len(counts))
+        sem = np.sqrt(squares / (counts - 1) / counts)
+    half = stats.t.ppf(0.5 + LEVEL / 2, np.maximum(counts - 1, 1)) * sem
+    return {"mean_lift": mean, "mean_low": mean - half, "mean_high": mean + half}
 
 
-def organic_product_posts(posts: pd.DataFrame) -> pd.DataFrame:
+# Resampled posts drawn at a time: half a megabyte per array stays in the allocator's reused
+# memory (a whole 1000-resample matrix is mapped afresh each time: twice as slow) and bounds
+# the memory at any number of posts.
+BOOTSTRAP_BLOCK = 65_536
+
+
+def _pooled_intervals(codes: np.ndarray, lift: np.ndarray, baseline: np.ndarray,
+                      counts: np.ndarray,
+                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Each group's percentile interval of Σ lift / Σ baseline over `BOOTSTRAP` resamples of
+    its posts (NaN below two posts); every group is resampled in the same draws."""
+    low, high = np.full(len(counts), np.nan), np.full(len(counts), np.nan)
+    sampled = np.flatnonzero(counts >= 2)
+    if not len(sampled):
+        return low, high
+    chosen = np.isin(codes, sampled)
+    order = np.argsort(codes[chosen], kind="stable")
+    lift, baseline = lift[chosen][order], baseline[chosen][order]
+    sizes = counts[sampled]
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    # One column per post of each group: a resample draws each column from its own group.
+    column_start, column_size = np.repeat(starts, sizes), np.repeat(sizes, sizes)
+    rows = max(1, BOOTSTRAP_BLOCK // len(lift))
+    pooled = []
+    for done in range(0, BOOTSTRAP, rows):
+        drawn = column_start + (rng.random((min(rows, BOOTSTRAP - done), len(lift)))
+                                * column_size).astype(np.intp)
+        pooled.append(ratio(np.add.reduceat(lift[drawn], starts, axis=1),
+                            np.add.reduceat(baseline[drawn], starts, axis=1)))
+    resampled = np.concatenate(pooled)
+    finite = np.isfinite(resampled).any(axis=0)  # resamples whose baselines are all zero
+    if not finite.any():
+        return low, high
+    levels = [0.5 - LEVEL / 2, 0.5 + LEVEL / 2]
+    bounds = np.quantile(resampled, levels, axis=0) if finite.all() and \
+        np.isfinite(resampled).all() else np.nanquantile(resampled[:, finite], levels, axis=0)
+    low[sampled[finite]], high[sampled[finite]] = bounds
+    return low, high
+
+
+def organic_product_posts(posts: pd.DataFrame,
+                          columns: Sequence[str] | None = None) -> pd.DataFrame:
     """The posts the comparisons are about: they promote a product and are not part of a
-    campaign (a campaign post's window holds the campaign's own lift)."""
-    return posts.loc[posts["sku"].notna() & posts["campaign_id"].isna()]
+    campaign (a campaign post's window holds the campaign's own lift); only `columns` of
+    them when given (a comparison reads three of the thirty)."""
+    organic = (posts["sku"].notna() & posts["campaign_id"].isna()).to_numpy()
+    return posts.loc[organic, list(columns) if columns is not None else posts.columns]
+
+
+def _organic(data: dict[str, Any], *columns: str) -> pd.DataFrame:
+    """The organic product posts of a `post_impact` result, with their lift and baseline."""
+    return organic_product_posts(data["posts"], ("lift", "baseline", *columns))
 
 
 def by_type(data: dict[str, Any]) -> pd.DataFrame:
     """Pooled lift by media type, organic product posts only."""
-    return group_lift(organic_product_posts(data["posts"]), "post_type")
+    return group_lift(_organic(data, "post_type"), "post_type")
 
 
 def by_weekday(data: dict[str, Any]) -> pd.DataFrame:
     """Pooled lift by posting weekday (Monday first), organic product posts only."""
-    frame = group_lift(organic_product_posts(data["posts"]), "weekday", tuple(range(7)))
+    frame = group_lift(_organic(data, "weekday"), "weekday", tuple(range(7)))
     return frame.assign(group=[WEEKDAYS[day] for day in frame["group"]])
 
 
 def by_hour_band(data: dict[str, Any]) -> pd.DataFrame:
     """Pooled lift by posting-hour band, organic product posts only."""
-    return group_lift(organic_product_posts(data["posts"]), "hour_band",
+    return group_lift(_organic(data, "hour_band"), "hour_band",
                       tuple(label for label, _first, _last in HOUR_BANDS))
 
 
@@ -473,15 +515,15 @@ def by_slot(data: dict[str, Any]) -> pd.DataFrame:
 
     Columns: weekday (0 = Monday), day, hour, posts, lift_pct (every one of the 7 × 24 cells).
     """
-    posts = organic_product_posts(data["posts"])
-    measured = posts.loc[posts["lift"].notna()]
-    sums = measured.groupby(["weekday", "hour"]).agg(posts=("lift", "size"),
-                                                      lift=("lift", "sum"),
-                                                      baseline=("baseline", "sum"))
-    grid = pd.MultiIndex.from_product([range(7), range(24)], names=["weekday", "hour"])
-    cells = sums.reindex(grid).reset_index()
-    cells["posts"] = cells["posts"].fillna(0).astype("int64")
-    cells["lift_pct"] = np.where(cells["posts"] >= MIN_CELL_POSTS,
-                                 ratio(cells["lift"], cells["baseline"]), np.nan)
-    cells["day"] = [WEEKDAYS[day] for day in cells["weekday"]]
-    return cells[["weekday", "day", "hour", "posts", "lift_pct"]]
+    posts = _organic(data, "weekday", "hour")
+    lift = posts["lift"].to_numpy(dtype=float)
+    measured = ~np.isnan(lift)
+    cell = (posts["weekday"].to_numpy() * 24 + posts["hour"].to_numpy())[measured].astype(
+        np.intp)  # an empty frame's columns are float
+    count = np.bincount(cell, minlength=7 * 24)
+    pooled = ratio(np.bincount(cell, lift[measured], 7 * 24),
+                   np.bincount(cell, posts["baseline"].to_numpy(dtype=float)[measured], 7 * 24))
+    weekday, hour = np.divmod(np.arange(7 * 24), 24)
+    return pd.DataFrame({"weekday": weekday, "day": np.repeat(WEEKDAYS, 24), "hour": hour,
+                         "posts": count.astype("int64"),
+                         "lift_pct": np.where(count >= MIN_CELL_POSTS, pooled, np.nan)})

@@ -3,6 +3,7 @@ on loopback, payloads recorded in headless Chromium), so they cannot rot. They a
 scripts run and report sensibly, never how fast anything is."""
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 
 from benchmarks import load, pages
 from benchmarks.common import Recording, prepare, require_loopback, save_recordings
+from dashapp.panels import gated
+from layouts import products
 from tests.conftest import skip_or_fail
 
 LINES = 2_000
@@ -58,7 +61,15 @@ def test_every_page_has_cases_and_the_other_marketing_tabs_too() -> None:
 def test_page_benchmark_runs_one_case_per_page_and_reports(
         page_run: tuple[pages.BackendResult, dict[str, Recording]]) -> None:
     result, recordings = page_run
-    assert set(recordings) == set(SMOKE_PAGES)
+    drilled = f"/products?sku={pages.PRODUCT}"
+    assert set(recordings) == {*SMOKE_PAGES, drilled}
+    # Each view is recorded with what its browser sends: a product list sends no request
+    # for the drill-down's panels, a drill-down none for the list's.
+    for recorded, shown in (("/products", products.listed), (drilled, products.drilled)):
+        requested = {name for follower in recordings[recorded].followers
+                     for name in re.findall(r"([\w-]+)\.\w+", follower["output"])}
+        for panel in gated(products.PANELS):
+            assert (panel.note_id in requested) == (panel.when is shown), (recorded, panel.key)
     assert [case.case.title for case in result.cases] == [
         *(pages.PAGES[path] for path in SMOKE_PAGES), pages.DRILL_DOWN]
     for case in result.cases:

@@ -30,6 +30,7 @@ from models.pipeline import STAGE_LENGTH, PipelineStage
 from services.audit import record
 from services.errors import AccessDenied, InvalidInput, NotFound
 from services.imports.entities import stage_key
+from services.query import frame_of
 from services.users import (
     MIN_PASSWORD_LENGTH,
     create_token,
@@ -179,8 +180,8 @@ def audit_log(session: Session, actor: Actor, action: str | None = None,
     if end:
         stmt = stmt.where(AuditEvent.at < dt.datetime.combine(end + dt.timedelta(days=1),
                                                               dt.time.min))
-    frame = pd.DataFrame(session.execute(stmt).all(),
-                         columns=["at", "action", "user", "ip", "detail"])
+    frame = frame_of(session.execute(stmt).all(),
+                     ["at", "action", "user", "ip", "detail"])
     frame["user"] = frame["user"].fillna("")
     return frame
 

@@ -50,7 +50,7 @@ from services.filters import Filters, Period
 from services.metrics import line_measures, money
 from services.model_store import ModelKey, Trained
 from services.overview import UNCATEGORISED
-from services.query import as_date, line_conditions
+from services.query import as_date, frame_of, line_conditions
 from services.scope import Scope
 
 HORIZON_DAYS = 90  # churn: no order in the next 90 days
@@ -266,10 +266,9 @@ def _at_risk(session: Session, at_risk: list[ColumnElement[bool]],
                    scores.risk, value)
             .join(Customer, Customer.id == scores.customer_id).where(*at_risk)
             .order_by(value.desc(), Customer.external_id).limit(AT_RISK_SHOWN))
-    rows = pd.DataFrame(session.execute(stmt).all(),
-                        columns=["customer_id", "customer", "name", "segment", "country",
-                                 "orders", "net_revenue", "first_order", "last_order", "risk",
-                                 "value_at_risk"])
+    rows = frame_of(session.execute(stmt).all(),
+                    ["customer_id", "customer", "name", "segment", "country", "orders",
+                     "net_revenue", "first_order", "last_order", "risk", "value_at_risk"])
     first, last = rows["first_order"].map(as_date), rows["last_order"].map(as_date)
     rows["net_revenue"] = rows["net_revenue"].map(money).astype(float)
     rows["recency_days"] = [float((period.end - day).days) for day in last]
@@ -296,8 +295,8 @@ def revenue_at_risk(session: Session, scope: Scope, filters: Filters, period: Pe
             .where(*line_conditions(filters, scope, start, period.end),
                    OrderLine.customer_id.in_(ids))
             .group_by(OrderLine.product_id, OrderLine.platform_id))
-    rows = pd.DataFrame(session.execute(stmt).all(),
-                        columns=["product_id", "platform_id", "net_revenue"])
+    rows = frame_of(session.execute(stmt).all(),
+                    ["product_id", "platform_id", "net_revenue"])
     categories = dict(session.execute(select(Product.id, func.coalesce(
         Product.category, UNCATEGORISED)).where(Product.id.in_(rows["product_id"].unique()
                                                                 .tolist()))).all())

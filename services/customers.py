@@ -31,7 +31,7 @@ from services.filters import Filters, Period
 from services.metrics import change, money
 from services.model_store import ModelKey, Trained
 from services.periods import bucket_starts, month_start
-from services.query import as_date, bucket
+from services.query import as_date, bucket, frame_of
 from services.query import month_start as sql_month_start
 from services.rollups import Lines, per_customer
 from services.scope import Scope
@@ -128,7 +128,7 @@ def customer_base(session: Session, scope: Scope, filters: Filters, start: dt.da
                    rows.c.gross_sales, rows.c.first_order, rows.c.last_order,
                    rows.c.first_purchase)
             .join(Customer, Customer.id == rows.c.customer_id).order_by(rows.c.customer_id))
-    frame = pd.DataFrame(session.execute(stmt).all(), columns=list(BASE_COLUMNS))
+    frame = frame_of(session.execute(stmt).all(), list(BASE_COLUMNS))
     for column in ("first_order", "last_order", "first_purchase"):
         frame[column] = frame[column].map(as_date)
     for column in ("net_revenue", "gross_sales"):
@@ -308,8 +308,8 @@ def _buckets_by_first_purchase(session: Session, scope: Scope, filters: Filters,
                    func.sum(activity.c.net_revenue).label("net_revenue"))
             .join(customers, customers.c.customer_id == activity.c.customer_id)
             .where(first_of.is_not(None)).group_by(activity.c.bucket, first_of))
-    frame = pd.DataFrame(session.execute(stmt).all(),
-                         columns=["bucket", "first", "customers", "net_revenue"])
+    frame = frame_of(session.execute(stmt).all(),
+                     ["bucket", "first", "customers", "net_revenue"])
     for column in ("bucket", "first"):
         frame[column] = frame[column].map(as_date)
     frame["net_revenue"] = frame["net_revenue"].map(money).astype(float)
@@ -658,7 +658,7 @@ def _stored_clv(session: Session, run_id: int, period: Period
             .join(Customer, Customer.id == scores.customer_id)
             .where(*where, scores.predicted_value >= lowest)
             .order_by(scores.predicted_value.desc(), Customer.external_id).limit(CLV_LISTED))
-    listed = pd.DataFrame(session.execute(stmt).all(), columns=list(CLV_COLUMNS))
+    listed = frame_of(session.execute(stmt).all(), list(CLV_COLUMNS))
     listed["net_revenue"] = listed["net_revenue"].map(money).astype(float)
     return listed, int(count), money(total or 0.0)
 

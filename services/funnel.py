@@ -20,7 +20,7 @@ from services.cache import cached
 from services.filters import Filters, Period
 from services.metrics import ratio
 from services.periods import bucket_end, bucket_starts
-from services.query import as_date, bucket, scope_condition
+from services.query import as_date, bucket, frame_of, scope_condition
 from services.rollups import Lines, aggregate_select
 from services.scope import Scope
 from services.trends import comparison_spans
@@ -66,8 +66,8 @@ def _summed(session: Session, filters: Filters, scope: Scope,
     if dimensions:
         stmt = stmt.group_by(*dimensions).order_by(*dimensions)
     names = [dimension.name for dimension in dimensions]
-    found = pd.DataFrame(session.execute(stmt).all(),
-                         columns=[*names, "in_first", *(sum_.name for sum_ in sums)])
+    found = frame_of(session.execute(stmt).all(),
+                     [*names, "in_first", *(sum_.name for sum_ in sums)])
     if dimensions:
         found = found.loc[found["in_first"] > 0].reset_index(drop=True)
     return [pd.DataFrame({**{name: found[name] for name in names},
@@ -255,7 +255,7 @@ def reconciliation(session: Session, scope: Scope, filters: Filters,
             .group_by(Platform.id, Platform.slug, Platform.name)
             .order_by(summed.desc(), Platform.slug))
     columns = ["slug", "platform", "days", "funnel_purchases", "orders"]
-    frame = pd.DataFrame(session.execute(stmt).all(), columns=columns)
+    frame = frame_of(session.execute(stmt).all(), columns)
     counts = ["days", "funnel_purchases", "orders"]
     frame[counts] = frame[counts].map(int).astype("int64")  # PostgreSQL sums are numeric
     frame["gap"] = frame["funnel_purchases"] - frame["orders"]

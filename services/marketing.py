@@ -32,7 +32,7 @@ from services.cache import cached
 from services.errors import NotFound
 from services.filters import Filters, Period
 from services.metrics import ratio
-from services.query import as_date, days_between, product_filter, scope_condition
+from services.query import as_date, days_between, frame_of, product_filter, scope_condition
 from services.rollups import Lines, aggregate_select
 from services.sales import data_bounds
 from services.scope import Scope
@@ -101,7 +101,7 @@ def _post_rows(session: Session, conditions: list[ColumnElement[bool]]) -> pd.Da
             .outerjoin(Product, Product.id == MediaPost.product_id)
             .where(*conditions)
             .order_by(MediaPost.posted_at, MediaPost.id))
-    frame = pd.DataFrame(session.execute(stmt).all(), columns=POST_COLUMNS)
+    frame = frame_of(session.execute(stmt).all(), POST_COLUMNS)
     frame["post_date"] = frame["post_date"].map(as_date)
     frame["posted_at"] = pd.to_datetime(frame["posted_at"])
     return frame

@@ -26,7 +26,7 @@ from services.errors import NotFound
 from services.filters import Filters, Period
 from services.marketing import daily_sums, day_sums, filtered
 from services.metrics import ratio
-from services.query import as_date, scope_condition
+from services.query import as_date, frame_of, scope_condition
 from services.rollups import Lines, aggregate
 from services.sales import data_bounds
 from services.scope import Scope
@@ -85,7 +85,7 @@ def campaign_performance(session: Session, scope: Scope, filters: Filters,
             .outerjoin(Influencer, Influencer.id == Campaign.influencer_id)
             .outerjoin(Product, Product.id == Campaign.product_id)
             .where(*campaign_conditions(scope, filters, period)))
-    frame = pd.DataFrame(session.execute(stmt).all(), columns=[
+    frame = frame_of(session.execute(stmt).all(), [
         "campaign_id", "campaign", "platform", "influencer", "followers", "sku", "product_id",
         "start", "end", "budget"])
     ids = frame["campaign_id"].tolist()
@@ -253,7 +253,7 @@ def payouts(session: Session, scope: Scope, filters: Filters, period: Period) ->
             .join(Campaign, Campaign.id == Payout.campaign_id)
             .where(*campaign_conditions(scope, filters, period))
             .order_by(Payout.due_date, Payout.id))
-    frame = pd.DataFrame(session.execute(stmt).all(), columns=[
+    frame = frame_of(session.execute(stmt).all(), [
         "payout_id", "influencer", "campaign", "campaign_id", "influencer_id", "basis", "rate",
         "units", "amount", "status", "due_date", "paid_on"])
     ids = frame["campaign_id"].tolist()
@@ -353,15 +353,15 @@ def attribution(session: Session, scope: Scope, filters: Filters,
     if filters.platforms:
         where.append(Tracking.platform_id.in_(
             select(Platform.id).where(Platform.slug.in_(filters.platforms))))
-    tracked = pd.DataFrame(session.execute(
+    tracked = frame_of(session.execute(
         select(Tracking.platform_id, func.coalesce(func.sum(Tracking.revenue), 0))
-        .where(*where).group_by(Tracking.platform_id)).all(), columns=["platform_id", "attributed"])
+        .where(*where).group_by(Tracking.platform_id)).all(), ["platform_id", "attributed"])
     sales_filters = Filters(platforms=filters.platforms)
     sales = pd.DataFrame(aggregate(session, Lines(sales_filters, scope, period.start, period.end),
                                    ["gross_sales"], [OrderLine.platform_id.label("platform_id")]),
                          columns=["platform_id", "gross_sales"])
-    names = pd.DataFrame(session.execute(select(Platform.id, Platform.slug, Platform.name)).all(),
-                         columns=["platform_id", "slug", "platform"])
+    names = frame_of(session.execute(select(Platform.id, Platform.slug, Platform.name)).all(),
+                     ["platform_id", "slug", "platform"])
     platforms = (names.merge(sales, on="platform_id", how="inner")
                  .merge(tracked, on="platform_id", how="left").fillna({"attributed": 0.0}))
     money = ["gross_sales", "attributed"]
@@ -373,12 +373,12 @@ def attribution(session: Session, scope: Scope, filters: Filters,
     platforms["share"] = ratio(platforms["attributed"], platforms["gross_sales"])
     platforms = platforms.sort_values(["attributed", "slug"], ascending=[False, True],
                                       ignore_index=True).drop(columns="platform_id")
-    campaigns = pd.DataFrame(session.execute(
+    campaigns = frame_of(session.execute(
         select(func.coalesce(Campaign.name, NO_CAMPAIGN), func.sum(Tracking.orders),
                func.sum(Tracking.revenue))
         .select_from(Tracking).outerjoin(Campaign, Campaign.id == Tracking.campaign_id)
         .where(*where).group_by(func.coalesce(Campaign.name, NO_CAMPAIGN))).all(),
-        columns=["campaign", "orders", "revenue"])
+        ["campaign", "orders", "revenue"])
     campaigns["revenue"] = campaigns["revenue"].astype(float)
     campaigns = campaigns.sort_values(["revenue", "campaign"], ascending=[False, True],
                                       ignore_index=True)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from models import DataRevision, ModelRun, utcnow
 from services.cache import skip_store
+from services.query import frame_of
 from services.scope import Scope
 
 log = logging.getLogger(__name__)
@@ -240,7 +241,7 @@ def history(session: Session, kind: str, digest: str | None = None,
             .where(ModelRun.kind == kind).order_by(ModelRun.id.desc()).limit(limit))
     if digest is not None:
         stmt = stmt.where(ModelRun.digest == digest)
-    return pd.DataFrame(session.execute(stmt).all(), columns=HISTORY_COLUMNS)
+    return frame_of(session.execute(stmt).all(), HISTORY_COLUMNS)
 
 
 def describe(trained: Trained) -> dict[str, Any]:

@@ -46,7 +46,7 @@ from services.cache import cached, reuse
 from services.filters import Filters, Period
 from services.metrics import money
 from services.periods import month_start
-from services.query import as_date, bucket, days_between
+from services.query import as_date, bucket, days_between, frame_of
 from services.scope import Scope
 
 WON = "won"  # the funnel's last step: the outcome, whatever the won stage is called
@@ -411,9 +411,8 @@ def quota_attainment(session: Session, scope: Scope, filters: Filters,
                       SalesRep.quarterly_quota))
     if scope.platform_ids is not None:  # a limited user sees the reps of their deals only
         stmt = stmt.where(_reps_in_scope(scope))
-    frame = pd.DataFrame(session.execute(stmt).all(),
-                         columns=["rep", "team", "region", "quarterly_quota", "won_value",
-                                  "won_deals"])
+    frame = frame_of(session.execute(stmt).all(),
+                     ["rep", "team", "region", "quarterly_quota", "won_value", "won_deals"])
     frame["won_value"] = frame["won_value"].map(money).astype(float)
     frame["won_deals"] = frame["won_deals"].astype(int)
     quota = pd.to_numeric(frame.pop("quarterly_quota"), errors="coerce").astype(float)
@@ -475,9 +474,8 @@ def forecast_by_month(session: Session, scope: Scope, filters: Filters,
                func.count().filter(opened), func.sum(deals.c.amount).filter(opened),
                func.count().filter(and_(opened, deals.c.amount.is_(None))))
         .group_by(month)).all()
-    found = pd.DataFrame(rows, columns=["month", "won_value", "won_value_deals",
-                                        "weighted_value", "weighted_value_deals",
-                                        "open_value", "no_amount"])
+    found = frame_of(rows, ["month", "won_value", "won_value_deals", "weighted_value",
+                            "weighted_value_deals", "open_value", "no_amount"])
     undated = found["month"].isna()
     no_close = int(found.loc[undated, "weighted_value_deals"].sum())
     found = found.loc[~undated].copy()
@@ -535,7 +533,7 @@ def open_opportunities(session: Session, scope: Scope, filters: Filters, period:
             .join(Account, Account.id == Opportunity.account_id, isouter=True)
             .join(SalesRep, SalesRep.id == Opportunity.rep_id, isouter=True)
             .where(*conditions).order_by(Opportunity.amount.desc(), Opportunity.id))
-    frame = pd.DataFrame(session.execute(stmt).all(), columns=[
+    frame = frame_of(session.execute(stmt).all(), [
         "opportunity", "account", "rep", "team", "region", "stage", "amount", "stored",
         "created_on", "expected_close", "last_change"])
     return _open_table(frame, weights.probabilities, weights.stages.defaults, period.end,

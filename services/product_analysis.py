@@ -22,7 +22,7 @@ from services.errors import NotFound
 from services.filters import Filters, Period
 from services.metrics import money
 from services.overview import UNCATEGORISED
-from services.query import as_date, line_conditions, product_filter, scope_condition
+from services.query import as_date, frame_of, line_conditions, product_filter, scope_condition
 from services.rollups import Lines
 from services.sales import grouped_metrics, totals
 from services.scope import Scope
@@ -52,7 +52,7 @@ def catalogue(session: Session, filters: Filters) -> pd.DataFrame:
     if condition is not None:
         stmt = stmt.where(condition)
     rows = session.execute(stmt.order_by(Product.sku)).all()
-    return pd.DataFrame(rows, columns=["product_id", *CATALOGUE_COLUMNS])
+    return frame_of(rows, ["product_id", *CATALOGUE_COLUMNS])
 
 
 def _zero_filled(frame: pd.DataFrame) -> pd.DataFrame:
@@ -248,6 +248,6 @@ def posts_featuring(session: Session, scope: Scope, filters: Filters,
         stmt = stmt.where(Platform.slug.in_(filters.platforms))
     columns = ["sku", "post_date", "post_type", "platform", "caption", "impressions", "reach",
                "likes", "comments", "shares", "saves", "cost"]
-    frame = pd.DataFrame(session.execute(stmt).all(), columns=columns)
+    frame = frame_of(session.execute(stmt).all(), columns)
     frame["post_date"] = frame["post_date"].map(as_date)
     return frame

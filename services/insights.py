@@ -11,14 +11,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pandas as pd
-from sqlalchemy import Subquery, exists, func, select
+from sqlalchemy import Subquery, func, literal, select
 from sqlalchemy.orm import Session
 
-from models import OrderLine
 from services import forecasting
 from services.cache import cached
 from services.filters import Filters, Period
-from services.metrics import is_sale
 from services.overview import kpis, revenue_by_platform, top_products
 from services.rollups import Lines, per_customer
 from services.sales import data_bounds
@@ -114,10 +112,14 @@ def repeat_rate(session: Session, scope: Scope, filters: Filters,
     before = Lines(filters, scope, first, period.start - dt.timedelta(days=1))
     if (period.end - period.start).days * SHORT_RANGE < (period.start - first).days:
         # A short range's customers are few next to history's lines: one indexed look-up
-        # per customer (order_lines by customer) beats reading every earlier line.
-        earlier = exists().where(OrderLine.customer_id == in_range.c.customer_id,
-                                 *before.conditions(), is_sale())
-        counted = select(func.count()).select_from(in_range).where(earlier)
+        # per customer (by customer and day, in the customer-day rollup when it answers)
+        # beats reading every earlier line. A scalar subquery with LIMIT, not EXISTS:
+        # PostgreSQL turned the EXISTS into a hash of every earlier customer-day.
+        source = per_customer(before)
+        earlier = (select(literal(1)).where(source.customer_id == in_range.c.customer_id,
+                                            *source.conditions, source.sale)
+                   .limit(1).scalar_subquery())
+        counted = select(func.count()).select_from(in_range).where(earlier.is_not(None))
     else:
         earlier_buyers = _buyers(before)
         counted = select(func.count()).select_from(in_range.join(

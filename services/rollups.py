@@ -340,6 +340,11 @@ class PerCustomer:
         return self.table.c.customer_id
 
     @property
+    def from_rollup(self) -> bool:
+        """Whether the sums come from the customer-day rollup (not `order_lines`)."""
+        return self.table is not ORDER_LINES
+
+    @property
     def day(self) -> ColumnElement[dt.date]:
         return self.table.c.sale_date
 

@@ -428,8 +428,8 @@ def _pooled_intervals(codes: np.ndarray, lift: np.ndarray, baseline: np.ndarray,
     if not finite.any():
         return low, high
     levels = [0.5 - LEVEL / 2, 0.5 + LEVEL / 2]
-    bounds = np.quantile(resampled, levels, axis=0) if finite.all() and \
-        np.isfinite(resampled).all() else np.nanquantile(resampled[:, finite], levels, axis=0)
+    bounds = np.quantile(resampled, levels, axis=0) if np.isfinite(resampled).all() \
+        else np.nanquantile(resampled[:, finite], levels, axis=0)
     low[sampled[finite]], high[sampled[finite]] = bounds
     return low, high
 

@@ -31,7 +31,7 @@ from services.filters import Filters, Period
 from services.metrics import change, money
 from services.model_store import ModelKey, Trained
 from services.periods import bucket_starts, month_start
-from services.query import as_date, bucket, frame_of
+from services.query import as_date, bucket, days_between, frame_of
 from services.query import month_start as sql_month_start
 from services.rollups import Lines, per_customer
 from services.scope import Scope
@@ -140,6 +140,15 @@ def customer_base(session: Session, scope: Scope, filters: Filters, start: dt.da
     return frame
 
 
+def history_from(start: dt.date, period: Period) -> dt.date:
+    """`start`, or the first day there is when no line the user can see lies before it: a
+    range from the first sale has no earlier purchase to look up for each customer (at all
+    time, 175,000 look-ups that find nothing, 0.4 s of every per-customer query at 1M lines).
+    """
+    first = period.first_data
+    return dt.date.min if first is not None and start <= first else start
+
+
 def whole_history(session: Session, scope: Scope, filters: Filters,
                   end: dt.date) -> pd.DataFrame:
     """`customer_base` of every customer who bought up to `end`, over all their history:
@@ -150,20 +159,33 @@ def whole_history(session: Session, scope: Scope, filters: Filters,
 
 # --- KPI cards ------------------------------------------------------------------------------------
 
-def customer_kpis(base: pd.DataFrame) -> dict[str, float | int | None]:
-    """The KPI values of one range's customers."""
-    count = len(base)
-    repeat = base.loc[base["orders"] >= 2]
-    gaps = [(last - first).days / (orders - 1) for first, last, orders in
-            zip(repeat["first_order"], repeat["last_order"], repeat["orders"], strict=True)]
-    new = int(base["new"].sum()) if count else 0
+def customer_kpis(session: Session, scope: Scope, filters: Filters, start: dt.date,
+                  end: dt.date, period: Period) -> dict[str, float | int | None]:
+    """The KPI values of the customers who bought in start..end, summed in SQL over their
+    per-customer rows (one statement: the rows never leave the database)."""
+    rows = customer_rows(scope, filters, history_from(start, period), end).cte("per_customer")
+    repeat = rows.c.orders >= 2
+    gap = (days_between(rows.c.last_order, rows.c.first_order) / (rows.c.orders - 1))
+    gaps = (select(gap.label("gap"), func.row_number().over(order_by=gap).label("place"),
+                   func.count().over().label("repeaters"))
+            .where(repeat).subquery("gaps"))
+    # The median: the middle gap, or the mean of the middle two.
+    median = (select(func.avg(gaps.c.gap))
+              .where(gaps.c.place.between((gaps.c.repeaters + 1) // 2,
+                                          gaps.c.repeaters // 2 + 1))
+              .scalar_subquery())
+    count, new, repeaters, revenue, middle = session.execute(select(
+        func.count(), func.coalesce(func.sum(case((rows.c.first_purchase >= start, 1),
+                                                  else_=0)), 0),
+        func.coalesce(func.sum(case((repeat, 1), else_=0)), 0),
+        func.sum(rows.c.net_revenue), median)).one()
     return {
         "customers": count,
-        "new_customers": new,
-        "returning_customers": count - new,
-        "repeat_rate": len(repeat) / count if count else None,
-        "revenue_per_customer": money(base["net_revenue"].sum()) / count if count else None,
-        "median_days_between_orders": float(np.median(gaps)) if gaps else None,
+        "new_customers": int(new),
+        "returning_customers": count - int(new),
+        "repeat_rate": int(repeaters) / count if count else None,
+        "revenue_per_customer": money(revenue) / count if count else None,
+        "median_days_between_orders": None if middle is None else float(middle),
     }
 
 
@@ -171,11 +193,11 @@ def customer_kpis(base: pd.DataFrame) -> dict[str, float | int | None]:
 def kpis(session: Session, scope: Scope, filters: Filters,
          period: Period) -> dict[str, dict[str, float | int | None]]:
     """Each customer KPI with its value in the comparison range and the change."""
-    current = customer_kpis(customer_base(session, scope, filters, period.start, period.end))
+    current = customer_kpis(session, scope, filters, period.start, period.end, period)
     previous: dict[str, Any] = {}
     if period.compare_start and period.compare_end:
-        previous = customer_kpis(customer_base(session, scope, filters, period.compare_start,
-                                               period.compare_end))
+        previous = customer_kpis(session, scope, filters, period.compare_start,
+                                 period.compare_end, period)
     return {key: {"current": current[key], "comparison": previous.get(key),
                   # a rate's change is in points, like every ratio metric
                   "change": (None if current[key] is None or previous.get(key) is None
@@ -217,8 +239,8 @@ def rfm_table(base: pd.DataFrame, asof: dt.date) -> pd.DataFrame:
 @cached
 def rfm(session: Session, scope: Scope, filters: Filters, period: Period) -> pd.DataFrame:
     """The RFM table of the view's customers as of the range's last day."""
-    return rfm_table(customer_base(session, scope, filters, period.start, period.end),
-                     period.end)
+    return rfm_table(customer_base(session, scope, filters, history_from(period.start, period),
+                                   period.end), period.end)
 
 
 def segment_summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -302,7 +324,8 @@ def _buckets_by_first_purchase(session: Session, scope: Scope, filters: Filters,
                        source.measures["net_revenue"])
                 .where(*source.conditions).group_by(source.customer_id, period_of)
                 .having(orders.element > 0).subquery("activity"))
-    customers = customer_rows(scope, filters, period.start, period.end).subquery("buyers")
+    customers = customer_rows(scope, filters, history_from(period.start, period),
+                              period.end).subquery("buyers")
     first_of = first(customers.c.first_purchase)
     stmt = (select(activity.c.bucket, first_of.label("first"), func.count().label("customers"),
                    func.sum(activity.c.net_revenue).label("net_revenue"))

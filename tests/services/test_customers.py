@@ -165,6 +165,19 @@ def test_kpis_match_pandas_with_the_comparison(session: Session, raw: pd.DataFra
                 (current[key] - previous[key]) / abs(previous[key])), key
 
 
+def test_kpis_of_all_time_match_pandas(session: Session, raw: pd.DataFrame) -> None:
+    """A range from the first sale looks up no earlier purchase: every customer is new."""
+    filters = Filters(range="all", country=busiest_countries(raw)[0])
+    period = resolve(session, EVERYTHING, filters)
+    assert period.first_data == period.start
+    kpis = service.kpis(session, EVERYTHING, filters, period)
+    expected = expected_kpis(expected_base(session, raw, filters, period.start, period.end),
+                             period.start)
+    assert expected["customers"] > 20 and expected["new_customers"] == expected["customers"]
+    for key in service.KPI_KEYS:
+        assert kpis[key]["current"] == pytest.approx(expected[key]), key
+
+
 # --- RFM --------------------------------------------------------------------------------------
 
 def expected_scores(values: pd.Series) -> pd.Series:

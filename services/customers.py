@@ -20,7 +20,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Select, and_, case, delete, func, insert, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from models import Customer, CustomerScore, ModelRun
@@ -129,12 +141,14 @@ def customer_base(session: Session, scope: Scope, filters: Filters, start: dt.da
     (SPEC §3: customers are those with an order).
     """
     rows = customer_rows(scope, filters, start, end).subquery("per_customer")
+    # Sums cast to floats in SQL, and the rows read on the connection, not through the ORM:
+    # turning 175,000 rows of decimals into floats took a quarter of the read.
     stmt = (select(rows.c.customer_id, Customer.external_id.label("customer"), Customer.name,
-                   Customer.segment, Customer.country, rows.c.orders, rows.c.net_revenue,
-                   rows.c.gross_sales, rows.c.first_order, rows.c.last_order,
-                   rows.c.first_purchase)
+                   Customer.segment, Customer.country, rows.c.orders,
+                   cast(rows.c.net_revenue, Float), cast(rows.c.gross_sales, Float),
+                   rows.c.first_order, rows.c.last_order, rows.c.first_purchase)
             .join(Customer, Customer.id == rows.c.customer_id).order_by(rows.c.customer_id))
-    frame = frame_of(session.execute(stmt).all(), list(BASE_COLUMNS))
+    frame = frame_of(session.connection().execute(stmt).all(), list(BASE_COLUMNS))
     for column in ("first_order", "last_order", "first_purchase"):
         frame[column] = frame[column].map(as_date)
     for column in ("net_revenue", "gross_sales"):

@@ -97,6 +97,35 @@ def reuse(service: Callable[..., T], session: Any, scope: Scope, *args: Any,
     return cache.get_or_compute(service, scope, args, kwargs, compute)
 
 
+class _OverLimit(Exception):
+    """The pickle being written passed its byte limit."""
+
+
+@dataclass
+class _CountingSink:
+    """A file for `pickle` that keeps nothing and stops the pickling past `limit` bytes."""
+
+    limit: int
+    written: int = 0
+
+    def write(self, data: bytes) -> int:
+        self.written += len(data)
+        if self.written > self.limit:
+            raise _OverLimit
+        return len(data)
+
+
+def pickles_within(result: Any, limit: int) -> bool:
+    """Whether `result` pickles to at most `limit` bytes, found out by pickling at most that
+    much: the whole pickle of an oversized result (the Customers page's 175,000 customers,
+    30 MB) took 0.9 s only to learn it would not be stored."""
+    try:
+        pickle.Pickler(_CountingSink(limit), pickle.HIGHEST_PROTOCOL).dump(result)
+    except _OverLimit:
+        return False
+    return True
+
+
 class DirectoryCache(FileSystemCache):
     """cachelib's directory cache, pruned in bulk, never of its permanent entries, and
     bounded in bytes as well as in entries.
@@ -369,10 +398,8 @@ class ResultCache:
         if skipped:
             return result
         limit = self.max_entry_bytes if max_bytes is None else max_bytes
-        size = len(pickle.dumps(result, pickle.HIGHEST_PROTOCOL)) if limit else 0
-        if size > limit:
-            log.debug("not cached: %s is %d bytes, over the %d-byte entry limit",
-                      key, size, limit)
+        if limit and not pickles_within(result, limit):
+            log.debug("not cached: %s is over the %d-byte entry limit", key, limit)
             return result
         self.backend.set(key, result)
         return result

@@ -8,6 +8,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -196,6 +197,23 @@ def test_an_oversized_result_is_returned_but_not_stored(
     cache.get_or_compute(bytes, everyone, (20_000,), {}, lambda: compute(20_000),
                          max_bytes=100_000)
     assert calls[3:] == [20_000]
+
+
+def test_an_oversized_result_is_measured_only_up_to_the_limit() -> None:
+    from services.cache import pickles_within
+
+    pickled_after = []
+
+    class Tail:
+        def __reduce__(self) -> tuple[type[list[Any]], tuple[()]]:
+            pickled_after.append(True)
+            return (list, ())
+
+    # (pickle writes in frames of 64 KiB: the limit is checked at each)
+    assert not pickles_within([b"x" * 200_000, Tail()], 10_000)
+    assert pickled_after == []  # stopped at the bytes before it: the rest is never pickled
+    assert pickles_within([b"x" * 5_000, Tail()], 10_000) and pickled_after == [True]
+    assert pickles_within(b"x" * 10_000, 10_100) and not pickles_within(b"x" * 10_000, 10_000)
 
 
 def test_the_app_takes_its_entry_limit_from_the_settings(sqlite_db: TestDatabase,

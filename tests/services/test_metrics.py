@@ -59,3 +59,18 @@ def test_a_metric_no_rollup_stores_is_logged_with_the_reason(
     assert any("order_lines answers net_revenue" in record.getMessage()
                and "does not keep customer_id" in record.getMessage()
                for record in caplog.records)
+
+
+def test_money_values_round_like_money() -> None:
+    """The vectorised rounding gives `money`'s value for every sum: amounts of four decimals
+    added as binary floats (as SQLite sums them), a sale and its cancellation, and NULL."""
+    import numpy as np
+
+    from services.metrics import money, money_values
+
+    rng = np.random.default_rng(7)
+    amounts = rng.integers(-500_000, 5_000_000, size=(20_000, 7)) / 10_000
+    sums = [sum(row) for row in amounts.tolist()]  # Python's float sums, errors and all
+    values = [*sums, 8.9e-15, -1e-13, 0.1 + 0.2, -0.0, None]
+    assert money_values(values).tolist() == [money(value) for value in values]
+    assert str(money_values([-1e-13])[0]) == "0.0"  # no negative zero

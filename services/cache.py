@@ -108,11 +108,13 @@ class _CountingSink:
     limit: int
     written: int = 0
 
-    def write(self, data: bytes) -> int:
-        self.written += len(data)
+    def write(self, data: Any) -> int:
+        # bytes, or a buffer object (pickle hands large arrays over as `PickleBuffer`s)
+        size = memoryview(data).nbytes
+        self.written += size
         if self.written > self.limit:
             raise _OverLimit
-        return len(data)
+        return size
 
 
 def pickles_within(result: Any, limit: int) -> bool:

@@ -200,6 +200,11 @@ def test_an_oversized_result_is_returned_but_not_stored(
 
 
 def test_an_oversized_result_is_measured_only_up_to_the_limit() -> None:
+    import pickle
+
+    import numpy as np
+    import pandas as pd
+
     from services.cache import pickles_within
 
     pickled_after = []
@@ -214,6 +219,11 @@ def test_an_oversized_result_is_measured_only_up_to_the_limit() -> None:
     assert pickled_after == []  # stopped at the bytes before it: the rest is never pickled
     assert pickles_within([b"x" * 5_000, Tail()], 10_000) and pickled_after == [True]
     assert pickles_within(b"x" * 10_000, 10_100) and not pickles_within(b"x" * 10_000, 10_000)
+    # Large arrays and frames, whose buffers pickle writes as they are.
+    frame = pd.DataFrame({"value": np.arange(200_000, dtype=float)})
+    exact = len(pickle.dumps(frame, pickle.HIGHEST_PROTOCOL))
+    assert pickles_within(frame, exact) and not pickles_within(frame, exact - 1)
+    assert not pickles_within(np.zeros(100_000), 10_000)
 
 
 def test_the_app_takes_its_entry_limit_from_the_settings(sqlite_db: TestDatabase,

@@ -43,7 +43,7 @@ from services.filters import Filters, Period
 from services.metrics import change, money, money_values
 from services.model_store import ModelKey, Trained
 from services.periods import bucket_starts, month_start
-from services.query import as_date, as_dates, bucket, days_between, frame_of
+from services.query import as_date, as_dates, bucket, days_between, driver_rows, frame_of
 from services.query import month_start as sql_month_start
 from services.rollups import Lines, per_customer
 from services.scope import Scope
@@ -141,14 +141,14 @@ def customer_base(session: Session, scope: Scope, filters: Filters, start: dt.da
     (SPEC §3: customers are those with an order).
     """
     rows = customer_rows(scope, filters, start, end).subquery("per_customer")
-    # Sums cast to floats in SQL, and the rows read on the connection, not through the ORM:
-    # turning 175,000 rows of decimals into floats took a quarter of the read.
+    # Sums cast to floats in SQL, and the rows read as the driver gives them: turning
+    # 175,000 rows of decimals into floats took a quarter of the read.
     stmt = (select(rows.c.customer_id, Customer.external_id.label("customer"), Customer.name,
                    Customer.segment, Customer.country, rows.c.orders,
                    cast(rows.c.net_revenue, Float), cast(rows.c.gross_sales, Float),
                    rows.c.first_order, rows.c.last_order, rows.c.first_purchase)
             .join(Customer, Customer.id == rows.c.customer_id).order_by(rows.c.customer_id))
-    frame = frame_of(session.connection().execute(stmt).all(), list(BASE_COLUMNS))
+    frame = pd.DataFrame(driver_rows(session, stmt), columns=list(BASE_COLUMNS))
     for column in ("first_order", "last_order", "first_purchase"):
         frame[column] = as_dates(frame[column])
     for column in ("net_revenue", "gross_sales"):
@@ -246,8 +246,11 @@ def rfm_table(base: pd.DataFrame, asof: dt.date) -> pd.DataFrame:
     """Every customer of the view with recency (days since the last order, as of `asof`),
     frequency (orders), monetary value (net revenue), their scores and segment."""
     frame = base.copy()
-    last = frame["last_order"].to_numpy(dtype="datetime64[D]")
-    frame["recency_days"] = (np.datetime64(asof, "D") - last).astype(int)
+    # Per distinct last day (a few hundred), not per customer: numpy converts dates one by
+    # one in Python.
+    codes, days = pd.factorize(frame["last_order"])
+    frame["recency_days"] = np.array([(asof - day).days for day in days], dtype=int)[codes] \
+        if len(days) else np.zeros(0, dtype=int)
     frame["r_score"] = quintile_scores(-frame["recency_days"])
     frame["f_score"] = quintile_scores(frame["orders"])
     frame["m_score"] = quintile_scores(frame["net_revenue"])
@@ -452,13 +455,30 @@ def customer_table(table: pd.DataFrame, search: str = "", sort: str = "net_reven
                 + " " + frame["segment"] + " " + frame["rfm_segment"]).str.casefold()
         frame = frame.loc[text.str.contains(needle, regex=False)]
     column, ascending = TOP_SORTS.get(sort, TOP_SORTS["net_revenue"])
-    frame = frame.sort_values([column, "customer"], ascending=[ascending, True])
     pages = max(1, -(-len(frame) // TOP_PAGE))
     page = min(max(page, 1), pages)
-    shown = frame.iloc[(page - 1) * TOP_PAGE: page * TOP_PAGE]
+    ordered = _first_in_order(frame, column, ascending, page * TOP_PAGE)
+    shown = ordered.iloc[(page - 1) * TOP_PAGE: page * TOP_PAGE]
     return {"rows": shown[["customer", "name", "orders", "net_revenue", "aov", "first_order",
                            "last_order", "country", "segment", "rfm_segment"]]
             .reset_index(drop=True), "matches": len(frame), "page": page, "pages": pages}
+
+
+def _first_in_order(frame: pd.DataFrame, column: str, ascending: bool,
+                    count: int) -> pd.DataFrame:
+    """The first `count` rows (at least) of `frame` sorted by `column`, then customer id.
+
+    By a number, only the rows whose value can be among them are sorted (every row tied
+    with the last one kept): sorting all 175,000 customers by value and id took 0.2 s to
+    show 25 of them."""
+    key = [column, "customer"], [ascending, True]
+    values = frame[column]
+    if (count < len(frame) // 2 and pd.api.types.is_numeric_dtype(values)
+            and values.notna().all()):  # (NaN would be left out, not sorted last)
+        first = values.nsmallest(count, keep="all") if ascending \
+            else values.nlargest(count, keep="all")
+        frame = frame.loc[first.index]
+    return frame.sort_values(key[0], ascending=key[1])
 
 
 # --- geography ----------------------------------------------------------------------------

@@ -26,7 +26,8 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -42,6 +43,18 @@ def frame_of(rows: Iterable[Any], columns: Sequence[str]) -> pd.DataFrame:
     and asks every row for its `_fields`, a failed attribute lookup per row that cost ten
     times the frame itself (255 ms against 28 ms for 20,000 rows of seven columns)."""
     return pd.DataFrame([tuple(row) for row in rows], columns=list(columns))
+
+
+def driver_rows(session: Session, stmt: Executable) -> list[tuple[Any, ...]]:
+    """The rows of `stmt` as the database driver gives them, without SQLAlchemy's work per
+    row and column (0.3 s of reading 175,000 customers' rows). Only for columns whose driver
+    values are already what the caller wants: integers, text, floats (cast in SQL) and
+    dates read with `as_date` (SQLite gives them as text)."""
+    result = session.connection().execute(stmt)
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
 
 
 def as_date(value: Any) -> dt.date:

@@ -385,6 +385,12 @@ def test_top_customers_are_sorted_searched_and_paged(session: Session, raw: pd.D
     by_orders = expected.reset_index().sort_values(["orders", "external_id"],
                                                    ascending=[False, True])
     assert second["rows"]["customer"].tolist() == by_orders["external_id"].iloc[25:50].tolist()
+    with_aov = expected.reset_index().assign(
+        aov=lambda frame: frame["gross_sales"] / frame["orders"])
+    for sort, ascending, page in (("aov", False, 3), ("first_order", True, 2)):
+        wanted = with_aov.sort_values([sort, "external_id"], ascending=[ascending, True])
+        shown = service.customer_table(table, "", sort, page)["rows"]["customer"].tolist()
+        assert shown == wanted["external_id"].iloc[(page - 1) * 25: page * 25].tolist(), sort
     country = expected["country"].iloc[0]
     searched = service.customer_table(table, country.upper(), "net_revenue", 999)
     assert searched["matches"] >= (expected["country"] == country).sum()

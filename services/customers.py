@@ -358,8 +358,11 @@ def _buckets_by_first_purchase(session: Session, scope: Scope, filters: Filters,
             earlier_purchase(scope, filters, start, activity.c.customer_id), first_purchase)
     # A customer first seen after `start` but only before the range's own first day (the
     # cohorts read from the first month's start) has no `first` in the range: left out.
-    bought = (select(activity, first_purchase.label("first_purchase"))
-              .subquery("bought"))
+    # Materialised: PostgreSQL otherwise runs the look-up twice per row, once for the
+    # grouping and once for the filter (520,000 look-ups at 12 months instead of 260,000;
+    # spreading one look-up per customer over their rows by a window cost more than it saved).
+    bought = (select(activity, first_purchase.label("first_purchase")).cte("bought")
+              .prefix_with("MATERIALIZED", dialect="postgresql"))
     first_of = first(bought.c.first_purchase, bought.c.bucket)
     stmt = (select(bought.c.bucket, first_of.label("first"), func.count().label("customers"),
                    func.sum(bought.c.net_revenue).label("net_revenue"))

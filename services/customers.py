@@ -23,7 +23,9 @@ import pandas as pd
 from sqlalchemy import (
     ColumnElement,
     Float,
+    FromClause,
     Select,
+    Subquery,
     and_,
     case,
     cast,
@@ -130,6 +132,27 @@ def earlier_purchase(scope: Scope, filters: Filters, start: dt.date,
     return (select(func.min(before.day))
             .where(*before.conditions, before.sale, before.customer_id == customer_id)
             .scalar_subquery())
+
+
+def earlier_purchases(scope: Scope, filters: Filters, start: dt.date) -> Subquery:
+    """Every customer's first purchase before `start` (under the filters), one row each, in
+    one grouped pass over the days before it."""
+    before = per_customer(Lines(filters, scope, dt.date.min, start - dt.timedelta(days=1)))
+    return (select(before.customer_id.label("customer_id"),
+                   func.min(before.day).label("first_day"))
+            .where(*before.conditions, before.sale).group_by(before.customer_id)
+            .subquery("earlier"))
+
+
+def _few_days_before(start: dt.date, period: Period) -> bool:
+    """Whether one grouped pass over the history before `start` (`earlier_purchases`) reads
+    less than a look-up for each of the range's rows: both grow with their days, and a
+    look-up costs about twice a row of the pass (1.3 against 0.65 µs on PostgreSQL at 1M
+    lines), so the pass wins while the history before is at most twice the range. (At 12
+    months of two years 440 against 640 ms; at 30 days the look-ups win, 25,000 of them
+    against a pass over 500,000 rows.)"""
+    first = period.first_data or dt.date.min
+    return (start - first).days <= 2 * ((period.end - start).days + 1)
 
 
 @cached
@@ -353,16 +376,23 @@ def _buckets_by_first_purchase(session: Session, scope: Scope, filters: Filters,
                 .where(*source.conditions).group_by(source.customer_id, period_of)
                 .having(orders.element > 0).subquery("activity"))
     first_purchase: ColumnElement[Any] = activity.c.first_order
-    if history_from(start, period) != dt.date.min:
+    rows: FromClause = activity
+    if history_from(start, period) == dt.date.min:
+        pass  # no line before `start`: the first order from it on is the first purchase
+    elif _few_days_before(start, period):
+        earlier = earlier_purchases(scope, filters, start)
+        rows = activity.outerjoin(earlier, earlier.c.customer_id == activity.c.customer_id)
+        first_purchase = func.coalesce(earlier.c.first_day, first_purchase)
+    else:
         first_purchase = func.coalesce(
             earlier_purchase(scope, filters, start, activity.c.customer_id), first_purchase)
     # A customer first seen after `start` but only before the range's own first day (the
     # cohorts read from the first month's start) has no `first` in the range: left out.
-    # Materialised: PostgreSQL otherwise runs the look-up twice per row, once for the
+    # Materialised: PostgreSQL otherwise runs a look-up twice per row, once for the
     # grouping and once for the filter (520,000 look-ups at 12 months instead of 260,000;
     # spreading one look-up per customer over their rows by a window cost more than it saved).
-    bought = (select(activity, first_purchase.label("first_purchase")).cte("bought")
-              .prefix_with("MATERIALIZED", dialect="postgresql"))
+    bought = (select(*activity.c, first_purchase.label("first_purchase")).select_from(rows)
+              .cte("bought").prefix_with("MATERIALIZED", dialect="postgresql"))
     first_of = first(bought.c.first_purchase, bought.c.bucket)
     stmt = (select(bought.c.bucket, first_of.label("first"), func.count().label("customers"),
                    func.sum(bought.c.net_revenue).label("net_revenue"))

@@ -340,11 +340,15 @@ NEW_VS_RETURNING_CASES = {  # the first on the customer-day rollup, the second o
 }
 
 
+# 90 days: each customer's earlier purchase looked up; 12 months: found in one pass over the
+# days before the range (`_few_days_before`).
+@pytest.mark.parametrize("range_", ["90d", "12m"])
 @pytest.mark.parametrize("case", list(NEW_VS_RETURNING_CASES))
 def test_new_vs_returning_matches_pandas(session: Session, raw: pd.DataFrame,
-                                         case: str) -> None:
-    filters = Filters(range="90d", grain="week", **NEW_VS_RETURNING_CASES[case](raw))
+                                         case: str, range_: str) -> None:
+    filters = Filters(range=range_, grain="week", **NEW_VS_RETURNING_CASES[case](raw))
     period = resolve(session, EVERYTHING, filters)
+    assert service._few_days_before(period.start, period) == (range_ == "12m")  # both ways
     frame = service.new_vs_returning(session, EVERYTHING, filters, period).set_index("bucket")
     lines = sales_lines(raw, filters, period.start, period.end)
     lines = lines.loc[lines["customer_id"].notna()]

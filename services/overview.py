@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from models import OrderLine, Platform, Product
-from services.cache import cached
+from services.cache import cached, reuse
 from services.filters import Filters, Period
 from services.metrics import KPI_KEYS, change, money
 from services.rollups import Lines
@@ -52,7 +52,8 @@ def kpi_cards(session: Session, scope: Scope, filters: Filters,
               period: Period) -> dict[str, Any]:
     """What the KPI cards show: each KPI with its comparison (`kpis`) and every KPI per
     bucket of the range at the chosen grain (`kpi_series`, for the sparklines)."""
-    return {"kpis": kpis(session, scope, filters, period),
+    # Through the cache: the health card reads the same KPIs (`insights.health`).
+    return {"kpis": reuse(kpis, session, scope, filters, period),
             "kpi_series": kpi_series(session, scope, filters, period)}
 
 

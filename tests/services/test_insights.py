@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -143,3 +144,28 @@ def test_actions_carry_their_numbers_and_a_link(session: Session, raw: pd.DataFr
     # One chosen platform is all of the view's revenue: that says nothing about dependence.
     dependence = result["components"].set_index("key").loc["dependence", "value"]
     assert dependence < 1
+
+
+def test_the_health_card_reads_the_kpi_cards_figures_from_the_cache(
+        session: Session, tmp_path: Path) -> None:
+    """One Overview refresh computes the KPIs and the platform split once: the health card
+    takes them from the results cache the KPI cards and the platform chart filled."""
+    from services.cache import ResultCache, backend_from_settings
+    from services.overview import kpi_cards, revenue_by_platform
+
+    cache = ResultCache(backend_from_settings(None, str(tmp_path)), "sqlite:///health.db")
+    filters = Filters(range="90d")
+    period = resolve(session, EVERYTHING, filters)
+
+    def through_cache(service: object) -> object:
+        return cache.get_or_compute(service, EVERYTHING, (filters, period), {},
+                                    lambda: service(session, EVERYTHING, filters, period))
+
+    through_cache(kpi_cards)
+    through_cache(revenue_by_platform)
+    before = cache.stats()["hits"]
+    card = through_cache(health)
+    assert cache.stats()["hits"] - before == 2  # the KPIs and the platforms
+    uncached = health(session, EVERYTHING, filters, period)  # the same answer without it
+    assert isinstance(card, dict) and card["score"] == uncached["score"]
+    pd.testing.assert_frame_equal(card["components"], uncached["components"])

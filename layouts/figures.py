@@ -964,8 +964,11 @@ def stacked_share_figure(frame: pd.DataFrame, series: Sequence[tuple[str, str, s
     return _figure(traces, barmode="stack", bargap=0.15, xaxis={"type": "date"},
                    yaxis={**_money_axis(currency, *_stacked(frame, series)),
                           "rangemode": "tozero"},
+                   # Quarters of its own: an overlaying axis otherwise takes its ticks from
+                   # the money axis's, at shares such as 17.322835%.
                    yaxis2={"overlaying": "y", "side": "right", "tickformat": PERCENT_TICKS,
-                           "range": [0, 1], "showgrid": False},
+                           "range": [0, 1], "tickmode": "linear", "tick0": 0, "dtick": 0.25,
+                           "showgrid": False},
                    hovermode="x unified", showlegend=True)
 
 

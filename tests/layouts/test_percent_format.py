@@ -32,3 +32,18 @@ def test_percent_axes_use_the_decimals_their_ticks_need() -> None:
     assert figure["layout"]["xaxis"]["tickformat"] == "~%"
     assert figure["data"][0]["text"] == ["3.5%", "2.7%", "1.2%"]
     assert figures.format_percent(-0.00004) == "0.0%"
+
+
+def test_a_share_on_a_second_axis_is_ticked_in_quarters_of_its_own() -> None:
+    """Left to plotly, the share axis of new vs returning took its tick places from the
+    money axis it overlays and wrote them as 17.322835%, 34.64567%, …"""
+    frame = pd.DataFrame({"bucket": pd.to_datetime(["2026-01-05", "2026-01-12"]),
+                          "new": [1_234.5, 987.0], "old": [2_000.0, 3_100.0],
+                          "share": [0.38, 0.24]})
+    figure = figures.stacked_share_figure(
+        frame, (("new", "New", figures.ACCENT), ("old", "Returning", figures.PRIMARY)),
+        "share", "New customers' share", "USD")
+    share_axis = figure["layout"]["yaxis2"]
+    assert (share_axis["tickmode"], share_axis["tick0"], share_axis["dtick"]) \
+        == ("linear", 0, 0.25)
+    assert share_axis["tickformat"] == "~%" and list(share_axis["range"]) == [0, 1]

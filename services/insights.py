@@ -101,12 +101,15 @@ def _buyers(lines: Lines) -> Subquery:
             .distinct().subquery())
 
 
-def repeat_rate(session: Session, scope: Scope, filters: Filters,
-                period: Period) -> tuple[int, int]:
-    """(customers who bought in range, those of them who had bought before the range)."""
+def repeat_rate(session: Session, scope: Scope, filters: Filters, period: Period,
+                customers: int | None = None) -> tuple[int, int]:
+    """(customers who bought in range, those of them who had bought before the range).
+    `customers`: their number when the caller has it (the KPIs' customers: the same rule),
+    which saves counting them again."""
     first, _last = data_bounds(session, scope)
     in_range = _buyers(Lines(filters, scope, period.start, period.end))
-    total = session.scalar(select(func.count()).select_from(in_range)) or 0
+    total = customers if customers is not None else \
+        session.scalar(select(func.count()).select_from(in_range)) or 0
     if first is None or first >= period.start:
         return int(total), 0
     before = Lines(filters, scope, first, period.start - dt.timedelta(days=1))
@@ -274,7 +277,8 @@ def health(session: Session, scope: Scope, filters: Filters, period: Period) -> 
     products = top_products(session, scope, filters, period, 1)
     components = [
         _growth(figures, period), _margin(figures), _returns(categories),
-        _repeat(*repeat_rate(session, scope, filters, period)),
+        _repeat(*repeat_rate(session, scope, filters, period,
+                             int(figures["customers"]["current"] or 0))),
         # Chosen platforms make the platform share say nothing about the business.
         _dependence(platforms.iloc[:0] if filters.platforms else platforms, products),
         _forecast(_outlook(session, scope, filters, period)),

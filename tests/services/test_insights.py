@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from services import forecasting, model_store
 from services.filters import Filters, Period
 from services.insights import health, repeat_rate
+from services.overview import kpis
 from services.sales import resolve
 from services.scope import Scope
 from tests.services.test_overview import expected_totals, view_lines
@@ -116,6 +117,8 @@ def test_the_repeat_rate_is_the_raw_lines_customers(session: Session, raw: pd.Da
     before = set(sales.loc[sales["day"] < pd.Timestamp(period.start), "customer_id"])
     assert now  # the category filter reads order_lines, the other the customer-day rollup
     assert repeat_rate(session, EVERYTHING, filters, period) == (len(now), len(now & before))
+    # The health card takes the number of customers from the KPIs: the same rule.
+    assert kpis(session, EVERYTHING, filters, period)["customers"]["current"] == len(now)
 
 
 def test_without_a_comparison_growth_drops_out_and_its_weight_is_shared(

@@ -277,10 +277,12 @@ def rfm_table(base: pd.DataFrame, asof: dt.date) -> pd.DataFrame:
     frame["r_score"] = quintile_scores(-frame["recency_days"])
     frame["f_score"] = quintile_scores(frame["orders"])
     frame["m_score"] = quintile_scores(frame["net_revenue"])
-    # The grid's cell of each customer, looked up for all at once.
-    cells = np.array([SEGMENT_GRID[r] for r in range(1, 6)], dtype=object)
-    frame["rfm_segment"] = cells[frame["r_score"].to_numpy() - 1,
-                                 (frame["f_score"] + frame["m_score"] + 1).to_numpy() // 2 - 1]
+    # `segment_of` of every R, F and M score, looked up for all customers at once.
+    scores = range(1, 6)
+    cube = np.array([[[segment_of(r, f, m) for m in scores] for f in scores] for r in scores],
+                    dtype=object)
+    frame["rfm_segment"] = cube[frame["r_score"].to_numpy() - 1, frame["f_score"].to_numpy() - 1,
+                                frame["m_score"].to_numpy() - 1]
     return frame
 
 
@@ -363,8 +365,9 @@ def _buckets_by_first_purchase(session: Session, scope: Scope, filters: Filters,
                                period: Period, start: dt.date, grain: str,
                                first: Callable[[Any, Any], Any]) -> pd.DataFrame:
     """Customers who bought in the range (with an order in the bucket) and their net
-    revenue, per bucket of the lines start..end and per `first(first_purchase, bucket)` (customers
-    for whom it is NULL left out), summed in SQL from each customer's rows per bucket."""
+    revenue, per bucket of the lines start..end and per `first(first_purchase, bucket)`
+    (customers for whom it is NULL left out), summed in SQL from each customer's rows per
+    bucket."""
     source = per_customer(Lines(filters, scope, start, period.end))
     period_of = bucket(source.day, grain).label("bucket")
     orders = source.measures["orders"]
@@ -375,17 +378,18 @@ def _buckets_by_first_purchase(session: Session, scope: Scope, filters: Filters,
                        source.measures["net_revenue"], first_order.label("first_order"))
                 .where(*source.conditions).group_by(source.customer_id, period_of)
                 .having(orders.element > 0).subquery("activity"))
+    # With no line before `start`, the first order from it on is the first purchase.
     first_purchase: ColumnElement[Any] = activity.c.first_order
     rows: FromClause = activity
-    if history_from(start, period) == dt.date.min:
-        pass  # no line before `start`: the first order from it on is the first purchase
-    elif _few_days_before(start, period):
-        earlier = earlier_purchases(scope, filters, start)
-        rows = activity.outerjoin(earlier, earlier.c.customer_id == activity.c.customer_id)
-        first_purchase = func.coalesce(earlier.c.first_day, first_purchase)
-    else:
-        first_purchase = func.coalesce(
-            earlier_purchase(scope, filters, start, activity.c.customer_id), first_purchase)
+    if history_from(start, period) != dt.date.min:
+        if _few_days_before(start, period):
+            earlier = earlier_purchases(scope, filters, start)
+            rows = activity.outerjoin(earlier, earlier.c.customer_id == activity.c.customer_id)
+            first_purchase = func.coalesce(earlier.c.first_day, first_purchase)
+        else:
+            first_purchase = func.coalesce(
+                earlier_purchase(scope, filters, start, activity.c.customer_id),
+                first_purchase)
     # A customer first seen after `start` but only before the range's own first day (the
     # cohorts read from the first month's start) has no `first` in the range: left out.
     # Materialised: PostgreSQL otherwise runs a look-up twice per row, once for the

@@ -41,8 +41,9 @@ DEFAULT_DIRECTORY_BYTES = 512 * 1024 * 1024
 log = logging.getLogger(__name__)
 # Set by a service whose answer must not be kept (see `skip_store`).
 _SKIP_STORE: contextvars.ContextVar[bool] = contextvars.ContextVar("skip_store", default=False)
-# The cache computing the current result, for the services it calls (see `reuse`).
-_ACTIVE: contextvars.ContextVar[ResultCache | None] = contextvars.ContextVar(
+# The cache computing the current result and the entry limit it was asked to keep, for the
+# services it calls (see `reuse`).
+_ACTIVE: contextvars.ContextVar[tuple[ResultCache, int] | None] = contextvars.ContextVar(
     "active_cache", default=None)
 
 
@@ -87,14 +88,15 @@ def reuse(service: Callable[..., T], session: Any, scope: Scope, *args: Any,
     """Call a `@cached` service from inside another service: through the cache computing the
     outer result when there is one (so a part several services share, say the pipeline's
     win rates, is computed once for all of them), else directly (scripts, tests)."""
-    cache = _ACTIVE.get()
+    active = _ACTIVE.get()
 
     def compute() -> T:
         return service(session, scope, *args, **kwargs)
 
-    if cache is None or not is_cached(service):
+    if active is None or not is_cached(service):
         return compute()
-    return cache.get_or_compute(service, scope, args, kwargs, compute)
+    cache, limit = active  # the outer call's entry limit (the app's) holds for its parts
+    return cache.get_or_compute(service, scope, args, kwargs, compute, limit)
 
 
 class _OverLimit(Exception):
@@ -392,14 +394,14 @@ class ResultCache:
             self._count("hits")
             return found
         self._count("misses")
-        active = _ACTIVE.set(self)
+        limit = self.max_entry_bytes if max_bytes is None else max_bytes
+        active = _ACTIVE.set((self, limit))
         try:
             result, skipped = _compute_unless_skipped(compute)
         finally:
             _ACTIVE.reset(active)
         if skipped:
             return result
-        limit = self.max_entry_bytes if max_bytes is None else max_bytes
         if limit and not pickles_within(result, limit):
             log.debug("not cached: %s is over the %d-byte entry limit", key, limit)
             return result

@@ -367,6 +367,15 @@ def per_customer(lines: Lines) -> PerCustomer:
                        {name: measures[name] for name in CUSTOMER_MEASURES}, is_sale())
 
 
+def pass_over_earlier_days(first: dt.date, start: dt.date, end: dt.date,
+                           look_up_cost: float) -> bool:
+    """Whether the range's customers' earlier purchases are best found by one pass over the
+    days before `start` (back to `first`) rather than by an indexed look-up per customer or
+    row of the range. Both grow with their days; `look_up_cost` is how many earlier days'
+    rows the look-ups of one day of the range cost (measured per use)."""
+    return (start - first).days <= look_up_cost * ((end - start).days + 1)
+
+
 # --- month arithmetic -------------------------------------------------------------------------
 
 def _whole_months(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date] | None:

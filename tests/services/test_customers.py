@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from services import customers as service
 from services.filters import Filters, Period
+from services.rollups import pass_over_earlier_days
 from services.sales import resolve
 from services.scope import Scope
 from tests.conftest import TestDatabase
@@ -341,14 +342,15 @@ NEW_VS_RETURNING_CASES = {  # the first on the customer-day rollup, the second o
 
 
 # 90 days: each customer's earlier purchase looked up; 12 months: found in one pass over the
-# days before the range (`_few_days_before`).
+# days before the range (`pass_over_earlier_days`).
 @pytest.mark.parametrize("range_", ["90d", "12m"])
 @pytest.mark.parametrize("case", list(NEW_VS_RETURNING_CASES))
 def test_new_vs_returning_matches_pandas(session: Session, raw: pd.DataFrame,
                                          case: str, range_: str) -> None:
     filters = Filters(range=range_, grain="week", **NEW_VS_RETURNING_CASES[case](raw))
     period = resolve(session, EVERYTHING, filters)
-    assert service._few_days_before(period.start, period) == (range_ == "12m")  # both ways
+    assert pass_over_earlier_days(period.first_data or dt.date.min, period.start, period.end,
+                                  service.ROW_LOOK_UP_COST) == (range_ == "12m")  # both ways
     frame = service.new_vs_returning(session, EVERYTHING, filters, period).set_index("bucket")
     lines = sales_lines(raw, filters, period.start, period.end)
     lines = lines.loc[lines["customer_id"].notna()]

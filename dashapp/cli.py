@@ -2,7 +2,8 @@
 
 `pulseboard db upgrade` (migrations, from Flask-Migrate), `pulseboard demo-data`,
 `pulseboard users create`, `pulseboard tokens create`, `pulseboard cache clear`,
-`pulseboard rollups rebuild`, `pulseboard run` (the development server).
+`pulseboard rollups rebuild`, `pulseboard worker` (a Celery worker for the background jobs),
+`pulseboard run` (the development server).
 
 `pulseboard run` serves HTTP, so a missing PULSEBOARD_ENV means production for it, as for
 `wsgi.py`: only an explicit PULSEBOARD_ENV=development (what `make run` sets) runs it with the
@@ -216,8 +217,27 @@ def check_alerts_command() -> None:
     click.echo(f"{outcome.sent} alert(s) sent, {outcome.failed} failed (retried later).")
 
 
+@click.command("worker")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Jobs run at once (processes).")
+@click.option("--loglevel", default="INFO", show_default=True, help="Celery's log level.")
+@with_appcontext
+def worker_command(concurrency: int, loglevel: str) -> None:
+    """A Celery worker for the background jobs (imports, models, PDFs); needs
+    CELERY_BROKER_URL."""
+    from dashapp.jobs import celery_app
+
+    celery = celery_app(_running_app())
+    if celery is None:
+        _fail("Set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/1) to run a worker; "
+              "without it the web app runs background jobs itself.")
+    assert celery is not None
+    celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}",
+                        "--without-gossip", "--without-mingle"])
+
+
 COMMANDS = (demo_data_command, users_group, tokens_group, import_command, cache_group,
-            rollups_group, digests_group, alerts_group)
+            rollups_group, digests_group, alerts_group, worker_command)
 
 
 def register_commands(app: Flask) -> None:

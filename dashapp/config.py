@@ -96,6 +96,12 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         # Results cache: Redis when REDIS_URL is set (shared by every worker and host), else
         # a directory under instance/ (shared by the workers of one machine), or "none".
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        # Background work (imports, model training, PDFs): on Celery workers when a broker is
+        # set (any host runs and shows the jobs), else in processes of this machine.
+        "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL") or None,
+        "CELERY_RESULT_BACKEND": os.environ.get("CELERY_RESULT_BACKEND") or None,
+        # Where uploads wait for their job: storage every web host and worker shares.
+        "UPLOAD_FOLDER": os.environ.get("PULSEBOARD_UPLOAD_FOLDER") or None,
         "CACHE_DIR": os.environ.get("PULSEBOARD_CACHE_DIR",
                                     str(Path(instance_path) / "cache")),
         "CACHE": os.environ.get("PULSEBOARD_CACHE", "on"),

@@ -1,6 +1,10 @@
 """Import jobs as the web app runs them: the signed ticket a request hands to the job, the
-manager of Dash's background callbacks (DiskcacheManager: one machine), and the app context a
-job runs in.
+manager of Dash's background callbacks, and the app context a job runs in.
+
+The manager is Celery's (`CeleryManager`) when CELERY_BROKER_URL is set: jobs run on
+`pulseboard worker` processes of any host and their progress and results live in the result
+backend (Redis), so any web worker shows them. Without a broker, Dash's DiskcacheManager
+runs them in processes of this machine (`make run`).
 
 The background process has no request: the in-request callback checks the user's role and
 signs a ticket naming the user, the upload and the mapping; the job
@@ -13,7 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import diskcache
-from dash import DiskcacheManager
+from celery import Celery
+from dash import CeleryManager, DiskcacheManager
+from dash.background_callback.managers import BaseBackgroundCallbackManager
 from flask import Flask
 
 from dashapp.context import data_changed, setting
@@ -34,11 +40,40 @@ def upload_folder(server: Flask) -> Path:
     return Path(server.config.get("UPLOAD_FOLDER") or Path(server.instance_path) / "uploads")
 
 
-def background_manager(server: Flask) -> DiskcacheManager:
-    """The manager of the background callbacks (BACKGROUND_CACHE_DIR, default instance/)."""
-    cache_dir = server.config.get("BACKGROUND_CACHE_DIR") or str(
-        Path(server.instance_path) / "background-jobs")
-    return DiskcacheManager(diskcache.Cache(cache_dir))
+def background_manager(server: Flask) -> BaseBackgroundCallbackManager:
+    """The one manager of the app's background callbacks: Celery's with a broker, else a
+    disk cache (BACKGROUND_CACHE_DIR, default instance/)."""
+    manager = server.extensions.get("background_manager")
+    if manager is None:
+        celery = celery_app(server)
+        if celery is not None:
+            manager = CeleryManager(celery)
+        else:
+            cache_dir = server.config.get("BACKGROUND_CACHE_DIR") or str(
+                Path(server.instance_path) / "background-jobs")
+            manager = DiskcacheManager(diskcache.Cache(cache_dir))
+        server.extensions["background_manager"] = manager
+    return manager
+
+
+def celery_app(server: Flask) -> Celery | None:
+    """The app's Celery application (CELERY_BROKER_URL; results in CELERY_RESULT_BACKEND,
+    default the broker); None without a broker."""
+    broker = server.config.get("CELERY_BROKER_URL")
+    if not broker:
+        return None
+    celery = server.extensions.get("celery")
+    if celery is None:
+        celery = Celery("pulseboard", broker=broker,
+                        backend=server.config.get("CELERY_RESULT_BACKEND") or broker)
+        celery.conf.update(
+            # A job is taken once: one killed with its worker is not run again behind the
+            # user's back (the import is marked failed and can be retried from the page).
+            task_acks_late=False, worker_prefetch_multiplier=1, task_track_started=True,
+            result_expires=24 * 3600, broker_connection_retry_on_startup=True,
+            worker_hijack_root_logger=False)
+        server.extensions["celery"] = celery
+    return celery
 
 
 def sign_ticket(server: Flask, job: JobRequest) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from dash import CeleryManager
 from dash.testing.composite import DashComposite
 from flask import Flask
 from selenium.webdriver.common.by import By
 
+from dashapp import jobs
 from dashapp.extensions import db
 from services.users import create_user
 from tests.browser.test_overview_browser import base_url, wait_until
@@ -20,6 +22,7 @@ from tests.fixtures.imports import (  # noqa: F401 - the fixtures are used by na
     sqlite_template_fixture,
     uci_frame,
 )
+from tests.fixtures.servers import Worker, redis_url_fixture  # noqa: F401 - by name
 
 EMAIL = "importer@example.com"
 
@@ -64,7 +67,39 @@ def text_of(dash_duo: DashComposite, dom_id: str) -> str:
 
 def test_upload_check_and_import_through_the_wizard(dash_duo: DashComposite, data_app: Flask,
                                                     fresh_sqlite: Fresh) -> None:
-    open_data_page(dash_duo, data_app)
+    check_and_import_the_slice(dash_duo, data_app, fresh_sqlite)
+
+
+def test_the_wizard_runs_its_jobs_on_a_celery_worker(dash_duo: DashComposite,
+                                                     fresh_sqlite: Fresh, tmp_path: Path,
+                                                     redis_url: str) -> None:
+    """With a broker, the check and the import run on a `pulseboard worker` process (a
+    second host would do the same): the web app only queues them and reads their progress
+    and results from Redis."""
+    app = make_data_app(fresh_sqlite, tmp_path, CELERY_BROKER_URL=redis_url,
+                        TIMEZONE="Europe/London")
+    celery = jobs.celery_app(app)
+    assert celery is not None
+    assert isinstance(jobs.background_manager(app), CeleryManager)
+    worker = Worker({"PULSEBOARD_ENV": "development", "DATABASE_URL": fresh_sqlite.url,
+                     "SECRET_KEY": app.config["SECRET_KEY"], "CELERY_BROKER_URL": redis_url,
+                     "PULSEBOARD_UPLOAD_FOLDER": app.config["UPLOAD_FOLDER"],
+                     "PULSEBOARD_TIMEZONE": "Europe/London", "PULSEBOARD_CURRENCY": "GBP",
+                     "PULSEBOARD_CACHE_DIR": str(tmp_path / "worker-cache")},
+                    tmp_path / "worker.log")
+    try:
+        worker.wait_ready(celery)
+        check_and_import_the_slice(dash_duo, app, fresh_sqlite)
+    finally:
+        worker.stop()
+    log = (tmp_path / "worker.log").read_text()
+    # Both jobs ran in the worker, none in the web process.
+    assert log.count("succeeded in") >= 2, log[-3000:]
+
+
+def check_and_import_the_slice(dash_duo: DashComposite, app: Flask, fresh_sqlite: Fresh) -> None:
+    """Upload the UCI slice, check it, import it, and read the report and the history."""
+    open_data_page(dash_duo, app)
     wait_until(lambda: "No file has been imported yet" in text_of(dash_duo, "data-history"),
                what="empty history")
 

@@ -2,10 +2,6 @@
 invalidation by a real import — on the filesystem backend and on a real Redis server."""
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,37 +10,10 @@ import pytest
 from flask import Flask
 
 from services.cache import DirectoryCache
-from tests.conftest import LIMITED, LIMITED_PLATFORM, TestDatabase, login, make_app, skip_or_fail
+from tests.conftest import LIMITED, LIMITED_PLATFORM, TestDatabase, login, make_app
+from tests.fixtures.servers import redis_url_fixture  # noqa: F401 - used by name
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "online_retail_slice.csv.gz"
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    """A throw-away redis-server on loopback (Debian's package, as CI installs it)."""
-    if shutil.which("redis-server") is None:
-        skip_or_fail("the Redis cache tests need Debian's redis-server")
-    port = free_port()
-    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                               "--save", "", "--appendonly", "no"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield f"redis://127.0.0.1:{port}/0"
-    server.terminate()
-    server.wait(timeout=10)
 
 
 @pytest.fixture(params=["filesystem", "redis"])

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import cast
+from typing import NoReturn, cast
 
 import click
 from flask import Flask, current_app
@@ -30,7 +30,7 @@ DEMO_EMAIL = "demo@pulseboard.local"
 DEMO_PASSWORD = "pulseboard-demo"
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     raise click.ClickException(message)
 
 
@@ -231,7 +231,6 @@ def worker_command(concurrency: int, loglevel: str) -> None:
     if celery is None:
         _fail("Set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/1) to run a worker; "
               "without it the web app runs background jobs itself.")
-    assert celery is not None
     celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}",
                         "--without-gossip", "--without-mingle"])
 

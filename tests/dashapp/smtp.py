@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from services.mail import MailSettings
+from tests.fixtures.servers import free_port
 
 SENDER = "pulseboard@example.com"
 
@@ -38,13 +38,6 @@ class Inbox:
         with self.lock:
             found, self.received[:] = list(self.received), []
         return found
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager

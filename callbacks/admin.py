@@ -81,9 +81,10 @@ def tab_content(view: View) -> Any:
         return ids.settings_tab(perform(settings.list_settings, who, _defaults()),
                                 settings.currency_choices(), settings.timezone_choices(), zone)
     if tab == "status":
+        cache = result_cache().stats()
         return ids.status_tab({**perform(admin.system_status, who),
                                "deliveries": perform(failed_deliveries, who),
-                               "cache": describe_cache(result_cache().stats()),
+                               "cache": describe_cache(cache), "cache_outage": cache["outage"],
                                "requests": describe_requests(request_stats())},
                               dashapp.__version__, zone)
     return ids.users_tab(users, fetch(platform_options), zone)
@@ -110,6 +111,8 @@ def save_settings(changes: dict[str, Any]) -> tuple[Any, Any]:
 
 def describe_cache(stats: dict[str, Any]) -> str:
     """'redis, 83% hits (1,204 of 1,450)' or the backend alone before any use."""
+    if stats["outage"] is not None:
+        return f"{stats['backend']}, not answering"
     if stats["hit_rate"] is None:
         return f"{stats['backend']}, not used yet"
     total = stats["hits"] + stats["misses"]

@@ -20,7 +20,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, run_command, shell_command, with_appcontext
 
-from dashapp.cli_import import import_command
+from dashapp.cli_import import import_command, warn_unless_cache_cleared
 from services.errors import ServiceError
 
 # Each command imports what it uses (the database, pandas, the app's services) when it runs,
@@ -65,10 +65,11 @@ def demo_data_command(lines: int | None, seed: int, if_empty: bool) -> None:
     started = time.perf_counter()
     try:  # the same code as the Data page's demo load
         summary = load_demo(db_session(), setting("TIMEZONE"), lines or DEFAULT_LINES, seed)
-        data_changed()
+        cleared = data_changed()
     except ServiceError as error:
         _fail(str(error))
     click.echo(f"Demo data loaded in {time.perf_counter() - started:.1f} s: {summary}")
+    warn_unless_cache_cleared(cleared)
 
 
 @click.group("users")
@@ -157,7 +158,9 @@ def clear_cache_command() -> None:
     """Forget every cached result (after changing data by hand)."""
     from dashapp.context import data_changed
 
-    data_changed()
+    if not data_changed():
+        _fail("The results cache does not answer: nothing was cleared. Run this again once "
+              "it is back.")
     click.echo("Cached results cleared.")
 
 
@@ -177,9 +180,9 @@ def rebuild_rollups_command() -> None:
     started = time.perf_counter()
     rollups.refresh(db_session())
     db.session.commit()
-    data_changed()
-    click.echo(f"Rollups rebuilt in {time.perf_counter() - started:.1f} s; cached results "
-               "cleared.")
+    cleared = data_changed()
+    click.echo(f"Rollups rebuilt in {time.perf_counter() - started:.1f} s.")
+    warn_unless_cache_cleared(cleared)
 
 
 def _running_app() -> Flask:

@@ -112,9 +112,17 @@ def import_command(file: str, kind: str | None, platform: str, mapping_file: str
     else:
         report = import_file(db_session(), Scope.everything(), request, progress=progress)
         if report.status == "succeeded":
-            data_changed()
+            warn_unless_cache_cleared(data_changed())
     report.currency = setting("CURRENCY")
     _finish(report)
+
+
+def warn_unless_cache_cleared(cleared: bool) -> None:
+    """Tell the user when the results cache could not forget what it held before a change."""
+    from dashapp.context import STALE_CACHE_WARNING
+
+    if not cleared:
+        click.echo(f"Warning: {STALE_CACHE_WARNING}.", err=True)
 
 
 def _progress_printer() -> Callable[[str, float], None]:

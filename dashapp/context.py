@@ -81,10 +81,18 @@ def fetch(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         db.session.rollback()  # read-only: release the transaction and any row locks
 
 
-def data_changed(models: bool = True) -> None:
+STALE_CACHE_WARNING = ("the results cache did not answer, so it could not forget the results "
+                       "cached before this change; each web worker forgets them when it next "
+                       "reaches the cache, and `pulseboard cache clear` does it at once")
+
+
+def data_changed(models: bool = True) -> bool:
     """Tell the cache and the model store that the data changed (after an import, a demo
     load or a settings change): cached results are stale, and models are trained again
-    (`models=False` for a change no model reads, e.g. a payout's status)."""
+    (`models=False` for a change no model reads, e.g. a payout's status).
+
+    False when the cache's backend is down and did not take the change (see
+    `STALE_CACHE_WARNING`)."""
     if models:
         try:
             bump_data_revision(db_session())
@@ -93,7 +101,10 @@ def data_changed(models: bool = True) -> None:
             # A database not yet migrated to the model store: the cache is still cleared.
             db.session.rollback()
             log.warning("the data revision could not be bumped", exc_info=True)
-    result_cache().invalidate()
+    if result_cache().invalidate():
+        return True
+    log.warning(STALE_CACHE_WARNING)
+    return False
 
 
 def actor() -> Actor:

@@ -51,6 +51,7 @@ TOKENS_TABLE = "admin-tokens-table"
 AUDIT_TABLE = "admin-audit-table"
 AUDIT_EXPORT = "admin-audit"
 STATUS = "admin-status"
+CACHE_OUTAGE = "admin-cache-outage"
 API_REFERENCE = "/api/v1/reference"  # rendered from the OpenAPI description
 STAGE_PICK, STAGE_NAME = "admin-stage-pick", "admin-stage-name"
 STAGE_POSITION, STAGE_PROBABILITY = "admin-stage-position", "admin-stage-probability"
@@ -239,6 +240,7 @@ def status_tab(status: dict[str, Any], version: str, zone: str = "UTC") -> html.
     counts = [{"table": name, "rows": count}
               for name, count in sorted(status["row_counts"].items())]
     return html.Div([
+        cache_outage_alert(status.get("cache_outage"), zone),
         dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([html.Div(label, className="kpi-title"),
                                                 html.Div(value, className="fw-semibold")]),
                                   className="h-100"),
@@ -264,6 +266,19 @@ def status_tab(status: dict[str, Any], version: str, zone: str = "UTC") -> html.
                ("failing", "Failures in a row")], "admin-deliveries",
               "No failed e-mails.", zone),
     ])
+
+
+def cache_outage_alert(outage: Any, zone: str) -> html.Div | dbc.Alert:
+    """A warning while the cache's backend (Redis) does not answer; nothing when it does."""
+    if outage is None:
+        return html.Div(id=CACHE_OUTAGE)
+    return dbc.Alert(
+        [html.Strong("The results cache does not answer. "),
+         f"Redis has not answered since {local_time(outage.since, zone)} ({outage.error}). "
+         "Pages are computed from the database without it, so they are slower; it is used "
+         "again, and what it held before is forgotten, once it answers. This is what this "
+         "web worker saw: each worker retries every few seconds."],
+        color="warning", id=CACHE_OUTAGE)
 
 
 def stages_tab(stages: Sequence[dict[str, Any]]) -> html.Div:

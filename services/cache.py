@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from cachelib import BaseCache, FileSystemCache, NullCache, RedisCache
 
+from services.cache_guard import GuardedCache, Outage
 from services.scope import Scope
 from services.tallies import Tally
 
@@ -298,9 +299,12 @@ def backend_from_settings(redis_url: str | None, directory: str | None,
     if redis_url:
         import redis  # only needed when Redis is configured
 
-        return RedisCache(redis.Redis.from_url(redis_url, socket_timeout=2,
-                                               socket_connect_timeout=2),
-                          default_timeout=ttl, key_prefix="pulseboard:")
+        # Guarded: a Redis that stops answering costs speed (pages computed uncached),
+        # never an answer.
+        return GuardedCache(RedisCache(redis.Redis.from_url(redis_url, socket_timeout=2,
+                                                            socket_connect_timeout=2),
+                                       default_timeout=ttl, key_prefix="pulseboard:"),
+                            errors=(redis.exceptions.RedisError, OSError))
     if directory:
         return DirectoryCache(directory, threshold=5_000, max_bytes=directory_bytes,
                               default_timeout=ttl)
@@ -309,6 +313,8 @@ def backend_from_settings(redis_url: str | None, directory: str | None,
 
 def backend_name(backend: BaseCache) -> str:
     """A short description of the backend for the system status."""
+    if isinstance(backend, GuardedCache):
+        return backend_name(backend.backend)
     return {RedisCache: "redis", DirectoryCache: "filesystem",
             FileSystemCache: "filesystem"}.get(type(backend), "none")
 
@@ -338,6 +344,15 @@ class ResultCache:
 
     def __post_init__(self) -> None:
         self._tally = Tally(self.backend)
+        if isinstance(self.backend, GuardedCache):
+            # A data change during the outage could not bump the version: results cached
+            # before it would be served again once the backend returns.
+            self.backend.on_recovery(self.invalidate)
+
+    @property
+    def outage(self) -> Outage | None:
+        """Since when and why the backend does not answer, or None while it works."""
+        return self.backend.outage if isinstance(self.backend, GuardedCache) else None
 
     @property
     def namespace(self) -> str:
@@ -358,10 +373,14 @@ class ResultCache:
         """The current data version (0 until the first bump)."""
         return int(self.backend.get(self._version_key()) or 0)
 
-    def invalidate(self) -> None:
-        """Data changed: every cached result of this database is stale from now on."""
+    def invalidate(self) -> bool:
+        """Data changed: every cached result of this database is stale from now on.
+
+        False when the backend did not take the new version (it is down): results cached
+        before the change may be served once it returns, unless the cache is cleared.
+        """
         # Never expires: a version falling back to an old number could revive old entries.
-        self.backend.set(self._version_key(), self.data_version() + 1, timeout=0)
+        return bool(self.backend.set(self._version_key(), self.data_version() + 1, timeout=0))
 
     def key(self, service: Callable[..., Any], scope: Scope, args: tuple[Any, ...],
             kwargs: dict[str, Any]) -> str:
@@ -417,4 +436,4 @@ class ResultCache:
         misses = self._tally.read(f"{self._namespace}:stats:misses")
         total = hits + misses
         return {"backend": backend_name(self.backend), "hits": hits, "misses": misses,
-                "hit_rate": hits / total if total else None}
+                "hit_rate": hits / total if total else None, "outage": self.outage}

@@ -63,7 +63,7 @@ class JobRequest:
 def run_import_job(session: Session, job: JobRequest, *, folder: Path, timezone: str,
                    limits: Limits, roles: Collection[str],
                    progress: Callable[[str, float], None],
-                   on_loaded: Callable[[], None] | None = None,
+                   on_loaded: Callable[[], object] | None = None,
                    budget: JobBudget | None = None) -> ImportReport:
     """Check or import the staged upload as the job's user, who must be active and have one
     of `roles`; the report of what happened (never an exception from the import itself).
@@ -87,7 +87,7 @@ def run_import_job(session: Session, job: JobRequest, *, folder: Path, timezone:
 
 def _run(session: Session, job: JobRequest, folder: Path, timezone: str, limits: Limits,
          roles: Collection[str], progress: Callable[[str, float], None],
-         on_loaded: Callable[[], None] | None) -> ImportReport:
+         on_loaded: Callable[[], object] | None) -> ImportReport:
     """The job itself; its errors become the report in `run_import_job`."""
     user = session.get(User, job.user_id)
     if user is None or not user.active or user.role not in roles:

@@ -130,11 +130,12 @@ class TestDatabase:
         return Session(self.engine)
 
 
-def _seed(url: str, name: str) -> TestDatabase:
+def seed_database(url: str, name: str, lines: int = DEMO_LINES) -> TestDatabase:
+    """Migrate the database at `url` and load the demo data, test users and tokens."""
     app = make_app(url)
     migrate(app)
     with app.app_context():
-        generate_demo_data(db.session, lines=DEMO_LINES, seed=DEMO_SEED)
+        generate_demo_data(db.session, lines=lines, seed=DEMO_SEED)
         create_user(db.session, ADMIN, PASSWORD, "admin")
         create_user(db.session, ANALYST, PASSWORD, "analyst")
         create_user(db.session, LIMITED, PASSWORD, "analyst", [LIMITED_PLATFORM])
@@ -155,7 +156,7 @@ def sqlite_db(tmp_path_factory: pytest.TempPathFactory) -> TestDatabase:
     """The SQLite test database (a file, so the app and the tests share it)."""
     if "sqlite" not in _seeded:
         path = Path(tmp_path_factory.mktemp("sqlite")) / "pulseboard.db"
-        _seeded["sqlite"] = _seed(f"sqlite:///{path}", "sqlite")
+        _seeded["sqlite"] = seed_database(f"sqlite:///{path}", "sqlite")
     return _seeded["sqlite"]
 
 
@@ -165,7 +166,7 @@ def postgresql_db() -> TestDatabase:
     if "postgresql" not in _seeded:
         url = postgres_url()
         reset_postgres(url)
-        _seeded["postgresql"] = _seed(url, "postgresql")
+        _seeded["postgresql"] = seed_database(url, "postgresql")
     return _seeded["postgresql"]
 
 

@@ -1,6 +1,7 @@
-"""A real outage: the app reaches PostgreSQL through a loopback TCP proxy that the test cuts
-and restores. /healthz answers 503 quickly, pages and callbacks say the database is down,
-and everything works again when it is back — without a restart."""
+"""Real outages: the app reaches PostgreSQL through a loopback TCP proxy that the test cuts
+and restores, and gunicorn under load sees a PostgreSQL cluster of its own restarted.
+/healthz answers 503 quickly, pages and the API say the database is down, and everything
+works again when it is back — without restarting the app."""
 from __future__ import annotations
 
 import contextlib
@@ -8,13 +9,16 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import requests
 import sqlalchemy as sa
 from flask import Flask
 
 from dashapp.errors import DATABASE_DOWN
-from tests.conftest import TestDatabase, login, make_app
+from tests.conftest import ADMIN, PASSWORD, TestDatabase, login, make_app, seed_database
+from tests.fixtures.servers import Gunicorn, PostgresServer, gunicorn
 
 
 def _hang_up(connection: socket.socket) -> None:
@@ -108,3 +112,70 @@ def test_outage_is_reported_and_recovered_from(proxied_app: tuple[Flask, Proxy])
     proxy.restore()
     assert app.test_client().get("/healthz").status_code == 200
     assert client.get("/api/v1/overview?range=7d").status_code == 200
+
+
+def test_a_postgresql_restart_under_load_answers_503_then_recovers_within_10_s(
+        tmp_path: Path) -> None:
+    database = PostgresServer()
+    database.start()
+    try:
+        seed_database(database.url, "restarted", lines=2_000).engine.dispose()
+        with gunicorn({"DATABASE_URL": database.url, "PULSEBOARD_CACHE": "none"},
+                      tmp_path / "gunicorn.log") as server:
+            answers = _under_load(server, database)
+    finally:
+        database.remove()
+    assert {status for _, status, _ in answers} <= {200, 503}  # never a 500, never dropped
+    assert {error for _, status, error in answers if status == 503} == {DATABASE_DOWN}
+    down = [at for at, status, _ in answers if status == 503]
+    assert down, "no request reached the app while PostgreSQL was down"
+    back = max(down)  # the last 503: every request after it was answered
+    assert any(at > back for at, _, _ in answers)
+    assert back - answers.restarted_at <= 10, f"recovered {back - answers.restarted_at:.1f} s " \
+        "after PostgreSQL was back"
+
+
+class Answers(list[tuple[float, int, str]]):
+    """(when, status, error message) of every request, and when PostgreSQL came back."""
+
+    restarted_at = 0.0
+
+
+def _recovered(answers: Answers) -> bool:
+    """Whether the last 20 answers, all after the restart, were all answered."""
+    recent = answers[-20:]
+    return len(recent) == 20 and recent[0][0] > answers.restarted_at \
+        and all(status == 200 for _, status, _ in recent)
+
+
+def _under_load(server: Gunicorn, database: PostgresServer) -> Answers:
+    """Four clients asking the API without pause while PostgreSQL is stopped for two seconds
+    (open sessions ended, as a restart does) and started again."""
+    cookies = server.login(ADMIN, PASSWORD).cookies
+    answers = Answers()
+    stop = threading.Event()
+
+    def keep_asking() -> None:
+        with requests.Session() as browser:
+            browser.cookies.update(cookies)
+            while not stop.is_set():
+                response = browser.get(f"{server.url}/api/v1/overview?range=30d", timeout=30)
+                error = response.json().get("error", "") if response.status_code != 200 else ""
+                answers.append((time.monotonic(), response.status_code, error))
+
+    clients = [threading.Thread(target=keep_asking) for _ in range(4)]
+    for client in clients:
+        client.start()
+    try:
+        time.sleep(1)
+        database.stop()
+        time.sleep(2)
+        database.start()
+        answers.restarted_at = time.monotonic()
+        while time.monotonic() - answers.restarted_at < 12 and not _recovered(answers):
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        for client in clients:
+            client.join(timeout=30)
+    return answers

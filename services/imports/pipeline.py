@@ -103,7 +103,21 @@ def import_file(session: Session, scope: Scope, request: ImportRequest,
     """
     started = time.perf_counter()
     report = _blank_report(request)
-    job = jobs.start_job(session, report, user_id)
+    with jobs.running_job(session, report, user_id) as job:
+        report = _import_as(job, session, scope, request, report, ip, progress)
+        report.job_id, report.seconds = job.id, round(time.perf_counter() - started, 2)
+        if report.status != SUCCEEDED:
+            _finish_job(session, job, report, ip)
+        elif report.rows_loaded > ANALYSE_AFTER_ROWS:
+            refresh_statistics(session)
+            session.commit()
+    return report
+
+
+def _import_as(job: ImportJob, session: Session, scope: Scope, request: ImportRequest,
+               report: ImportReport, ip: str | None, progress: Progress) -> ImportReport:
+    """Prepare and load the file as the running `job`; what went wrong becomes the report
+    (the data rolled back), except an unexpected error, raised once the job says so."""
     try:
         report, prepared = _prepare(session, scope, report, request, progress)
         if report.status != REJECTED:
@@ -126,12 +140,6 @@ def import_file(session: Session, scope: Scope, request: ImportRequest,
         report.errors.append(UNEXPECTED)
         _finish_job(session, job, report, ip)
         raise
-    report.job_id, report.seconds = job.id, round(time.perf_counter() - started, 2)
-    if report.status != SUCCEEDED:
-        _finish_job(session, job, report, ip)
-    elif report.rows_loaded > ANALYSE_AFTER_ROWS:
-        refresh_statistics(session)
-        session.commit()
     return report
 
 

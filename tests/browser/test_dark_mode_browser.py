@@ -4,11 +4,13 @@ browser)."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from dash.testing.composite import DashComposite
 from flask import Flask
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 
 from tests.browser.test_overview_browser import base_url, wait_until
@@ -45,6 +47,19 @@ def shades(dash_duo: DashComposite) -> tuple[float, float] | None:
     return (luminance(page), luminance(plot)) if page and plot else None
 
 
+def settled_requests(driver: WebDriver, quiet_seconds: float = 1.5) -> int:
+    """The number of resources the page has loaded, once no callback request has been made
+    for `quiet_seconds` (the page's own late callbacks must not count against the switch)."""
+    count = "return performance.getEntriesByType('resource').length"
+    seen, since = driver.execute_script(count), time.monotonic()
+    while time.monotonic() - since < quiet_seconds:
+        time.sleep(0.25)
+        now = driver.execute_script(count)
+        if now != seen:
+            seen, since = now, time.monotonic()
+    return int(seen)
+
+
 def choose(dash_duo: DashComposite, theme: str) -> None:
     Select(dash_duo.find_element("#theme-choice")).select_by_value(theme)
 
@@ -62,7 +77,7 @@ def test_the_theme_switch_darkens_the_page_and_its_charts(dash_duo: DashComposit
     choose(dash_duo, "light")
     page, plot = wait_until(lambda: shades(dash_duo), what="light backgrounds")
     assert page > 0.8 and plot > 0.8
-    requests = driver.execute_script("return performance.getEntriesByType('resource').length")
+    requests = settled_requests(driver)
 
     choose(dash_duo, "dark")
     dark = wait_until(lambda: (s := shades(dash_duo)) and s[0] < 0.05 and s[1] < 0.05 and s,

@@ -49,7 +49,8 @@ CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--no-first-run",
 # Callbacks still queued or in flight in the Dash renderer (as dash.testing counts them).
 PENDING_CALLBACKS_JS = """
 const store = window.store && window.store.getState();
-if (!store) { return -1; }
+// Before hydration the renderer has a store but no layout yet, and nothing pending.
+if (!store || store.appLifecycle !== "HYDRATED") { return -1; }
 const callbacks = Object.assign({}, store.callbacks);
 delete callbacks.stored; delete callbacks.completed;
 return Object.values(callbacks).reduce((n, list) => n + list.length, 0);
@@ -556,7 +557,7 @@ def wait_for_callbacks(driver: Any, timeout: float, settle: float = 0.3) -> None
         else:
             idle_since = None
         time.sleep(0.05)
-    what = "no Dash page" if pending < 0 else f"{pending} callbacks still pending"
+    what = "no Dash page drawn" if pending < 0 else f"{pending} callbacks still pending"
     raise TimeoutError(f"{what} after {timeout:.0f} s at {driver.current_url}")
 
 

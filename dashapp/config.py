@@ -118,6 +118,9 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
                                                  DEFAULT_MAX_SECONDS)),
         "IMPORT_MAX_MEMORY_MB": int(os.environ.get("PULSEBOARD_IMPORT_MAX_MEMORY_MB",
                                                    DEFAULT_MAX_MEMORY_MB)),
+        # Seconds a job queued for the Celery workers waits for one before it is cancelled
+        # and the browser told (a worker started later must not run it unseen).
+        "JOB_QUEUE_SECONDS": int(os.environ.get("PULSEBOARD_JOB_QUEUE_SECONDS", 60)),
         # Outgoing e-mail (digests, alerts, invitations, password resets); no host: none sent.
         "MAIL": mail_settings(),
         # The app's address for people (behind its proxy), for the links in e-mails and PDFs:
@@ -186,6 +189,9 @@ def _validate(config: dict[str, Any]) -> None:
                               "(for local development only, set PULSEBOARD_ENV=development).")
         if config["DEBUG"]:
             raise ConfigError("PULSEBOARD_DEBUG must be off in production.")
+    if config["JOB_QUEUE_SECONDS"] < 1:
+        raise ConfigError("PULSEBOARD_JOB_QUEUE_SECONDS must be at least 1 (seconds a queued "
+                          "background job waits for a worker).")
     try:
         ZoneInfo(config["TIMEZONE"])
     except (ZoneInfoNotFoundError, ValueError) as error:

@@ -22,6 +22,20 @@ log = logging.getLogger(__name__)
 DATABASE_DOWN = ("The database is not reachable right now. Pulseboard reconnects by itself: "
                  "try again in a moment.")
 UNEXPECTED = "Something went wrong on our side. The error has been logged."
+# Marks a background job given up by its manager (`dashapp.jobs`): Dash hands the handler a
+# BackgroundCallbackError whose text carries the reason after it.
+JOB_LOST = "pulseboard job lost: "
+
+
+def job_lost_answer(reason: str) -> dict[str, Any]:
+    """The result a background callback manager returns for a job that will never answer:
+    Dash passes it to the error handler, whose banner then says why."""
+    return {"background_callback_error": {"msg": JOB_LOST + reason, "tb": ""}}
+
+
+def _job_lost_reason(error: Exception) -> str | None:
+    text = str(error)
+    return text.split(JOB_LOST, 1)[1].strip() if JOB_LOST in text else None
 
 
 def _request_id() -> str:
@@ -68,7 +82,11 @@ def register_error_handlers(app: Flask) -> None:
 def on_callback_error(error: Exception) -> None:
     """Dash's global callback error handler: log, and tell the user in the error banner."""
     _safe_rollback()
-    if isinstance(error, OperationalError):
+    lost = _job_lost_reason(error)
+    if lost is not None:
+        log.warning("Background job lost: %s", lost)
+        message = lost
+    elif isinstance(error, OperationalError):
         log.warning("Database unreachable in a callback")
         message = DATABASE_DOWN
     elif isinstance(error, ServiceError):

@@ -6,15 +6,21 @@ The manager is Celery's (`CeleryManager`) when CELERY_BROKER_URL is set: jobs ru
 backend (Redis), so any web worker shows them. Without a broker, Dash's DiskcacheManager
 runs them in processes of this machine (`make run`).
 
+Either manager is watched (`WatchedCeleryManager`, `WatchedDiskcacheManager`): a job that
+will never answer (its worker or process died, or no worker took it in time) ends the
+browser's wait with a message saying why, where Dash alone would poll for ever.
+
 The background process has no request: the in-request callback checks the user's role and
 signs a ticket naming the user, the upload and the mapping; the job
 (`services.imports.runner`) checks the user again.
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import diskcache
 from celery import Celery
@@ -23,6 +29,7 @@ from dash.background_callback.managers import BaseBackgroundCallbackManager
 from flask import Flask
 
 from dashapp.context import data_changed, setting
+from dashapp.errors import job_lost_answer
 from dashapp.extensions import db, db_session
 from dashapp.permissions import IMPORT_ROLES
 from services import signing
@@ -33,6 +40,16 @@ from services.imports.runner import JobRequest, run_import_job
 
 TICKET_SALT = "pulseboard-import-ticket"
 TICKET_MAX_AGE = 600  # seconds between the click and the job picking it up
+WATCH_INTERVAL = 5.0  # seconds between two looks at whether a job's worker is alive
+PING_TIMEOUT = 2.0  # seconds a worker has to answer
+HANDLE_SEPARATOR = "@"  # between a job handle's task id and the time it was queued
+NO_WORKER = ("No background worker took this job within {seconds} s: none is running. It "
+             "was cancelled and changed nothing. Start one with `pulseboard worker` (or ask "
+             "your administrator), then try again.")
+WORKERS_BUSY = ("Every background worker was busy for {seconds} s, so this job was "
+                "cancelled; it changed nothing. Try again in a moment.")
+WORKER_GONE = ("The job stopped before it finished: {what}. It changed nothing (an import "
+               "is all or nothing and shows as failed in the history); try again.")
 
 
 def upload_folder(server: Flask) -> Path:
@@ -47,13 +64,128 @@ def background_manager(server: Flask) -> BaseBackgroundCallbackManager:
     if manager is None:
         celery = celery_app(server)
         if celery is not None:
-            manager = CeleryManager(celery)
+            manager = WatchedCeleryManager(celery, server.config["JOB_QUEUE_SECONDS"])
         else:
             cache_dir = server.config.get("BACKGROUND_CACHE_DIR") or str(
                 Path(server.instance_path) / "background-jobs")
-            manager = DiskcacheManager(diskcache.Cache(cache_dir))
+            manager = WatchedDiskcacheManager(diskcache.Cache(cache_dir))
         server.extensions["background_manager"] = manager
     return manager
+
+
+class WatchedDiskcacheManager(DiskcacheManager):
+    """Dash's one-machine manager, which notices a job whose process died."""
+
+    def get_result(self, key: str, job: Any) -> Any:
+        """The job's result; a lost-job answer when its process ended without one."""
+        result = super().get_result(key, job)
+        if result is not self.UNDEFINED or not job or self.job_running(job):
+            return result
+        # Read again: the process may have written its result and ended in between.
+        result = super().get_result(key, job)
+        if result is self.UNDEFINED:
+            return job_lost_answer(WORKER_GONE.format(what="the process running it ended"))
+        return result
+
+
+class WatchedCeleryManager(CeleryManager):
+    """Celery's manager, which notices a job no worker will ever finish.
+
+    A queued job expires after `queue_seconds` (so a worker started later never runs it
+    behind the user's back), and a started one is given up when its worker (the task's
+    STARTED state names it, `celery@…`) twice in a row does not answer or does not list
+    it as running; a worker whose pool process died has marked the task failed itself.
+    Looks are at most every WATCH_INTERVAL per job and process: the browser polls every
+    second.
+    """
+
+    def __init__(self, celery: Celery, queue_seconds: int) -> None:
+        super().__init__(celery)
+        self.queue_seconds = queue_seconds
+        self._looked: dict[str, tuple[float, int]] = {}  # job: (last look, misses)
+        self._lock = threading.Lock()
+
+    def call_job_fn(self, key: str, job_fn: Any, args: Any, context: Any) -> str:
+        """Queue the job with an expiry; its handle is the task id and the time queued
+        (Dash signs the handle it gives the browser, so neither can be forged)."""
+        task = job_fn.apply_async((key, self._make_progress_key(key), args, context),
+                                  expires=self.queue_seconds)
+        return f"{task.task_id}{HANDLE_SEPARATOR}{time.time():.3f}"
+
+    def get_task(self, job: Any) -> Any:
+        """The Celery result of a job handle."""
+        return self.handle.AsyncResult(_task_id(job)) if job else None
+
+    def terminate_job(self, job: Any) -> None:
+        """Stop the job's task (if a worker runs it)."""
+        if job:
+            self.handle.control.terminate(_task_id(job))
+
+    def get_result(self, key: str, job: Any) -> Any:
+        """The job's result; a lost-job answer when no worker will ever deliver one."""
+        result = super().get_result(key, job)
+        if result is not self.UNDEFINED or not job:
+            return result
+        reason = self._lost(str(job))
+        if reason is None:
+            return result
+        # Read again: the job may have ended while we looked.
+        result = super().get_result(key, job)
+        if result is self.UNDEFINED:
+            self.handle.control.revoke(_task_id(job))
+            return job_lost_answer(reason)
+        return result
+
+    def _lost(self, job: str) -> str | None:
+        """Why the job will never answer, or None while it may still."""
+        now = time.time()
+        with self._lock:
+            looked, missed = self._looked.get(job, (0.0, 0))
+            if now - looked < WATCH_INTERVAL:
+                return None
+            self._forget_old(now)
+            self._looked[job] = (now, missed)
+        task = self.get_task(job)
+        status = task.status
+        if status == "STARTED":
+            info = task.info if isinstance(task.info, dict) else {}
+            host = info.get("hostname")
+            missed = 0 if host is None or self._runs(host, _task_id(job)) else missed + 1
+            with self._lock:
+                self._looked[job] = (now, missed)
+            # Twice in a row: one miss may be a worker too busy to answer for a moment.
+            return WORKER_GONE.format(
+                what=f"its worker ({host}) no longer runs it (stopped, killed or restarted)"
+            ) if missed >= 2 else None
+        if status == "FAILURE":  # a pool process killed: its worker said so
+            return WORKER_GONE.format(what=f"its worker process was lost ({task.result})")
+        if status in ("PENDING", "REVOKED"):  # waiting, or expired when a worker took it
+            queued = float(job.partition(HANDLE_SEPARATOR)[2] or now)
+            if now - queued > self.queue_seconds:
+                reason = WORKERS_BUSY if self._any_worker_answers() else NO_WORKER
+                return reason.format(seconds=self.queue_seconds)
+        return None
+
+    def _any_worker_answers(self) -> bool:
+        """Whether any worker answers a ping."""
+        return bool(self.handle.control.ping(timeout=PING_TIMEOUT))
+
+    def _runs(self, host: str, task_id: str) -> bool:
+        """Whether the worker `host` answers and lists the task as running: a worker
+        restarted under the same name answers, but does not run it."""
+        inspect = self.handle.control.inspect(destination=[host], timeout=PING_TIMEOUT,
+                                              limit=1)
+        running = (inspect.active() or {}).get(host) or []
+        return any(task.get("id") == task_id for task in running)
+
+    def _forget_old(self, now: float) -> None:
+        """Drop the looks at jobs nobody has asked about for an hour."""
+        for job in [job for job, (looked, _) in self._looked.items() if now - looked > 3600]:
+            del self._looked[job]
+
+
+def _task_id(job: Any) -> str:
+    return str(job).partition(HANDLE_SEPARATOR)[0]
 
 
 def celery_app(server: Flask) -> Celery | None:

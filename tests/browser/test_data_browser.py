@@ -11,31 +11,20 @@ from flask import Flask
 from selenium.webdriver.common.by import By
 
 from dashapp import jobs
-from dashapp.extensions import db
-from services.users import create_user
 from tests.browser.test_overview_browser import base_url, wait_until
-from tests.conftest import PASSWORD, make_app
+from tests.conftest import PASSWORD
 from tests.fixtures.imports import (  # noqa: F401 - the fixtures are used by name
+    IMPORTER,
     UCI_SLICE,
     Fresh,
     fresh_sqlite_fixture,
+    make_data_app,
     sqlite_template_fixture,
     uci_frame,
 )
 from tests.fixtures.servers import Worker, redis_url_fixture  # noqa: F401 - by name
 
-EMAIL = "importer@example.com"
-
-
-def make_data_app(fresh: Fresh, tmp_path: Path, **config: object) -> Flask:
-    """An app on an empty database with one analyst; uploads and jobs in a temp folder."""
-    app = make_app(fresh.url, UPLOAD_FOLDER=str(tmp_path / "uploads"),
-                   BACKGROUND_CACHE_DIR=str(tmp_path / "jobs"), **config)
-    with app.app_context():
-        create_user(db.session, EMAIL, PASSWORD, "analyst")
-        db.session.commit()
-        db.engine.dispose()
-    return app
+EMAIL = IMPORTER
 
 
 @pytest.fixture

@@ -4,14 +4,12 @@ from __future__ import annotations
 import io
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -20,11 +18,13 @@ from tests.conftest import skip_or_fail
 from tests.fixtures.imports import (  # noqa: F401 - the fixtures are used by name
     TIMEZONE,
     Fresh,
+    big_sales_file,
     fresh_fixture,
     imports_postgres_url_fixture,
     sqlite_template_fixture,
     uci_bytes,
     uci_frame,
+    writing,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,45 +66,6 @@ def test_two_imports_at_once_neither_duplicate_nor_lose_rows(fresh: Fresh) -> No
     assert products == expected["StockCode"].nunique()
 
 
-def _big_file(path: Path, rows: int = 200_000) -> None:
-    """A generic sales file large enough that its load takes a moment."""
-    rng = np.random.default_rng(1)
-    order = rng.integers(0, rows // 4, rows)
-    frame = pd.DataFrame({
-        "Order ID": [f"SO-{n}" for n in order],
-        "Order Date": pd.Timestamp("2024-01-01") + pd.to_timedelta(order % 300, unit="D"),
-        "SKU": [f"P-{n}" for n in rng.integers(0, 500, rows)],
-        "Quantity": rng.integers(1, 5, rows),
-        "Price": rng.integers(100, 5000, rows) / 100})
-    frame.to_csv(path, index=False)
-
-
-def _sqlite_write_locked(database: Path) -> bool:
-    """Whether another connection holds SQLite's write lock (in WAL mode no journal file
-    shows it): taking the lock without waiting fails."""
-    connection = sqlite3.connect(database, timeout=0)
-    try:
-        connection.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError:
-        return True
-    finally:
-        connection.close()  # a lock taken here is released unused
-    return False
-
-
-def _writing(fresh: Fresh, database: Path | None) -> bool:
-    """True once the import's data transaction is writing (after its job row is committed)."""
-    if not fresh.scalar("SELECT COUNT(*) FROM import_jobs WHERE filename = 'big.csv'"):
-        return False
-    if database is not None:
-        return _sqlite_write_locked(database)
-    with fresh.engine.connect() as connection:
-        return bool(connection.execute(sa.text(
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND query ILIKE 'COPY%' AND state = 'active'"
-        )).scalar())
-
-
 OTHER_HOST = "another-host"
 
 
@@ -129,8 +90,7 @@ def test_a_killed_import_is_shown_as_failed_and_changed_nothing(fresh: Fresh,
     fresh.run(uci_bytes(), "retail.csv")
     before = fresh.checksum()
     big = tmp_path / "big.csv"
-    _big_file(big)
-    database = Path(fresh.url.removeprefix("sqlite:///")) if fresh.name == "sqlite" else None
+    big_sales_file(big)
     env = {**os.environ, "DATABASE_URL": fresh.url, "PULSEBOARD_TIMEZONE": TIMEZONE}
     command = Path(sys.executable).with_name("pulseboard")
     process = subprocess.Popen([*_on_another_host(fresh), str(command), "import", str(big)],
@@ -138,11 +98,11 @@ def test_a_killed_import_is_shown_as_failed_and_changed_nothing(fresh: Fresh,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 90
-        while not _writing(fresh, database):
+        while not writing(fresh):
             assert process.poll() is None, "the import ended before it was caught writing"
             assert time.monotonic() < deadline, "the import never started writing"
             time.sleep(0.01)
-        if database is None:
+        if fresh.name != "sqlite":
             # On PostgreSQL it runs as on another host (a Celery worker there): its pid
             # tells nothing here; its lock says it is alive.
             assert _latest_import(fresh)["status"] == "running"

@@ -23,6 +23,7 @@ from flask_login import current_user
 
 from dashapp import jobs
 from dashapp.context import actor, data_changed, fetch, perform, setting
+from dashapp.errors import job_lost_reason, on_callback_error
 from dashapp.filters import to_query
 from dashapp.permissions import can_administer, can_import
 from dashapp.views import view_from_store
@@ -95,6 +96,17 @@ def run_job(server: Flask, ticket: str, progress: Any) -> tuple[dict[str, Any], 
 
     report = jobs.run_in_app(server, job, step)
     return json.loads(report.to_json()), job.action == CHECK
+
+
+def job_failed(error: Exception) -> tuple:
+    """The wizard's answer when its job ended outside the job (lost with its worker or
+    process): the reason where the report goes, and the history read again (it shows the
+    import failed). Any other error is the app's, in its banner."""
+    reason = job_lost_reason(error)
+    if reason is None:
+        on_callback_error(error)
+        return no_update, no_update, no_update
+    return _alert(reason), {"status": "failed", "errors": [reason]}, no_update
 
 
 def history_for(data: dict[str, Any] | None) -> Any:
@@ -344,7 +356,7 @@ def register_callbacks(app: Dash) -> None:
         progress=[Output(ids.PROGRESS, "value"), Output(ids.PROGRESS_TEXT, "children")],
         running=[(Output(ids.CHECK, "disabled"), True, False),
                  (Output(ids.PROGRESS_BOX, "style"), {}, {"display": "none"})],
-        prevent_initial_call=True)
+        on_error=job_failed, prevent_initial_call=True)
     def run(set_progress: Any, ticket: str | None) -> tuple:
         if not ticket:
             raise PreventUpdate

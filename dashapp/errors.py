@@ -33,7 +33,8 @@ def job_lost_answer(reason: str) -> dict[str, Any]:
     return {"background_callback_error": {"msg": JOB_LOST + reason, "tb": ""}}
 
 
-def _job_lost_reason(error: Exception) -> str | None:
+def job_lost_reason(error: Exception) -> str | None:
+    """Why a background job was given up, when `error` says it was (else None)."""
     text = str(error)
     return text.split(JOB_LOST, 1)[1].strip() if JOB_LOST in text else None
 
@@ -82,7 +83,7 @@ def register_error_handlers(app: Flask) -> None:
 def on_callback_error(error: Exception) -> None:
     """Dash's global callback error handler: log, and tell the user in the error banner."""
     _safe_rollback()
-    lost = _job_lost_reason(error)
+    lost = job_lost_reason(error)
     if lost is not None:
         log.warning("Background job lost: %s", lost)
         message = lost

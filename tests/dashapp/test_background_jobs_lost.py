@@ -19,11 +19,13 @@ from typing import Any
 
 import pandas as pd
 import psutil
+from dash.exceptions import BackgroundCallbackError
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from dashapp import jobs
+from dashapp.errors import job_lost_answer, job_lost_reason
 from dashapp.extensions import db
 from layouts import data as ids
 from layouts.shell import ERROR_ALERT
@@ -119,9 +121,12 @@ class ImportCallback:
         raise AssertionError(f"still waiting after {timeout:.0f} s")
 
 
-def _banner(answer: Any) -> str:
-    """The error banner's text in a callback answer ('' without one)."""
-    return str(answer.get("sideUpdate", {}).get(ERROR_ALERT, {}).get("children", ""))
+def _told(answer: Any) -> str:
+    """What the wizard says where its report goes, after a job was given up; the history
+    is read again (the report store changed) and nothing is in the app's banner."""
+    assert ERROR_ALERT not in answer.get("sideUpdate", {}), answer
+    assert answer["response"][ids.LAST_REPORT]["data"]["status"] == "failed", answer
+    return str(answer["response"][ids.RESULT]["children"]["props"]["children"])
 
 
 def test_a_job_no_worker_takes_or_whose_worker_is_killed_ends_the_wait_and_can_be_retried(
@@ -136,7 +141,7 @@ def test_a_job_no_worker_takes_or_whose_worker_is_killed_ends_the_wait_and_can_b
 
     # No worker is running: the wait ends with the reason once the job has expired.
     answer, waited = callback.wait(ticket := _ticket(app, small), callback.start(ticket), 30)
-    assert f"No background worker took this job within {QUEUE_SECONDS} s" in _banner(answer)
+    assert f"No background worker took this job within {QUEUE_SECONDS} s" in _told(answer)
     assert waited < QUEUE_SECONDS + jobs.WATCH_INTERVAL + jobs.PING_TIMEOUT + 3, waited
 
     # A worker started now skips that expired job, takes the big import, and is killed
@@ -155,8 +160,8 @@ def test_a_job_no_worker_takes_or_whose_worker_is_killed_ends_the_wait_and_can_b
     worker = _worker(app, fresh_sqlite, redis_url, tmp_path)
     try:
         answer, waited = callback.wait(ticket, handles, timeout=60)
-        assert "no longer runs it" in _banner(answer), answer
-        assert "changed nothing" in _banner(answer)
+        assert "no longer runs it" in _told(answer), answer
+        assert "changed nothing" in _told(answer)
         # Two misses, WATCH_INTERVAL apart, each waiting at most PING_TIMEOUT.
         assert waited <= 2 * (jobs.WATCH_INTERVAL + jobs.PING_TIMEOUT) + 5, waited
         assert fresh_sqlite.scalar("SELECT COUNT(*) FROM order_lines") == 0
@@ -196,8 +201,18 @@ def test_on_one_machine_a_killed_job_process_ends_the_wait_with_the_reason(
     job.kill()
     job.wait(10)
     answer, waited = callback.wait(ticket, handles, timeout=30)
-    assert "the process running it ended" in _banner(answer), answer
+    assert "the process running it ended" in _told(answer), answer
     assert waited < 5
     assert fresh_sqlite.scalar("SELECT COUNT(*) FROM order_lines") == 0
     with fresh_sqlite.session() as session:
         assert import_history(session)[0]["status"] == "failed"
+
+
+def test_a_lost_jobs_reason_survives_dashs_background_error() -> None:
+    """Other background callbacks (models, PDFs) tell it in the app's banner from this."""
+    answer = job_lost_answer("the worker went")["background_callback_error"]
+    # What Dash raises from the answer, as in dash._callback.
+    error = BackgroundCallbackError("An error occurred inside a background callback: "
+                                    f"{answer['msg']}\n{answer['tb']}")
+    assert job_lost_reason(error) == "the worker went"
+    assert job_lost_reason(RuntimeError("anything else")) is None

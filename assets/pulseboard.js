@@ -10,6 +10,18 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       return ids.map(function (id) { return id.path + "?" + data.nav; });
     },
 
+    /* The page's own controls (its choices, the order country) show the view's: after the
+       URL changed them (back, a chip, a link) each control is set to the server's `choices`,
+       and left alone where it already holds that (setting it would ask for the view again). */
+    pageControlsFollow: function (data, ids, values) {
+      const choices = (data && data.choices) || {};
+      return ids.map(function (id, i) {
+        const wanted = choices[id.name];
+        return wanted === undefined || String(values[i]) === wanted
+          ? window.dash_clientside.no_update : wanted;
+      });
+    },
+
     /* A panel group shown only in some views (a tab, a drill-down): the view reaches its
        callback only when the server listed the group in the view's `shown`, so a hidden tab
        sends no request at all. `gate` is the id of the group's gate store. */

@@ -12,6 +12,7 @@ made Dash send one more request for the new chips.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
@@ -221,6 +222,30 @@ def sync_view(pathname: str | None, search: str | None, controls: Controls,
     return page, replace(view, notices=current.notices + view.notices), period
 
 
+def _nothing_new(pathname: str | None, search: str | None, page_values: list[Any],
+                 page_ids: list[dict[str, str]], click_data: list[Any],
+                 xfilter_ids: list[dict[str, str]]) -> bool:
+    """Whether the page's controls that fired hold nothing the URL's view does not already
+    say: they were just drawn (Dash fires pattern inputs when components appear), a chart
+    drew again without a click, or the browser set a control to the view's own choice."""
+    page = page_for(pathname)
+    triggered = [json.loads(item["prop_id"].rsplit(".", 1)[0]) for item in ctx.triggered
+                 if item["prop_id"].startswith("{")]
+    if page is None or not triggered:
+        return False
+    said = page_choices(parse_query(search or "", page.params), page.params)
+    held = {component["name"]: value for component, value in zip(page_ids, page_values,
+                                                                  strict=True)}
+
+    def as_said(trigger: dict[str, str]) -> bool:
+        if trigger.get("type") == shell.XFILTER:
+            return _clicked(click_data, xfilter_ids, trigger) is None
+        value = held.get(trigger.get("name", ""))
+        wanted = said.get(trigger.get("name", ""))
+        return (not wanted) if value is None else str(value) == wanted
+    return all(as_said(trigger) for trigger in triggered)
+
+
 def shown_comparison(period: Period) -> tuple[str, str]:
     """The comparison picker's dates: the comparison's, or without one the previous period's
     (where choosing "Custom dates" starts from)."""
@@ -290,7 +315,10 @@ def view_store(pathname: str | None, page: Page | None, view: View, period: Peri
     # The page's own path, not the address's: "/forecasts/" is the Forecasts page for every
     # reader of the store (the training request, the Data page's callbacks).
     path = page.path if page else pathname or "/"
-    return {**store_payload(path, view, period, page.params if page else ()),
+    params = page.params if page else ()
+    return {**store_payload(path, view, period, params),
+            # The page's controls follow these in the browser (`pageControlsFollow`).
+            "choices": page_choices(view, params),
             "refresh": view.refresh, "tick": tick,
             "nav": to_query(view.filters, refresh=view.refresh),
             "shown": shown_gates(page.panels, view) if page else []}
@@ -317,61 +345,74 @@ def register_callbacks(app: Dash) -> None:
     page_param = {"type": shell.PAGE_PARAM, "name": ALL}
     xfilter = {"type": shell.XFILTER, "dim": ALL, "chart": ALL}
 
-    @app.callback(
-        Output(shell.URL, "search"),
-        Output(shell.RANGE, "value"),
-        Output(shell.DATES, "start_date"),
-        Output(shell.DATES, "end_date"),
-        Output(shell.PLATFORM, "value"),
-        Output(shell.CATEGORY, "value"),
-        Output(shell.PRODUCT, "value"),
-        Output(shell.PRODUCT, "options"),
-        Output(shell.GRAIN, "value"),
-        Output(shell.COMPARE, "value"),
-        Output(page_param, "value"),
-        Output(shell.STORE, "data"),
-        Output(shell.NOTICES, "children"),
-        Output(shell.PERIOD_LABEL, "children"),
-        Output(shell.FILTER_SUMMARY, "children"),
-        Output(shell.COMPARE_DATES, "start_date"),
-        Output(shell.COMPARE_DATES, "end_date"),
-        Output(shell.DATES, "min_date_allowed"),
-        Output(shell.DATES, "max_date_allowed"),
-        Output(shell.COMPARE_DATES, "min_date_allowed"),
-        Output(shell.COMPARE_DATES, "max_date_allowed"),
-        Output(shell.REFRESH, "value"),
-        Output(shell.REFRESH_TIMER, "interval"),
-        Output(shell.REFRESH_TIMER, "disabled"),
-        Output(shell.CHIPS, "children"),
-        Output(shell.DATA_STATUS, "children"),
-        Input(shell.URL, "pathname"),
-        Input(shell.URL, "search"),
-        Input(shell.RANGE, "value"),
-        Input(shell.DATES, "start_date"),
-        Input(shell.DATES, "end_date"),
-        Input(shell.PLATFORM, "value"),
-        Input(shell.CATEGORY, "value"),
-        Input(shell.PRODUCT, "value"),
-        Input(shell.GRAIN, "value"),
-        Input(shell.COMPARE, "value"),
-        Input(page_param, "value"),
-        Input(xfilter, "clickData"),
-        Input(shell.COMPARE_DATES, "start_date"),
-        Input(shell.COMPARE_DATES, "end_date"),
-        Input(shell.REFRESH, "value"),
-        Input(shell.REFRESH_TICK, "data"),
-        State(page_param, "id"),
-        State(xfilter, "id"),
-        State(shell.REFRESH_TIMER, "interval"),
-        State(shell.REFRESH_TIMER, "disabled"),
-    )
+    view_outputs: list[tuple[Any, str]] = [
+        (shell.URL, "search"), (shell.RANGE, "value"), (shell.DATES, "start_date"),
+        (shell.DATES, "end_date"), (shell.PLATFORM, "value"), (shell.CATEGORY, "value"),
+        (shell.PRODUCT, "value"), (shell.PRODUCT, "options"), (shell.GRAIN, "value"),
+        (shell.COMPARE, "value"), (shell.STORE, "data"),
+        (shell.NOTICES, "children"), (shell.PERIOD_LABEL, "children"),
+        (shell.FILTER_SUMMARY, "children"), (shell.COMPARE_DATES, "start_date"),
+        (shell.COMPARE_DATES, "end_date"), (shell.DATES, "min_date_allowed"),
+        (shell.DATES, "max_date_allowed"), (shell.COMPARE_DATES, "min_date_allowed"),
+        (shell.COMPARE_DATES, "max_date_allowed"), (shell.REFRESH, "value"),
+        (shell.REFRESH_TIMER, "interval"), (shell.REFRESH_TIMER, "disabled"),
+        (shell.CHIPS, "children"), (shell.DATA_STATUS, "children")]
+    frame_controls: list[tuple[Any, str]] = [
+        (shell.URL, "pathname"), (shell.URL, "search"), (shell.RANGE, "value"),
+        (shell.DATES, "start_date"), (shell.DATES, "end_date"), (shell.PLATFORM, "value"),
+        (shell.CATEGORY, "value"), (shell.PRODUCT, "value"), (shell.GRAIN, "value"),
+        (shell.COMPARE, "value"), (shell.COMPARE_DATES, "start_date"),
+        (shell.COMPARE_DATES, "end_date"), (shell.REFRESH, "value"),
+        (shell.REFRESH_TICK, "data")]
+    page_controls: list[tuple[Any, str]] = [(page_param, "value"), (xfilter, "clickData")]
+    context = [State(page_param, "id"), State(xfilter, "id"),
+               State(shell.REFRESH_TIMER, "interval"), State(shell.REFRESH_TIMER, "disabled")]
+
+    # The frame's controls and the page's own (its choices, its charts' clicks) are two
+    # callbacks of one answer, and the page's controls follow the view in the browser
+    # (`pageControlsFollow`): nothing here fires when a page's content is drawn. One callback
+    # with the page's controls among its inputs or outputs ran again on every page load, once
+    # they appeared, and every panel waited for that second answer (about a second).
+    @app.callback(*(Output(*o) for o in view_outputs), *(Input(*i) for i in frame_controls),
+                  *(State(*c) for c in page_controls), *context)
     def sync(pathname: str | None, search: str | None, range_value: str | None,
              start: str | None, end: str | None, platforms: list[str] | None,
              categories: list[str] | None, products: list[str] | None, grain: str | None,
-             compare: str | None, page_values: list[Any], click_data: list[Any],
-             compare_start: str | None, compare_end: str | None, refresh: str | None,
-             tick: Any, page_ids: list[dict[str, str]], xfilter_ids: list[dict[str, str]],
-             interval: int | None, disabled: bool | None) -> tuple[Any, ...]:
+             compare: str | None, compare_start: str | None, compare_end: str | None,
+             refresh: str | None, tick: Any, page_values: list[Any], click_data: list[Any],
+             *context: Any) -> tuple[Any, ...]:
+        return answer(pathname, search, range_value, start, end, platforms, categories,
+                      products, grain, compare, page_values, click_data, compare_start,
+                      compare_end, refresh, tick, *context)
+
+    @app.callback(*(Output(*o, allow_duplicate=True) for o in view_outputs),
+                  *(Input(*c) for c in page_controls), *(State(*i) for i in frame_controls),
+                  *context, prevent_initial_call=True)
+    def sync_page(page_values: list[Any], click_data: list[Any], pathname: str | None,
+                  search: str | None, range_value: str | None, start: str | None,
+                  end: str | None, platforms: list[str] | None,
+                  categories: list[str] | None, products: list[str] | None,
+                  grain: str | None, compare: str | None, compare_start: str | None,
+                  compare_end: str | None, refresh: str | None, tick: Any,
+                  *context: Any) -> tuple[Any, ...]:
+        if _nothing_new(pathname, search, page_values, context[0], click_data, context[1]):
+            raise PreventUpdate
+        return answer(pathname, search, range_value, start, end, platforms, categories,
+                      products, grain, compare, page_values, click_data, compare_start,
+                      compare_end, refresh, tick, *context)
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="pulseboard", function_name="pageControlsFollow"),
+        Output(page_param, "value"), Input(shell.STORE, "data"), State(page_param, "id"),
+        State(page_param, "value"))
+
+    def answer(pathname: str | None, search: str | None, range_value: str | None,
+               start: str | None, end: str | None, platforms: list[str] | None,
+               categories: list[str] | None, products: list[str] | None, grain: str | None,
+               compare: str | None, page_values: list[Any], click_data: list[Any],
+               compare_start: str | None, compare_end: str | None, refresh: str | None,
+               tick: Any, page_ids: list[dict[str, str]], xfilter_ids: list[dict[str, str]],
+               interval: int | None, disabled: bool | None) -> tuple[Any, ...]:
         trigger = ctx.triggered_id
         if isinstance(trigger, dict) and trigger.get("type") == shell.XFILTER and \
                 not _clicked(click_data, xfilter_ids, trigger):
@@ -385,7 +426,6 @@ def register_callbacks(app: Dash) -> None:
         params = page.params if page else ()
         query = "?" + view_query(view, params)
         filters = view.filters
-        choices = page_choices(view, params)
         options = fetch(product_options, "", filters.products)
         chips = shell.filter_chips(filters, period, view.refresh, chip_names(filters, options))
         path = pathname or "/"
@@ -404,7 +444,6 @@ def register_callbacks(app: Dash) -> None:
             product_items(options),
             filters.grain,
             filters.compare,
-            [choices.get(component["name"], no_update) for component in page_ids],
             view_store(pathname, page, view, period, tick),
             notices_output(view.notices, trigger),
             period.label,

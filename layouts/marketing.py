@@ -464,6 +464,20 @@ def _ratio_text(value: Any) -> str:
     return "n/a" if value is None or pd.isna(value) else f"{value:.1f}:1"
 
 
+ROI_BARS = 14  # bars a ranked ROI chart holds; past it a phone drew them a few px thick
+
+
+def _best_and_worst(ranked: pd.DataFrame, bars: int = ROI_BARS) -> tuple[pd.DataFrame, str]:
+    """At most `bars` rows of a ranking, the best and the worst half each, and the note's
+    words for what was left out ('' when nothing was)."""
+    if len(ranked) <= bars:
+        return ranked, ""
+    best = (bars + 1) // 2
+    words = (f"The {best} best and {bars - best} worst of {len(ranked)} are drawn; the "
+             "export lists every one. ")
+    return pd.concat([ranked.head(best), ranked.tail(bars - best)]), words
+
+
 def draw_roi(frame: pd.DataFrame, context: Context, label: str = "campaign") -> Drawn:
     """ROI per campaign (or influencer), ranked, with the benchmark line."""
     shown = frame.loc[frame["roi"].notna()].sort_values("roi", ascending=False)
@@ -472,14 +486,15 @@ def draw_roi(frame: pd.DataFrame, context: Context, label: str = "campaign") -> 
     key = "campaign_key" if label == "campaign" else label
     shown = shown.assign(campaign_key=shown["campaign_id"].astype(str)) \
         if label == "campaign" else shown
-    figure = figures.ranked_bar_figure(shown, label, key, context.currency, value="roi",
+    drawn, left_out = _best_and_worst(shown)
+    figure = figures.ranked_bar_figure(drawn, label, key, context.currency, value="roi",
                                        value_name="ROI", unit="percent",
                                        selected=(context.view.page["campaign"],))
     benchmarks = context.business
     roi = describe("roi_benchmark", benchmarks.roi_benchmark)
     figure = figures.with_target_line(figure, benchmarks.roi_benchmark, f"Benchmark {roi}")
     below = int((shown["roas"] < benchmarks.roas_benchmark).sum())
-    return Drawn(figure, f"{below} of {len(shown)} below the ROAS benchmark of "
+    return Drawn(figure, f"{left_out}{below} of {len(shown)} below the ROAS benchmark of "
                          f"{describe('roas_benchmark', benchmarks.roas_benchmark)}. "
                          f"{campaigns.COST_RULE}")
 

@@ -110,3 +110,21 @@ def test_the_marketing_benchmarks_are_the_business_settings() -> None:
         roi.note
     note = draw_campaign_table(frame, context).note
     assert note.startswith("Tinted: ROAS below the benchmark 3.5:1.") and LIFT_RULE in note
+
+
+def test_a_long_roi_ranking_draws_its_best_and_worst_and_says_so() -> None:
+    count = 30
+    roi = [float(n) for n in range(count)]
+    frame = pd.DataFrame({"campaign_id": range(count), "campaign": [f"C{n}" for n in range(count)],
+                          "roi": roi, "roas": [r + 1 for r in roi]})
+    day = dt.date(2026, 7, 1)
+    context = Context(parse_query("", marketing.PARAMS), Filters(),
+                      Period(day, day, None, None, day, "1 Jul 2026"), "GBP", "", None,
+                      BusinessSettings(roi_benchmark=1.5, roas_benchmark=3.5))
+    drawn = draw_roi(frame, context)
+    (bars,) = [trace for trace in drawn.body["data"] if trace["type"] == "bar"]
+    ranked = sorted(range(count), reverse=True)  # the ROI of campaign n is n
+    expected = ranked[:7] + ranked[-7:]
+    assert bars["y"] == [f"C{n}" for n in expected][::-1]  # largest on top
+    assert drawn.note.startswith("The 7 best and 7 worst of 30 are drawn; the export lists")
+    assert "3 of 30 below the ROAS benchmark" in drawn.note

@@ -12,7 +12,6 @@ made Dash send one more request for the new chips.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
@@ -229,8 +228,8 @@ def _nothing_new(pathname: str | None, search: str | None, page_values: list[Any
     say: they were just drawn (Dash fires pattern inputs when components appear), a chart
     drew again without a click, or the browser set a control to the view's own choice."""
     page = page_for(pathname)
-    triggered = [json.loads(item["prop_id"].rsplit(".", 1)[0]) for item in ctx.triggered
-                 if item["prop_id"].startswith("{")]
+    triggered = [trigger for trigger in ctx.triggered_prop_ids.values()
+                 if isinstance(trigger, dict)]
     if page is None or not triggered:
         return False
     said = page_choices(parse_query(search or "", page.params), page.params)
@@ -357,54 +356,25 @@ def register_callbacks(app: Dash) -> None:
         (shell.COMPARE_DATES, "max_date_allowed"), (shell.REFRESH, "value"),
         (shell.REFRESH_TIMER, "interval"), (shell.REFRESH_TIMER, "disabled"),
         (shell.CHIPS, "children"), (shell.DATA_STATUS, "children")]
-    frame_controls: list[tuple[Any, str]] = [
-        (shell.URL, "pathname"), (shell.URL, "search"), (shell.RANGE, "value"),
-        (shell.DATES, "start_date"), (shell.DATES, "end_date"), (shell.PLATFORM, "value"),
-        (shell.CATEGORY, "value"), (shell.PRODUCT, "value"), (shell.GRAIN, "value"),
-        (shell.COMPARE, "value"), (shell.COMPARE_DATES, "start_date"),
-        (shell.COMPARE_DATES, "end_date"), (shell.REFRESH, "value"),
-        (shell.REFRESH_TICK, "data")]
-    page_controls: list[tuple[Any, str]] = [(page_param, "value"), (xfilter, "clickData")]
-    context = [State(page_param, "id"), State(xfilter, "id"),
-               State(shell.REFRESH_TIMER, "interval"), State(shell.REFRESH_TIMER, "disabled")]
+    # The sync's arguments, in `answer`'s order: the frame's controls, and the page's own
+    # (its choices, its charts' clicks).
+    arguments: list[tuple[str, Any, str]] = [
+        ("frame", shell.URL, "pathname"), ("frame", shell.URL, "search"),
+        ("frame", shell.RANGE, "value"), ("frame", shell.DATES, "start_date"),
+        ("frame", shell.DATES, "end_date"), ("frame", shell.PLATFORM, "value"),
+        ("frame", shell.CATEGORY, "value"), ("frame", shell.PRODUCT, "value"),
+        ("frame", shell.GRAIN, "value"), ("frame", shell.COMPARE, "value"),
+        ("page", page_param, "value"), ("page", xfilter, "clickData"),
+        ("frame", shell.COMPARE_DATES, "start_date"),
+        ("frame", shell.COMPARE_DATES, "end_date"), ("frame", shell.REFRESH, "value"),
+        ("frame", shell.REFRESH_TICK, "data"),
+        ("state", page_param, "id"), ("state", xfilter, "id"),
+        ("state", shell.REFRESH_TIMER, "interval"), ("state", shell.REFRESH_TIMER, "disabled")]
 
-    # The frame's controls and the page's own (its choices, its charts' clicks) are two
-    # callbacks of one answer, and the page's controls follow the view in the browser
-    # (`pageControlsFollow`): nothing here fires when a page's content is drawn. One callback
-    # with the page's controls among its inputs or outputs ran again on every page load, once
-    # they appeared, and every panel waited for that second answer (about a second).
-    @app.callback(*(Output(*o) for o in view_outputs), *(Input(*i) for i in frame_controls),
-                  *(State(*c) for c in page_controls), *context)
-    def sync(pathname: str | None, search: str | None, range_value: str | None,
-             start: str | None, end: str | None, platforms: list[str] | None,
-             categories: list[str] | None, products: list[str] | None, grain: str | None,
-             compare: str | None, compare_start: str | None, compare_end: str | None,
-             refresh: str | None, tick: Any, page_values: list[Any], click_data: list[Any],
-             *context: Any) -> tuple[Any, ...]:
-        return answer(pathname, search, range_value, start, end, platforms, categories,
-                      products, grain, compare, page_values, click_data, compare_start,
-                      compare_end, refresh, tick, *context)
-
-    @app.callback(*(Output(*o, allow_duplicate=True) for o in view_outputs),
-                  *(Input(*c) for c in page_controls), *(State(*i) for i in frame_controls),
-                  *context, prevent_initial_call=True)
-    def sync_page(page_values: list[Any], click_data: list[Any], pathname: str | None,
-                  search: str | None, range_value: str | None, start: str | None,
-                  end: str | None, platforms: list[str] | None,
-                  categories: list[str] | None, products: list[str] | None,
-                  grain: str | None, compare: str | None, compare_start: str | None,
-                  compare_end: str | None, refresh: str | None, tick: Any,
-                  *context: Any) -> tuple[Any, ...]:
-        if _nothing_new(pathname, search, page_values, context[0], click_data, context[1]):
-            raise PreventUpdate
-        return answer(pathname, search, range_value, start, end, platforms, categories,
-                      products, grain, compare, page_values, click_data, compare_start,
-                      compare_end, refresh, tick, *context)
-
-    app.clientside_callback(
-        ClientsideFunction(namespace="pulseboard", function_name="pageControlsFollow"),
-        Output(page_param, "value"), Input(shell.STORE, "data"), State(page_param, "id"),
-        State(page_param, "value"))
+    def fired_by(side: str) -> list[Input | State]:
+        """The arguments, those of one side as inputs and the rest as state."""
+        return [(Input if kind == side else State)(component, prop)
+                for kind, component, prop in arguments]
 
     def answer(pathname: str | None, search: str | None, range_value: str | None,
                start: str | None, end: str | None, platforms: list[str] | None,
@@ -414,9 +384,9 @@ def register_callbacks(app: Dash) -> None:
                tick: Any, page_ids: list[dict[str, str]], xfilter_ids: list[dict[str, str]],
                interval: int | None, disabled: bool | None) -> tuple[Any, ...]:
         trigger = ctx.triggered_id
-        if isinstance(trigger, dict) and trigger.get("type") == shell.XFILTER and \
-                not _clicked(click_data, xfilter_ids, trigger):
-            raise PreventUpdate  # a chart re-rendered and reset its clickData
+        if isinstance(trigger, dict) and \
+                _nothing_new(pathname, search, page_values, page_ids, click_data, xfilter_ids):
+            raise PreventUpdate
         controls = Controls(range_value, start, end, platforms, categories, products, grain,
                             compare, compare_start, compare_end, refresh)
         values = {component["name"]: value
@@ -455,6 +425,19 @@ def register_callbacks(app: Dash) -> None:
             shell.chip_row(chips, hrefs),
             status_text(view.refresh, page.span if page else SALES),
         )
+
+    # The frame's controls and the page's own are two callbacks of one answer, and the
+    # page's controls follow the view in the browser (`pageControlsFollow`): nothing fires
+    # when a page's content is drawn. One callback with the page's controls among its inputs
+    # or outputs ran again on every page load, once they appeared, and every panel waited for
+    # that second answer (about a second).
+    app.callback(*(Output(*o) for o in view_outputs), *fired_by("frame"))(answer)
+    app.callback(*(Output(*o, allow_duplicate=True) for o in view_outputs), *fired_by("page"),
+                 prevent_initial_call=True)(answer)
+    app.clientside_callback(
+        ClientsideFunction(namespace="pulseboard", function_name="pageControlsFollow"),
+        Output(page_param, "value"), Input(shell.STORE, "data"), State(page_param, "id"),
+        State(page_param, "value"))
 
     @app.callback(
         Output(shell.PRODUCT, "options", allow_duplicate=True),

@@ -27,7 +27,15 @@ from models.marketing import (
 )
 from models.model_runs import MODEL_RUN_STATUSES, DataRevision, ModelRun
 from models.pipeline import OUTCOMES, STAGES, Account, Opportunity, SalesRep, StageChange
-from models.rollups import CustomerDay, ProductDay, ProductMonth, SalesDay, SalesHour
+from models.rollups import (
+    CustomerDay,
+    CustomerSetDay,
+    CustomerSetMonth,
+    ProductDay,
+    ProductMonth,
+    SalesDay,
+    SalesHour,
+)
 from models.sales import Order, OrderLine
 from models.settings import BusinessSetting
 from models.subscriptions import (
@@ -46,7 +54,7 @@ __all__ = [
     "Campaign", "Tracking", "Payout", "FunnelDay", "Account", "SalesRep", "Opportunity",
     "StageChange", "User", "ApiToken", "AuditEvent", "ImportJob", "ImportMapping",
     "user_platforms", "utcnow", "SalesDay", "SalesHour", "ProductMonth",
-    "CustomerDay", "ProductDay", "BusinessSetting",
+    "CustomerDay", "CustomerSetDay", "CustomerSetMonth", "ProductDay", "BusinessSetting",
     "ROLES", "PLATFORM_KINDS", "POST_TYPES", "PAYOUT_BASES", "PAYOUT_STATUSES", "STAGES",
     "OUTCOMES", "SavedView", "SHARINGS", "THEMES", "DataRevision", "ModelRun",
     "MODEL_RUN_STATUSES", "CustomerScore",

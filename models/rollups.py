@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from sqlalchemy import Date, Index, Integer, SmallInteger, String
+from sqlalchemy import Date, Index, Integer, LargeBinary, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Money
@@ -113,3 +113,34 @@ class CustomerDay(Base):
     orders: Mapped[int] = mapped_column(Integer)
     net_revenue: Mapped[float] = mapped_column(Money())
     gross_sales: Mapped[float] = mapped_column(Money())
+
+
+class _CustomerSet:
+    """The ids of the known customers who bought (had an order) in a group, as one
+    serialized Roaring bitmap: distinct customers over any groups are the size of the union
+    of their sets, exact and without reading a row per customer."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(Integer)
+    country: Mapped[Optional[str]] = mapped_column(String(80))
+    members: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CustomerSetDay(_CustomerSet, Base):
+    """The buyers per day, platform and order country (as `CustomerDay`'s rows with an
+    order)."""
+
+    __tablename__ = "rollup_customer_set_day"
+    __table_args__ = (Index("ix_rollup_customer_set_day_date", "sale_date", "platform_id"),)
+
+    sale_date: Mapped[dt.date] = mapped_column(Date)
+
+
+class CustomerSetMonth(_CustomerSet, Base):
+    """The buyers per calendar month, platform and order country: the union of the month's
+    day sets, so a long range reads a set per month and only its edge days' sets."""
+
+    __tablename__ = "rollup_customer_set_month"
+    __table_args__ = (Index("ix_rollup_customer_set_month_month", "month", "platform_id"),)
+
+    month: Mapped[dt.date] = mapped_column(Date)

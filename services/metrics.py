@@ -45,7 +45,7 @@ class Metric:
     `unit` is money, count or ratio (a ratio's change is shown in percentage points);
     `needs` are the stored sums it derives from (in `derive`); `additive` says whether those
     sums add up over any grouping of lines, so a rollup can answer it (distinct customers
-    do not: they come from the customer-day rollup, or from the lines).
+    do not: they come from the customer sets, or from the lines).
     """
 
     key: str
@@ -135,12 +135,6 @@ def line_measures() -> dict[str, ColumnElement[Any]]:
         "customers": func.count(distinct(case((_is_sale, OrderLine.customer_id)))),
     }
     return {name: expression.label(name) for name, expression in expressions.items()}
-
-
-def customers_of(table: FromClause) -> ColumnElement[int]:
-    """Distinct customers over the rows of the customer-day rollup (one row per customer who
-    bought merchandise that day), labelled like the line measure."""
-    return func.count(distinct(table.c.customer_id)).label("customers")
 
 
 def stored_measures(table: FromClause, names: Iterable[str]) -> list[ColumnElement[Any]]:

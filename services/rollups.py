@@ -18,13 +18,16 @@ on SQLite and PostgreSQL); only the number of rows read differs:
   too, add up only per product.
 - `rollup_sales_hour` answers the weekday × hour pattern.
 - Distinct customers never add up over days: `rollup_customer_day` lists each known
-  customer's orders, net revenue and gross sales per day (and platform and country), and a
-  distinct count over its rows with an order is the exact answer; summed per customer, its
-  rows give the Customers page's per-customer figures (`per_customer`). Grouped or filtered
-  by product or category they come from `order_lines`.
+  customer's orders, net revenue and gross sales per day (and platform and country); summed
+  per customer, its rows give the Customers page's per-customer figures (`per_customer`).
+  Distinct counts come from its sets of buyers (`services.customer_sets`): one Roaring
+  bitmap of customer ids per day, platform and country and one per month, platform and
+  country, unioned at query time (the month sets over whole months, unless a group is a
+  span of days). Grouped or filtered by product or category they come from `order_lines`.
 
-The rollups hold merchandise lines only and are rebuilt by `refresh` in the transaction of
-every write to the facts (imports, demo data, catalogue changes of the merchandise flag).
+The rollups (and the customer sets) hold merchandise lines only and are rebuilt by `refresh`
+in the transaction of every write to the facts (imports, demo data, catalogue changes of the
+merchandise flag).
 """
 from __future__ import annotations
 
@@ -55,11 +58,11 @@ from sqlalchemy.sql import visitors
 
 from models import CustomerDay, OrderLine, Product, ProductMonth, SalesDay, SalesHour
 from models.rollups import ProductDay
+from services import customer_sets
 from services.filters import Filters
 from services.metrics import (
     ORDER_COUNTS,
     STORED_MEASURES,
-    customers_of,
     is_sale,
     line_measures,
     stored_measures,
@@ -264,17 +267,23 @@ def _retarget(expression: ColumnElement[Any], source: FromClause) -> ColumnEleme
     return visitors.replacement_traverse(expression, {}, replace)
 
 
+def _selected(source: FromClause, conditions: Sequence[ColumnElement[bool]],
+              columns: Sequence[ColumnElement[Any]], dimensions: Sequence[ColumnElement[Any]],
+              joins: Joins) -> Select[Any]:
+    """The SELECT of `dimensions` and `columns` over `source` (not grouped), with
+    `dimensions` and `joins` (written against `OrderLine`) moved onto its columns."""
+    stmt = select(*[_retarget(d, source) for d in dimensions], *columns).select_from(source)
+    for target, on in joins:
+        stmt = stmt.join(target, _retarget(on, source))
+    return stmt.where(*conditions)
+
+
 def _grouped(source: FromClause, conditions: Sequence[ColumnElement[bool]],
              measures: Sequence[ColumnElement[Any]], dimensions: Sequence[ColumnElement[Any]],
              joins: Joins) -> Select[Any]:
-    """The grouped SELECT over `source`, with `dimensions` and `joins` (written against
-    `OrderLine`) moved onto its columns."""
-    dimensions = [_retarget(d, source) for d in dimensions]
-    stmt = select(*dimensions, *measures).select_from(source)
-    for target, on in joins:
-        stmt = stmt.join(target, _retarget(on, source))
-    stmt = stmt.where(*conditions)
-    return stmt.group_by(*dimensions) if dimensions else stmt
+    """`_selected` grouped by the dimensions."""
+    stmt = _selected(source, conditions, measures, dimensions, joins)
+    return stmt.group_by(*[_retarget(d, source) for d in dimensions]) if dimensions else stmt
 
 
 def _base_source(lines: Lines) -> tuple[FromClause, list[ColumnElement[bool]]]:
@@ -303,26 +312,41 @@ def _rollup_source(rollup: Rollup, lines: Lines,
 
 def _add_customers(session: Session, lines: Lines, dimensions: Sequence[ColumnElement[Any]],
                    joins: Joins, rows: list[dict[str, Any]]) -> None:
-    """Distinct customers per group into rows answered by a rollup: from the customer-day
-    rollup when it keeps every column needed, else from `order_lines`."""
+    """Distinct customers per group into rows answered by a rollup: from the customer sets
+    when they keep every column needed, else from `order_lines`."""
     needed = _line_columns([*dimensions, *(on for _target, on in joins)])
     if needed | lines.filtered_columns() <= CUSTOMERS.keeps and not _base_only.get():
-        table = CUSTOMERS.table
-        stmt = _grouped(table, bought(lines), [customers_of(table)], dimensions, joins)
+        found = _customers_from_sets(session, lines, dimensions, joins)
     else:
         stmt = _grouped(ORDER_LINES, lines.conditions(),
                         [line_measures()["customers"]], dimensions, joins)
+        found = {tuple(row[:-1]): row[-1] for row in session.execute(stmt)}
     names = [d.name for d in dimensions]
-    found = {tuple(row[:-1]): row[-1] for row in session.execute(stmt)}
     for row in rows:
         row["customers"] = found.get(tuple(row[name] for name in names), 0)
 
 
-def bought(lines: Lines) -> list[ColumnElement[bool]]:
-    """The conditions on the customer-day rollup for the customers who bought among the
-    lines (a row of only returns is no purchase)."""
-    table = CUSTOMERS.table
-    return [*lines.conditions(table), table.c.orders > 0]
+def _customers_from_sets(session: Session, lines: Lines,
+                         dimensions: Sequence[ColumnElement[Any]],
+                         joins: Joins) -> dict[tuple[Any, ...], int]:
+    """Distinct customers per group from the customer sets: the month sets of the range's
+    whole months and the day sets of its other days, or only day sets when a group is a
+    span of days (a day, week or month bucket)."""
+    by_day = "sale_date" in _line_columns([*dimensions, *(on for _target, on in joins)])
+    months = None if by_day else _whole_months(lines.start, lines.end)
+    spans = [(lines.start, lines.end)]
+    parts: list[Select[Any]] = []
+    if months is not None:
+        table = customer_sets.MONTH_SETS
+        parts.append(_selected(table, lines.conditions(table, "month", months[0],
+                                                        month_start(months[1])),
+                               [table.c.members], dimensions, joins))
+        spans = _edges(lines.start, lines.end, months)
+    table = customer_sets.DAY_SETS
+    parts += [_selected(table, lines.conditions(table, start=start, end=end),
+                        [table.c.members], dimensions, joins) for start, end in spans]
+    stmt = parts[0] if len(parts) == 1 else union_all(*parts)
+    return customer_sets.counts_of_unions(session.execute(stmt))
 
 
 @dataclass(frozen=True)
@@ -404,10 +428,12 @@ def refresh(session: Session, start: dt.date | None = None, end: dt.date | None 
             tables: Sequence[Rollup] = (*ROLLUPS, CUSTOMERS)) -> None:
     """Rebuild the rollups (every one by default) for the sale dates start..end (all of them
     when None) from `order_lines`, in the caller's transaction."""
-    # The hours first: the day sums come from them.
+    # The hours first: the day sums come from them; the customer sets from the customer days.
     for rollup in (HOUR, DAY, PRODUCT_MONTH, PRODUCT_DAY, CUSTOMERS):
         if rollup in tables:
             _refresh(session, rollup, start, end)
+    if CUSTOMERS in tables:
+        customer_sets.rebuild(session, start, end)
 
 
 def _refresh(session: Session, rollup: Rollup, start: dt.date | None,

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from pyroaring import BitMap
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -125,6 +126,7 @@ def stored_rollup(engine: sa.Engine, rollup: rollups.Rollup) -> pd.DataFrame:
 def assert_rollups_match_the_lines(engine: sa.Engine, where: str) -> None:
     """Each rollup table holds exactly the pandas aggregation of the current order lines."""
     assert_customer_days_match_the_lines(engine, where)
+    assert_customer_sets_match_the_lines(engine, where)
     lines = raw_lines(engine)
     for rollup in rollups.ROLLUPS:
         expected = expected_rollup(lines, rollups._key_names(rollup))
@@ -168,6 +170,29 @@ def assert_customer_days_match_the_lines(engine: sa.Engine, where: str) -> None:
     for name in ("net_revenue", "gross_sales"):
         assert stored[name].astype(float).to_numpy() == pytest.approx(
             expected[name].astype(float).to_numpy(), abs=MONEY_TOLERANCE), f"{where}: {name}"
+
+
+def assert_customer_sets_match_the_lines(engine: sa.Engine, where: str) -> None:
+    """The customer sets hold, per day (and month), platform and country, exactly the known
+    customers with a merchandise line sold at a price there, as pandas finds them."""
+    lines = raw_lines(engine)
+    sold = lines.loc[lines["is_merchandise"] & lines["customer_id"].notna()
+                     & (lines["quantity"] > 0) & (lines["unit_price"] > 0)]
+    sold = sold.assign(country=sold["country"].fillna("∅"),
+                       month=sold["sale_date"].map(lambda day: day.replace(day=1)),
+                       customer_id=sold["customer_id"].astype(int))
+    for table, column in (("rollup_customer_set_day", "sale_date"),
+                          ("rollup_customer_set_month", "month")):
+        expected = {key: set(ids) for key, ids in
+                    sold.groupby([column, "platform_id", "country"])["customer_id"]}
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text(
+                f"SELECT {column}, platform_id, country, members FROM {table}")).all()
+        stored = {(pd.Timestamp(day).date(), platform_id, country or "∅"):
+                  set(BitMap.deserialize(bytes(members))) for day, platform_id, country, members
+                  in rows}
+        assert len(stored) == len(rows), f"{where}: {table} has a group twice"
+        assert stored == expected, f"{where}: {table} differs from the lines"
 
 
 def changed_file(original: bytes) -> bytes:
@@ -251,6 +276,22 @@ def test_rollups_follow_imports_re_imports_and_catalogue_changes(fresh: Fresh) -
     assert_rollups_match_the_lines(fresh.engine, "after a catalogue change")
     with fresh.session() as session:
         assert_services_agree(session, Filters(range="all", compare="none"), EVERYTHING)
+        # A refresh of days in mid-month rebuilds their months' sets from all their days.
+        middle = mid_month_sale_day(session)
+        rollups.refresh(session, middle, middle + dt.timedelta(days=1))
+        session.commit()
+    assert_customer_sets_match_the_lines(fresh.engine, "after refreshing two days")
+
+
+def mid_month_sale_day(session: Session) -> dt.date:
+    """A day with sales on the 10th to 20th of a month that has sales before and after it."""
+    days = sorted({pd.Timestamp(day).date() for day in session.execute(sa.text(
+        "SELECT DISTINCT sale_date FROM order_lines")).scalars()})
+    for day in days:
+        month = [other for other in days if other.replace(day=1) == day.replace(day=1)]
+        if 10 <= day.day <= 20 and month[0] < day and month[-1] > day + dt.timedelta(days=1):
+            return day
+    raise AssertionError("no month has sales before and after its middle")
 
 
 # --- every service: rollups against the base tables -----------------------------------------
@@ -325,6 +366,10 @@ def assert_same(actual: Any, expected: Any, where: str) -> None:
         assert actual == expected, where
 
 
+READABLE = (*(rollup.table.name for rollup in rollups.ROLLUPS), "rollup_customer_set_day",
+            "rollup_customer_set_month")
+
+
 def assert_services_agree(session: Session, filters: Filters, scope: Scope,
                           country: str = "") -> set[str]:
     """Every page service gives the same answer with and without rollups; returns the
@@ -334,8 +379,7 @@ def assert_services_agree(session: Session, filters: Filters, scope: Scope,
     for name, service in page_services(country).items():
         with statements_run(session) as statements:
             with_rollups = service(session, scope, filters, period)
-        read |= {table.name for table in (r.table for r in rollups.ROLLUPS)
-                 if any(table.name in sql for sql in statements)}
+        read |= {name for name in READABLE if any(name in sql for sql in statements)}
         with rollups.base_tables_only():
             from_lines = service(session, scope, filters, period)
         assert_same(with_rollups, from_lines, f"{name} {filters} {scope} {country!r}")
@@ -358,9 +402,11 @@ def test_every_page_service_agrees_with_the_base_tables(session: Session,
     read = assert_services_agree(session, filters, EVERYTHING)
     # Not a vacuous comparison: the rollups answered (the product-month rollup needs whole
     # months; the product-day one answers the posts' and campaigns' products per day).
-    expected = {"rollup_sales_day", "rollup_sales_hour", "rollup_product_day"}
+    # The customer counts come from the day sets, and over whole months from the month sets.
+    expected = {"rollup_sales_day", "rollup_sales_hour", "rollup_product_day",
+                "rollup_customer_set_day"}
     if range_ != "30d":
-        expected.add("rollup_product_month")
+        expected |= {"rollup_product_month", "rollup_customer_set_month"}
     assert expected <= read
 
 

@@ -30,7 +30,8 @@ from tests.fixtures.imports import (  # noqa: F401 - the fixtures are used by na
 
 # The tables an undo must put back as they were (the catalogue keeps what an import added).
 FACTS = ("orders", "order_lines", "rollup_sales_day", "rollup_sales_hour",
-         "rollup_product_month", "rollup_customer_day")
+         "rollup_product_month", "rollup_customer_day", "rollup_customer_set_day",
+         "rollup_customer_set_month")
 
 
 def sales_file(prefix: str, first_day: int, orders: int) -> pd.DataFrame:

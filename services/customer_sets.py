@@ -46,6 +46,11 @@ def counts_of_unions(rows: Iterable[Sequence[Any]]) -> dict[Group, int]:
     return {key: len(BitMap.union(*found)) for key, found in sets.items()}
 
 
+def union_of(rows: Iterable[Sequence[Any]]) -> BitMap:
+    """The union of the serialized sets in the rows' last column (empty without rows)."""
+    return BitMap.union(BitMap(), *(BitMap.deserialize(row[-1]) for row in rows))
+
+
 def rebuild(session: Session, start: dt.date | None = None,
             end: dt.date | None = None) -> None:
     """Rebuild the day and month sets of start..end's whole months (every set when None)

@@ -11,14 +11,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pandas as pd
-from sqlalchemy import Subquery, exists, func, literal, select
+from sqlalchemy import Subquery, exists, func, select
 from sqlalchemy.orm import Session
 
 from services import forecasting
 from services.cache import cached, reuse
 from services.filters import Filters, Period
 from services.overview import kpis, revenue_by_platform, top_products
-from services.rollups import Lines, pass_over_earlier_days, per_customer
+from services.rollups import Lines, buyers, pass_over_earlier_days, per_customer
 from services.sales import data_bounds
 from services.sales_analysis import returns_by_category
 from services.scope import Scope
@@ -34,9 +34,9 @@ WEIGHTS: dict[str, tuple[str, int]] = {
     "forecast": ("Forecast trend", 15),
 }
 TOP_ACTIONS = 3
-# A range shorter than a quarter of the history before it counts returning customers by
-# look-ups per customer (`pass_over_earlier_days` with this cost; at 1M lines: 0.2 s for
-# 30 days; 2 s for 12 months, where one pass over the earlier customer-days takes 1.1 s).
+# Under a product or category filter, a range shorter than a quarter of the history before
+# it counts returning customers by look-ups per customer in `order_lines`
+# (`pass_over_earlier_days` with this cost); else one pass over the earlier lines.
 SHORT_RANGE = 4
 FORECAST_DAYS = 30
 
@@ -105,25 +105,29 @@ def repeat_rate(session: Session, scope: Scope, filters: Filters, period: Period
                 customers: int | None = None) -> tuple[int, int]:
     """(customers who bought in range, those of them who had bought before the range).
     `customers`: their number when the caller has it (the KPIs' customers: the same rule),
-    which saves counting them again."""
+    which saves counting them again where the customer sets cannot answer."""
     first, _last = data_bounds(session, scope)
-    in_range = _buyers(Lines(filters, scope, period.start, period.end))
+    lines = Lines(filters, scope, period.start, period.end)
+    before = None if first is None or first >= period.start else \
+        Lines(filters, scope, first, period.start - dt.timedelta(days=1))
+    buyer_set = buyers(session, lines)
+    if buyer_set is not None:  # the customer sets: both counts exact, in milliseconds
+        earlier = None if before is None else buyers(session, before)
+        return len(buyer_set), 0 if earlier is None else \
+            buyer_set.intersection_cardinality(earlier)
+    # Lines of some products or categories: from `order_lines`.
+    in_range = _buyers(lines)
     total = customers if customers is not None else \
         session.scalar(select(func.count()).select_from(in_range)) or 0
-    if first is None or first >= period.start:
+    if before is None:
         return int(total), 0
-    before = Lines(filters, scope, first, period.start - dt.timedelta(days=1))
-    if not pass_over_earlier_days(first, period.start, period.end, SHORT_RANGE):
+    if not pass_over_earlier_days(before.start, period.start, period.end, SHORT_RANGE):
         # A short range's customers are few next to history's lines: one indexed look-up
-        # per customer (by customer and day) beats reading every earlier customer-day. On
-        # the rollup that takes a scalar subquery with LIMIT: PostgreSQL turns an EXISTS
-        # into a hash of every earlier customer-day (1.0 s against 0.3 s at 1M lines). A
-        # product's or category's earlier lines are few: there the hash is the better plan.
+        # per customer beats reading every earlier line. A product's or category's earlier
+        # lines are few: there the hash is the better plan.
         source = per_customer(before)
-        match = (source.customer_id == in_range.c.customer_id, *source.conditions, source.sale)
-        earlier = select(literal(1)).where(*match).limit(1).scalar_subquery().is_not(None) \
-            if source.from_rollup else exists().where(*match)
-        counted = select(func.count()).select_from(in_range).where(earlier)
+        counted = select(func.count()).select_from(in_range).where(exists().where(
+            source.customer_id == in_range.c.customer_id, *source.conditions, source.sale))
     else:
         earlier_buyers = _buyers(before)
         counted = select(func.count()).select_from(in_range.join(

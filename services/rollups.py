@@ -39,9 +39,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pyroaring import BitMap
 from sqlalchemy import (
     Column,
     ColumnElement,
+    CompoundSelect,
     FromClause,
     Select,
     Table,
@@ -329,9 +331,24 @@ def _add_customers(session: Session, lines: Lines, dimensions: Sequence[ColumnEl
 def _customers_from_sets(session: Session, lines: Lines,
                          dimensions: Sequence[ColumnElement[Any]],
                          joins: Joins) -> dict[tuple[Any, ...], int]:
-    """Distinct customers per group from the customer sets: the month sets of the range's
-    whole months and the day sets of its other days, or only day sets when a group is a
-    span of days (a day, week or month bucket)."""
+    """Distinct customers per group from the customer sets."""
+    return customer_sets.counts_of_unions(
+        session.execute(_set_rows(lines, dimensions, joins)))
+
+
+def buyers(session: Session, lines: Lines) -> BitMap | None:
+    """The ids of the known customers who bought among the lines, from the customer sets;
+    None when the sets cannot tell (lines of some products or categories only)."""
+    if not lines.filtered_columns() <= CUSTOMERS.keeps or _base_only.get():
+        return None
+    return customer_sets.union_of(session.execute(_set_rows(lines, (), ())))
+
+
+def _set_rows(lines: Lines, dimensions: Sequence[ColumnElement[Any]],
+              joins: Joins) -> Select[Any] | CompoundSelect[Any]:
+    """The groups' keys and the customer sets that cover the lines: the month sets of the
+    range's whole months and the day sets of its other days, or only day sets when a group
+    is a span of days (a day, week or month bucket)."""
     by_day = "sale_date" in _line_columns([*dimensions, *(on for _target, on in joins)])
     months = None if by_day else _whole_months(lines.start, lines.end)
     spans = [(lines.start, lines.end)]
@@ -345,8 +362,7 @@ def _customers_from_sets(session: Session, lines: Lines,
     table = customer_sets.DAY_SETS
     parts += [_selected(table, lines.conditions(table, start=start, end=end),
                         [table.c.members], dimensions, joins) for start, end in spans]
-    stmt = parts[0] if len(parts) == 1 else union_all(*parts)
-    return customer_sets.counts_of_unions(session.execute(stmt))
+    return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,8 @@ def test_an_untrained_view_scores_the_seasonal_naive_trend(session: Session,
     assert "seasonal-naive" in got.loc["forecast", "sentence"]
 
 
-# 90 days: look-ups per customer; 12 months: one pass over the earlier customers.
+# Without a category: the customer sets; with one, from order_lines: at 90 days look-ups
+# per customer, at 12 months one pass over the earlier customers.
 @pytest.mark.parametrize(("days", "by_category"), [("90d", False), ("90d", True),
                                                    ("12m", False), ("12m", True)])
 def test_the_repeat_rate_is_the_raw_lines_customers(session: Session, raw: pd.DataFrame,
@@ -115,7 +116,7 @@ def test_the_repeat_rate_is_the_raw_lines_customers(session: Session, raw: pd.Da
                       & lines["customer_id"].notna()]
     now = set(sales.loc[sales["day"] >= pd.Timestamp(period.start), "customer_id"])
     before = set(sales.loc[sales["day"] < pd.Timestamp(period.start), "customer_id"])
-    assert now  # the category filter reads order_lines, the other the customer-day rollup
+    assert now
     assert repeat_rate(session, EVERYTHING, filters, period) == (len(now), len(now & before))
     # The health card takes the number of customers from the KPIs: the same rule.
     assert kpis(session, EVERYTHING, filters, period)["customers"]["current"] == len(now)

@@ -136,6 +136,11 @@ CUSTOMERS = Rollup(CustomerDay.__table__,
                    frozenset({"sale_date", "platform_id", "country"}))
 CUSTOMER_MEASURES = ("orders", "net_revenue", "gross_sales")
 
+# Rollups summed from a finer rollup's rows rather than from the lines: its groups lie wholly
+# in theirs, and so does every order (an order has one day and hour), so every stored
+# measure, order counts included, adds up. The finer one is refreshed first.
+BUILT_FROM = {DAY: HOUR, PRODUCT_MONTH: PRODUCT_DAY}
+
 _base_only: contextvars.ContextVar[bool] = contextvars.ContextVar("base_only", default=False)
 
 
@@ -444,16 +449,18 @@ def refresh(session: Session, start: dt.date | None = None, end: dt.date | None 
             tables: Sequence[Rollup] = (*ROLLUPS, CUSTOMERS)) -> None:
     """Rebuild the rollups (every one by default) for the sale dates start..end (all of them
     when None) from `order_lines`, in the caller's transaction."""
-    # The hours first: the day sums come from them; the customer sets from the customer days.
-    for rollup in (HOUR, DAY, PRODUCT_MONTH, PRODUCT_DAY, CUSTOMERS):
+    # A rollup before the ones built from it; the customer sets from the customer days.
+    for rollup in (HOUR, DAY, PRODUCT_DAY, PRODUCT_MONTH, CUSTOMERS):
         if rollup in tables:
-            _refresh(session, rollup, start, end)
+            # From the finer rollup only when it is rebuilt here too (an older migration
+            # rebuilds some rollups before the finer one's table exists).
+            _refresh(session, rollup, start, end, from_finer=BUILT_FROM.get(rollup) in tables)
     if CUSTOMERS in tables:
         customer_sets.rebuild(session, start, end)
 
 
 def _refresh(session: Session, rollup: Rollup, start: dt.date | None,
-             end: dt.date | None) -> None:
+             end: dt.date | None, from_finer: bool = False) -> None:
     if rollup.monthly and start is not None and end is not None:
         start, end = month_start(start), month_end(end)
     date_column = rollup.table.c["month" if rollup.monthly else "sale_date"]
@@ -461,7 +468,7 @@ def _refresh(session: Session, rollup: Rollup, start: dt.date | None,
     if start is not None and end is not None:
         clear = clear.where(date_column.between(start, end))
     session.execute(clear)
-    names, source, day = _rebuilt_rows(rollup)
+    names, source, day = _rebuilt_rows(rollup, from_finer)
     if start is not None and end is not None:
         source = source.where(day.between(start, end))
     # Written in date order, so a range reads neighbouring rows: PostgreSQL reads a date
@@ -470,16 +477,21 @@ def _refresh(session: Session, rollup: Rollup, start: dt.date | None,
     session.execute(insert(rollup.table).from_select(names, source.order_by(first)))
 
 
-def _rebuilt_rows(rollup: Rollup) -> tuple[list[str], Select[Any], ColumnElement[dt.date]]:
+def _rebuilt_rows(rollup: Rollup, from_finer: bool = False
+                  ) -> tuple[list[str], Select[Any], ColumnElement[dt.date]]:
     """A rollup's rows as a SELECT with their column names, and the sale-date column that
-    restricts them to a range."""
+    restricts them to a range; `from_finer`: summed from `BUILT_FROM`'s rollup if it has one
+    (no second pass over the lines)."""
     keys = _key_names(rollup)
-    if rollup is DAY:  # the hours of a day add up to the day: no second pass over the lines
-        hours = HOUR.table
-        grouping: list[ColumnElement[Any]] = [hours.c[name] for name in keys]
+    finer = BUILT_FROM.get(rollup) if from_finer else None
+    if finer is not None:
+        table = finer.table
+        grouping: list[ColumnElement[Any]] = [
+            sql_month_start(table.c.sale_date).label("month") if name == "month"
+            else table.c[name] for name in keys]
         return ([*keys, *STORED_MEASURES],
-                select(*grouping, *[func.sum(hours.c[name]) for name in STORED_MEASURES])
-                .group_by(*grouping), hours.c.sale_date)
+                select(*grouping, *[func.sum(table.c[name]) for name in STORED_MEASURES])
+                .group_by(*grouping), table.c.sale_date)
     day = ORDER_LINES.c.sale_date
     grouping = [sql_month_start(day).label("month") if name == "month" else ORDER_LINES.c[name]
                 for name in keys]

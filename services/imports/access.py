@@ -46,7 +46,9 @@ def check_kind(scope: Scope, kind: str) -> None:
 def _platform_ids(session: Session, names: Any) -> dict[str, int]:
     """Id per platform name that exists (names of platforms not yet created are absent)."""
     slugs: dict[str, str] = {}
-    for name in {str(n) for n in names if isinstance(n, str) and n}:
+    # The distinct values first (in C): a file names a few platforms on half a million rows.
+    for name in {n for n in pd.unique(pd.Series(names, dtype=object))
+                 if isinstance(n, str) and n}:
         try:
             slugs[name] = slugify(name)
         except Exception:  # noqa: BLE001 - a name that makes no slug names no platform
@@ -86,7 +88,7 @@ def platforms_of(session: Session, kind: str, prepared: Any) -> list[int] | None
     ids = row_platforms(session, kind, prepared)
     if ids.isna().any():
         return None
-    return sorted({int(i) for i in ids})
+    return sorted(int(i) for i in ids.unique())
 
 
 def refusals(session: Session, scope: Scope, kind: str, prepared: Any) -> list[str]:

@@ -74,14 +74,18 @@ def load_names(session: Session, names: pd.DataFrame, products: pd.DataFrame,
 def _merged(frame: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
     """The file's names and the stored ones of the same products, one row per name: the
     earliest first day, the latest last day; `latest` where the file's latest name is."""
-    file_rows = frame.assign(first_seen=pd.to_datetime(frame["first_seen"]).dt.date,
-                             last_seen=pd.to_datetime(frame["last_seen"]).dt.date)
-    old = stored.loc[stored["product_id"].isin(file_rows["product_id"])].assign(latest=False)
-    both = pd.concat([file_rows[["product_id", "name", "first_seen", "last_seen", "latest"]],
-                      old], ignore_index=True)
-    return both.groupby(["product_id", "name"], as_index=False).agg(
+    old = stored.loc[stored["product_id"].isin(frame["product_id"])].assign(latest=False)
+    both = pd.concat([frame[["product_id", "name", "first_seen", "last_seen", "latest"]], old],
+                     ignore_index=True)
+    # As datetimes while grouping: the min and max of date objects run in Python, per group.
+    days = ["first_seen", "last_seen"]
+    both[days] = both[days].apply(pd.to_datetime)
+    merged = both.groupby(["product_id", "name"], as_index=False).agg(
         first_seen=("first_seen", "min"), last_seen=("last_seen", "max"),
         latest=("latest", "any"))
+    for column in days:
+        merged[column] = merged[column].dt.date
+    return merged
 
 
 def _rename(session: Session, merged: pd.DataFrame) -> None:

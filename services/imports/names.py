@@ -79,7 +79,8 @@ def _merged(frame: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
                      ignore_index=True)
     # As datetimes while grouping: the min and max of date objects run in Python, per group.
     days = ["first_seen", "last_seen"]
-    both[days] = both[days].apply(pd.to_datetime)
+    for column in days:  # one column at a time: an empty frame's apply returns it unchanged
+        both[column] = pd.to_datetime(both[column])
     merged = both.groupby(["product_id", "name"], as_index=False).agg(
         first_seen=("first_seen", "min"), last_seen=("last_seen", "max"),
         latest=("latest", "any"))

@@ -31,7 +31,7 @@ import psutil
 import requests
 import sqlalchemy as sa
 
-from layouts.panels import GATE_SUFFIX
+from layouts.panels import DUE_SUFFIX, GATE_SUFFIX
 from layouts.shell import ERROR_ALERT, STORE
 from layouts.shell import PLATFORM as PLATFORM_CONTROL
 from layouts.shell import PRODUCT as PRODUCT_CONTROL
@@ -437,10 +437,45 @@ class Recording:
 
 
 def _holds_view(item: dict[str, Any]) -> bool:
-    """Whether a callback input holds the view: the view-state store, or a panel group's
-    gate (which the browser fills with the store's value while the group is shown)."""
+    """Whether a callback input holds the view: the view-state store, a panel group's gate
+    (which the browser fills with the store's value while the group is shown) or its due
+    store (which the page's delivery fills when the group's answer is not cached)."""
     return item["property"] == "data" and isinstance(item["id"], str) and (
-        item["id"] == STORE or item["id"].endswith(GATE_SUFFIX))
+        item["id"] == STORE or item["id"].endswith((GATE_SUFFIX, DUE_SUFFIX)))
+
+
+def prop_name(component_id: Any, prop: str) -> str:
+    """'id.prop' as Dash writes it in a payload (a pattern id as compact, sorted JSON)."""
+    if isinstance(component_id, dict):
+        component_id = json.dumps(component_id, sort_keys=True, separators=(",", ":"))
+    return f"{component_id}.{prop}"
+
+
+def declared_outputs(payload: dict[str, Any]) -> set[str]:
+    """The 'id.prop' outputs a callback payload declares."""
+    outputs = payload["outputs"]
+    return {prop_name(item["id"], item["property"])
+            for item in _leaves(outputs if isinstance(outputs, list) else [outputs])}
+
+
+def updated_props(body: bytes) -> set[str]:
+    """The 'id.prop' a callback response set (a 204 or no_update sets nothing)."""
+    if not body:
+        return set()
+    response = json.loads(body).get("response", {})
+    return {f"{component_id}.{prop}" for component_id, props in response.items()
+            for prop in props}
+
+
+def _triggers(payload: dict[str, Any]) -> set[str]:
+    return set(payload.get("changedPropIds") or [])
+
+
+def _fired(triggers: set[str], chained: set[str], updated: set[str]) -> bool:
+    """Whether the browser sends a callback with these triggers: one fired by a component
+    being drawn (no trigger) or by the browser itself always; one fired by callback outputs
+    only when a response set one of them."""
+    return not triggers or not triggers <= chained or bool(triggers & updated)
 
 
 def _leaves(items: Sequence[Any]) -> list[dict[str, Any]]:
@@ -498,12 +533,32 @@ def refresh(poster: Poster, recording: Recording, case: ViewCase,
     if store is None:  # nothing follows a failed sync in the browser either
         failed = sync if sync.error else replace(sync, error="no view in the response")
         return RefreshResult((time.perf_counter() - started) * 1000, (failed,))
-    payloads = recording.followers_for(store)
-    if pool is None:
-        followers = [call(poster, payload) for payload in payloads]
-    else:
-        followers = list(pool.map(lambda payload: call(poster, payload), payloads))
+    followers = follow(poster, recording, recording.followers_for(store), sync, pool)
     return RefreshResult((time.perf_counter() - started) * 1000, (sync, *followers))
+
+
+def follow(poster: Poster, recording: Recording, payloads: Sequence[dict[str, Any]],
+           sync: CallResult, pool: ThreadPoolExecutor | None = None) -> list[CallResult]:
+    """Send the followers as the browser would: a callback fired by another callback's
+    output (a panel group by the page's delivery) only when that output was set this time
+    (a cached group's is not), in waves; the others at once."""
+    chained = set().union(*(declared_outputs(p) for p in (recording.sync, *recording.followers)))
+    updated = updated_props(sync.body)
+    waiting = list(payloads)
+    results: list[CallResult] = []
+    while waiting:
+        ready = [p for p in waiting if _fired(_triggers(p), chained, updated)]
+        if not ready:
+            break  # what is left was not fired this time
+        waiting = [p for p in waiting if not any(p is r for r in ready)]
+        if pool is None:
+            answered = [call(poster, payload) for payload in ready]
+        else:
+            answered = list(pool.map(lambda payload: call(poster, payload), ready))
+        for result in answered:
+            updated |= updated_props(result.body) if result.status == 200 else set()
+        results += answered
+    return results
 
 
 # --- recording in Chromium ---------------------------------------------------------------------
@@ -608,6 +663,13 @@ def record_page(driver: Any, base_url: str, path: str, timeout: float = 300) -> 
     followers = tuple(p for p in posts if p is not syncs[0])
     if not any(_holds_view(item) for p in followers for item in _leaves(p["inputs"])):
         raise RuntimeError(f"{path}: no callback followed the view change")
+    # A group answered from the cache sends no request: the recording would lack it.
+    due = {name for p in followers for name in declared_outputs(p)
+           if name.endswith(f"{DUE_SUFFIX}.data")}
+    fired = set().union(*(_triggers(p) for p in followers))
+    if due - fired:
+        raise RuntimeError(f"{path}: recorded while cached (no request for "
+                           f"{', '.join(sorted(due - fired))}); clear the cache first")
     return Recording(path, syncs[0], followers)
 
 

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from dash import ctx
 from dash.exceptions import PreventUpdate
 
-from dashapp.context import cached_call, current_role, setting
+from dashapp.context import cached_call, current_role, setting, stored_call
 from dashapp.filters import View
 from dashapp.views import view_from_store
 from services.filters import ParamSpec, Period
@@ -32,7 +32,7 @@ def view_of_page(data: Mapping[str, Any] | None, path: str,
     return parsed
 
 
-def cached_output(callback: Callable[..., T]) -> Callable[..., T]:
+def cached_output(callback: Callable[..., T], outputs: str | None = None) -> Callable[..., T]:
     """Remember what a view callback returns, per arguments, user scope, role and data
     version.
 
@@ -40,15 +40,31 @@ def cached_output(callback: Callable[..., T]) -> Callable[..., T]:
     role, the app's currency and the data: a repeated view then skips building its figures
     and tables, which the cache of service results alone cannot skip. The role is part of
     the key because what a panel draws may depend on it (a viewer sees no customer names).
+    `outputs` names what the callback fills when that is fixed (then another callback can
+    look the answer up: `stored_output`); otherwise the request's outputs are part of the key.
     """
     @functools.wraps(callback)
     def wrapper(*args: Any) -> T:
-        # Pattern-matching outputs (the KPI cards) are part of what the callback answers.
-        context = (setting("CURRENCY"), repr(ctx.outputs_list), current_role())
-        return cached_call(callback, tuple(_cache_key_of(arg) for arg in args), context,
+        return cached_call(callback, _arguments_key(args), _output_context(outputs),
                            lambda: callback(*args))
     return wrapper
 
+
+def stored_output(callback: Callable[..., T], args: Sequence[Any], outputs: str) -> T | None:
+    """What `cached_output(callback, outputs)` holds for `args`, or None when it would have to
+    run the callback."""
+    return stored_call(callback, _arguments_key(args), _output_context(outputs))
+
+
+def _arguments_key(args: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(_cache_key_of(arg) for arg in args)
+
+
+def _output_context(outputs: str | None) -> tuple[Any, ...]:
+    """The currency, the outputs filled and the role: what an answer depends on besides its
+    arguments. Pattern-matching outputs (the KPI cards) are read from the request."""
+    return (setting("CURRENCY"), outputs if outputs is not None else repr(ctx.outputs_list),
+            current_role())
 
 
 def _cache_key_of(argument: Any) -> Any:

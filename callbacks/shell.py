@@ -23,7 +23,7 @@ from flask_login import current_user
 
 from dashapp.context import fetch, setting
 from dashapp.filters import View, page_choices, parse_query, to_query, view_query
-from dashapp.panels import gated, shown_gates
+from dashapp.panels import delivered, gated, shown_gates
 from dashapp.views import checked_view, store_payload
 from layouts import shell
 from layouts.pages import Page, page_for
@@ -337,9 +337,12 @@ def register_callbacks(app: Dash) -> None:
             return shell.not_found(pathname or "")
         if not page.allows(current_user.role):
             return shell.not_allowed(page.title)
-        # The gates of the page's panel groups that some views hide (`callbacks.panels`).
-        gates = [dcc.Store(id=panel.gate_id) for panel in gated(page.panels)]
-        return html.Div([page.layout(parse_query(search or "", page.params)), *gates])
+        # The gates of the page's panel groups that some views hide, and the stores that
+        # pass the view on to the other groups when their answer is not cached
+        # (`callbacks.panels`).
+        stores = [dcc.Store(id=panel.gate_id) for panel in gated(page.panels)]
+        stores += [dcc.Store(id=panel.due_id) for panel in delivered(page.panels)]
+        return html.Div([page.layout(parse_query(search or "", page.params)), *stores])
 
     page_param = {"type": shell.PAGE_PARAM, "name": ALL}
     xfilter = {"type": shell.XFILTER, "dim": ALL, "chart": ALL}

@@ -60,6 +60,12 @@ def cached_call(function: Callable[..., T], args: tuple[Any, ...], context: Any,
                                          compute, _entry_limit())
 
 
+def stored_call(function: Callable[..., Any], args: tuple[Any, ...], context: Any) -> Any | None:
+    """What `cached_call` with the same arguments would return from the cache, or None when
+    it would have to compute it (nothing is computed here)."""
+    return result_cache().cached_result(function, current_scope(), args, {"context": context})
+
+
 def _entry_limit() -> int | None:
     """The largest result the cache stores, in bytes (`CACHE_MAX_ENTRY_BYTES`)."""
     return current_app.config.get("CACHE_MAX_ENTRY_BYTES")

@@ -44,6 +44,12 @@ def gated(panels: Sequence[Panel]) -> list[Panel]:
     return [group[0] for group in grouped(panels) if group[0].when is not None]
 
 
+def delivered(panels: Sequence[Panel]) -> list[Panel]:
+    """The first panel of each group every view shows: the page delivers these groups'
+    cached answers in one callback (`callbacks.panels.register_delivery`)."""
+    return [group[0] for group in grouped(panels) if group[0].when is None]
+
+
 def shown_gates(panels: Sequence[Panel], view: View) -> list[str]:
     """The gate ids of the gated groups this view shows: the browser passes the view on to
     those groups' callbacks only (assets/pulseboard.js `passShown`)."""

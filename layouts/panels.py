@@ -38,6 +38,7 @@ NO_COMPARE = TIMELESS - {"compare"}  # ... and one without a comparison
 # The Dash property each kind of panel fills.
 PROPERTIES = {"graph": "figure", "html": "children", "grid": "rowData"}
 GATE_SUFFIX = "-gate"  # a gated panel group's store (`Panel.gate_id`)
+DUE_SUFFIX = "-due"  # the store that sends a group's view when it is not cached (`Panel.due_id`)
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,12 @@ class Panel:
         """The store that passes the view on to the panel's callback only while the panel is
         shown (panels with a `when`; see `callbacks.panels`)."""
         return f"{self.key}{GATE_SUFFIX}"
+
+    @property
+    def due_id(self) -> str:
+        """The store through which the page's delivery of cached panels passes the view on
+        to the panel's group when its answer is not cached (see `callbacks.panels`)."""
+        return f"{self.key}{DUE_SUFFIX}"
 
 
 # The filters a panel may not obey, as (Filters field, its "not set" value).

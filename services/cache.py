@@ -427,6 +427,17 @@ class ResultCache:
         self.backend.set(key, result)
         return result
 
+    def cached_result(self, service: Callable[..., Any], scope: Scope, args: tuple[Any, ...],
+                      kwargs: dict[str, Any]) -> Any | None:
+        """The stored result of the call, or None when it is not stored (nothing computed;
+        a miss is not counted: whoever computes it next counts it)."""
+        if isinstance(self.backend, NullCache):
+            return None
+        found = self.backend.get(self.key(service, scope, args, kwargs))
+        if found is not None:
+            self._count("hits")
+        return found
+
     def _count(self, what: str) -> None:
         self._tally.add(f"{self._namespace}:stats:{what}")
 

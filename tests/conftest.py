@@ -231,12 +231,14 @@ def callback_request(app: Flask, email: str) -> Iterator[SessionUser]:
 
 
 def view_inputs(path: str, store: object) -> list[dict[str, object]]:
-    """The inputs a panel callback of the page at `path` is posted with: the view store, and
-    on a page that scores models the store their training job sets (callbacks/panels.py)."""
+    """The inputs and states a panel callback of the page at `path` is posted with (Dash reads
+    them as one list): the view, and on a page that scores models the store their training
+    job sets and the view store (callbacks/panels.py)."""
     from layouts.pages import page_for
 
     inputs: list[dict[str, object]] = [{"id": "view-state", "property": "data", "value": store}]
     page = page_for(path)
     if page is not None and page.models:
-        inputs.append({"id": "model-trained", "property": "data", "value": None})
+        inputs += [{"id": "model-trained", "property": "data", "value": None},
+                   {"id": "view-state", "property": "data", "value": store}]
     return inputs

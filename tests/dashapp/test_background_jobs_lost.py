@@ -10,6 +10,8 @@ real import on SQLite.
 """
 from __future__ import annotations
 
+import json
+import re
 import signal
 import time
 from pathlib import Path
@@ -33,7 +35,6 @@ from services.imports.mapping import propose
 from services.imports.runner import IMPORT, JobRequest
 from services.imports.uploads import save_upload
 from tests.conftest import PASSWORD, login
-from tests.fixtures.background import BackgroundCallback
 from tests.fixtures.imports import (  # noqa: F401 - the fixtures are used by name
     IMPORTER,
     Fresh,
@@ -76,11 +77,48 @@ def _ticket(app: Flask, path: Path) -> str:
     return jobs.sign_ticket(app, job)
 
 
-class ImportCallback(BackgroundCallback):
-    """The Data page's background import callback."""
+class ImportCallback:
+    """The Data page's background import callback, called as the renderer calls it."""
 
     def __init__(self, app: Flask, client: FlaskClient) -> None:
-        super().__init__(app, client, f"{ids.LAST_REPORT}.data", ids.TICKET)
+        self.client = client
+        self.output = next(key for key in app.extensions["dash"].callback_map
+                           if f"{ids.LAST_REPORT}.data" in key)
+        page = client.get("/data").get_data(as_text=True)
+        found = re.search(r'"end_id":\s*"([^"]+)"', page)
+        assert found, "the page carries no end_id for background handles"
+        self.end_id = found.group(1)
+
+    def _post(self, ticket: str, **handles: str) -> Any:
+        outputs = []
+        for part in self.output.strip(".").split("..."):
+            component, _, prop = part.partition(".")
+            outputs.append({"id": component, "property": prop})
+        payload = {"output": self.output, "outputs": outputs,
+                   "inputs": [{"id": ids.TICKET, "property": "data", "value": ticket}],
+                   "changedPropIds": [f"{ids.TICKET}.data"], "state": []}
+        response = self.client.post("/_dash-update-component",
+                                    query_string={"endId": self.end_id, **handles},
+                                    data=json.dumps(payload), content_type="application/json")
+        assert response.status_code in (200, 204), response.get_data(as_text=True)[:500]
+        return response.get_json(silent=True) or {}
+
+    def start(self, ticket: str) -> dict[str, str]:
+        """Queue the job; its signed handles."""
+        answer = self._post(ticket)
+        assert {"cacheKey", "job"} <= set(answer), answer
+        return {"cacheKey": answer["cacheKey"], "job": answer["job"]}
+
+    def wait(self, ticket: str, handles: dict[str, str], timeout: float) -> tuple[Any, float]:
+        """Poll once a second, as the renderer does, until the job answers; the answer and
+        the seconds it took."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            answer = self._post(ticket, **handles)
+            if "response" in answer or "sideUpdate" in answer:
+                return answer, time.monotonic() - started
+            time.sleep(1)
+        raise AssertionError(f"still waiting after {timeout:.0f} s")
 
 
 def _told(answer: Any) -> str:

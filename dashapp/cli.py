@@ -3,7 +3,6 @@
 `pulseboard db upgrade` (migrations, from Flask-Migrate), `pulseboard demo-data`,
 `pulseboard users create`, `pulseboard tokens create`, `pulseboard cache clear`,
 `pulseboard rollups rebuild`, `pulseboard worker` (a Celery worker for the background jobs),
-`pulseboard beat` (Celery beat: the digest and alert sender on a schedule),
 `pulseboard run` (the development server).
 
 `pulseboard run` serves HTTP, so a missing PULSEBOARD_ENV means production for it, as for
@@ -15,8 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, cast
+from typing import NoReturn, cast
 
 import click
 from flask import Flask, current_app
@@ -24,9 +22,6 @@ from flask.cli import FlaskGroup, routes_command, run_command, shell_command, wi
 
 from dashapp.cli_import import import_command, warn_unless_cache_cleared
 from services.errors import ServiceError
-
-if TYPE_CHECKING:
-    from celery import Celery
 
 # Each command imports what it uses (the database, pandas, the app's services) when it runs,
 # so that `pulseboard --help` answers without loading them (tests/dashapp/test_cli_help.py).
@@ -225,62 +220,26 @@ def check_alerts_command() -> None:
     click.echo(f"{outcome.sent} alert(s) sent, {outcome.failed} failed (retried later).")
 
 
-SCHEDULE_HELP = ("Beat's schedule file (when each entry last ran); default "
-                 "celerybeat-schedule in the instance folder.")
-
-
 @click.command("worker")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Jobs run at once (processes).")
 @click.option("--loglevel", default="INFO", show_default=True, help="Celery's log level.")
-@click.option("--beat", is_flag=True,
-              help="Also run beat in this worker: the digest and alert sender every "
-                   "PULSEBOARD_DIGEST_INTERVAL_SECONDS (one such worker per deployment).")
-@click.option("--schedule", type=click.Path(dir_okay=False), default=None, help=SCHEDULE_HELP)
 @with_appcontext
-def worker_command(concurrency: int, loglevel: str, beat: bool, schedule: str | None) -> None:
-    """A Celery worker for the background jobs (imports, models, PDFs, digests); needs
+def worker_command(concurrency: int, loglevel: str) -> None:
+    """A Celery worker for the background jobs (imports, models, PDFs); needs
     CELERY_BROKER_URL."""
-    arguments = ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}",
-                 "--without-gossip", "--without-mingle"]
-    if beat:
-        arguments += ["--beat", f"--schedule={_schedule_file(schedule)}"]
-    _celery().worker_main(arguments)
-
-
-@click.command("beat")
-@click.option("--loglevel", default="INFO", show_default=True, help="Celery's log level.")
-@click.option("--schedule", type=click.Path(dir_okay=False), default=None, help=SCHEDULE_HELP)
-@with_appcontext
-def beat_command(loglevel: str, schedule: str | None) -> None:
-    """Celery beat: queues the digest and alert sender every
-    PULSEBOARD_DIGEST_INTERVAL_SECONDS for the workers; needs CELERY_BROKER_URL."""
-    _celery().start(["beat", f"--loglevel={loglevel}", f"--schedule={_schedule_file(schedule)}"])
-
-
-def _celery() -> Celery:
-    """The app's Celery application, or a clear refusal without a broker."""
     from dashapp.jobs import celery_app
 
     celery = celery_app(_running_app())
     if celery is None:
-        _fail("Set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/1) to run a worker or "
-              "beat; without it the web app runs background jobs itself and digests are "
-              "sent by `pulseboard digests send-due` from cron.")
-    return celery
-
-
-def _schedule_file(schedule: str | None) -> str:
-    """Beat's schedule file: the one asked for, else one in the instance folder."""
-    if schedule:
-        return schedule
-    folder = Path(_running_app().instance_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return str(folder / "celerybeat-schedule")
+        _fail("Set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/1) to run a worker; "
+              "without it the web app runs background jobs itself.")
+    celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}",
+                        "--without-gossip", "--without-mingle"])
 
 
 COMMANDS = (demo_data_command, users_group, tokens_group, import_command, cache_group,
-            rollups_group, digests_group, alerts_group, worker_command, beat_command)
+            rollups_group, digests_group, alerts_group, worker_command)
 
 
 def register_commands(app: Flask) -> None:

@@ -121,9 +121,6 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         # Seconds a job queued for the Celery workers waits for one before it is cancelled
         # and the browser told (a worker started later must not run it unseen).
         "JOB_QUEUE_SECONDS": int(os.environ.get("PULSEBOARD_JOB_QUEUE_SECONDS", 60)),
-        # Seconds between two runs of the digest and alert sender on Celery beat.
-        "DIGEST_INTERVAL_SECONDS": int(os.environ.get("PULSEBOARD_DIGEST_INTERVAL_SECONDS",
-                                                      300)),
         # Outgoing e-mail (digests, alerts, invitations, password resets); no host: none sent.
         "MAIL": mail_settings(),
         # The app's address for people (behind its proxy), for the links in e-mails and PDFs:
@@ -195,9 +192,6 @@ def _validate(config: dict[str, Any]) -> None:
     if config["JOB_QUEUE_SECONDS"] < 1:
         raise ConfigError("PULSEBOARD_JOB_QUEUE_SECONDS must be at least 1 (seconds a queued "
                           "background job waits for a worker).")
-    if config["DIGEST_INTERVAL_SECONDS"] < 1:
-        raise ConfigError("PULSEBOARD_DIGEST_INTERVAL_SECONDS must be at least 1 (seconds "
-                          "between two runs of the digest sender on Celery beat).")
     try:
         ZoneInfo(config["TIMEZONE"])
     except (ZoneInfoNotFoundError, ValueError) as error:

@@ -16,7 +16,6 @@ signs a ticket naming the user, the upload and the mapping; the job
 """
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
@@ -39,13 +38,10 @@ from services.imports.reader import import_limits
 from services.imports.report import ImportReport
 from services.imports.runner import JobRequest, run_import_job
 
-log = logging.getLogger(__name__)
-
 TICKET_SALT = "pulseboard-import-ticket"
 TICKET_MAX_AGE = 600  # seconds between the click and the job picking it up
 WATCH_INTERVAL = 5.0  # seconds between two looks at whether a job's worker is alive
 PING_TIMEOUT = 2.0  # seconds a worker has to answer
-DIGEST_TASK = "pulseboard.send_due_digests"
 HANDLE_SEPARATOR = "@"  # between a job handle's task id and the time it was queued
 NO_WORKER = ("No background worker took this job within {seconds} s: none is running. It "
              "was cancelled and changed nothing. Start one with `pulseboard worker` (or ask "
@@ -208,29 +204,8 @@ def celery_app(server: Flask) -> Celery | None:
             task_acks_late=False, worker_prefetch_multiplier=1, task_track_started=True,
             result_expires=24 * 3600, broker_connection_retry_on_startup=True,
             worker_hijack_root_logger=False)
-        _schedule_digests(celery, server)
         server.extensions["celery"] = celery
     return celery
-
-
-def _schedule_digests(celery: Celery, server: Flask) -> None:
-    """The digest and alert sender as a Celery task, run by beat every
-    DIGEST_INTERVAL_SECONDS (`pulseboard beat`, or `pulseboard worker --beat`)."""
-    interval = float(server.config["DIGEST_INTERVAL_SECONDS"])
-
-    @celery.task(name=DIGEST_TASK, ignore_result=True)
-    def send_due_digests() -> dict[str, int]:
-        from dashapp.mailings import send_due  # the mail senders load only where they run
-
-        outcome = send_due(server)
-        log.info("digests and alerts: %d sent, %d failed", outcome.sent, outcome.failed)
-        return {"sent": outcome.sent, "failed": outcome.failed}
-
-    # A run no worker took before the next one is due is dropped, not queued up behind it;
-    # a second beat (or a cron entry) beside this one is harmless: each digest and alert is
-    # claimed in the database before it is sent.
-    celery.conf.beat_schedule = {"pulseboard-digests": {
-        "task": DIGEST_TASK, "schedule": interval, "options": {"expires": interval}}}
 
 
 def sign_ticket(server: Flask, job: JobRequest) -> str:

@@ -64,12 +64,6 @@ def test_unknown_time_zone_is_refused() -> None:
         create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "TIMEZONE": "Mars/Olympus"})
 
 
-@pytest.mark.parametrize("setting", ["JOB_QUEUE_SECONDS", "DIGEST_INTERVAL_SECONDS"])
-def test_a_job_interval_below_one_second_is_refused(setting: str) -> None:
-    with pytest.raises(ConfigError, match=f"PULSEBOARD_{setting} must be at least 1"):
-        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", setting: 0})
-
-
 def test_a_sqlite_database_runs_in_wal_mode_so_readers_do_not_block_the_writer(
         tmp_path: Path) -> None:
     app = make_app(f"sqlite:///{tmp_path / 'wal.db'}")
